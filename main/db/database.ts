@@ -1,0 +1,463 @@
+/**
+ * The document database of one device: collections under GraphQL schemas, documents whose every
+ * change is a signed block in a Merkle DAG, merged as per-field LWW registers, kept in LevelDB.
+ * Runs with no network at all; the sync engine feeds it blocks through `applyBlocks` and listens to
+ * its `change` events.
+ */
+import { EventEmitter } from 'node:events'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import { TandemError } from '../../shared/errors.ts'
+import type {
+  ApplyResult, BlockCID, CollectionID, CollectionInfo, DeviceID, DocID, DocumentView, HistoryEntry, ListQuery, ListResult,
+} from '../../shared/types.ts'
+import { applyBlock, BlockMetaCache, docKey, dropPending, missingParents, putPending, waitersOf, type Applied } from './apply.ts'
+import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, newNonces, signBlocks, verifyBlock, type EncodedBlock, type UnsignedBlock } from './block.ts'
+import { compareCIDStrings } from './cid.ts'
+import type { DocRecord } from './crdt.ts'
+import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
+import { compileQuery } from './query.ts'
+import { collectionIDOf, parseSDL } from './schema.ts'
+import { Store, type StoredCollection, type Txn } from './store.ts'
+import { validateFields } from './validate.ts'
+
+export interface DatabaseOptions {
+  /**
+   * Which authors' blocks to accept from other devices. Until the device group exists every valid
+   * signature is accepted; the sync engine narrows this to the group.
+   */
+  isTrustedAuthor?: (author: DeviceID) => boolean
+  /** Wall clock for block times (display only); tests pin it. */
+  now?: () => number
+}
+
+export type ChangeOrigin = 'local' | 'remote'
+export interface ChangeEvent {
+  collection: CollectionID
+  docID: DocID
+  /** Blocks applied to this document in this change. */
+  cids: BlockCID[]
+  origin: ChangeOrigin
+  deleted: boolean
+}
+export interface RejectEvent {
+  cid: string | null
+  reason: string
+}
+
+interface DatabaseEvents {
+  change: [ChangeEvent]
+  rejected: [RejectEvent]
+  collection: [CollectionInfo]
+}
+
+// A bulk create larger than this is refused rather than held in memory at once.
+export const MAX_BATCH = 100_000
+
+export class Database extends EventEmitter<DatabaseEvents> {
+  readonly dir: string
+  readonly identity: DeviceIdentity
+  readonly #store: Store
+  readonly #options: DatabaseOptions
+  readonly #collections = new Map<string, StoredCollection>() // by ID
+  readonly #byName = new Map<string, StoredCollection>()
+  readonly #metas = new BlockMetaCache()
+  #lock: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  private constructor(dir: string, identity: DeviceIdentity, store: Store, options: DatabaseOptions) {
+    super()
+    this.dir = dir
+    this.identity = identity
+    this.#store = store
+    this.#options = options
+  }
+
+  /** Opens (creating on first start) the database in a data directory. */
+  static async open(dir: string, options: DatabaseOptions = {}): Promise<Database> {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+    } catch (err) {
+      throw new TandemError('DATA_DIR_INVALID', `The data directory ${dir} cannot be created: ${(err as Error).message}`)
+    }
+    const store = await Store.open(join(dir, 'db'))
+    let identity: DeviceIdentity
+    try {
+      identity = await loadOrCreateIdentity(dir)
+    } catch (err) {
+      await store.close()
+      throw err
+    }
+    const db = new Database(dir, identity, store, options)
+    for await (const c of store.schemas.values()) db.#remember(c)
+    return db
+  }
+
+  get deviceID(): DeviceID {
+    return this.identity.deviceID
+  }
+
+  get store(): Store {
+    return this.#store
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#lock.catch(() => {})
+    await this.#store.close()
+  }
+
+  // ---- collections ----
+
+  /** Adds every collection an SDL string defines, all or none. */
+  async addCollections(sdl: string): Promise<CollectionInfo[]> {
+    const schemas = parseSDL(sdl)
+    return this.#exclusive(async () => {
+      for (const s of schemas) {
+        if (this.#byName.has(s.name)) {
+          throw new TandemError('DUPLICATE_COLLECTION', `A collection named "${s.name}" already exists.`, { collection: s.name })
+        }
+      }
+      const txn = this.#store.txn()
+      const now = this.#now()
+      const added = schemas.map((schema): StoredCollection => ({ id: collectionIDOf(schema), name: schema.name, schema, sdl, createdAt: now }))
+      for (const c of added) txn.put(this.#store.schemas, c.id, c)
+      await txn.commit()
+      const infos = added.map((c) => { this.#remember(c); return this.#info(c, 0) })
+      for (const info of infos) this.emit('collection', info)
+      return infos
+    })
+  }
+
+  async listCollections(): Promise<CollectionInfo[]> {
+    const out: CollectionInfo[] = []
+    for (const c of this.#collections.values()) out.push(this.#info(c, await this.#count(c.id)))
+    return out.sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  /** A collection by name or ID. */
+  async getCollection(nameOrID: string): Promise<CollectionInfo> {
+    const c = this.#resolve(nameOrID)
+    return this.#info(c, await this.#count(c.id))
+  }
+
+  // ---- documents: local writes ----
+
+  async createDocument(collection: string, fields: unknown): Promise<DocID> {
+    const [docID] = await this.createDocuments(collection, [fields])
+    return docID!
+  }
+
+  /** Creates many documents in one atomic commit with one signature. All or none. */
+  async createDocuments(collection: string, inputs: unknown[]): Promise<DocID[]> {
+    const c = this.#resolve(collection)
+    if (!Array.isArray(inputs) || inputs.length === 0) throw new TandemError('INVALID_INPUT', 'Give at least one document to create.')
+    if (inputs.length > MAX_BATCH) throw new TandemError('INVALID_INPUT', `At most ${MAX_BATCH} documents can be created in one call.`)
+    const nonces = newNonces(inputs.length)
+    const blocks = inputs.map((input, i): UnsignedBlock => {
+      let fields
+      try {
+        fields = validateFields(c.schema, input, 'create')
+      } catch (err) {
+        if (err instanceof TandemError && inputs.length > 1) {
+          throw new TandemError(err.code, `Document ${i + 1} of ${inputs.length}: ${err.message}`, { ...err.details, index: i })
+        }
+        throw err
+      }
+      return this.#unsigned(c, { nonce: nonces[i]!, parents: [], height: 1, fields })
+    })
+    return this.#exclusive(async () => {
+      const encoded = await signBlocks(this.identity, blocks)
+      const txn = this.#store.txn()
+      const applied: Applied[] = []
+      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      await txn.commit()
+      this.#emitChanges(applied, 'local')
+      return applied.map((a) => a.docID)
+    })
+  }
+
+  /** Sets the given fields (the others keep their values). */
+  async updateDocument(collection: string, docID: string, patch: unknown): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    const fields = validateFields(c.schema, patch, 'update')
+    return this.#change(c, docID, fields, (rec) => {
+      if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before editing.`, { docID })
+    })
+  }
+
+  async deleteDocument(collection: string, docID: string): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    return this.#change(c, docID, { [DELETED_FIELD]: true }, (rec) => {
+      if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is already deleted.`, { docID })
+    })
+  }
+
+  /** Brings a deleted document back, as a new change that replicates like any other. */
+  async restoreDocument(collection: string, docID: string): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    return this.#change(c, docID, { [DELETED_FIELD]: false }, (rec) => {
+      if (!rec.deleted) throw new TandemError('INVALID_INPUT', `Document ${docID} is not deleted.`, { docID })
+    })
+  }
+
+  async #change(c: StoredCollection, docID: string, fields: Record<string, unknown>, check: (rec: DocRecord) => void): Promise<DocumentView> {
+    return this.#exclusive(async () => {
+      const key = docKey(c.id, docID)
+      const txn = this.#store.txn()
+      const rec = await txn.get(this.#store.docs, key)
+      if (rec === undefined) throw notFound(c, docID)
+      check(rec)
+      const block = this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields })
+      const [enc] = await signBlocks(this.identity, [block])
+      const applied = await applyBlock(this.#store, txn, this.#metas, enc!)
+      await txn.commit()
+      this.#emitChanges([applied], 'local')
+      return view(c, docID as DocID, applied.after)
+    })
+  }
+
+  #unsigned(c: StoredCollection, part: Pick<UnsignedBlock, 'parents' | 'height' | 'fields'> & Partial<UnsignedBlock>): UnsignedBlock {
+    return { v: BLOCK_VERSION, collection: c.id, schema: c.id, author: this.deviceID, time: this.#now(), ...part }
+  }
+
+  // ---- documents: reads ----
+
+  async getDocument(collection: string, docID: string): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    const rec = await this.#store.docs.get(docKey(c.id, docID))
+    if (rec === undefined) throw notFound(c, docID)
+    return view(c, docID as DocID, rec)
+  }
+
+  async listDocuments(collection: string, query: ListQuery = {}): Promise<ListResult> {
+    const c = this.#resolve(collection)
+    const q = compileQuery(c.schema, query)
+    const range = { gte: `${c.id}!`, lt: `${c.id}!\xff` }
+    const docs: DocumentView[] = []
+    if (q.plain && !q.deleted) {
+      // Key order, and the stored count: a first page costs a page, not a collection scan.
+      let skipped = 0
+      for await (const [key, rec] of this.#store.docs.iterator(range)) {
+        if (docs.length >= q.limit) break
+        if (rec.deleted) continue
+        if (skipped < q.offset) { skipped++; continue }
+        docs.push(view(c, key.slice(c.id.length + 1) as DocID, rec))
+      }
+      return { total: await this.#count(c.id), docs }
+    }
+    const matched: DocumentView[] = []
+    for await (const [key, rec] of this.#store.docs.iterator(range)) {
+      if (rec.deleted !== q.deleted) continue
+      const v = view(c, key.slice(c.id.length + 1) as DocID, rec)
+      if (q.match(v.fields)) matched.push(v)
+    }
+    if (q.compare !== null) {
+      const cmp = q.compare
+      matched.sort((a, b) => cmp(a.fields, b.fields) || (a.docID < b.docID ? -1 : 1))
+    }
+    return { total: matched.length, docs: matched.slice(q.offset, q.offset + q.limit) }
+  }
+
+  /** A document's blocks in causal order (parents before children; concurrent ones by height, CID). */
+  async history(collection: string, docID: string): Promise<HistoryEntry[]> {
+    const c = this.#resolve(collection)
+    const rec = await this.#store.docs.get(docKey(c.id, docID))
+    if (rec === undefined) throw notFound(c, docID)
+    const seen = new Set<string>(rec.heads)
+    const queue = [...rec.heads]
+    const entries: HistoryEntry[] = []
+    while (queue.length > 0) {
+      const cid = queue.pop()!
+      const bytes = await this.#store.blocks.get(cid)
+      if (bytes === undefined) continue
+      const b = decodeStoredBlock(bytes)
+      const parents = b.parents.map((p) => p.toString())
+      for (const p of parents) if (!seen.has(p)) { seen.add(p); queue.push(p) }
+      const { [DELETED_FIELD]: del, ...fields } = b.fields
+      const entry: HistoryEntry = { cid: cid as BlockCID, author: b.author as DeviceID, time: b.time, height: b.height, parents: parents as BlockCID[], fields }
+      if (typeof del === 'boolean') entry.deleted = del
+      entries.push(entry)
+    }
+    return entries.sort((a, b) => a.height - b.height || compareCIDStrings(a.cid, b.cid))
+  }
+
+  /** Raw bytes of a stored block (for sync). */
+  async getBlock(cid: string): Promise<Uint8Array | undefined> {
+    return (await this.#store.blocks.get(cid)) ?? undefined
+  }
+
+  /** CIDs of blocks received whose ancestors have not all arrived. */
+  async pendingBlocks(): Promise<string[]> {
+    return this.#store.pending.keys().all()
+  }
+
+  // ---- blocks from other devices ----
+
+  /**
+   * Applies blocks from elsewhere, in any order, with duplicates. Each is checked (canonical bytes,
+   * CID, signature, trusted author, schema) before anything is written; blocks whose ancestors are
+   * missing wait in the persisted pending set and apply when those arrive. One atomic commit.
+   */
+  async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>): Promise<ApplyResult[]> {
+    const checked: Array<EncodedBlock | TandemError> = []
+    for (const e of entries) checked.push(await this.#check(e.bytes, e.cid).catch((err: unknown) => toTandem(err)))
+    return this.#exclusive(async () => {
+      const txn = this.#store.txn()
+      const results: ApplyResult[] = []
+      const resultByCid = new Map<string, ApplyResult>()
+      const applied: Applied[] = []
+      for (const item of checked) {
+        if (item instanceof TandemError) {
+          results.push(this.#reject(null, item))
+          continue
+        }
+        const cid = item.cid.toString()
+        const res = await this.#applyOne(txn, item, applied)
+        results.push(res)
+        resultByCid.set(cid, res)
+      }
+      // Blocks that were pending (from before, or earlier in this call) and now complete.
+      let frontier = applied.map((a) => a.cid as string)
+      while (frontier.length > 0) {
+        const next: string[] = []
+        for (const cid of frontier) {
+          for (const waiter of await waitersOf(this.#store, txn, cid)) {
+            const bytes = await txn.get(this.#store.pending, waiter)
+            if (bytes === undefined) continue
+            const enc = await verifyBlock(bytes, waiter).catch((err: unknown) => toTandem(err))
+            if (enc instanceof TandemError) continue
+            if ((await missingParents(this.#store, txn, enc)).length > 0) continue
+            dropPending(this.#store, txn, enc)
+            try {
+              applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+              const r = resultByCid.get(waiter)
+              if (r !== undefined) r.status = 'applied'
+              next.push(waiter)
+            } catch (err) {
+              const r = this.#reject(waiter, toTandem(err))
+              const prior = resultByCid.get(waiter)
+              if (prior !== undefined) Object.assign(prior, r)
+            }
+          }
+        }
+        frontier = next
+      }
+      await txn.commit()
+      this.#emitChanges(applied, 'remote')
+      return results
+    })
+  }
+
+  async #applyOne(txn: Txn, enc: EncodedBlock, applied: Applied[]): Promise<ApplyResult> {
+    const cid = enc.cid.toString() as BlockCID
+    if (await txn.has(this.#store.blocks, cid)) return { cid, status: 'duplicate' }
+    if (await txn.has(this.#store.pending, cid)) return { cid, status: 'pending' }
+    const missing = await missingParents(this.#store, txn, enc)
+    if (missing.length > 0) {
+      putPending(this.#store, txn, enc, missing)
+      return { cid, status: 'pending' }
+    }
+    try {
+      applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      return { cid, status: 'applied' }
+    } catch (err) {
+      return this.#reject(cid, toTandem(err))
+    }
+  }
+
+  /** Everything about a block that does not depend on other blocks. */
+  async #check(bytes: Uint8Array, expected?: string): Promise<EncodedBlock> {
+    const enc = await verifyBlock(bytes, expected)
+    const { block } = enc
+    const trusted = this.#options.isTrustedAuthor ?? (() => true)
+    if (!trusted(block.author as DeviceID)) {
+      throw new TandemError('UNTRUSTED_AUTHOR', `the author ${block.author} is not a device of this group`)
+    }
+    const c = this.#collections.get(block.collection)
+    if (c === undefined) throw new TandemError('UNKNOWN_COLLECTION', `block for unknown collection ${block.collection}`)
+    const { [DELETED_FIELD]: _del, ...fields } = block.fields
+    const genesis = block.parents.length === 0
+    if (genesis && _del !== undefined) throw new TandemError('BLOCK_INVALID', 'invalid block: a genesis block cannot delete')
+    if (!genesis && _del === undefined && Object.keys(fields).length === 0) throw new TandemError('BLOCK_INVALID', 'invalid block: it changes nothing')
+    if (genesis || Object.keys(fields).length > 0) validateFields(c.schema, fields, genesis ? 'create' : 'update')
+    return enc
+  }
+
+  #reject(cid: string | null, err: TandemError): ApplyResult {
+    const reason = err.message
+    this.emit('rejected', { cid, reason })
+    return { cid: cid as BlockCID | null, status: 'rejected', reason }
+  }
+
+  // ---- plumbing ----
+
+  #emitChanges(applied: Applied[], origin: ChangeOrigin): void {
+    const byDoc = new Map<string, ChangeEvent>()
+    for (const a of applied) {
+      const key = docKey(a.collection, a.docID)
+      const ev = byDoc.get(key) ?? { collection: a.collection, docID: a.docID, cids: [], origin, deleted: false }
+      ev.cids.push(a.cid)
+      ev.deleted = a.after.deleted
+      byDoc.set(key, ev)
+    }
+    for (const ev of byDoc.values()) this.emit('change', ev)
+  }
+
+  /** Runs writes one at a time: each reads the state the previous one committed. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new TandemError('CLOSED', 'The database is closed.'))
+    const run = this.#lock.then(fn, fn)
+    this.#lock = run.catch(() => {})
+    return run
+  }
+
+  #resolve(nameOrID: string): StoredCollection {
+    if (typeof nameOrID !== 'string') throw new TandemError('INVALID_INPUT', 'Name a collection.')
+    const c = this.#byName.get(nameOrID) ?? this.#collections.get(nameOrID)
+    if (c === undefined) {
+      const names = [...this.#byName.keys()]
+      throw new TandemError('UNKNOWN_COLLECTION',
+        `There is no collection "${nameOrID}"${names.length > 0 ? `; there are ${names.join(', ')}` : ' yet'}.`, { collection: nameOrID })
+    }
+    return c
+  }
+
+  #remember(c: StoredCollection): void {
+    this.#collections.set(c.id, c)
+    this.#byName.set(c.name, c)
+  }
+
+  #info(c: StoredCollection, count: number): CollectionInfo {
+    return { id: c.id as CollectionID, name: c.name, schema: c.schema, sdl: c.sdl, count, createdAt: c.createdAt }
+  }
+
+  async #count(id: string): Promise<number> {
+    return (await this.#store.counts.get(id)) ?? 0
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)()
+  }
+}
+
+function view(c: StoredCollection, docID: DocID, rec: DocRecord): DocumentView {
+  const fields: Record<string, unknown> = {}
+  for (const f of c.schema.fields) fields[f.name] = rec.v[f.name] ?? null
+  return {
+    docID, collection: c.id as CollectionID, fields, deleted: rec.deleted,
+    heads: rec.heads as BlockCID[], createdAt: rec.createdAt, updatedAt: rec.updatedAt,
+  }
+}
+
+function notFound(c: StoredCollection, docID: string): TandemError {
+  return new TandemError('NOT_FOUND', `${c.name} has no document ${docID}.`, { collection: c.name, docID })
+}
+
+function toTandem(err: unknown): TandemError {
+  return err instanceof TandemError ? err : new TandemError('BLOCK_INVALID', `invalid block: ${(err as Error)?.message ?? String(err)}`)
+}
+
+export { blockDocID }

@@ -1,0 +1,92 @@
+/**
+ * The device identity: one Ed25519 key pair per data directory, created on first start and reused
+ * after. Its libp2p peer ID is the device ID; it signs every block this device writes.
+ */
+import { chmod, open, readFile, rename, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import type { Ed25519PrivateKey, PeerId, PublicKey } from '@libp2p/interface'
+import { LRUCache } from 'lru-cache'
+import { TandemError } from '../../shared/errors.ts'
+import type { DeviceID } from '../../shared/types.ts'
+
+export const KEY_FILE = 'device.key'
+
+export interface DeviceIdentity {
+  readonly deviceID: DeviceID
+  readonly peerId: PeerId
+  readonly privateKey: Ed25519PrivateKey
+  sign(data: Uint8Array): Promise<Uint8Array>
+}
+
+/** Loads the device key from `dir`, creating it (mode 0600) on first start. */
+export async function loadOrCreateIdentity(dir: string): Promise<DeviceIdentity> {
+  const path = join(dir, KEY_FILE)
+  let privateKey: Ed25519PrivateKey
+  try {
+    const bytes = await readFile(path)
+    const key = privateKeyFromProtobuf(bytes)
+    if (key.type !== 'Ed25519') throw new Error(`expected an Ed25519 key, found ${key.type}`)
+    privateKey = key
+    // A key file others can read is a key others may have copied: tighten it, as ssh insists.
+    if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new TandemError('DATA_DIR_INVALID', `The device key ${path} cannot be read: ${(err as Error).message}`)
+    }
+    privateKey = await generateKeyPair('Ed25519')
+    await writePrivateFile(path, privateKeyToProtobuf(privateKey))
+  }
+  return identityFromKey(privateKey)
+}
+
+export function identityFromKey(privateKey: Ed25519PrivateKey): DeviceIdentity {
+  const peerId = peerIdFromPrivateKey(privateKey)
+  return {
+    deviceID: peerId.toString() as DeviceID,
+    peerId,
+    privateKey,
+    sign: async (data) => privateKey.sign(data),
+  }
+}
+
+/** Writes a file readable by its owner only, atomically (a crash leaves the old file or the new). */
+async function writePrivateFile(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  const fh = await open(tmp, 'w', 0o600)
+  try {
+    await fh.writeFile(bytes)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await rename(tmp, path)
+}
+
+// Public keys are parsed from peer ID strings again and again while verifying blocks; keep a few.
+const publicKeys = new LRUCache<string, PublicKey>({ max: 1024 })
+
+/** The Ed25519 public key inside a device ID, or an error if the ID holds none. */
+export function publicKeyOf(deviceID: string): PublicKey {
+  let key = publicKeys.get(deviceID)
+  if (key === undefined) {
+    let peerId: PeerId
+    try {
+      peerId = peerIdFromString(deviceID)
+    } catch {
+      throw new TandemError('BAD_SIGNATURE', `"${deviceID}" is not a device ID`)
+    }
+    if (peerId.type !== 'Ed25519' || peerId.publicKey === undefined) {
+      throw new TandemError('BAD_SIGNATURE', `device ID "${deviceID}" does not carry an Ed25519 key`)
+    }
+    key = peerId.publicKey
+    publicKeys.set(deviceID, key)
+  }
+  return key
+}
+
+/** True when `sig` is `deviceID`'s signature of `data`. */
+export async function verifySignature(deviceID: string, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  return publicKeyOf(deviceID).verify(data, sig)
+}

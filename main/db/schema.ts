@@ -1,0 +1,133 @@
+/**
+ * Collections are defined in GraphQL SDL: `type Books { title: String! pages: Int tags: [String] }`.
+ * This module turns SDL into canonical schemas and gives each its collection ID.
+ */
+import { GraphQLError, Kind, parse, type TypeNode } from 'graphql'
+import * as dagCbor from '@ipld/dag-cbor'
+import { TandemError } from '../../shared/errors.ts'
+import { SCALARS, type CollectionID, type CollectionSchema, type FieldSchema, type Scalar } from '../../shared/types.ts'
+import { cidOf } from './cid.ts'
+
+/** Names the database keeps for itself (`_docID`, `_deleted`, …). */
+const RESERVED_PREFIX = '_'
+// Long enough for any real name, short enough to keep keys and topics small.
+const MAX_NAME_LENGTH = 64
+const MAX_FIELDS = 256
+
+export function parseSDL(sdl: string): CollectionSchema[] {
+  if (typeof sdl !== 'string' || sdl.trim() === '') {
+    throw new TandemError('SCHEMA_INVALID', 'The schema is empty: write a type, e.g. `type Books { title: String! }`.')
+  }
+  let document
+  try {
+    document = parse(sdl, { noLocation: false })
+  } catch (err) {
+    const where = err instanceof GraphQLError && err.locations?.[0]
+      ? ` (line ${err.locations[0].line}, column ${err.locations[0].column})` : ''
+    const what = err instanceof GraphQLError ? err.message.replace(/^Syntax Error: /, '') : String(err)
+    throw new TandemError('SCHEMA_INVALID', `The schema is not valid GraphQL SDL${where}: ${what}`)
+  }
+  const schemas: CollectionSchema[] = []
+  const seen = new Set<string>()
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OBJECT_TYPE_DEFINITION) {
+      throw new TandemError('SCHEMA_INVALID',
+        `Only object types (\`type Name { … }\`) define collections; found a ${kindWords(def.kind)}.`)
+    }
+    const name = def.name.value
+    checkName(name, 'collection')
+    if (seen.has(name)) {
+      throw new TandemError('DUPLICATE_COLLECTION', `The schema defines the collection "${name}" twice.`, { collection: name })
+    }
+    seen.add(name)
+    if ((def.interfaces?.length ?? 0) > 0 || (def.directives?.length ?? 0) > 0) {
+      throw new TandemError('SCHEMA_INVALID', `Collection "${name}": interfaces and directives are not supported.`)
+    }
+    const fields = def.fields ?? []
+    if (fields.length === 0) {
+      throw new TandemError('SCHEMA_INVALID', `Collection "${name}" has no fields.`, { collection: name })
+    }
+    if (fields.length > MAX_FIELDS) {
+      throw new TandemError('SCHEMA_INVALID', `Collection "${name}" has ${fields.length} fields; at most ${MAX_FIELDS} are allowed.`)
+    }
+    const out: FieldSchema[] = []
+    const fieldNames = new Set<string>()
+    for (const field of fields) {
+      const fname = field.name.value
+      checkName(fname, `field of "${name}"`)
+      if (fieldNames.has(fname)) {
+        throw new TandemError('SCHEMA_INVALID', `Collection "${name}" has the field "${fname}" twice.`, { collection: name, field: fname })
+      }
+      fieldNames.add(fname)
+      if ((field.arguments?.length ?? 0) > 0 || (field.directives?.length ?? 0) > 0) {
+        throw new TandemError('SCHEMA_INVALID', `Field "${name}.${fname}": arguments and directives are not supported.`)
+      }
+      out.push(fieldType(name, fname, field.type))
+    }
+    out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    schemas.push({ name, fields: out })
+  }
+  return schemas
+}
+
+function fieldType(collection: string, field: string, node: TypeNode): FieldSchema {
+  let required = false
+  let list = false
+  let itemRequired = false
+  let t = node
+  if (t.kind === Kind.NON_NULL_TYPE) { required = true; t = t.type }
+  if (t.kind === Kind.LIST_TYPE) {
+    list = true
+    t = t.type
+    if (t.kind === Kind.NON_NULL_TYPE) { itemRequired = true; t = t.type }
+    if (t.kind === Kind.LIST_TYPE) {
+      throw new TandemError('SCHEMA_INVALID', `Field "${collection}.${field}": lists of lists are not supported (use JSON).`)
+    }
+  }
+  if (t.kind !== Kind.NAMED_TYPE) throw new TandemError('SCHEMA_INVALID', `Field "${collection}.${field}" has no type.`)
+  const type = t.name.value
+  if (!(SCALARS as readonly string[]).includes(type)) {
+    throw new TandemError('UNKNOWN_SCALAR',
+      `Field "${collection}.${field}" has the unknown type "${type}"; use one of ${SCALARS.join(', ')}.`,
+      { collection, field, type })
+  }
+  return { name: field, type: type as Scalar, list, required, itemRequired }
+}
+
+function checkName(name: string, what: string): void {
+  if (name.startsWith(RESERVED_PREFIX)) {
+    throw new TandemError('SCHEMA_INVALID', `The ${what} name "${name}" starts with "_", which Tandem reserves for itself.`)
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new TandemError('SCHEMA_INVALID', `The ${what} name "${name.slice(0, 20)}…" is longer than ${MAX_NAME_LENGTH} characters.`)
+  }
+}
+
+function kindWords(kind: string): string {
+  return kind.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase()
+}
+
+/**
+ * The collection ID: the CID of the canonical schema (name + sorted fields). Two devices that define
+ * the same collection get the same ID, whatever their SDL's field order or whitespace.
+ */
+export function collectionIDOf(schema: CollectionSchema): CollectionID {
+  return cidOf(dagCbor.encode(canonical(schema))).toString() as CollectionID
+}
+
+function canonical(schema: CollectionSchema): unknown {
+  return {
+    name: schema.name,
+    fields: schema.fields.map((f) => ({ name: f.name, type: f.type, list: f.list, required: f.required, itemRequired: f.itemRequired })),
+  }
+}
+
+/** The schema as SDL again (for display and for `collection describe`). */
+export function toSDL(schema: CollectionSchema): string {
+  const lines = schema.fields.map((f) => {
+    let t: string = f.type
+    if (f.list) t = `[${t}${f.itemRequired ? '!' : ''}]`
+    return `  ${f.name}: ${t}${f.required ? '!' : ''}`
+  })
+  return `type ${schema.name} {\n${lines.join('\n')}\n}`
+}

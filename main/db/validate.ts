@@ -1,0 +1,122 @@
+/** Checks document values against a collection's schema, and normalizes them (DateTime → ISO 8601). */
+import { TandemError } from '../../shared/errors.ts'
+import type { CollectionSchema, FieldSchema, Fields, FieldValue } from '../../shared/types.ts'
+
+export type ValidateMode = 'create' | 'update'
+
+// Nested JSON deeper than this is almost certainly a mistake or an attack on the decoder's stack.
+const MAX_JSON_DEPTH = 64
+// RFC 3339 date-time (a date alone is accepted too and read as midnight UTC).
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i
+
+export function validateFields(schema: CollectionSchema, input: unknown, mode: ValidateMode): Fields {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new TandemError('INVALID_INPUT', `A ${schema.name} document must be a JSON object of fields, e.g. {"${schema.fields[0]?.name ?? 'field'}": …}.`)
+  }
+  const byName = new Map(schema.fields.map((f) => [f.name, f]))
+  const out: Fields = {}
+  for (const [name, value] of Object.entries(input as Record<string, unknown>)) {
+    const field = byName.get(name)
+    if (field === undefined) {
+      throw new TandemError('UNKNOWN_FIELD',
+        `${schema.name} has no field "${name}"; its fields are ${schema.fields.map((f) => f.name).join(', ')}.`,
+        { collection: schema.name, field: name })
+    }
+    out[name] = checkValue(schema.name, field, value)
+  }
+  if (mode === 'create') {
+    for (const f of schema.fields) {
+      if (f.required && (out[f.name] === undefined || out[f.name] === null)) {
+        throw new TandemError('MISSING_REQUIRED', `${schema.name} needs a value for "${f.name}" (${typeWords(f)}).`,
+          { collection: schema.name, field: f.name })
+      }
+    }
+  } else if (Object.keys(out).length === 0) {
+    throw new TandemError('INVALID_INPUT', `Nothing to update: name at least one field of ${schema.name}.`)
+  }
+  return out
+}
+
+function checkValue(collection: string, f: FieldSchema, value: unknown): FieldValue {
+  if (value === null || value === undefined) {
+    if (f.required) {
+      throw new TandemError('MISSING_REQUIRED', `${collection}.${f.name} is required and cannot be empty.`, { collection, field: f.name })
+    }
+    return null
+  }
+  if (!f.list) return checkScalar(collection, f, value)
+  if (!Array.isArray(value)) throw wrongType(collection, f, value)
+  return value.map((item) => {
+    if (item === null || item === undefined) {
+      if (f.itemRequired) {
+        throw new TandemError('WRONG_TYPE', `${collection}.${f.name} cannot hold empty (null) items.`, { collection, field: f.name })
+      }
+      return null
+    }
+    return checkScalar(collection, f, item)
+  })
+}
+
+function checkScalar(collection: string, f: FieldSchema, v: unknown): FieldValue {
+  switch (f.type) {
+    case 'String':
+      if (typeof v === 'string') return v
+      break
+    case 'Int':
+      if (typeof v === 'number' && Number.isSafeInteger(v)) return v
+      break
+    case 'Float':
+      if (typeof v === 'number' && Number.isFinite(v)) return v
+      break
+    case 'Boolean':
+      if (typeof v === 'boolean') return v
+      break
+    case 'DateTime': {
+      if (typeof v === 'string' && DATE_TIME.test(v)) {
+        const ms = Date.parse(v)
+        if (!Number.isNaN(ms)) return new Date(ms).toISOString()
+      }
+      break
+    }
+    case 'JSON':
+      if (isJSON(v, 0)) return v
+      throw new TandemError('WRONG_TYPE',
+        `${collection}.${f.name} must be plain JSON (objects, arrays, strings, finite numbers, booleans, null; at most ${MAX_JSON_DEPTH} levels deep).`,
+        { collection, field: f.name })
+  }
+  throw wrongType(collection, f, v)
+}
+
+function isJSON(v: unknown, depth: number): boolean {
+  if (depth > MAX_JSON_DEPTH) return false
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true
+  if (typeof v === 'number') return Number.isFinite(v)
+  if (Array.isArray(v)) return v.every((x) => isJSON(x, depth + 1))
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.values(v as object).every((x) => isJSON(x, depth + 1))
+  }
+  return false
+}
+
+function wrongType(collection: string, f: FieldSchema, v: unknown): TandemError {
+  return new TandemError('WRONG_TYPE', `${collection}.${f.name} must be ${typeWords(f)}, not ${describe(v)}.`,
+    { collection, field: f.name, expected: f.type })
+}
+
+const SCALAR_WORDS: Record<string, string> = {
+  String: 'text', Int: 'a whole number', Float: 'a number', Boolean: 'true or false',
+  DateTime: 'a date-time like 2026-11-28T12:00:00Z', JSON: 'JSON',
+}
+
+function typeWords(f: FieldSchema): string {
+  const one = SCALAR_WORDS[f.type] ?? f.type
+  return f.list ? `a list of ${one}` : one
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'string') return `the text "${v.length > 30 ? `${v.slice(0, 30)}…` : v}"`
+  if (typeof v === 'number') return Number.isInteger(v) ? `the whole number ${v}` : `the number ${v}`
+  if (typeof v === 'object') return 'an object'
+  return `${typeof v} ${String(v)}`
+}

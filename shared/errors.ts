@@ -1,0 +1,42 @@
+/**
+ * Error codes every layer shares (database, API, CLI, window). A code is stable; the message is for
+ * people. Callers branch on `code`, never on message text.
+ */
+export const ERROR_CODES = [
+  'SCHEMA_INVALID',
+  'UNKNOWN_SCALAR',
+  'DUPLICATE_COLLECTION',
+  'UNKNOWN_COLLECTION',
+  'UNKNOWN_FIELD',
+  'WRONG_TYPE',
+  'MISSING_REQUIRED',
+  'INVALID_INPUT',
+  'NOT_FOUND',
+  'DOC_DELETED',
+  'BLOCK_INVALID',
+  'BAD_CID',
+  'BAD_SIGNATURE',
+  'UNTRUSTED_AUTHOR',
+  'DATA_DIR_LOCKED',
+  'DATA_DIR_INVALID',
+  'CLOSED',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export class TandemError extends Error {
+  readonly code: ErrorCode
+  /** Extra machine-readable facts (field name, collection, …) for clients that want them. */
+  readonly details: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message)
+    this.name = 'TandemError'
+    this.code = code
+    this.details = details
+  }
+}
+
+export function isTandemError(err: unknown, code?: ErrorCode): err is TandemError {
+  return err instanceof TandemError && (code === undefined || err.code === code)
+}

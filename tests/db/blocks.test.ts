@@ -1,0 +1,151 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { Database } from '../../main/db/database.ts'
+import { BLOCK_VERSION, decodeStoredBlock, newNonces, signBlocks, verifyBlock, type UnsignedBlock } from '../../main/db/block.ts'
+import { loadOrCreateIdentity } from '../../main/db/identity.ts'
+import { isTandemError } from '../../shared/errors.ts'
+import type { DeviceID } from '../../shared/types.ts'
+import { tempDir } from '../helpers/tmp.ts'
+import { allBlocks, visibleState } from '../helpers/replicas.ts'
+
+const BOOKS = 'type Books { title: String! pages: Int }'
+
+async function pair(t: Parameters<typeof tempDir>[0], trust?: (a: DeviceID) => boolean) {
+  const a = await Database.open(await tempDir(t))
+  const b = await Database.open(await tempDir(t), trust ? { isTrustedAuthor: trust } : {})
+  t.after(async () => { await a.close(); await b.close() })
+  await a.addCollections(BOOKS)
+  await b.addCollections(BOOKS)
+  return { a, b }
+}
+
+test('blocks from another device apply and give the same document', async (t) => {
+  const { a, b } = await pair(t)
+  const id = await a.createDocument('Books', { title: 'Dune' })
+  await a.updateDocument('Books', id, { pages: 412 })
+  const results = await b.applyBlocks(await allBlocks(a))
+  assert.deepEqual(results.map((r) => r.status), ['applied', 'applied'])
+  assert.deepEqual(await visibleState(b, 'Books'), await visibleState(a, 'Books'))
+  const again = await b.applyBlocks(await allBlocks(a))
+  assert.deepEqual(again.map((r) => r.status), ['duplicate', 'duplicate'])
+})
+
+test('a child that arrives before its parent waits, persisted, and applies when the parent comes', async (t) => {
+  const { a } = await pair(t)
+  const dir = await tempDir(t)
+  let b = await Database.open(dir)
+  await b.addCollections(BOOKS)
+  const id = await a.createDocument('Books', { title: 'Dune' })
+  await a.updateDocument('Books', id, { pages: 1 })
+  await a.updateDocument('Books', id, { pages: 2 })
+  const [genesis, second, third] = await a.history('Books', id)
+  const bytes = async (cid: string) => ({ cid, bytes: (await a.getBlock(cid))! })
+  assert.deepEqual((await b.applyBlocks([await bytes(third!.cid)])).map((r) => r.status), ['pending'])
+  assert.deepEqual((await b.applyBlocks([await bytes(second!.cid)])).map((r) => r.status), ['pending'])
+  await assert.rejects(b.getDocument('Books', id), (e) => isTandemError(e, 'NOT_FOUND'))
+  await b.close() // the pending set survives a restart
+  b = await Database.open(dir)
+  t.after(() => b.close())
+  assert.equal((await b.pendingBlocks()).length, 2)
+  const changes: string[][] = []
+  b.on('change', (ev) => changes.push(ev.cids))
+  assert.deepEqual((await b.applyBlocks([await bytes(genesis!.cid)])).map((r) => r.status), ['applied'])
+  assert.equal((await b.getDocument('Books', id)).fields.pages, 2)
+  assert.deepEqual(await b.pendingBlocks(), [])
+  assert.deepEqual(changes, [[genesis!.cid, second!.cid, third!.cid]])
+})
+
+test('tampered bytes, a wrong CID and a forged signature are rejected and nothing is applied', async (t) => {
+  const { a, b } = await pair(t)
+  const id = await a.createDocument('Books', { title: 'Dune' })
+  const [{ cid, bytes }] = await allBlocks(a) as [{ cid: string; bytes: Uint8Array }]
+  const text = Buffer.from(bytes).toString('latin1')
+  const tampered = Buffer.from(text.replace('Dune', 'Dunk'), 'latin1')
+  assert.notDeepEqual(tampered, Buffer.from(bytes))
+
+  let [r] = await b.applyBlocks([{ bytes: tampered }])
+  assert.equal(r!.status, 'rejected')
+  assert.match(r!.reason!, /signature/)
+  ;[r] = await b.applyBlocks([{ bytes: tampered, cid }])
+  assert.equal(r!.status, 'rejected')
+  assert.match(r!.reason!, /hash to .* not to/)
+  ;[r] = await b.applyBlocks([{ bytes: bytes.subarray(0, bytes.length - 3) }])
+  assert.match(r!.reason!, /invalid block: not dag-cbor/)
+  ;[r] = await b.applyBlocks([{ bytes: dagCbor.encode({ hello: 'world' }) }])
+  assert.match(r!.reason!, /unknown key "hello"/)
+
+  // Someone else signs a block that claims to be a's.
+  const mallory = await loadOrCreateIdentity(await tempDir(t))
+  const original = decodeStoredBlock(bytes)
+  const [forged] = await signBlocks({ ...mallory, deviceID: a.deviceID }, [{ ...original, fields: { title: 'Forged' } }])
+  ;[r] = await b.applyBlocks([{ bytes: forged!.bytes }])
+  assert.equal(r!.status, 'rejected')
+  assert.match(r!.reason!, /signature is not/)
+
+  const rejected: string[] = []
+  b.on('rejected', (ev) => rejected.push(ev.reason))
+  await b.applyBlocks([{ bytes: tampered }])
+  assert.equal(rejected.length, 1, 'every rejection is reported with its reason')
+  assert.equal((await allBlocks(b)).length, 0)
+  await assert.rejects(b.getDocument('Books', id), (e) => isTandemError(e, 'NOT_FOUND'))
+})
+
+test('blocks by authors outside the trusted set are rejected', async (t) => {
+  const { a, b } = await pair(t, () => false)
+  await a.createDocument('Books', { title: 'Dune' })
+  const [r] = await b.applyBlocks(await allBlocks(a))
+  assert.equal(r!.status, 'rejected')
+  assert.match(r!.reason!, /not a device of this group/)
+})
+
+test('schema-violating, wrong-height and cross-document blocks are rejected', async (t) => {
+  const { a, b } = await pair(t)
+  const me = a.identity
+  const col = (await a.getCollection('Books')).id
+  const base = (part: Partial<UnsignedBlock>): UnsignedBlock => ({
+    v: BLOCK_VERSION, collection: col, schema: col, parents: [], height: 1, fields: { title: 'ok' },
+    author: me.deviceID, time: 1, nonce: newNonces(1)[0]!, ...part,
+  })
+  const status = async (block: UnsignedBlock) => {
+    const [enc] = await signBlocks(me, [block])
+    const [r] = await b.applyBlocks([{ bytes: enc!.bytes }])
+    return r!
+  }
+  assert.match((await status(base({ fields: { title: 7 } }))).reason!, /Books\.title must be text/)
+  assert.match((await status(base({ fields: { pages: 3 } }))).reason!, /needs a value for "title"/)
+  assert.match((await status(base({ fields: { title: 'x', isbn: '1' } }))).reason!, /no field "isbn"/)
+  assert.match((await status(base({ height: 2 }))).reason!, /genesis block has height 1/)
+  assert.match((await status(base({ collection: 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa' }))).reason!, /unknown collection/)
+
+  const id1 = await a.createDocument('Books', { title: 'one' })
+  const id2 = await a.createDocument('Books', { title: 'two' })
+  await b.applyBlocks(await allBlocks(a))
+  const head1 = CID.parse((await a.getDocument('Books', id1)).heads[0]!)
+  const { nonce: _n, ...noNonce } = base({})
+  assert.match((await status({ ...noNonce, doc: id1, parents: [head1], height: 5, fields: { pages: 1 } })).reason!, /height 5 should be 2/)
+  assert.match((await status({ ...noNonce, doc: id2, parents: [head1], height: 2, fields: { pages: 1 } })).reason!, /another document/)
+  assert.match((await status({ ...noNonce, doc: id1, parents: [head1], height: 2, fields: { title: null } })).reason!, /cannot be empty/)
+  assert.equal((await status({ ...noNonce, doc: id1, parents: [head1], height: 2, fields: { pages: 1 } })).status, 'applied')
+  assert.equal((await b.getDocument('Books', id1)).fields.pages, 1)
+  assert.equal((await b.getDocument('Books', id2)).fields.pages, null)
+})
+
+test('one signature covers a bulk create, and every block of it verifies alone', async (t) => {
+  const { a } = await pair(t)
+  await a.createDocuments('Books', Array.from({ length: 100 }, (_, i) => ({ title: `t${i}` })))
+  const blocks = await allBlocks(a)
+  assert.equal(blocks.length, 100)
+  const sigs = new Set(blocks.map((b) => Buffer.from(decodeStoredBlock(b.bytes).sig.s).toString('hex')))
+  assert.ok(sigs.size <= 4, `100 blocks share ${sigs.size} signatures`)
+  for (const b of blocks) {
+    const enc = await verifyBlock(b.bytes, b.cid)
+    assert.equal(enc.cid.toString(), b.cid)
+  }
+  // Moving a proof to another block of the batch breaks that block's signature.
+  const x = decodeStoredBlock(blocks[0]!.bytes)
+  const y = decodeStoredBlock(blocks[1]!.bytes)
+  const swapped = dagCbor.encode({ ...x, sig: y.sig })
+  await assert.rejects(verifyBlock(swapped), (e) => isTandemError(e, 'BAD_SIGNATURE'))
+})

@@ -1,0 +1,123 @@
+/**
+ * The merge is a function of the set of blocks: replicas that receive the same blocks — in any order,
+ * with duplicates and delays — end identical. Real LevelDB on disk for every replica.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { Database } from '../../main/db/database.ts'
+import { tempDir } from '../helpers/tmp.ts'
+import { allBlocks, visibleState } from '../helpers/replicas.ts'
+
+const SDL = 'type Notes { title: String! body: String n: Int tags: [String] }'
+const SEED = Number(process.env.TANDEM_PROPERTY_SEED ?? 20261128)
+
+type Op =
+  | { kind: 'create'; at: number; title: string }
+  | { kind: 'update'; at: number; pick: number; n: number; body: string | null }
+  | { kind: 'delete' | 'restore'; at: number; pick: number }
+  | { kind: 'sync'; from: number; to: number; keep: number[]; order: number[] }
+
+const replica = fc.integer({ min: 0, max: 2 })
+// Few documents and many edits and syncs, so that concurrent writes to the same field are common.
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant('create' as const), at: replica, title: fc.string({ maxLength: 8 }) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('update' as const), at: replica, pick: fc.nat(3), n: fc.integer({ min: -5, max: 5 }), body: fc.option(fc.string({ maxLength: 6 })) }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constantFrom('delete' as const, 'restore' as const), at: replica, pick: fc.nat(3) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('sync' as const), from: replica, to: replica, keep: fc.array(fc.nat(), { maxLength: 12 }), order: fc.array(fc.nat(), { maxLength: 12 }) }), weight: 3 },
+)
+
+/** Delivers blocks in a shuffled order, in small batches, with some sent twice. */
+async function deliver(to: Database, blocks: Array<{ cid: string; bytes: Uint8Array }>, order: number[]): Promise<void> {
+  const list = [...blocks]
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = (order[i % Math.max(order.length, 1)] ?? i * 7) % (i + 1)
+    ;[list[i], list[j]] = [list[j]!, list[i]!]
+  }
+  const withDups = [...list, ...list.filter((_, i) => (order[i % Math.max(order.length, 1)] ?? 0) % 3 === 0)]
+  for (let i = 0; i < withDups.length; i += 3) {
+    const results = await to.applyBlocks(withDups.slice(i, i + 3))
+    for (const r of results) assert.notEqual(r.status, 'rejected', r.reason)
+  }
+}
+
+async function run(t: Parameters<typeof tempDir>[0], ops: Op[], finalOrder: number[]): Promise<void> {
+  const dbs = await Promise.all([0, 1, 2].map(async () => Database.open(await tempDir(t))))
+  try {
+    for (const db of dbs) await db.addCollections(SDL)
+    for (const op of ops) {
+      if (op.kind === 'sync') {
+        const blocks = await allBlocks(dbs[op.from]!)
+        await deliver(dbs[op.to]!, blocks.filter((_, i) => op.keep.length === 0 || op.keep.includes(i % 12)), op.order)
+        continue
+      }
+      const db = dbs[op.at]!
+      if (op.kind === 'create') { await db.createDocument('Notes', { title: op.title }); continue }
+      const { live, trash } = await visibleState(db, 'Notes')
+      const pool = op.kind === 'restore' ? trash : live
+      const doc = pool[op.pick % Math.max(pool.length, 1)]
+      if (doc === undefined) continue
+      if (op.kind === 'update') await db.updateDocument('Notes', doc.docID, { n: op.n, body: op.body })
+      else if (op.kind === 'delete') await db.deleteDocument('Notes', doc.docID)
+      else await db.restoreDocument('Notes', doc.docID)
+    }
+    // Everyone gets everyone's blocks, each in its own order.
+    for (const [i, to] of dbs.entries()) {
+      const blocks = (await Promise.all(dbs.map(allBlocks))).flat()
+      await deliver(to, blocks, finalOrder.map((x) => x + i))
+    }
+    const states = await Promise.all(dbs.map((db) => visibleState(db, 'Notes')))
+    assert.deepEqual(states[1], states[0])
+    assert.deepEqual(states[2], states[0])
+    for (const db of dbs) assert.deepEqual(await db.pendingBlocks(), [])
+  } finally {
+    await Promise.all(dbs.map((db) => db.close()))
+  }
+}
+
+test('three replicas with random edits and random, duplicated, delayed delivery converge', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 50 }), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+      async (ops, order) => run(t, ops, order)),
+    { numRuns: 40, seed: SEED },
+  )
+})
+
+test('merge is independent of the order a DAG\'s blocks arrive in', async (t) => {
+  // One DAG with concurrent branches: two devices edit the same documents offline, then merge.
+  const a = await Database.open(await tempDir(t))
+  const b = await Database.open(await tempDir(t))
+  t.after(async () => { await a.close(); await b.close() })
+  await a.addCollections(SDL)
+  await b.addCollections(SDL)
+  const ids = await a.createDocuments('Notes', [{ title: 'x' }, { title: 'y' }])
+  await b.applyBlocks(await allBlocks(a))
+  for (let i = 0; i < 3; i++) {
+    await a.updateDocument('Notes', ids[0]!, { n: i, body: `a${i}` })
+    await b.updateDocument('Notes', ids[0]!, { n: 10 + i })
+    await b.updateDocument('Notes', ids[1]!, { tags: [`b${i}`] })
+  }
+  await a.deleteDocument('Notes', ids[1]!) // concurrent with b's edits of the same document
+  await a.applyBlocks(await allBlocks(b))
+  await a.updateDocument('Notes', ids[0]!, { title: 'merged' }) // links both branches
+  const blocks = await allBlocks(a)
+  const reference = await visibleState(a, 'Notes')
+  assert.equal(reference.trash.length, 1, 'a delete wins over concurrent edits')
+  assert.deepEqual(reference.trash[0]!.fields.tags, ['b2'], 'yet the concurrent edits are merged, for a restore')
+  assert.equal(reference.live[0]?.heads.length ?? reference.live.length, 1)
+
+  const indices = blocks.map((_, i) => i)
+  await fc.assert(
+    fc.asyncProperty(fc.shuffledSubarray(indices, { minLength: blocks.length, maxLength: blocks.length }), async (perm) => {
+      const c = await Database.open(await tempDir(t))
+      try {
+        await c.addCollections(SDL)
+        for (const i of perm) await c.applyBlocks([blocks[i]!]) // one at a time: the most pending
+        assert.deepEqual(await visibleState(c, 'Notes'), reference)
+      } finally {
+        await c.close()
+      }
+    }),
+    { numRuns: 30, seed: SEED },
+  )
+})
