@@ -12,6 +12,7 @@ import { CID } from 'multiformats/cid'
 import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, DocID } from '../../shared/types.ts'
+import { encodeCbor } from './cbor.ts'
 import { cidOf, compareCIDStrings, parseCID, sha256 } from './cid.ts'
 import { verifySignature, type DeviceIdentity } from './identity.ts'
 
@@ -94,7 +95,7 @@ function unsignedPart(block: UnsignedBlock): UnsignedBlock {
 }
 
 function leafHash(block: UnsignedBlock): Uint8Array {
-  const body = dagCbor.encode(unsignedPart(block))
+  const body = encodeCbor(unsignedPart(block))
   const buf = new Uint8Array(body.length + 1)
   buf[0] = LEAF
   buf.set(body, 1)
@@ -153,7 +154,7 @@ async function signChunk(identity: DeviceIdentity, blocks: UnsignedBlock[]): Pro
     const p = new Uint8Array(hashes.length * 32)
     hashes.forEach((h, j) => p.set(h, j * 32))
     const block: Block = { ...unsignedPart(b), sig: { s, p, d } }
-    const bytes = dagCbor.encode(block)
+    const bytes = encodeCbor(block)
     if (bytes.length > MAX_BLOCK_BYTES) {
       throw new TandemError('INVALID_INPUT', `This change is ${Math.round(bytes.length / 1024)} KiB; one change may be at most ${MAX_BLOCK_BYTES / 1024} KiB.`)
     }
@@ -207,7 +208,7 @@ export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise
   }
   const block = checkShape(decoded)
   // One logical block must have one CID: refuse other encodings of the same content.
-  if (!equalBytes(dagCbor.encode(block), bytes)) throw invalid('not in canonical dag-cbor form')
+  if (!equalBytes(encodeCbor(block), bytes)) throw invalid('not in canonical dag-cbor form')
   const root = rootOf(block)
   const key = `${block.author}|${Buffer.from(root).toString('base64')}|${Buffer.from(block.sig.s).toString('base64')}`
   if (!verifiedRoots.has(key)) {
