@@ -53,7 +53,7 @@ class Writer {
     const len = Buffer.byteLength(s, 'utf8')
     this.head(3, len)
     this.ensure(len)
-    this.pos += this.text.utf8Write(s, this.pos, len)
+    this.pos += this.text.write(s, this.pos, len, 'utf8')
   }
 
   float(v: number): void {
