@@ -10,6 +10,7 @@ import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, CollectionID, DocID } from '../../shared/types.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
 import { applyToRecord, type DocRecord } from './crdt.ts'
+import { bucketKey, bucketOf, emptyBuckets, entryHash, xorInto } from './digest.ts'
 import type { Store, Txn } from './store.ts'
 
 export interface Applied {
@@ -82,6 +83,7 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   const after = applyToRecord(before, block, cid)
   txn.put(store.blocks, cid, enc.bytes)
   txn.put(store.docs, key, after)
+  await updateHeadIndex(store, txn, collection, docID, before?.heads, after.heads)
   metas.remember(cid, { height: block.height, doc: docID, collection })
   const delta = (after.deleted ? 0 : 1) - (before === undefined || before.deleted ? 0 : 1)
   if (delta !== 0) {
@@ -89,6 +91,18 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
     txn.put(store.counts, collection, count + delta)
   }
   return { collection, docID, cid, before, after }
+}
+
+async function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: string, old: string[] | undefined, heads: string[]): Promise<void> {
+  const bucket = bucketOf(docID)
+  txn.put(store.heads, `${collection}!${bucketKey(bucket)}!${docID}`, heads)
+  // The digest blob is read once per transaction and then changed in place in the overlay.
+  let buckets = await txn.get(store.digests, collection)
+  if (buckets === undefined) buckets = emptyBuckets()
+  else if (!txn.isWritten(store.digests, collection)) buckets = new Uint8Array(buckets)
+  if (old !== undefined) xorInto(buckets, bucket, entryHash(docID, old))
+  xorInto(buckets, bucket, entryHash(docID, heads))
+  txn.put(store.digests, collection, buckets)
 }
 
 /** Parents of a block not yet present (neither stored nor written in this transaction). */

@@ -18,7 +18,8 @@ import { compareCIDStrings } from './cid.ts'
 import type { DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
 import { compileQuery } from './query.ts'
-import { collectionIDOf, parseSDL } from './schema.ts'
+import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
+import { bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
 import { Store, type StoredCollection, type Txn } from './store.ts'
 import { validateFields } from './validate.ts'
 
@@ -41,6 +42,12 @@ export interface ChangeEvent {
   origin: ChangeOrigin
   deleted: boolean
 }
+/**
+ * Runs inside every commit that applies blocks, before it is written: what a hook puts into the
+ * transaction commits atomically with the change (the replication outbox uses this).
+ */
+export type CommitHook = (txn: Txn, applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined) => Promise<void> | void
+
 export interface RejectEvent {
   cid: string | null
   reason: string
@@ -63,6 +70,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #collections = new Map<string, StoredCollection>() // by ID
   readonly #byName = new Map<string, StoredCollection>()
   readonly #metas = new BlockMetaCache()
+  readonly #hooks: CommitHook[] = []
   #lock: Promise<unknown> = Promise.resolve()
   #closed = false
 
@@ -173,7 +181,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const txn = this.#store.txn()
       const applied: Applied[] = []
       for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
-      await txn.commit()
+      await this.#commit(txn, applied, 'local', undefined)
       this.#emitChanges(applied, 'local')
       return applied.map((a) => a.docID)
     })
@@ -213,7 +221,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const block = this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields })
       const [enc] = await signBlocks(this.identity, [block])
       const applied = await applyBlock(this.#store, txn, this.#metas, enc!)
-      await txn.commit()
+      await this.#commit(txn, [applied], 'local', undefined)
       this.#emitChanges([applied], 'local')
       return view(c, docID as DocID, applied.after)
     })
@@ -284,6 +292,82 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return entries.sort((a, b) => a.height - b.height || compareCIDStrings(a.cid, b.cid))
   }
 
+  // ---- what sync compares ----
+
+  /** The head digest of each collection (equal digests: equal heads, so equal blocks). */
+  async collectionDigests(): Promise<Map<CollectionID, Uint8Array>> {
+    const out = new Map<CollectionID, Uint8Array>()
+    for (const id of this.#collections.keys()) {
+      const buckets = (await this.#store.digests.get(id)) ?? emptyBuckets()
+      out.set(id as CollectionID, collectionDigest(buckets))
+    }
+    return out
+  }
+
+  /** A collection's bucket digests (BUCKETS × 32 bytes). */
+  async bucketDigests(collection: CollectionID): Promise<Uint8Array> {
+    return (await this.#store.digests.get(collection)) ?? emptyBuckets()
+  }
+
+  /** Heads of every document of a collection in the given buckets. */
+  async bucketHeads(collection: CollectionID, buckets: readonly number[]): Promise<Array<{ docID: DocID; heads: BlockCID[] }>> {
+    const out: Array<{ docID: DocID; heads: BlockCID[] }> = []
+    for (const b of buckets) {
+      const prefix = `${collection}!${bucketKey(b)}!`
+      for await (const [key, heads] of this.#store.heads.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+        out.push({ docID: key.slice(prefix.length) as DocID, heads: heads as BlockCID[] })
+      }
+    }
+    return out
+  }
+
+  /** The heads of one document, or [] when it is not here. */
+  async documentHeads(collection: CollectionID, docID: string): Promise<BlockCID[]> {
+    const heads = await this.#store.heads.get(`${collection}!${bucketKey(bucketOf(docID))}!${docID}`)
+    return (heads ?? []) as BlockCID[]
+  }
+
+  async hasBlock(cid: string): Promise<boolean> {
+    return (await this.#store.blocks.has(cid)) || (await this.#store.pending.has(cid))
+  }
+
+  /** The SDL of one collection alone (canonical), to hand to a device that lacks it. */
+  collectionSDL(id: string): string | undefined {
+    const c = this.#collections.get(id)
+    return c === undefined ? undefined : toSDL(c.schema)
+  }
+
+  hasCollection(id: string): boolean {
+    return this.#collections.has(id)
+  }
+
+  /**
+   * Learns a collection another device has: its SDL must define exactly the collection `id`.
+   * Returns false when it is already known. A different collection with the same name here is a
+   * conflict, refused.
+   */
+  async importCollection(id: string, sdl: string): Promise<boolean> {
+    const schemas = parseSDL(sdl)
+    const schema = schemas.length === 1 ? schemas[0]! : undefined
+    if (schema === undefined || collectionIDOf(schema) !== id) {
+      throw new TandemError('SCHEMA_INVALID', `The schema sent for collection ${id} does not match its ID.`)
+    }
+    return this.#exclusive(async () => {
+      if (this.#collections.has(id)) return false
+      if (this.#byName.has(schema.name)) {
+        throw new TandemError('DUPLICATE_COLLECTION',
+          `Another device has a collection "${schema.name}" with a different schema than this device's; it was not synced.`, { collection: schema.name })
+      }
+      const c: StoredCollection = { id, name: schema.name, schema, sdl: toSDL(schema), createdAt: this.#now() }
+      const txn = this.#store.txn()
+      txn.put(this.#store.schemas, id, c)
+      await txn.commit()
+      this.#remember(c)
+      this.emit('collection', this.#info(c, 0))
+      return true
+    })
+  }
+
   /** Raw bytes of a stored block (for sync). */
   async getBlock(cid: string): Promise<Uint8Array | undefined> {
     return (await this.#store.blocks.get(cid)) ?? undefined
@@ -301,7 +385,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * CID, signature, trusted author, schema) before anything is written; blocks whose ancestors are
    * missing wait in the persisted pending set and apply when those arrive. One atomic commit.
    */
-  async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>): Promise<ApplyResult[]> {
+  async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID } = {}): Promise<ApplyResult[]> {
+    if (!Array.isArray(entries)) throw new TandemError('INVALID_INPUT', 'applyBlocks takes a list of blocks.')
     const checked: Array<EncodedBlock | TandemError> = []
     for (const e of entries) checked.push(await this.#check(e.bytes, e.cid).catch((err: unknown) => toTandem(err)))
     return this.#exclusive(async () => {
@@ -345,7 +430,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         }
         frontier = next
       }
-      await txn.commit()
+      await this.#commit(txn, applied, 'remote', options.from)
       this.#emitChanges(applied, 'remote')
       return results
     })
@@ -393,6 +478,25 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 
   // ---- plumbing ----
+
+  /** Adds a hook that runs inside every commit that applies blocks (see CommitHook). */
+  onCommit(hook: CommitHook): () => void {
+    this.#hooks.push(hook)
+    return () => {
+      const i = this.#hooks.indexOf(hook)
+      if (i >= 0) this.#hooks.splice(i, 1)
+    }
+  }
+
+  /** Runs `fn` with the write lock held: it sees committed state and no write runs meanwhile. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#exclusive(fn)
+  }
+
+  async #commit(txn: Txn, applied: Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Promise<void> {
+    if (applied.length > 0) for (const hook of this.#hooks) await hook(txn, applied, origin, from)
+    await txn.commit()
+  }
 
   #emitChanges(applied: Applied[], origin: ChangeOrigin): void {
     const byDoc = new Map<string, ChangeEvent>()
@@ -461,3 +565,4 @@ function toTandem(err: unknown): TandemError {
 }
 
 export { blockDocID }
+export type { Applied }

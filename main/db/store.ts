@@ -33,7 +33,11 @@ export class Store {
   readonly pending: Sub<Uint8Array>
   /** `missingCID!pendingCID` → '' : which pending blocks wait for which missing block. */
   readonly waiting: Sub<string>
-  /** Node settings (format version, …). */
+  /** collectionID → bucket digests of document heads (see digest.ts). */
+  readonly digests: Sub<Uint8Array>
+  /** `collectionID!bucket!docID` → heads: a bucket of a collection is a prefix scan (head exchange). */
+  readonly heads: Sub<string[]>
+  /** Node settings (format version, group secret, …). */
   readonly meta: Sub<unknown>
 
   private constructor(db: ClassicLevel<string, unknown>) {
@@ -46,6 +50,8 @@ export class Store {
     this.counts = db.sublevel<string, number>('counts', json)
     this.pending = db.sublevel<string, Uint8Array>('pending', view)
     this.waiting = db.sublevel<string, string>('waiting', { valueEncoding: 'utf8' })
+    this.digests = db.sublevel<string, Uint8Array>('digests', view)
+    this.heads = db.sublevel<string, string[]>('heads', json)
     this.meta = db.sublevel<string, unknown>('meta', json)
   }
 
@@ -109,6 +115,12 @@ export class Txn {
     const layer = this.#overlay.get(sub as object)
     if (layer === undefined) return []
     return [...layer].filter(([k, v]) => v !== undefined && k.startsWith(prefix)).map(([k]) => k)
+  }
+
+  /** True when this transaction has put a value for the key. */
+  isWritten<V>(sub: Sub<V>, key: string): boolean {
+    const layer = this.#overlay.get(sub as object)
+    return layer !== undefined && layer.get(key) !== undefined
   }
 
   isDeleted<V>(sub: Sub<V>, key: string): boolean {
