@@ -37,6 +37,12 @@ export class Store {
   readonly digests: Sub<Uint8Array>
   /** `collectionID!bucket!docID` → heads: a bucket of a collection is a prefix scan (head exchange). */
   readonly heads: Sub<string[]>
+  /** deviceID → a device of this person's group (see main/net/group.ts). */
+  readonly devices: Sub<unknown>
+  /** replicator ID → standing order "push these collections/documents to that device". */
+  readonly replicators: Sub<unknown>
+  /** `targetDeviceID!seq` → block CID still to push to that device; `#count!target` → how many. */
+  readonly outbox: Sub<unknown>
   /** Node settings (format version, group secret, …). */
   readonly meta: Sub<unknown>
 
@@ -52,6 +58,9 @@ export class Store {
     this.waiting = db.sublevel<string, string>('waiting', { valueEncoding: 'utf8' })
     this.digests = db.sublevel<string, Uint8Array>('digests', view)
     this.heads = db.sublevel<string, string[]>('heads', json)
+    this.devices = db.sublevel<string, unknown>('devices', json)
+    this.replicators = db.sublevel<string, unknown>('replicators', json)
+    this.outbox = db.sublevel<string, unknown>('outbox', json)
     this.meta = db.sublevel<string, unknown>('meta', json)
   }
 

@@ -1,0 +1,183 @@
+/**
+ * DAG sync: "send block X and its ancestors, stopping at these blocks I already have", answered in
+ * one round trip as a stream of blocks in causal order (parents first), bounded in count, bytes and
+ * time. Each block is verified on arrival by the database (CID, signature, author, schema).
+ */
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import { z } from 'zod'
+import type { Database } from '../../db/database.ts'
+import { decodeStoredBlock } from '../../db/block.ts'
+import type { DeviceID } from '../../../shared/types.ts'
+import { bytes, Channel, cidString, WireError } from '../wire.ts'
+import {
+  FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
+  MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS,
+} from './constants.ts'
+
+const Request = z.object({
+  v: z.literal(1),
+  want: z.array(cidString).min(1).max(MAX_CIDS_PER_REQUEST),
+  have: z.array(cidString).max(MAX_CIDS_PER_REQUEST),
+})
+const Frame = z.union([
+  z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS) }),
+  z.object({ done: z.literal(true), truncated: z.boolean(), missing: z.array(cidString).max(MAX_CIDS_PER_REQUEST) }),
+  z.object({ error: z.string().max(500) }),
+])
+
+export interface FetchResult {
+  received: number
+  applied: number
+  rejected: number
+  /** Asked-for blocks the peer does not have. */
+  missing: string[]
+}
+
+export interface DagSyncInit {
+  db: Database
+  host: Libp2p
+  isMember: (peer: string) => boolean
+  log?: (msg: string) => void
+}
+
+export class DagSync {
+  readonly #db: Database
+  readonly #host: Libp2p
+  readonly #isMember: (peer: string) => boolean
+  readonly #log: (msg: string) => void
+
+  constructor(init: DagSyncInit) {
+    this.#db = init.db
+    this.#host = init.host
+    this.#isMember = init.isMember
+    this.#log = init.log ?? (() => {})
+  }
+
+  async start(): Promise<void> {
+    await this.#host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
+      maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true,
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.#host.unhandle(PROTOCOL)
+  }
+
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    const ch = new Channel(stream, { maxMessageBytes: 64 * 1024 + MAX_CIDS_PER_REQUEST * 2 * 140, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    const peer = connection.remotePeer.toString()
+    try {
+      if (!this.#isMember(peer)) {
+        await ch.send({ error: 'refused: not a device of this group' })
+        await ch.close()
+        return
+      }
+      const req = await ch.recv(Request)
+      const have = new Set(req.have)
+      const queue = req.want.filter((c) => !have.has(c))
+      const seen = new Set(queue)
+      const found: Array<{ bytes: Uint8Array; height: number }> = []
+      const missing: string[] = []
+      let total = 0
+      while (queue.length > 0 && found.length < MAX_BLOCKS_PER_RESPONSE && total < MAX_BYTES_PER_RESPONSE) {
+        const cid = queue.shift()!
+        const data = await this.#db.getBlock(cid)
+        if (data === undefined) { if (missing.length < MAX_CIDS_PER_REQUEST) missing.push(cid); continue }
+        const block = decodeStoredBlock(data)
+        found.push({ bytes: data, height: block.height })
+        total += data.length
+        for (const p of block.parents) {
+          const s = p.toString()
+          if (!have.has(s) && !seen.has(s)) { seen.add(s); queue.push(s) }
+        }
+      }
+      found.sort((a, b) => a.height - b.height) // parents before children: nothing waits on arrival
+      let frame: Uint8Array[] = []
+      let frameBytes = 0
+      for (const f of found) {
+        if (frame.length >= FRAME_BLOCKS || frameBytes + f.bytes.length > FRAME_BYTES) {
+          await ch.send({ blocks: frame })
+          frame = []
+          frameBytes = 0
+        }
+        frame.push(f.bytes)
+        frameBytes += f.bytes.length
+      }
+      if (frame.length > 0) await ch.send({ blocks: frame })
+      await ch.send({ done: true, truncated: queue.length > 0, missing })
+      await ch.close()
+    } catch (err) {
+      this.#log(`dag-sync: serving ${peer} failed: ${(err as Error).message}`)
+      ch.abort(err as Error)
+    }
+  }
+
+  /**
+   * Fetches `want` and their ancestors from `peer`, stopping at `have`; then keeps asking for any
+   * ancestors still missing (a truncated answer, or blocks that arrived without their parents) until
+   * every fetched block is complete or the peer has nothing more.
+   */
+  async fetch(peer: PeerId, want: string[], have: string[] = []): Promise<FetchResult> {
+    const result: FetchResult = { received: 0, applied: 0, rejected: 0, missing: [] }
+    let ask = [...new Set(want)]
+    let known = have
+    for (let round = 0; ask.length > 0 && round < 1000; round++) {
+      const wantNow = ask.slice(0, MAX_CIDS_PER_REQUEST)
+      const { received, missing, truncated } = await this.#fetchOnce(peer, wantNow, known.slice(0, MAX_CIDS_PER_REQUEST), result)
+      result.missing.push(...missing)
+      // Whatever arrived without its parents (or the rest of `ask`) is asked for next.
+      const next = new Set(ask.slice(MAX_CIDS_PER_REQUEST))
+      if (truncated || received.length > 0) {
+        for (const cid of await this.#missingAncestors(received)) next.add(cid)
+      }
+      for (const m of missing) next.delete(m)
+      if (received.length === 0 && !truncated) break
+      ask = [...next]
+      known = []
+    }
+    return result
+  }
+
+  async #fetchOnce(peer: PeerId, want: string[], have: string[], acc: FetchResult): Promise<{ received: Uint8Array[]; missing: string[]; truncated: boolean }> {
+    const stream = await this.#host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
+    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    const received: Uint8Array[] = []
+    let count = 0
+    try {
+      await ch.send({ v: 1, want, have })
+      for (;;) {
+        const frame = await ch.recv(Frame)
+        if ('error' in frame) throw new WireError(`peer answered: ${frame.error}`)
+        if ('done' in frame) {
+          await ch.close()
+          return { received, missing: frame.missing, truncated: frame.truncated }
+        }
+        count += frame.blocks.length
+        if (count > MAX_BLOCKS_PER_RESPONSE + FRAME_BLOCKS) throw new WireError('the peer sent more blocks than allowed')
+        const results = await this.#db.applyBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: peer.toString() as DeviceID })
+        acc.received += frame.blocks.length
+        for (const [i, r] of results.entries()) {
+          if (r.status === 'applied') acc.applied++
+          else if (r.status === 'rejected') { acc.rejected++; this.#log(`dag-sync: rejected a block from ${peer}: ${r.reason}`) }
+          if (r.status !== 'rejected') received.push(frame.blocks[i]!)
+        }
+      }
+    } catch (err) {
+      ch.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Parents of the given blocks that are neither stored nor pending here. */
+  async #missingAncestors(blocks: Uint8Array[]): Promise<string[]> {
+    const out = new Set<string>()
+    for (const b of blocks) {
+      for (const p of decodeStoredBlock(b).parents) {
+        const s = p.toString()
+        if (!out.has(s) && !(await this.#db.hasBlock(s))) out.add(s)
+      }
+    }
+    return [...out]
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Passive replication over gossipsub. Every change is published on its collection's topic (one
+ * topic per collection, not per document: DefraDB's scaling limit) and, for edits of existing
+ * documents, on the document's topic, which devices holding only that document (hot documents, a
+ * bounded LRU) subscribe to. Topic names derive from the group secret and payloads are sealed with
+ * it; messages are accepted only when signed by a group device. A block that arrives without its
+ * ancestors makes the receiver fetch them by DAG sync.
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { GossipSub, GossipsubMessage } from '@libp2p/gossipsub'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import * as dagCbor from '@ipld/dag-cbor'
+import { LRUCache } from 'lru-cache'
+import { z } from 'zod'
+import type { ChangeEvent, Database } from '../db/database.ts'
+import { decodeStoredBlock } from '../db/block.ts'
+import { encodeCbor } from '../db/cbor.ts'
+import type { CollectionID, DeviceID } from '../../shared/types.ts'
+import type { Group } from './group.ts'
+import { bytes, cidString } from './wire.ts'
+
+// A gossip message carries at most this much; larger changes go in several messages.
+const MAX_PAYLOAD_BYTES = 512 * 1024
+const Payload = z.object({ v: z.literal(1), c: cidString, b: z.array(bytes).min(1).max(4096) })
+
+export interface GossipInit {
+  db: Database
+  pubsub: GossipSub
+  group: Group
+  /** Hot documents whose topics are subscribed (besides every collection's topic). */
+  hotDocuments?: number
+  /** Blocks arrived whose ancestors are missing: fetch them from `peers` (best first). */
+  onMissing: (peers: PeerId[], missing: string[]) => void
+  log?: (msg: string) => void
+}
+
+export class Gossip {
+  readonly #db: Database
+  readonly #pubsub: GossipSub
+  readonly #group: Group
+  readonly #onMissing: GossipInit['onMissing']
+  readonly #log: (msg: string) => void
+  readonly #hot: LRUCache<string, string>
+  readonly #collectionTopics = new Map<string, CollectionID>()
+  /** Changes waiting for the next flush, by collection. */
+  #queue = new Map<string, { blocks: string[]; docTopics: Set<string> }>()
+  #flushing = false
+  #stopped = false
+  readonly #listeners: Array<() => void> = []
+  /** Test hook: drop every outgoing gossip message (to prove other paths repair the loss). */
+  dropOutgoing = false
+
+  constructor(init: GossipInit) {
+    this.#db = init.db
+    this.#pubsub = init.pubsub
+    this.#group = init.group
+    this.#onMissing = init.onMissing
+    this.#log = init.log ?? (() => {})
+    this.#hot = new LRUCache<string, string>({
+      max: init.hotDocuments ?? 128,
+      dispose: (topic) => this.#unsubscribe(topic),
+    })
+  }
+
+  async start(): Promise<void> {
+    for (const c of await this.#db.listCollections()) this.#subscribeCollection(c.id)
+    const onCollection = (info: { id: CollectionID }): void => this.#subscribeCollection(info.id)
+    const onChange = (ev: ChangeEvent): void => this.#onChange(ev)
+    const onMessage = (evt: CustomEvent<GossipsubMessage>): void => { void this.#onMessage(evt.detail) }
+    const onSecret = (): void => this.#resubscribe()
+    this.#group.on('secret', onSecret)
+    this.#db.on('collection', onCollection)
+    this.#db.on('change', onChange)
+    this.#pubsub.addEventListener('gossipsub:message', onMessage)
+    this.#listeners.push(
+      () => this.#group.off('secret', onSecret),
+      () => this.#db.off('collection', onCollection),
+      () => this.#db.off('change', onChange),
+      () => this.#pubsub.removeEventListener('gossipsub:message', onMessage),
+    )
+  }
+
+  stop(): void {
+    this.#stopped = true
+    for (const off of this.#listeners.splice(0)) off()
+    this.#hot.clear()
+    for (const topic of this.#collectionTopics.keys()) this.#unsubscribe(topic)
+    this.#collectionTopics.clear()
+  }
+
+  /** Topics subscribed now: one per collection plus one per hot document. */
+  topics(): string[] {
+    return this.#pubsub.getTopics()
+  }
+
+  /** A document the person opened: follow its topic while it stays among the hot ones. */
+  openDocument(docID: string): void {
+    this.#touch(docID)
+  }
+
+  /** Topic names derive from the group secret: when it changes, follow the new names. */
+  #resubscribe(): void {
+    const collections = [...this.#collectionTopics.values()]
+    const hot = [...this.#hot.keys()].reverse()
+    for (const topic of this.#collectionTopics.keys()) this.#unsubscribe(topic)
+    this.#collectionTopics.clear()
+    this.#hot.clear()
+    for (const id of collections) this.#subscribeCollection(id)
+    for (const docID of hot) this.#touch(docID)
+  }
+
+  #subscribeCollection(id: CollectionID): void {
+    const topic = this.#group.secret.collectionTopic(id)
+    if (this.#collectionTopics.has(topic)) return
+    this.#collectionTopics.set(topic, id)
+    this.#subscribe(topic)
+  }
+
+  #touch(docID: string): void {
+    if (this.#hot.has(docID)) { this.#hot.get(docID); return }
+    const topic = this.#group.secret.documentTopic(docID)
+    this.#subscribe(topic)
+    this.#hot.set(docID, topic)
+  }
+
+  #subscribe(topic: string): void {
+    this.#pubsub.topicValidators.set(topic, (peer, msg) => this.#validate(peer, msg))
+    this.#pubsub.subscribe(topic)
+  }
+
+  #unsubscribe(topic: string): void {
+    this.#pubsub.unsubscribe(topic)
+    this.#pubsub.topicValidators.delete(topic)
+  }
+
+  #validate(_peer: PeerId, msg: GossipsubMessage['msg']): TopicValidatorResult {
+    if (msg.type !== 'signed' || !this.#group.has(msg.from.toString())) return TopicValidatorResult.Reject
+    return this.#open(msg.data) === null ? TopicValidatorResult.Reject : TopicValidatorResult.Accept
+  }
+
+  #open(data: Uint8Array): z.infer<typeof Payload> | null {
+    const plain = this.#group.secret.open(data)
+    if (plain === null) return null
+    try {
+      const parsed = Payload.safeParse(dagCbor.decode(plain))
+      return parsed.success ? parsed.data : null
+    } catch {
+      return null
+    }
+  }
+
+  #onChange(ev: ChangeEvent): void {
+    const isEdit = ev.cids.length > 0 && !this.#isGenesisOnly(ev)
+    if (isEdit) this.#touch(ev.docID)
+    if (ev.origin !== 'local') return
+    let q = this.#queue.get(ev.collection)
+    if (q === undefined) { q = { blocks: [], docTopics: new Set() }; this.#queue.set(ev.collection, q) }
+    q.blocks.push(...ev.cids)
+    if (isEdit) q.docTopics.add(this.#group.secret.documentTopic(ev.docID))
+    if (!this.#flushing) {
+      this.#flushing = true
+      setImmediate(() => { void this.#flush() })
+    }
+  }
+
+  #isGenesisOnly(ev: ChangeEvent): boolean {
+    return ev.cids.length === 1 && ev.docID === `bae-${ev.cids[0]}`
+  }
+
+  /** Publishes queued changes, batched per collection into messages of at most MAX_PAYLOAD_BYTES. */
+  async #flush(): Promise<void> {
+    const queue = this.#queue
+    this.#queue = new Map()
+    this.#flushing = false
+    if (this.#stopped || this.dropOutgoing) return
+    for (const [collection, { blocks, docTopics }] of queue) {
+      const topics = [this.#group.secret.collectionTopic(collection), ...docTopics]
+      let batch: Uint8Array[] = []
+      let size = 0
+      const send = async (): Promise<void> => {
+        if (batch.length === 0) return
+        const sealed = this.#group.secret.seal(encodeCbor({ v: 1, c: collection, b: batch }))
+        batch = []
+        size = 0
+        for (const topic of topics) {
+          await this.#pubsub.publish(topic, sealed).catch((err: Error) => this.#log(`gossip: publish failed: ${err.message}`))
+        }
+      }
+      for (const cid of blocks) {
+        const data = await this.#db.getBlock(cid)
+        if (data === undefined) continue
+        if (size + data.length > MAX_PAYLOAD_BYTES) await send()
+        batch.push(data)
+        size += data.length
+      }
+      await send()
+    }
+  }
+
+  async #onMessage({ propagationSource, msg }: GossipsubMessage): Promise<void> {
+    if (this.#stopped || msg.type !== 'signed') return
+    if (!this.#collectionTopics.has(msg.topic) && ![...this.#hot.values()].includes(msg.topic)) return
+    const payload = this.#open(msg.data)
+    if (payload === null) return
+    if (!this.#db.hasCollection(payload.c)) return
+    try {
+      const results = await this.#db.applyBlocks(payload.b.map((b) => ({ bytes: b })), { from: msg.from.toString() as DeviceID })
+      const missing = new Set<string>()
+      for (const [i, r] of results.entries()) {
+        if (r.status === 'rejected') this.#log(`gossip: rejected a block from ${msg.from}: ${r.reason}`)
+        if (r.status !== 'pending') continue
+        for (const p of decodeStoredBlock(payload.b[i]!).parents) {
+          const s = p.toString()
+          if (!(await this.#db.hasBlock(s))) missing.add(s)
+        }
+      }
+      if (missing.size > 0) {
+        const peers = propagationSource.equals(msg.from) ? [propagationSource] : [propagationSource, msg.from]
+        this.#onMissing(peers, [...missing])
+      }
+    } catch (err) {
+      this.#log(`gossip: applying a message failed: ${(err as Error).message}`)
+    }
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * A Tandem node: the database plus, unless started without the network, the libp2p host and the
+ * sync protocols. When a group device connects, both sides run head exchange and pull what they
+ * lack: that is how offline edits resync by themselves. Group devices are redialed at start and
+ * after a drop, with capped exponential backoff.
+ */
+import { EventEmitter } from 'node:events'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import { Database } from '../db/database.ts'
+import type { CollectionID, DeviceID } from '../../shared/types.ts'
+import { DagSync } from '../net/dag-sync/dag-sync.ts'
+import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
+import { Gossip } from '../net/gossip.ts'
+import { Group } from '../net/group.ts'
+import { checkMultiaddr, createHost, type Host } from '../net/host.ts'
+import { Backoff } from './backoff.ts'
+
+export interface TandemNodeOptions {
+  dataDir: string
+  /** Run with no network at all (database only). */
+  p2p?: boolean
+  listen?: string[]
+  /** Multiaddrs to dial at start. */
+  peers?: string[]
+  mdns?: boolean
+  relayServer?: boolean
+  relays?: string[]
+  hotDocuments?: number
+  log?: (msg: string) => void
+}
+
+export interface SyncReport {
+  peer: DeviceID
+  collections: number
+  differingDocs: number
+  fetched: number
+  applied: number
+  rejected: number
+}
+
+interface NodeEvents {
+  'peer:connect': [DeviceID]
+  'peer:disconnect': [DeviceID]
+  sync: [SyncReport]
+  'sync:error': [{ peer: DeviceID; error: string }]
+}
+
+export class TandemNode extends EventEmitter<NodeEvents> {
+  readonly db: Database
+  readonly group: Group
+  readonly host: Host | null
+  readonly dagSync: DagSync | null
+  readonly heads: HeadExchange | null
+  readonly gossip: Gossip | null
+  readonly #log: (msg: string) => void
+  readonly #syncing = new Map<string, Promise<SyncReport>>()
+  readonly #again = new Set<string>()
+  readonly #backoff = new Backoff({ initialMs: 500, maxMs: 60_000 })
+  readonly #dialTimers = new Map<string, NodeJS.Timeout>()
+  #stopped = false
+
+  private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number) {
+    super()
+    this.db = db
+    this.group = group
+    this.host = host
+    this.#log = log
+    if (host === null) {
+      this.dagSync = null
+      this.heads = null
+      this.gossip = null
+      return
+    }
+    const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
+    this.dagSync = new DagSync({ db, host, isMember, log })
+    this.heads = new HeadExchange({ db, host, isMember, log })
+    this.gossip = new Gossip({
+      db, pubsub: host.services.pubsub, group, hotDocuments, log,
+      onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
+    })
+  }
+
+  static async start(options: TandemNodeOptions): Promise<TandemNode> {
+    const log = options.log ?? (() => {})
+    let group: Group | undefined
+    // Blocks from other devices are accepted only when written by a device of the group.
+    const db = await Database.open(options.dataDir, { isTrustedAuthor: (author) => group?.has(author) ?? false })
+    try {
+      group = await Group.load(db)
+      const g = group
+      let host: Host | null = null
+      if (options.p2p !== false) {
+        host = await createHost({
+          privateKey: db.identity.privateKey,
+          listen: options.listen,
+          mdns: options.mdns,
+          relayServer: options.relayServer,
+          relays: options.relays,
+          isMember: (peer) => g.has(peer),
+        })
+      }
+      const node = new TandemNode(db, g, host, log, options.hotDocuments)
+      await node.#startNetwork(options.peers ?? [])
+      return node
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+  }
+
+  get deviceID(): DeviceID {
+    return this.db.deviceID
+  }
+
+  /** Addresses other devices can dial, with /p2p/<this device>. */
+  addresses(): string[] {
+    return this.host?.getMultiaddrs().map((a) => a.toString()) ?? []
+  }
+
+  connectedDevices(): DeviceID[] {
+    if (this.host === null) return []
+    return [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
+      .filter((p) => this.group.has(p)) as DeviceID[]
+  }
+
+  /** Dials a multiaddr (/…/p2p/<peer ID>). */
+  async dial(addr: string): Promise<DeviceID> {
+    if (this.host === null) throw new Error('the network is off (--no-p2p)')
+    const conn = await this.host.dial(multiaddr(checkMultiaddr(addr)), { signal: AbortSignal.timeout(10_000) })
+    return conn.remotePeer.toString() as DeviceID
+  }
+
+  /**
+   * Head exchange with a connected group device, then DAG sync of every block it has that we lack.
+   * Concurrent calls for the same peer share one run (and one more runs after, if asked meanwhile).
+   */
+  syncWith(peer: string, collections?: CollectionID[]): Promise<SyncReport> {
+    const running = this.#syncing.get(peer)
+    if (running !== undefined) {
+      this.#again.add(peer)
+      return running
+    }
+    const run = this.#sync(peer, collections).finally(() => {
+      this.#syncing.delete(peer)
+      if (this.#again.delete(peer) && !this.#stopped) void this.syncWith(peer).catch(() => {})
+    })
+    this.#syncing.set(peer, run)
+    return run
+  }
+
+  async #sync(peerStr: string, collections?: CollectionID[]): Promise<SyncReport> {
+    if (this.heads === null || this.dagSync === null) throw new Error('the network is off (--no-p2p)')
+    const peer = peerIdFromString(peerStr)
+    const remote = await this.heads.compare(peer, collections)
+    const report: SyncReport = { peer: peerStr as DeviceID, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
+    const want: string[] = []
+    const have: string[] = []
+    for (const [collection, { docs }] of remote.differing) {
+      for (const { docID, heads } of docs) {
+        const lacking = []
+        for (const h of heads) if (!(await this.db.hasBlock(h))) lacking.push(h)
+        if (lacking.length === 0) continue
+        report.differingDocs++
+        want.push(...lacking)
+        have.push(...await this.db.documentHeads(collection, docID))
+      }
+    }
+    if (want.length > 0) {
+      const r = await this.dagSync.fetch(peer, want, have)
+      report.fetched = r.received
+      report.applied = r.applied
+      report.rejected = r.rejected
+    }
+    this.emit('sync', report)
+    return report
+  }
+
+  async #fetchMissing(peers: PeerId[], missing: string[]): Promise<void> {
+    if (this.dagSync === null) return
+    const candidates = [...peers, ...this.connectedDevices().map((d) => peerIdFromString(d))]
+    for (const peer of candidates) {
+      if (this.#stopped) return
+      if (this.host?.getConnections(peer).length === 0) continue
+      try {
+        const r = await this.dagSync.fetch(peer, missing)
+        if (r.missing.length === 0) return
+      } catch (err) {
+        this.#log(`fetching missing ancestors from ${peer} failed: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  async #startNetwork(peers: string[]): Promise<void> {
+    const host = this.host
+    if (host === null) return
+    await this.dagSync!.start()
+    await this.heads!.start()
+    await this.gossip!.start()
+    host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
+    host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
+    this.group.on('change', ({ deviceID, removed }) => {
+      if (removed) {
+        this.#cancelDial(deviceID)
+        void host.hangUp(peerIdFromString(deviceID)).catch(() => {})
+      } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
+        this.#scheduleDial(deviceID, 0)
+      } else {
+        this.#onConnect(deviceID) // became a member while connected: sync now
+      }
+    })
+    for (const addr of peers) {
+      void this.dial(addr).catch((err: Error) => this.#log(`could not dial ${addr}: ${err.message}`))
+    }
+    for (const d of this.group.list()) this.#scheduleDial(d.deviceID, 0)
+  }
+
+  #onConnect(peer: string): void {
+    if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
+    this.#backoff.reset(peer)
+    this.#cancelDial(peer)
+    const addrs = this.host!.getConnections(peerIdFromString(peer)).map((c) => c.remoteAddr.toString())
+    void this.group.seen(peer, addrs).catch(() => {})
+    this.emit('peer:connect', peer as DeviceID)
+    this.syncWith(peer).catch((err: Error) => {
+      this.#log(`sync with ${peer} failed: ${err.message}`)
+      this.emit('sync:error', { peer: peer as DeviceID, error: err.message })
+    })
+  }
+
+  #onDisconnect(peer: string): void {
+    if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
+    this.emit('peer:disconnect', peer as DeviceID)
+    this.#scheduleDial(peer, this.#backoff.next(peer))
+  }
+
+  #scheduleDial(deviceID: string, delay: number): void {
+    if (this.#stopped || this.host === null || this.#dialTimers.has(deviceID)) return
+    const timer = setTimeout(() => {
+      this.#dialTimers.delete(deviceID)
+      void this.#redial(deviceID)
+    }, delay)
+    timer.unref()
+    this.#dialTimers.set(deviceID, timer)
+  }
+
+  #cancelDial(deviceID: string): void {
+    const t = this.#dialTimers.get(deviceID)
+    if (t !== undefined) clearTimeout(t)
+    this.#dialTimers.delete(deviceID)
+  }
+
+  async #redial(deviceID: string): Promise<void> {
+    const host = this.host
+    const device = this.group.get(deviceID)
+    if (this.#stopped || host === null || device === undefined) return
+    const peer = peerIdFromString(deviceID)
+    if (host.getConnections(peer).length > 0) return
+    try {
+      if (device.addrs.length > 0) await host.peerStore.merge(peer, { multiaddrs: device.addrs.map((a) => multiaddr(a)) })
+      await host.dial(peer, { signal: AbortSignal.timeout(10_000) })
+    } catch (err) {
+      this.#log(`redial ${deviceID} failed: ${(err as Error).message}`)
+      this.#scheduleDial(deviceID, this.#backoff.next(deviceID))
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    for (const t of this.#dialTimers.values()) clearTimeout(t)
+    this.#dialTimers.clear()
+    this.gossip?.stop()
+    await Promise.allSettled([...this.#syncing.values()])
+    if (this.host !== null) await this.host.stop()
+    await this.db.close()
+  }
+}
