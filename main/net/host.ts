@@ -35,6 +35,8 @@ export interface HostOptions {
   relays?: string[]
   /** Group membership, for gossipsub scoring: non-members are never meshed with nor gossiped to. */
   isMember: (peer: string) => boolean
+  /** While true, no connection is made or accepted ("go offline"). */
+  isPaused?: () => boolean
 }
 
 export type Host = Libp2p<{ pubsub: GossipSub } & Record<string, unknown>>
@@ -69,6 +71,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
       },
     })
   }
+  const paused = options.isPaused ?? (() => false)
   try {
     return await createLibp2p({
       privateKey: options.privateKey,
@@ -78,6 +81,12 @@ export async function createHost(options: HostOptions): Promise<Host> {
       streamMuxers: [yamux()],
       peerDiscovery: peerDiscovery as never,
       services: services as never,
+      connectionGater: {
+        denyDialPeer: () => paused(),
+        denyDialMultiaddr: () => paused(),
+        denyInboundConnection: () => paused(),
+        denyOutboundConnection: () => paused(),
+      },
     }) as Host
   } catch (err) {
     throw new TandemError('INVALID_INPUT', `The network could not start: ${(err as Error).message}`)

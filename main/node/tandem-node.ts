@@ -60,6 +60,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly #backoff = new Backoff({ initialMs: 500, maxMs: 60_000 })
   readonly #dialTimers = new Map<string, NodeJS.Timeout>()
   #stopped = false
+  #paused = false
 
   private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number) {
     super()
@@ -85,6 +86,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   static async start(options: TandemNodeOptions): Promise<TandemNode> {
     const log = options.log ?? (() => {})
     let group: Group | undefined
+    let node: TandemNode | undefined
+    const paused = (): boolean => node?.paused ?? false
     // Blocks from other devices are accepted only when written by a device of the group.
     const db = await Database.open(options.dataDir, { isTrustedAuthor: (author) => group?.has(author) ?? false })
     try {
@@ -99,9 +102,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
           relayServer: options.relayServer,
           relays: options.relays,
           isMember: (peer) => g.has(peer),
+          isPaused: () => paused(),
         })
       }
-      const node = new TandemNode(db, g, host, log, options.hotDocuments)
+      node = new TandemNode(db, g, host, log, options.hotDocuments)
       await node.#startNetwork(options.peers ?? [])
       return node
     } catch (err) {
@@ -123,6 +127,35 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     if (this.host === null) return []
     return [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
       .filter((p) => this.group.has(p)) as DeviceID[]
+  }
+
+  /** True while a head exchange + DAG sync with some device is running. */
+  get syncing(): boolean {
+    return this.#syncing.size > 0
+  }
+
+  /** True while the node is offline by choice (`pause`). */
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  /** Goes offline: drops every connection and makes or accepts none until `resume`. Edits go on locally. */
+  async pause(): Promise<void> {
+    if (this.host === null || this.#paused) return
+    this.#paused = true
+    for (const t of this.#dialTimers.values()) clearTimeout(t)
+    this.#dialTimers.clear()
+    await Promise.allSettled(this.host.getConnections().map((c) => c.close()))
+  }
+
+  /** Back online: redials the group's devices; head exchange on connect catches both sides up. */
+  resume(): void {
+    if (this.host === null || !this.#paused) return
+    this.#paused = false
+    for (const d of this.group.list()) {
+      this.#backoff.reset(d.deviceID)
+      this.#scheduleDial(d.deviceID, 0)
+    }
   }
 
   /** Dials a multiaddr (/…/p2p/<peer ID>). */
@@ -232,11 +265,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   #onDisconnect(peer: string): void {
     if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
     this.emit('peer:disconnect', peer as DeviceID)
+    if (this.#paused) return
     this.#scheduleDial(peer, this.#backoff.next(peer))
   }
 
   #scheduleDial(deviceID: string, delay: number): void {
-    if (this.#stopped || this.host === null || this.#dialTimers.has(deviceID)) return
+    if (this.#stopped || this.#paused || this.host === null || this.#dialTimers.has(deviceID)) return
     const timer = setTimeout(() => {
       this.#dialTimers.delete(deviceID)
       void this.#redial(deviceID)
