@@ -10,7 +10,7 @@ import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, CollectionID, DocID } from '../../shared/types.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
 import { applyToRecord, type DocRecord } from './crdt.ts'
-import { bucketKey, bucketOf, emptyBuckets, entryHash, xorInto } from './digest.ts'
+import { BUCKET_BYTES, bucketKey, bucketOf, entryHash, xorInto } from './digest.ts'
 import type { Store, Txn } from './store.ts'
 
 export interface Applied {
@@ -95,14 +95,16 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
 
 async function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: string, old: string[] | undefined, heads: string[]): Promise<void> {
   const bucket = bucketOf(docID)
-  txn.put(store.heads, `${collection}!${bucketKey(bucket)}!${docID}`, heads)
-  // The digest blob is read once per transaction and then changed in place in the overlay.
-  let buckets = await txn.get(store.digests, collection)
-  if (buckets === undefined) buckets = emptyBuckets()
-  else if (!txn.isWritten(store.digests, collection)) buckets = new Uint8Array(buckets)
-  if (old !== undefined) xorInto(buckets, bucket, entryHash(docID, old))
-  xorInto(buckets, bucket, entryHash(docID, heads))
-  txn.put(store.digests, collection, buckets)
+  const bk = bucketKey(bucket)
+  txn.put(store.heads, `${collection}!${bk}!${docID}`, heads)
+  // One small key per bucket: a single edit rewrites 32 bytes, not the whole collection's digests.
+  const key = `${collection}!${bk}`
+  let digest = await txn.get(store.digests, key)
+  if (digest === undefined) digest = new Uint8Array(BUCKET_BYTES)
+  else if (!txn.isWritten(store.digests, key)) digest = new Uint8Array(digest)
+  if (old !== undefined) xorInto(digest, 0, entryHash(docID, old))
+  xorInto(digest, 0, entryHash(docID, heads))
+  txn.put(store.digests, key, digest)
 }
 
 /** Parents of a block not yet present (neither stored nor written in this transaction). */

@@ -19,7 +19,7 @@ import type { DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
 import { compileQuery } from './query.ts'
 import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
-import { bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
+import { BUCKET_BYTES, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
 import { Store, type StoredCollection, type Txn } from './store.ts'
 import { validateFields } from './validate.ts'
 
@@ -297,16 +297,18 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** The head digest of each collection (equal digests: equal heads, so equal blocks). */
   async collectionDigests(): Promise<Map<CollectionID, Uint8Array>> {
     const out = new Map<CollectionID, Uint8Array>()
-    for (const id of this.#collections.keys()) {
-      const buckets = (await this.#store.digests.get(id)) ?? emptyBuckets()
-      out.set(id as CollectionID, collectionDigest(buckets))
-    }
+    for (const id of this.#collections.keys()) out.set(id as CollectionID, collectionDigest(await this.bucketDigests(id as CollectionID)))
     return out
   }
 
   /** A collection's bucket digests (BUCKETS × 32 bytes). */
   async bucketDigests(collection: CollectionID): Promise<Uint8Array> {
-    return (await this.#store.digests.get(collection)) ?? emptyBuckets()
+    const buckets = emptyBuckets()
+    const prefix = `${collection}!`
+    for await (const [key, digest] of this.#store.digests.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+      buckets.set(digest, Number.parseInt(key.slice(prefix.length), 16) * BUCKET_BYTES)
+    }
+    return buckets
   }
 
   /** Heads of every document of a collection in the given buckets. */

@@ -33,7 +33,7 @@ export class Store {
   readonly pending: Sub<Uint8Array>
   /** `missingCID!pendingCID` → '' : which pending blocks wait for which missing block. */
   readonly waiting: Sub<string>
-  /** collectionID → bucket digests of document heads (see digest.ts). */
+  /** `collectionID!bucket` → that bucket's digest of document heads (see digest.ts). */
   readonly digests: Sub<Uint8Array>
   /** `collectionID!bucket!docID` → heads: a bucket of a collection is a prefix scan (head exchange). */
   readonly heads: Sub<string[]>

@@ -1,0 +1,354 @@
+/**
+ * Local write throughput: Tandem against raw classic-level, same documents, same machine, same run.
+ *
+ *   node bench/run.ts [--quick] [--n N] [--runs R]      (npm run bench -- --quick)
+ *
+ * Workloads (each timed R times, medians reported):
+ *   bulk    Tandem `createDocuments` in batches of 1000   vs  classic-level `batch()` of 1000 puts
+ *   single  Tandem `createDocument`, awaited one by one   vs  classic-level `put()`, awaited one by one
+ * Only the writes are timed: documents, keys and batches are built before the clock starts, and the
+ * database is opened before and closed after. Each timed part writes into a fresh directory under
+ * os.tmpdir(), removed afterwards. See bench/README.md.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { cpus, platform, arch, release, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { ClassicLevel } from 'classic-level'
+import { Database } from '../main/db/database.ts'
+
+const BATCH = 1000
+const SINGLE_MAX = 5000
+const GOAL_BULK = 0.25
+const BOOKS = 'type Books { title: String! pages: Int tags: [String] read: Boolean body: String }'
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
+
+// ---- options ----
+
+const USAGE = `usage: node bench/run.ts [--quick] [--n N] [--runs R]
+  --quick    N = 10000, R = 1 (a smoke run)
+  --n N      documents for the bulk workload (default 100000); the single workload writes min(N, ${SINGLE_MAX})
+  --runs R   times each workload is measured (default 3); medians are reported`
+
+function options(): { n: number; runs: number; quick: boolean } {
+  let values
+  try {
+    values = parseArgs({
+      options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }).values
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`)
+    process.exit(2)
+  }
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const count = (flag: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback
+    const v = Number(raw)
+    if (!Number.isSafeInteger(v) || v < 1) {
+      console.error(`--${flag} takes a whole number of at least 1, not "${raw}"\n${USAGE}`)
+      process.exit(2)
+    }
+    return v
+  }
+  const quick = values.quick === true
+  return { quick, n: count('n', values.n, quick ? 10_000 : 100_000), runs: count('runs', values.runs, quick ? 1 : 3) }
+}
+
+// ---- data (built before any timing) ----
+
+interface Doc { title: string; pages: number; tags: string[]; body: string }
+
+const WORDS = ['harbor', 'lantern', 'quartz', 'meadow', 'ember', 'tide', 'willow', 'cobalt', 'fjord', 'saffron', 'granite', 'orchid', 'thistle', 'cedar']
+const word = (): string => WORDS[Math.floor(Math.random() * WORDS.length)]!
+
+/** A ~200-byte document (its JSON is 180–220 bytes, 200 on average). */
+function makeDoc(i: number): Doc {
+  const doc: Doc = { title: `${word()} ${word()} ${i}`, pages: 1 + Math.floor(Math.random() * 1200), tags: [word(), word()], body: '' }
+  const target = 180 + Math.floor(Math.random() * 41)
+  let body = ''
+  const room = target - Buffer.byteLength(JSON.stringify(doc))
+  while (body.length < room) body += `${word()} `
+  body = body.slice(0, Math.max(0, room))
+  doc.body = body.endsWith(' ') ? `${body.slice(0, -1)}.` : body
+  return doc
+}
+
+/** A random 20-character key, like a short document ID. */
+function randomKey(): string {
+  return randomBytes(15).toString('base64url') // 15 bytes → 20 characters
+}
+
+interface Data {
+  docs: Doc[]
+  json: string[]
+  bytes: number
+  keys: string[]
+  /** Tandem bulk input, cut into batches. */
+  docBatches: Doc[][]
+  /** Raw bulk input: the same JSON under random keys, cut into batches. */
+  rawBatches: Array<Array<{ type: 'put'; key: string; value: string }>>
+}
+
+function makeData(n: number): Data {
+  const docs = Array.from({ length: n }, (_, i) => makeDoc(i))
+  const json = docs.map((d) => JSON.stringify(d))
+  const keys = Array.from({ length: n }, randomKey)
+  const docBatches: Doc[][] = []
+  const rawBatches: Data['rawBatches'] = []
+  for (let i = 0; i < n; i += BATCH) {
+    docBatches.push(docs.slice(i, i + BATCH))
+    rawBatches.push(json.slice(i, i + BATCH).map((value, j) => ({ type: 'put' as const, key: keys[i + j]!, value })))
+  }
+  return { docs, json, bytes: json.reduce((s, j) => s + Buffer.byteLength(j), 0), keys, docBatches, rawBatches }
+}
+
+// ---- measurement ----
+
+// A full GC before each timed part, so garbage from the previous one is not collected on its clock.
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+const dirs = new Set<string>()
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-bench-'))
+  dirs.add(dir)
+  return dir
+}
+async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+  dirs.delete(dir)
+}
+process.on('SIGINT', () => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  process.exit(130)
+})
+
+interface Sample { seconds: number; count: number; perSec: number; mbPerSec: number }
+
+function sample(seconds: number, count: number, bytes: number): Sample {
+  return { seconds, count, perSec: count / seconds, mbPerSec: bytes / 1e6 / seconds }
+}
+
+/** Tandem bulk: createDocuments in batches of 1000. */
+async function tandemBulk(batches: Doc[][], bytes: number): Promise<Sample> {
+  const dir = await freshDir()
+  try {
+    const db = await Database.open(dir)
+    await db.addCollections(BOOKS)
+    gc()
+    const t0 = performance.now()
+    for (const batch of batches) await db.createDocuments('Books', batch)
+    const seconds = (performance.now() - t0) / 1000
+    const count = batches.reduce((s, b) => s + b.length, 0)
+    const stored = (await db.getCollection('Books')).count
+    await db.close()
+    if (stored !== count) throw new Error(`Tandem bulk: ${stored} documents stored, ${count} written`)
+    return sample(seconds, count, bytes)
+  } finally {
+    await removeDir(dir)
+  }
+}
+
+/** Tandem single: createDocument awaited one at a time (interactive edits). */
+async function tandemSingle(docs: Doc[], bytes: number): Promise<Sample> {
+  const dir = await freshDir()
+  try {
+    const db = await Database.open(dir)
+    await db.addCollections(BOOKS)
+    gc()
+    const t0 = performance.now()
+    for (const doc of docs) await db.createDocument('Books', doc)
+    const seconds = (performance.now() - t0) / 1000
+    const stored = (await db.getCollection('Books')).count
+    await db.close()
+    if (stored !== docs.length) throw new Error(`Tandem single: ${stored} documents stored, ${docs.length} written`)
+    return sample(seconds, docs.length, bytes)
+  } finally {
+    await removeDir(dir)
+  }
+}
+
+async function countKeys(db: ClassicLevel<string, string>): Promise<number> {
+  let n = 0
+  for await (const _ of db.keys()) n++
+  return n
+}
+
+/** Raw bulk: classic-level batch() of 1000 puts of the same JSON. */
+async function rawBulk(batches: Data['rawBatches'], bytes: number): Promise<Sample> {
+  const dir = await freshDir()
+  try {
+    const db = new ClassicLevel<string, string>(join(dir, 'db'))
+    await db.open()
+    gc()
+    const t0 = performance.now()
+    for (const batch of batches) await db.batch(batch)
+    const seconds = (performance.now() - t0) / 1000
+    const count = batches.reduce((s, b) => s + b.length, 0)
+    const stored = await countKeys(db)
+    await db.close()
+    if (stored !== count) throw new Error(`raw bulk: ${stored} keys stored, ${count} written`)
+    return sample(seconds, count, bytes)
+  } finally {
+    await removeDir(dir)
+  }
+}
+
+/** Raw single: classic-level put() awaited one at a time. */
+async function rawSingle(keys: string[], json: string[], bytes: number): Promise<Sample> {
+  const dir = await freshDir()
+  try {
+    const db = new ClassicLevel<string, string>(join(dir, 'db'))
+    await db.open()
+    gc()
+    const t0 = performance.now()
+    for (let i = 0; i < json.length; i++) await db.put(keys[i]!, json[i]!)
+    const seconds = (performance.now() - t0) / 1000
+    const stored = await countKeys(db)
+    await db.close()
+    if (stored !== json.length) throw new Error(`raw single: ${stored} keys stored, ${json.length} written`)
+    return sample(seconds, json.length, bytes)
+  } finally {
+    await removeDir(dir)
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+function medianOf(samples: Sample[]): { seconds: number; perSec: number; mbPerSec: number } {
+  return { seconds: median(samples.map((s) => s.seconds)), perSec: median(samples.map((s) => s.perSec)), mbPerSec: median(samples.map((s) => s.mbPerSec)) }
+}
+
+// ---- output ----
+
+const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const mb = (x: number): string => fmt(x, x < 10 ? 2 : 1)
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
+  const line = (r: string[]): string => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
+}
+
+// ---- main ----
+
+const { n, runs, quick } = options()
+const singleN = Math.min(n, SINGLE_MAX)
+const log = (s: string): void => { process.stderr.write(`${s}\n`) }
+
+log(`building ${fmt(n)} documents…`)
+const data = makeData(n)
+const singleDocs = data.docs.slice(0, singleN)
+const singleJSON = data.json.slice(0, singleN)
+const singleKeys = data.keys.slice(0, singleN)
+const singleBytes = singleJSON.reduce((s, j) => s + Buffer.byteLength(j), 0)
+const sizes = data.json.map((j) => Buffer.byteLength(j))
+
+// Warm-up, untimed: lets V8 compile the write paths before the first measured run.
+log('warming up (untimed)…')
+const warm = makeData(Math.min(n, 2 * BATCH))
+await tandemBulk(warm.docBatches, warm.bytes)
+await rawBulk(warm.rawBatches, warm.bytes)
+await tandemSingle(warm.docs.slice(0, 200), 0)
+await rawSingle(warm.keys.slice(0, 200), warm.json.slice(0, 200), 0)
+
+const samples = { tandemBulk: [] as Sample[], rawBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[] }
+for (let r = 0; r < runs; r++) {
+  // Alternate which side goes first, so neither always runs on a warmer (or more fragmented) disk.
+  const tandemFirst = r % 2 === 0
+  log(`run ${r + 1}/${runs}: bulk (${fmt(n)} docs)…`)
+  if (tandemFirst) {
+    samples.tandemBulk.push(await tandemBulk(data.docBatches, data.bytes))
+    samples.rawBulk.push(await rawBulk(data.rawBatches, data.bytes))
+  } else {
+    samples.rawBulk.push(await rawBulk(data.rawBatches, data.bytes))
+    samples.tandemBulk.push(await tandemBulk(data.docBatches, data.bytes))
+  }
+  log(`run ${r + 1}/${runs}: single (${fmt(singleN)} docs)…`)
+  if (tandemFirst) {
+    samples.tandemSingle.push(await tandemSingle(singleDocs, singleBytes))
+    samples.rawSingle.push(await rawSingle(singleKeys, singleJSON, singleBytes))
+  } else {
+    samples.rawSingle.push(await rawSingle(singleKeys, singleJSON, singleBytes))
+    samples.tandemSingle.push(await tandemSingle(singleDocs, singleBytes))
+  }
+}
+
+const medians = {
+  tandemBulk: medianOf(samples.tandemBulk),
+  rawBulk: medianOf(samples.rawBulk),
+  tandemSingle: medianOf(samples.tandemSingle),
+  rawSingle: medianOf(samples.rawSingle),
+}
+const ratios = {
+  bulk: medians.tandemBulk.perSec / medians.rawBulk.perSec,
+  single: medians.tandemSingle.perSec / medians.rawSingle.perSec,
+}
+const bulkPass = ratios.bulk >= GOAL_BULK
+const cpu = cpus()
+
+const rows = [
+  ['workload', 'Tandem', 'raw classic-level', 'ratio', 'goal', 'result'],
+  [
+    `bulk create, batches of ${fmt(BATCH)} (${fmt(n)} docs)`,
+    `${fmt(medians.tandemBulk.perSec)} docs/s (${mb(medians.tandemBulk.mbPerSec)} MB/s)`,
+    `${fmt(medians.rawBulk.perSec)} puts/s (${mb(medians.rawBulk.mbPerSec)} MB/s)`,
+    ratios.bulk.toFixed(3),
+    `>= ${GOAL_BULK}`,
+    bulkPass ? 'pass' : 'MISS',
+  ],
+  [
+    `single create, awaited one by one (${fmt(singleN)} docs)`,
+    `${fmt(medians.tandemSingle.perSec)} docs/s`,
+    `${fmt(medians.rawSingle.perSec)} puts/s`,
+    ratios.single.toFixed(3),
+    '-',
+    'info',
+  ],
+]
+
+console.log('')
+console.log(`Tandem local writes vs raw classic-level: ${fmt(n)} documents of ${fmt(data.bytes / n)} B JSON on average ` +
+  `(${fmt(Math.min(...sizes))}–${fmt(Math.max(...sizes))} B), ${runs} run${runs === 1 ? '' : 's'}, medians`)
+console.log(`node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, dir ${tmpdir()}`)
+console.log('')
+console.log(table(rows))
+console.log('')
+console.log('ratio = Tandem docs/s ÷ raw puts/s. MB/s counts document JSON bytes (1 MB = 10^6 B).')
+
+const result = {
+  benchmark: 'local-writes',
+  date: new Date().toISOString(),
+  node: process.version,
+  v8: process.versions.v8,
+  classicLevel: (await import('classic-level/package.json', { with: { type: 'json' } })).default.version,
+  machine: { platform: platform(), release: release(), arch: arch(), cpus: cpu.length, cpuModel: cpu[0]?.model ?? null, totalMemBytes: totalmem(), tmpdir: tmpdir() },
+  quick,
+  n,
+  singleN,
+  runs,
+  batchSize: BATCH,
+  docBytes: { total: data.bytes, mean: data.bytes / n, min: Math.min(...sizes), max: Math.max(...sizes), singleTotal: singleBytes },
+  units: { perSec: 'documents (Tandem) or puts (raw) per second', mbPerSec: 'document JSON bytes / 1e6 per second', seconds: 'wall time of the writes alone' },
+  samples,
+  medians,
+  ratios,
+  goals: { bulk: { min: GOAL_BULK, ratio: ratios.bulk, pass: bulkPass } },
+}
+mkdirSync(RESULTS, { recursive: true })
+const out = join(RESULTS, 'local-writes.json')
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
+console.log(`results: ${out}`)
