@@ -42,6 +42,8 @@ export interface CollectionInfo {
   /** Live (not deleted) documents. */
   count: number
   createdAt: number
+  /** Only some documents are kept here (replicated one by one from another device). */
+  partial?: boolean
 }
 
 export type FieldValue = unknown

@@ -343,24 +343,40 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return this.#collections.has(id)
   }
 
+  /** True when only some documents of the collection are kept here (see StoredCollection.partial). */
+  isPartial(id: string): boolean {
+    return this.#collections.get(id)?.partial === true
+  }
+
   /**
    * Learns a collection another device has: its SDL must define exactly the collection `id`.
    * Returns false when it is already known. A different collection with the same name here is a
    * conflict, refused.
    */
-  async importCollection(id: string, sdl: string): Promise<boolean> {
+  async importCollection(id: string, sdl: string, options: { partial?: boolean } = {}): Promise<boolean> {
     const schemas = parseSDL(sdl)
     const schema = schemas.length === 1 ? schemas[0]! : undefined
     if (schema === undefined || collectionIDOf(schema) !== id) {
       throw new TandemError('SCHEMA_INVALID', `The schema sent for collection ${id} does not match its ID.`)
     }
     return this.#exclusive(async () => {
-      if (this.#collections.has(id)) return false
+      const known = this.#collections.get(id)
+      if (known !== undefined) {
+        if (known.partial === true && options.partial !== true) { // now the whole collection comes here
+          const whole = { ...known, partial: false }
+          await this.#store.schemas.put(id, whole)
+          this.#remember(whole)
+          this.emit('collection', this.#info(whole, await this.#count(id)))
+          return true
+        }
+        return false
+      }
       if (this.#byName.has(schema.name)) {
         throw new TandemError('DUPLICATE_COLLECTION',
           `Another device has a collection "${schema.name}" with a different schema than this device's; it was not synced.`, { collection: schema.name })
       }
       const c: StoredCollection = { id, name: schema.name, schema, sdl: toSDL(schema), createdAt: this.#now() }
+      if (options.partial === true) c.partial = true
       const txn = this.#store.txn()
       txn.put(this.#store.schemas, id, c)
       await txn.commit()
@@ -537,7 +553,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 
   #info(c: StoredCollection, count: number): CollectionInfo {
-    return { id: c.id as CollectionID, name: c.name, schema: c.schema, sdl: c.sdl, count, createdAt: c.createdAt }
+    const info: CollectionInfo = { id: c.id as CollectionID, name: c.name, schema: c.schema, sdl: c.sdl, count, createdAt: c.createdAt }
+    if (c.partial === true) info.partial = true
+    return info
   }
 
   async #count(id: string): Promise<number> {

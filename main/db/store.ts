@@ -16,6 +16,11 @@ export interface StoredCollection {
   schema: import('../../shared/types.ts').CollectionSchema
   sdl: string
   createdAt: number
+  /**
+   * Learned from a device that replicates single documents of it here: only those documents are
+   * kept, so head exchange and the collection topic leave it alone.
+   */
+  partial?: boolean
 }
 
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
