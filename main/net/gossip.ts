@@ -45,6 +45,7 @@ export class Gossip {
   /** Changes waiting for the next flush, by collection. */
   #queue = new Map<string, { blocks: string[]; docTopics: Set<string> }>()
   #flushing = false
+  #inFlight: Promise<void> = Promise.resolve()
   #stopped = false
   readonly #listeners: Array<() => void> = []
   /** Test hook: drop every outgoing gossip message (to prove other paths repair the loss). */
@@ -63,8 +64,9 @@ export class Gossip {
   }
 
   async start(): Promise<void> {
-    for (const c of await this.#db.listCollections()) this.#subscribeCollection(c.id)
-    const onCollection = (info: { id: CollectionID }): void => this.#subscribeCollection(info.id)
+    for (const c of await this.#db.listCollections()) if (c.partial !== true) this.#subscribeCollection(c.id)
+    // A collection kept in part follows only its documents' topics (they become hot as they change).
+    const onCollection = (info: { id: CollectionID; partial?: boolean }): void => { if (info.partial !== true) this.#subscribeCollection(info.id) }
     const onChange = (ev: ChangeEvent): void => this.#onChange(ev)
     const onMessage = (evt: CustomEvent<GossipsubMessage>): void => { void this.#onMessage(evt.detail) }
     const onSecret = (): void => this.#resubscribe()
@@ -80,8 +82,10 @@ export class Gossip {
     )
   }
 
-  stop(): void {
+  /** Stops following topics; waits for a publish in progress (it reads the database). */
+  async stop(): Promise<void> {
     this.#stopped = true
+    await this.#inFlight
     for (const off of this.#listeners.splice(0)) off()
     this.#hot.clear()
     for (const topic of this.#collectionTopics.keys()) this.#unsubscribe(topic)
@@ -159,7 +163,9 @@ export class Gossip {
     if (isEdit) q.docTopics.add(this.#group.secret.documentTopic(ev.docID))
     if (!this.#flushing) {
       this.#flushing = true
-      setImmediate(() => { void this.#flush() })
+      setImmediate(() => {
+        this.#inFlight = this.#flush().catch((err: Error) => this.#log(`gossip: publishing failed: ${err.message}`))
+      })
     }
   }
 
@@ -187,6 +193,7 @@ export class Gossip {
         }
       }
       for (const cid of blocks) {
+        if (this.#stopped) return
         const data = await this.#db.getBlock(cid)
         if (data === undefined) continue
         if (size + data.length > MAX_PAYLOAD_BYTES) await send()

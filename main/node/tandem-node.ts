@@ -9,6 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { Database } from '../db/database.ts'
+import { decodeStoredBlock } from '../db/block.ts'
 import type { CollectionID, DeviceID } from '../../shared/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
 import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
@@ -16,6 +17,8 @@ import { Gossip } from '../net/gossip.ts'
 import { Group } from '../net/group.ts'
 import { checkMultiaddr, createHost, type Host } from '../net/host.ts'
 import { Backoff } from './backoff.ts'
+import { ReplicateServer } from '../net/replicate/protocol.ts'
+import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
 
 export interface TandemNodeOptions {
   dataDir: string
@@ -45,6 +48,7 @@ interface NodeEvents {
   'peer:disconnect': [DeviceID]
   sync: [SyncReport]
   'sync:error': [{ peer: DeviceID; error: string }]
+  replicator: [ReplicatorState]
 }
 
 export class TandemNode extends EventEmitter<NodeEvents> {
@@ -54,6 +58,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly dagSync: DagSync | null
   readonly heads: HeadExchange | null
   readonly gossip: Gossip | null
+  readonly replicators: Replicators | null
+  readonly #replicateServer: ReplicateServer | null
   readonly #log: (msg: string) => void
   readonly #syncing = new Map<string, Promise<SyncReport>>()
   readonly #again = new Set<string>()
@@ -72,6 +78,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       this.dagSync = null
       this.heads = null
       this.gossip = null
+      this.replicators = null
+      this.#replicateServer = null
       return
     }
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
@@ -80,6 +88,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.gossip = new Gossip({
       db, pubsub: host.services.pubsub, group, hotDocuments, log,
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
+    })
+    this.replicators = new Replicators({ db, host, group, heads: this.heads, log })
+    this.replicators.on('state', (s) => this.emit('replicator', s))
+    this.#replicateServer = new ReplicateServer({
+      db, host, isMember, log,
+      onPending: (peer, pending) => { void this.#fetchAncestorsOf(peer, pending) },
     })
   }
 
@@ -186,7 +200,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   async #sync(peerStr: string, collections?: CollectionID[]): Promise<SyncReport> {
     if (this.heads === null || this.dagSync === null) throw new Error('the network is off (--no-p2p)')
     const peer = peerIdFromString(peerStr)
-    const remote = await this.heads.compare(peer, collections)
+    // Collections kept only in part (single documents replicated here) are not pulled whole.
+    const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)
+    const remote = await this.heads.compare(peer, scope)
     const report: SyncReport = { peer: peerStr as DeviceID, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
     const want: string[] = []
     const have: string[] = []
@@ -210,6 +226,20 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return report
   }
 
+  /** Fetches what pending blocks (received from `peer`) still wait for. */
+  async #fetchAncestorsOf(peer: PeerId, pending: string[]): Promise<void> {
+    const missing = new Set<string>()
+    for (const cid of pending) {
+      const data = await this.db.store.pending.get(cid)
+      if (data === undefined) continue
+      for (const p of decodeStoredBlock(data).parents) {
+        const s = p.toString()
+        if (!(await this.db.hasBlock(s))) missing.add(s)
+      }
+    }
+    if (missing.size > 0) await this.#fetchMissing([peer], [...missing])
+  }
+
   async #fetchMissing(peers: PeerId[], missing: string[]): Promise<void> {
     if (this.dagSync === null) return
     const candidates = [...peers, ...this.connectedDevices().map((d) => peerIdFromString(d))]
@@ -231,6 +261,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.dagSync!.start()
     await this.heads!.start()
     await this.gossip!.start()
+    await this.#replicateServer!.start()
+    await this.replicators!.start()
     host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
     host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
     this.group.on('change', ({ deviceID, removed }) => {
@@ -305,7 +337,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#stopped = true
     for (const t of this.#dialTimers.values()) clearTimeout(t)
     this.#dialTimers.clear()
-    this.gossip?.stop()
+    await this.gossip?.stop()
+    await this.replicators?.stop()
     await Promise.allSettled([...this.#syncing.values()])
     if (this.host !== null) await this.host.stop()
     await this.db.close()

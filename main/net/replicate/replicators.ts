@@ -1,0 +1,420 @@
+/**
+ * Active replication: standing orders "push collection C (or document D) to device P", kept on
+ * disk. Every change in scope is appended to a persistent outbox inside the same atomic commit as
+ * the change; a worker per target pushes outbox batches and deletes them only when the target has
+ * acked its own commit. An offline target is retried with capped backoff and flushed the moment it
+ * connects. Adding a replicator first brings the target up to date through head exchange.
+ */
+import { EventEmitter } from 'node:events'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import { TandemError } from '../../../shared/errors.ts'
+import type { BlockCID, CollectionID, DeviceID, DocID } from '../../../shared/types.ts'
+import type { Applied, ChangeOrigin, Database } from '../../db/database.ts'
+import { decodeStoredBlock } from '../../db/block.ts'
+import { BUCKETS } from '../../db/digest.ts'
+import type { Txn } from '../../db/store.ts'
+import type { Group } from '../group.ts'
+import type { HeadExchange } from '../head-exchange/head-exchange.ts'
+import { Backoff } from '../../node/backoff.ts'
+import { BATCH_BLOCKS, BATCH_BYTES, RETRY_INITIAL_MS, RETRY_MAX_MS } from './constants.ts'
+import { push } from './protocol.ts'
+
+export interface ReplicatorRecord {
+  target: DeviceID
+  collections: CollectionID[]
+  documents: Array<{ collection: CollectionID; docID: DocID }>
+  createdAt: number
+  /** The target was brought up to date for this scope (head exchange + push) since the scope last grew. */
+  initialSynced: boolean
+}
+
+export interface ReplicatorState extends ReplicatorRecord {
+  connected: boolean
+  /** Changes in the outbox, not yet acked by the target. */
+  pending: number
+  lastAck: number | null
+  lastError: string | null
+  initialSync: { state: 'waiting' | 'running' | 'done'; done: number; total: number }
+}
+
+export interface ReplicatorsInit {
+  db: Database
+  host: Libp2p
+  group: Group
+  heads: HeadExchange
+  log?: (msg: string) => void
+}
+
+interface Events {
+  state: [ReplicatorState]
+}
+
+const SEQ_KEY = 'outbox.seq'
+const queuePrefix = (target: string): string => `q!${target}!`
+const countKey = (target: string): string => `n!${target}`
+
+export class Replicators extends EventEmitter<Events> {
+  readonly #db: Database
+  readonly #host: Libp2p
+  readonly #group: Group
+  readonly #heads: HeadExchange
+  readonly #log: (msg: string) => void
+  readonly #records = new Map<string, ReplicatorRecord>()
+  readonly #live = new Map<string, { lastAck: number | null; lastError: string | null; initialSync: ReplicatorState['initialSync'] }>()
+  readonly #wake = new Map<string, () => void>()
+  readonly #workers = new Map<string, Promise<void>>()
+  readonly #backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS })
+  readonly #offs: Array<() => void> = []
+  #stopped = false
+
+  constructor(init: ReplicatorsInit) {
+    super()
+    this.#db = init.db
+    this.#host = init.host
+    this.#group = init.group
+    this.#heads = init.heads
+    this.#log = init.log ?? (() => {})
+  }
+
+  async start(): Promise<void> {
+    for await (const value of this.#db.store.replicators.values()) {
+      const r = value as ReplicatorRecord
+      this.#records.set(r.target, r)
+    }
+    this.#offs.push(this.#db.onCommit((txn, applied, origin, from) => this.#enqueue(txn, applied, origin, from)))
+    const onChange = (): void => { for (const wake of this.#wake.values()) wake() }
+    this.#db.on('change', onChange)
+    this.#offs.push(() => this.#db.off('change', onChange))
+    const onConnect = (evt: CustomEvent<PeerId>): void => {
+      const target = evt.detail.toString()
+      if (!this.#records.has(target)) return
+      this.#backoff.reset(target)
+      this.#wake.get(target)?.()
+      this.#emitState(target)
+    }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.#emitState(evt.detail.toString()) }
+    this.#host.addEventListener('peer:connect', onConnect)
+    this.#host.addEventListener('peer:disconnect', onDisconnect)
+    this.#offs.push(() => this.#host.removeEventListener('peer:connect', onConnect))
+    this.#offs.push(() => this.#host.removeEventListener('peer:disconnect', onDisconnect))
+    for (const target of this.#records.keys()) this.#startWorker(target)
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const off of this.#offs.splice(0)) off()
+    for (const wake of this.#wake.values()) wake()
+    await Promise.allSettled([...this.#workers.values()])
+  }
+
+  /**
+   * Adds collections (names or IDs) and/or single documents to the replicator for `target`,
+   * creating it if needed. The target is brought up to date for what is new, then kept up to date.
+   */
+  async set(input: { target: string; collections?: string[]; documents?: Array<{ collection: string; docID: string }> }): Promise<ReplicatorState> {
+    const target = input.target
+    if (!this.#group.has(target) || target === this.#db.deviceID) {
+      throw new TandemError('INVALID_INPUT', `${target} is not a device of this group; pair it first.`)
+    }
+    const collections: CollectionID[] = []
+    for (const c of input.collections ?? []) collections.push((await this.#db.getCollection(c)).id)
+    const documents: ReplicatorRecord['documents'] = []
+    for (const d of input.documents ?? []) {
+      const doc = await this.#db.getDocument(d.collection, d.docID)
+      documents.push({ collection: doc.collection, docID: doc.docID })
+    }
+    if (collections.length === 0 && documents.length === 0) throw new TandemError('INVALID_INPUT', 'Name at least one collection or document to replicate.')
+    const prev = this.#records.get(target)
+    const record: ReplicatorRecord = {
+      target: target as DeviceID,
+      collections: [...new Set([...(prev?.collections ?? []), ...collections])],
+      documents: dedupeDocs([...(prev?.documents ?? []), ...documents]),
+      createdAt: prev?.createdAt ?? Date.now(),
+      initialSynced: false,
+    }
+    // Under the write lock: no change can commit between the scope growing and the hook seeing it.
+    await this.#db.exclusive(async () => {
+      await this.#db.store.replicators.put(target, record)
+      this.#records.set(target, record)
+    })
+    this.#liveOf(target).initialSync = { state: 'waiting', done: 0, total: 0 }
+    this.#startWorker(target)
+    this.#wake.get(target)?.()
+    return this.state(target)!
+  }
+
+  /** Removes the whole replicator for `target` (and its outbox), or only some of its scope. */
+  async remove(target: string, part?: { collections?: string[]; documents?: string[] }): Promise<void> {
+    const prev = this.#records.get(target)
+    if (prev === undefined) throw new TandemError('NOT_FOUND', `There is no replicator to ${target}.`)
+    let next: ReplicatorRecord | null = null
+    if (part !== undefined && ((part.collections?.length ?? 0) > 0 || (part.documents?.length ?? 0) > 0)) {
+      const dropCols = new Set<string>()
+      for (const c of part.collections ?? []) dropCols.add((await this.#db.getCollection(c)).id)
+      const dropDocs = new Set(part.documents ?? [])
+      next = {
+        ...prev,
+        collections: prev.collections.filter((c) => !dropCols.has(c)),
+        documents: prev.documents.filter((d) => !dropDocs.has(d.docID)),
+      }
+      if (next.collections.length === 0 && next.documents.length === 0) next = null
+    }
+    await this.#db.exclusive(async () => {
+      const txn = this.#db.store.txn()
+      if (next === null) {
+        txn.del(this.#db.store.replicators, target)
+        for await (const key of this.#db.store.outbox.keys({ gte: queuePrefix(target), lt: `${queuePrefix(target)}\xff` })) txn.del(this.#db.store.outbox, key)
+        txn.del(this.#db.store.outbox, countKey(target))
+      } else {
+        txn.put(this.#db.store.replicators, target, next)
+      }
+      await txn.commit()
+      if (next === null) this.#records.delete(target)
+      else this.#records.set(target, next)
+    })
+    this.#wake.get(target)?.()
+    if (next !== null) this.#emitState(target)
+  }
+
+  list(): ReplicatorState[] {
+    return [...this.#records.keys()].map((t) => this.state(t)!).sort((a, b) => (a.target < b.target ? -1 : 1))
+  }
+
+  state(target: string): ReplicatorState | undefined {
+    const r = this.#records.get(target)
+    if (r === undefined) return undefined
+    const live = this.#liveOf(target)
+    return {
+      ...r, connected: this.#connected(target), pending: this.#pendingCounts.get(target) ?? 0,
+      lastAck: live.lastAck, lastError: live.lastError, initialSync: live.initialSync,
+    }
+  }
+
+  /** Outbox sizes, refreshed by the worker; exact values are on disk (n!target). */
+  readonly #pendingCounts = new Map<string, number>()
+
+  async pending(target: string): Promise<number> {
+    const n = ((await this.#db.store.outbox.get(countKey(target))) as number | undefined) ?? 0
+    this.#pendingCounts.set(target, n)
+    return n
+  }
+
+  // ---- the outbox ----
+
+  async #enqueue(txn: Txn, applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Promise<void> {
+    if (this.#records.size === 0) return
+    const store = this.#db.store
+    let seq = ((await txn.get(store.meta, SEQ_KEY)) as number | undefined) ?? 0
+    for (const r of this.#records.values()) {
+      // What came from the target itself need not go back to it.
+      if (origin === 'remote' && from === r.target) continue
+      let added = 0
+      for (const a of applied) {
+        if (!inScope(r, a.collection, a.docID)) continue
+        txn.put(store.outbox, `${queuePrefix(r.target)}${(seq++).toString(16).padStart(13, '0')}`, a.cid)
+        added++
+      }
+      if (added > 0) {
+        const n = ((await txn.get(store.outbox, countKey(r.target))) as number | undefined) ?? 0
+        txn.put(store.outbox, countKey(r.target), n + added)
+        this.#pendingCounts.set(r.target, n + added)
+      }
+    }
+    txn.put(store.meta, SEQ_KEY, seq)
+  }
+
+  // ---- the worker per target ----
+
+  #startWorker(target: string): void {
+    if (this.#workers.has(target) || this.#stopped) return
+    const run = this.#work(target).catch((err: Error) => this.#log(`replicator ${target}: ${err.message}`))
+      .finally(() => { this.#workers.delete(target); this.#wake.delete(target) })
+    this.#workers.set(target, run)
+  }
+
+  async #work(target: string): Promise<void> {
+    const peer = peerIdFromString(target)
+    while (!this.#stopped && this.#records.has(target)) {
+      if (!this.#connected(target)) {
+        await this.pending(target)
+        this.#emitState(target)
+        await this.#sleep(target, 5_000)
+        continue
+      }
+      try {
+        const record = this.#records.get(target)!
+        if (!record.initialSynced) {
+          await this.#initialSync(peer, record)
+          continue
+        }
+        const sent = await this.#flushBatch(peer, target)
+        if (sent === 0) await this.#sleep(target, 30_000)
+      } catch (err) {
+        this.#liveOf(target).lastError = (err as Error).message
+        this.#emitState(target)
+        await this.#sleep(target, this.#backoff.next(target))
+      }
+    }
+  }
+
+  /** Pushes up to one batch of the outbox; returns how many entries were acked. */
+  async #flushBatch(peer: PeerId, target: string): Promise<number> {
+    const store = this.#db.store
+    const entries: Array<{ key: string; cid: string }> = []
+    for await (const [key, cid] of store.outbox.iterator({ gte: queuePrefix(target), lt: `${queuePrefix(target)}\xff`, limit: BATCH_BLOCKS })) {
+      entries.push({ key, cid: cid as string })
+    }
+    if (entries.length === 0) {
+      await this.pending(target)
+      this.#emitState(target)
+      return 0
+    }
+    const blocks: Uint8Array[] = []
+    const collections = new Set<string>()
+    let size = 0
+    let taken = 0
+    for (const e of entries) {
+      const data = await this.#db.getBlock(e.cid)
+      if (data !== undefined) {
+        if (blocks.length > 0 && size + data.length > BATCH_BYTES) break
+        blocks.push(data)
+        size += data.length
+        collections.add(decodeStoredBlock(data).collection)
+      }
+      taken++
+    }
+    if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks)
+    const done = entries.slice(0, taken)
+    await this.#db.exclusive(async () => {
+      const txn = store.txn()
+      for (const e of done) txn.del(store.outbox, e.key)
+      const n = ((await txn.get(store.outbox, countKey(target))) as number | undefined) ?? 0
+      txn.put(store.outbox, countKey(target), Math.max(0, n - done.length))
+      await txn.commit()
+    })
+    const live = this.#liveOf(target)
+    live.lastAck = Date.now()
+    live.lastError = null
+    this.#backoff.reset(target)
+    await this.pending(target)
+    this.#emitState(target)
+    return done.length
+  }
+
+  /** Brings the target up to date for the replicator's scope: what it lacks, found by head exchange. */
+  async #initialSync(peer: PeerId, record: ReplicatorRecord): Promise<void> {
+    const target = record.target
+    const live = this.#liveOf(target)
+    live.initialSync = { state: 'running', done: 0, total: 0 }
+    this.#emitState(target)
+    const stopAt = new Set<string>()
+    const starts: Array<{ heads: BlockCID[] }> = []
+    if (record.collections.length > 0) {
+      const remote = await this.#heads.compare(peer, record.collections)
+      for (const id of remote.unknown) starts.push(...await this.#db.bucketHeads(id, allBuckets()))
+      for (const [id, { buckets, docs }] of remote.differing) {
+        for (const d of docs) for (const h of d.heads) stopAt.add(h)
+        starts.push(...await this.#db.bucketHeads(id, buckets))
+      }
+    }
+    for (const d of record.documents) starts.push({ heads: await this.#db.documentHeads(d.collection, d.docID) })
+    // Every block reachable from our heads that the target's heads do not cover, parents first.
+    const found: Array<{ cid: string; height: number }> = []
+    const seen = new Set<string>()
+    const queue: string[] = starts.flatMap((s) => s.heads).filter((h) => !stopAt.has(h))
+    for (const h of queue) seen.add(h)
+    while (queue.length > 0) {
+      const cid = queue.pop()!
+      const data = await this.#db.getBlock(cid)
+      if (data === undefined) continue
+      const block = decodeStoredBlock(data)
+      found.push({ cid, height: block.height })
+      for (const p of block.parents) {
+        const s = p.toString()
+        if (!seen.has(s) && !stopAt.has(s)) { seen.add(s); queue.push(s) }
+      }
+    }
+    found.sort((a, b) => a.height - b.height)
+    live.initialSync = { state: 'running', done: 0, total: found.length }
+    this.#emitState(target)
+    for (let i = 0; i < found.length;) {
+      const blocks: Uint8Array[] = []
+      const collections = new Set<string>()
+      let size = 0
+      while (i < found.length && blocks.length < BATCH_BLOCKS && (blocks.length === 0 || size < BATCH_BYTES)) {
+        const data = await this.#db.getBlock(found[i]!.cid)
+        i++
+        if (data === undefined) continue
+        blocks.push(data)
+        size += data.length
+        collections.add(decodeStoredBlock(data).collection)
+      }
+      if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks)
+      live.initialSync = { state: 'running', done: i, total: found.length }
+      live.lastAck = Date.now()
+      this.#emitState(target)
+    }
+    const current = this.#records.get(target)
+    if (current !== undefined) {
+      const synced = { ...current, initialSynced: true }
+      await this.#db.store.replicators.put(target, synced)
+      this.#records.set(target, synced)
+    }
+    live.initialSync = { state: 'done', done: found.length, total: found.length }
+    live.lastError = null
+    this.#emitState(target)
+  }
+
+  #schemas(target: string, collections: Set<string>): Array<{ id: string; sdl: string; partial: boolean }> {
+    const record = this.#records.get(target)
+    return [...collections].flatMap((id) => {
+      const sdl = this.#db.collectionSDL(id)
+      return sdl === undefined ? [] : [{ id, sdl, partial: !(record?.collections.includes(id as CollectionID) ?? false) }]
+    })
+  }
+
+  #sleep(target: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => { clearTimeout(timer); this.#wake.delete(target); resolve() }
+      const timer = setTimeout(done, ms)
+      this.#wake.set(target, done)
+    })
+  }
+
+  #connected(target: string): boolean {
+    try {
+      return this.#host.getConnections(peerIdFromString(target)).length > 0
+    } catch {
+      return false
+    }
+  }
+
+  #liveOf(target: string): { lastAck: number | null; lastError: string | null; initialSync: ReplicatorState['initialSync'] } {
+    let live = this.#live.get(target)
+    if (live === undefined) {
+      live = { lastAck: null, lastError: null, initialSync: { state: 'waiting', done: 0, total: 0 } }
+      this.#live.set(target, live)
+    }
+    return live
+  }
+
+  #emitState(target: string): void {
+    const s = this.state(target)
+    if (s !== undefined) this.emit('state', s)
+  }
+}
+
+function inScope(r: ReplicatorRecord, collection: string, docID: string): boolean {
+  return r.collections.includes(collection as CollectionID) || r.documents.some((d) => d.docID === docID)
+}
+
+function dedupeDocs(docs: ReplicatorRecord['documents']): ReplicatorRecord['documents'] {
+  const seen = new Set<string>()
+  return docs.filter((d) => (seen.has(d.docID) ? false : (seen.add(d.docID), true)))
+}
+
+function allBuckets(): number[] {
+  return Array.from({ length: BUCKETS }, (_, i) => i)
+}
