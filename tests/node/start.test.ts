@@ -25,7 +25,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-test('npm start runs a headless node that prints its device ID and stops cleanly on SIGTERM', async (t) => {
+test('npm start runs a headless node that prints its device ID and addresses and stops cleanly on SIGTERM', async (t) => {
   const dir = await tempDir(t)
   const seed = await Database.open(dir)
   await seed.addCollections('type Books { title: String! }')
@@ -33,12 +33,13 @@ test('npm start runs a headless node that prints its device ID and stops cleanly
   const device = seed.deviceID
   await seed.close()
 
-  const node = run(['--data-dir', dir])
+  const node = run(['--data-dir', dir, '--p2paddr', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])
   await until(() => node.out().includes('Press Ctrl+C'))
+  assert.match(node.out(), new RegExp(`listening on:\\s+/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${device}`))
   assert.match(node.out(), new RegExp(`device ID: ${device}`))
   assert.match(node.out(), /collections: Books \(1\)/)
 
-  const second = run(['--data-dir', dir])
+  const second = run(['--data-dir', dir, '--no-p2p'])
   assert.equal(await second.exit, 1, 'a second node on the same data dir exits 1')
   assert.match(second.err(), /in use by another running Tandem node/)
 
