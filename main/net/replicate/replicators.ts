@@ -321,41 +321,62 @@ export class Replicators extends EventEmitter<Events> {
     }
     for (const d of record.documents) starts.push({ heads: await this.#db.documentHeads(d.collection, d.docID) })
     // Every block reachable from our heads that the target's heads do not cover, parents first.
+    // Walked level by level with one multi-get per level: one read per block would dominate.
     const found: Array<{ cid: string; height: number }> = []
     const seen = new Set<string>()
-    const queue: string[] = starts.flatMap((s) => s.heads).filter((h) => !stopAt.has(h))
-    for (const h of queue) seen.add(h)
-    while (queue.length > 0) {
-      const cid = queue.pop()!
-      const data = await this.#db.getBlock(cid)
-      if (data === undefined) continue
-      const block = decodeStoredBlock(data)
-      found.push({ cid, height: block.height })
-      for (const p of block.parents) {
-        const s = p.toString()
-        if (!seen.has(s) && !stopAt.has(s)) { seen.add(s); queue.push(s) }
+    let frontier: string[] = [...new Set(starts.flatMap((s) => s.heads))].filter((h) => !stopAt.has(h))
+    for (const h of frontier) seen.add(h)
+    while (frontier.length > 0) {
+      const next: string[] = []
+      for (let i = 0; i < frontier.length; i += 1024) {
+        const cids = frontier.slice(i, i + 1024)
+        const datas = await this.#db.store.blocks.getMany(cids)
+        for (const [j, data] of datas.entries()) {
+          if (data === undefined) continue
+          const block = decodeStoredBlock(data)
+          found.push({ cid: cids[j]!, height: block.height })
+          for (const p of block.parents) {
+            const s = p.toString()
+            if (!seen.has(s) && !stopAt.has(s)) { seen.add(s); next.push(s) }
+          }
+        }
       }
+      frontier = next
     }
     found.sort((a, b) => a.height - b.height)
     live.initialSync = { state: 'running', done: 0, total: found.length }
     this.#emitState(target)
+    // Two pushes in flight: the next batch travels while the target commits the previous one.
+    const inFlight: Array<Promise<unknown>> = []
+    let acked = 0
     for (let i = 0; i < found.length;) {
+      const cids = found.slice(i, i + BATCH_BLOCKS).map((f) => f.cid)
+      const datas = await this.#db.store.blocks.getMany(cids)
       const blocks: Uint8Array[] = []
       const collections = new Set<string>()
       let size = 0
-      while (i < found.length && blocks.length < BATCH_BLOCKS && (blocks.length === 0 || size < BATCH_BYTES)) {
-        const data = await this.#db.getBlock(found[i]!.cid)
-        i++
+      let taken = 0
+      for (const data of datas) {
+        if (blocks.length > 0 && data !== undefined && size + data.length > BATCH_BYTES) break
+        taken++
         if (data === undefined) continue
         blocks.push(data)
         size += data.length
         collections.add(decodeStoredBlock(data).collection)
       }
-      if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks)
-      live.initialSync = { state: 'running', done: i, total: found.length }
-      live.lastAck = Date.now()
-      this.#emitState(target)
+      i += taken
+      if (blocks.length === 0) continue
+      const count = taken
+      const sent = push(this.#host, peer, this.#schemas(target, collections), blocks).then(() => {
+        acked += count
+        live.initialSync = { state: 'running', done: Math.min(acked, found.length), total: found.length }
+        live.lastAck = Date.now()
+        this.#emitState(target)
+      })
+      inFlight.push(sent)
+      if (inFlight.length >= 2) await inFlight.shift()
     }
+    await Promise.all(inFlight)
     const current = this.#records.get(target)
     if (current !== undefined) {
       const synced = { ...current, initialSynced: true }
