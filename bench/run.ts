@@ -1,7 +1,7 @@
 /**
  * Local write throughput: Tandem against raw classic-level, same documents, same machine, same run.
  *
- *   node bench/run.ts [--quick] [--n N] [--runs R]      (npm run bench -- --quick)
+ *   node bench/run.ts [--quick] [--n N] [--runs R] [--local-only]      (npm run bench -- --quick)
  *
  * Workloads (each timed R times, medians reported):
  *   bulk    Tandem `createDocuments` in batches of 1000   vs  classic-level `batch()` of 1000 puts
@@ -9,6 +9,9 @@
  * Only the writes are timed: documents, keys and batches are built before the clock starts, and the
  * database is opened before and closed after. Each timed part writes into a fresh directory under
  * os.tmpdir(), removed afterwards. See bench/README.md.
+ *
+ * Then, unless --local-only, it runs the sync benchmark (bench/sync.ts) in a child process with the
+ * same --quick and --runs, so `npm run bench` runs both.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,29 +20,32 @@ import { cpus, platform, arch, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { spawnSync } from 'node:child_process'
 import { ClassicLevel } from 'classic-level'
 import { Database } from '../main/db/database.ts'
+import { BOOKS, fmt, gc, makeDoc, mb, median, table, type Doc } from './common.ts'
 
 const BATCH = 1000
 const SINGLE_MAX = 5000
 const GOAL_BULK = 0.25
-const BOOKS = 'type Books { title: String! pages: Int tags: [String] read: Boolean body: String }'
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 // ---- options ----
 
-const USAGE = `usage: node bench/run.ts [--quick] [--n N] [--runs R]
-  --quick    N = 10000, R = 1 (a smoke run)
-  --n N      documents for the bulk workload (default 100000); the single workload writes min(N, ${SINGLE_MAX})
-  --runs R   times each workload is measured (default 3); medians are reported`
+const USAGE = `usage: node bench/run.ts [--quick] [--n N] [--runs R] [--local-only]
+  --quick       N = 10000, R = 1 (a smoke run)
+  --n N         documents for the bulk workload (default 100000); the single workload writes min(N, ${SINGLE_MAX})
+  --runs R      times each workload is measured (default 3); medians are reported
+  --local-only  skip the sync benchmark (bench/sync.ts), which otherwise runs next with the same --quick and --runs`
 
-function options(): { n: number; runs: number; quick: boolean } {
+function options(): { n: number; runs: number; quick: boolean; localOnly: boolean } {
   let values
   try {
     values = parseArgs({
-      options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        quick: { type: 'boolean', default: false }, n: { type: 'string' }, runs: { type: 'string' },
+        'local-only': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }).values
   } catch (err) {
@@ -60,27 +66,13 @@ function options(): { n: number; runs: number; quick: boolean } {
     return v
   }
   const quick = values.quick === true
-  return { quick, n: count('n', values.n, quick ? 10_000 : 100_000), runs: count('runs', values.runs, quick ? 1 : 3) }
+  return {
+    quick, n: count('n', values.n, quick ? 10_000 : 100_000), runs: count('runs', values.runs, quick ? 1 : 3),
+    localOnly: values['local-only'] === true,
+  }
 }
 
 // ---- data (built before any timing) ----
-
-interface Doc { title: string; pages: number; tags: string[]; body: string }
-
-const WORDS = ['harbor', 'lantern', 'quartz', 'meadow', 'ember', 'tide', 'willow', 'cobalt', 'fjord', 'saffron', 'granite', 'orchid', 'thistle', 'cedar']
-const word = (): string => WORDS[Math.floor(Math.random() * WORDS.length)]!
-
-/** A ~200-byte document (its JSON is 180–220 bytes, 200 on average). */
-function makeDoc(i: number): Doc {
-  const doc: Doc = { title: `${word()} ${word()} ${i}`, pages: 1 + Math.floor(Math.random() * 1200), tags: [word(), word()], body: '' }
-  const target = 180 + Math.floor(Math.random() * 41)
-  let body = ''
-  const room = target - Buffer.byteLength(JSON.stringify(doc))
-  while (body.length < room) body += `${word()} `
-  body = body.slice(0, Math.max(0, room))
-  doc.body = body.endsWith(' ') ? `${body.slice(0, -1)}.` : body
-  return doc
-}
 
 /** A random 20-character key, like a short document ID. */
 function randomKey(): string {
@@ -112,10 +104,6 @@ function makeData(n: number): Data {
 }
 
 // ---- measurement ----
-
-// A full GC before each timed part, so garbage from the previous one is not collected on its clock.
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
 
 const dirs = new Set<string>()
 async function freshDir(): Promise<string> {
@@ -222,30 +210,15 @@ async function rawSingle(keys: string[], json: string[], bytes: number): Promise
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
-
 function medianOf(samples: Sample[]): { seconds: number; perSec: number; mbPerSec: number } {
   return { seconds: median(samples.map((s) => s.seconds)), perSec: median(samples.map((s) => s.perSec)), mbPerSec: median(samples.map((s) => s.mbPerSec)) }
 }
 
 // ---- output ----
 
-const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-const mb = (x: number): string => fmt(x, x < 10 ? 2 : 1)
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
-  const line = (r: string[]): string => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
-}
-
 // ---- main ----
 
-const { n, runs, quick } = options()
+const { n, runs, quick, localOnly } = options()
 const singleN = Math.min(n, SINGLE_MAX)
 const log = (s: string): void => { process.stderr.write(`${s}\n`) }
 
@@ -352,3 +325,16 @@ mkdirSync(RESULTS, { recursive: true })
 const out = join(RESULTS, 'local-writes.json')
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
 console.log(`results: ${out}`)
+
+// ---- then the sync benchmark, in its own process (its own heap, its own libp2p nodes) ----
+
+if (!localOnly) {
+  console.log('')
+  const args = [fileURLToPath(new URL('./sync.ts', import.meta.url)), '--runs', String(runs), ...(quick ? ['--quick'] : [])]
+  const child = spawnSync(process.execPath, args, { stdio: 'inherit' })
+  if (child.error !== undefined) {
+    console.error(`could not run bench/sync.ts: ${child.error.message}`)
+    process.exit(1)
+  }
+  if (child.status !== 0) process.exit(child.status ?? 1)
+}
