@@ -1,7 +1,7 @@
 /**
  * Sync between two Tandem nodes on loopback, against a raw libp2p stream in the same run.
  *
- *   node bench/sync.ts [--quick] [--runs R]      (npm run bench runs it after bench/run.ts)
+ *   node bench/sync.ts [--quick] [--runs R] [--n N,N] [--only raw,s1,s2,s3]      (npm run bench runs it after bench/run.ts)
  *
  * Workloads (each run R times, on fresh nodes and data directories; medians reported):
  *   S1  bulk replication A→B: N documents on A (made untimed), then B joins the group; timed until
@@ -50,15 +50,21 @@ const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 // ---- options ----
 
-const USAGE = `usage: node bench/sync.ts [--quick] [--runs R]
-  --quick    S1 N = 2000, S2 200 edits, S3 1000 edits a side, raw 64 MiB; R = 1 (a smoke run)
-  --runs R   times each workload is measured (default 3); medians are reported`
+const WORKLOADS = ['raw', 's1', 's2', 's3'] as const
+type Workload = typeof WORKLOADS[number]
 
-function options(): { runs: number; quick: boolean } {
+const USAGE = `usage: node bench/sync.ts [--quick] [--runs R] [--n LIST] [--only LIST]
+  --quick      S1 N = 2000, S2 200 edits, S3 1000 edits a side, raw 64 MiB; R = 1 (a smoke run)
+  --runs R     times each workload is measured (default 3); medians are reported
+  --n LIST     S1 sizes, comma-separated (default 10000,100000; quick 2000)
+  --only LIST  run only these workloads, comma-separated, of ${WORKLOADS.join(',')} (e.g. to profile one);
+               the S1 ratio needs raw`
+
+function options(): { runs: number; quick: boolean; only: Set<Workload>; sizes: number[] } {
   let values
   try {
     values = parseArgs({
-      options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' }, n: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }).values
   } catch (err) {
@@ -78,11 +84,30 @@ function options(): { runs: number; quick: boolean } {
       process.exit(2)
     }
   }
-  return { quick, runs }
+  const only = new Set<Workload>()
+  for (const w of (values.only ?? WORKLOADS.join(',')).split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '')) {
+    if (!(WORKLOADS as readonly string[]).includes(w)) {
+      console.error(`--only takes workloads among ${WORKLOADS.join(', ')}, not "${w}"\n${USAGE}`)
+      process.exit(2)
+    }
+    only.add(w as Workload)
+  }
+  if (only.size === 0) {
+    console.error(`--only names no workload\n${USAGE}`)
+    process.exit(2)
+  }
+  let sizes = quick ? [2_000] : [10_000, 100_000]
+  if (values.n !== undefined) {
+    sizes = values.n.split(',').map((x) => Number(x.trim()))
+    if (sizes.some((v) => !Number.isSafeInteger(v) || v < 1)) {
+      console.error(`--n takes whole numbers of at least 1, comma-separated, not "${values.n}"\n${USAGE}`)
+      process.exit(2)
+    }
+  }
+  return { quick, runs, only, sizes }
 }
 
-const { runs, quick } = options()
-const S1_SIZES = quick ? [2_000] : [10_000, 100_000]
+const { runs, quick, only, sizes: S1_SIZES } = options()
 const S2_EDITS = quick ? 200 : 1000
 const S3_EDITS = quick ? 1_000 : 10_000
 const RAW_BYTES = (quick ? 64 : 256) * MiB
@@ -440,9 +465,9 @@ const samples = {
 const sources: Array<Omit<Source, 'dir'>> = []
 
 try {
-  log(`sync: building the S1 source${S1_SIZES.length > 1 ? 's' : ''} (${S1_SIZES.map((n) => fmt(n)).join(', ')} documents on A, untimed)…`)
+  if (only.has('s1')) log(`sync: building the S1 source${S1_SIZES.length > 1 ? 's' : ''} (${S1_SIZES.map((n) => fmt(n)).join(', ')} documents on A, untimed)…`)
   const built: Source[] = []
-  for (const n of S1_SIZES) {
+  for (const n of only.has('s1') ? S1_SIZES : []) {
     const src = await buildSource(n)
     built.push(src)
     const { dir: _dir, ...info } = src
@@ -455,11 +480,13 @@ try {
   await s1Run(warm, 'passive')
   await s1Run(warm, 'active')
   await removeDir(warm.dir)
-  await rawRun(16 * MiB)
+  if (only.has('raw')) await rawRun(16 * MiB)
 
   for (let r = 0; r < runs; r++) {
-    log(`sync run ${r + 1}/${runs}: raw libp2p stream (${fmt(RAW_BYTES / MiB)} MiB)…`)
-    samples.raw.push(await rawRun(RAW_BYTES))
+    if (only.has('raw')) {
+      log(`sync run ${r + 1}/${runs}: raw libp2p stream (${fmt(RAW_BYTES / MiB)} MiB)…`)
+      samples.raw.push(await rawRun(RAW_BYTES))
+    }
     for (const src of built) {
       // Alternate which path goes first, as bench/run.ts alternates its sides.
       const order: S1Path[] = r % 2 === 0 ? ['passive', 'active'] : ['active', 'passive']
@@ -470,14 +497,18 @@ try {
         samples.s1.push(s)
       }
     }
-    log(`sync run ${r + 1}/${runs}: S2 (${fmt(S2_EDITS)} edits)…`)
-    const s2 = await s2Run(S2_EDITS)
-    log(`  p50 ${fmt(s2.p50, 2)} ms, p99 ${fmt(s2.p99, 2)} ms`)
-    samples.s2.push(s2)
-    log(`sync run ${r + 1}/${runs}: S3 (${fmt(S3_EDITS)} edits a side, untimed, then resync)…`)
-    const s3 = await s3Run(S3_EDITS)
-    log(`  ${fmt(s3.seconds, 2)} s`)
-    samples.s3.push(s3)
+    if (only.has('s2')) {
+      log(`sync run ${r + 1}/${runs}: S2 (${fmt(S2_EDITS)} edits)…`)
+      const s2 = await s2Run(S2_EDITS)
+      log(`  p50 ${fmt(s2.p50, 2)} ms, p99 ${fmt(s2.p99, 2)} ms`)
+      samples.s2.push(s2)
+    }
+    if (only.has('s3')) {
+      log(`sync run ${r + 1}/${runs}: S3 (${fmt(S3_EDITS)} edits a side, untimed, then resync)…`)
+      const s3 = await s3Run(S3_EDITS)
+      log(`  ${fmt(s3.seconds, 2)} s`)
+      samples.s3.push(s3)
+    }
   }
 } catch (err) {
   await fail((err as Error).message, 1)
@@ -486,7 +517,7 @@ await cleanUp()
 
 // ---- results ----
 
-const rawMedian = {
+const rawMedian = samples.raw.length === 0 ? null : {
   seconds: median(samples.raw.map((s) => s.seconds)),
   bytesPerSec: median(samples.raw.map((s) => s.bytesPerSec)),
   mibPerSec: median(samples.raw.map((s) => s.mibPerSec)),
@@ -494,61 +525,66 @@ const rawMedian = {
 const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).map((path) => {
   const xs = samples.s1.filter((s) => s.n === src.n && s.path === path)
   const bytesPerSec = median(xs.map((s) => s.bytesPerSec))
-  const ratio = bytesPerSec / rawMedian.bytesPerSec
+  const ratio = rawMedian === null ? null : bytesPerSec / rawMedian.bytesPerSec
   return {
     path, n: src.n, seconds: median(xs.map((s) => s.seconds)), docsPerSec: median(xs.map((s) => s.docsPerSec)),
     mbPerSec: median(xs.map((s) => s.mbPerSec)), bytesPerSec, connectMs: median(xs.map((s) => s.connectMs)),
-    ratio, pass: ratio >= GOAL_S1_RATIO,
+    ratio, pass: ratio === null ? null : ratio >= GOAL_S1_RATIO,
   }
 }))
-const s2Median = {
+const s2Median = samples.s2.length === 0 ? null : {
   p50: median(samples.s2.map((s) => s.p50)), p99: median(samples.s2.map((s) => s.p99)),
   max: median(samples.s2.map((s) => s.max)), localP50: median(samples.s2.map((s) => s.localP50)),
 }
-const s2Pass = s2Median.p99 < GOAL_S2_P99_MS
-const s3Median = { seconds: median(samples.s3.map((s) => s.seconds)), reconnectMs: median(samples.s3.map((s) => s.reconnectMs)) }
+const s2Pass = s2Median === null ? null : s2Median.p99 < GOAL_S2_P99_MS
+const s3Median = samples.s3.length === 0 ? null : { seconds: median(samples.s3.map((s) => s.seconds)), reconnectMs: median(samples.s3.map((s) => s.reconnectMs)) }
 // The S3 goal is set for 10k edits a side; at other sizes the figure is information only.
 const s3Judged = S3_EDITS === GOAL_S3_EDITS
-const s3Pass = s3Median.seconds < GOAL_S3_SECONDS
+const s3Pass = s3Median === null || !s3Judged ? null : s3Median.seconds < GOAL_S3_SECONDS
+const verdict = (pass: boolean | null): string => (pass === null ? 'info' : pass ? 'pass' : 'MISS')
 
-const rows = [
-  ['workload', 'Tandem', 'raw libp2p stream', 'ratio', 'goal', 'result'],
-  ...s1Medians.map((m) => {
-    const src = sources.find((s) => s.n === m.n)!
-    return [
-      `S1 bulk A→B, ${m.path === 'passive' ? 'passive (head exchange on connect)' : 'active (replicator set)'}, ${fmt(m.n)} docs`,
-      `${fmt(m.docsPerSec)} docs/s (${mb(m.mbPerSec)} MB/s of ${mb(src.blockBytes / 1e6)} MB blocks), ${fmt(m.seconds, 2)} s`,
-      `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`,
-      m.ratio.toFixed(3),
-      `>= ${GOAL_S1_RATIO.toFixed(2)}`,
-      m.pass ? 'pass' : 'MISS',
-    ]
-  }),
-  [
+const rows = [['workload', 'Tandem', 'raw libp2p stream', 'ratio', 'goal', 'result']]
+for (const m of s1Medians) {
+  const src = sources.find((s) => s.n === m.n)!
+  rows.push([
+    `S1 bulk A→B, ${m.path === 'passive' ? 'passive (head exchange on connect)' : 'active (replicator set)'}, ${fmt(m.n)} docs`,
+    `${fmt(m.docsPerSec)} docs/s (${mb(m.mbPerSec)} MB/s of ${mb(src.blockBytes / 1e6)} MB blocks), ${fmt(m.seconds, 2)} s`,
+    rawMedian === null ? '(not run)' : `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`,
+    m.ratio === null ? '-' : m.ratio.toFixed(3),
+    `>= ${GOAL_S1_RATIO.toFixed(2)}`,
+    verdict(m.pass),
+  ])
+}
+if (s2Median !== null) {
+  rows.push([
     `S2 one edit A→B, ${fmt(S2_EDITS)} edits one at a time`,
     `p50 ${fmt(s2Median.p50, 2)} ms, p99 ${fmt(s2Median.p99, 2)} ms (max ${fmt(s2Median.max, 1)}; local write p50 ${fmt(s2Median.localP50, 2)})`,
     '-',
     '-',
     `p99 < ${GOAL_S2_P99_MS} ms`,
-    s2Pass ? 'pass' : 'MISS',
-  ],
-  [
+    verdict(s2Pass),
+  ])
+}
+if (s3Median !== null) {
+  rows.push([
     `S3 offline resync, ${fmt(S3_SHARED)} shared docs, ${fmt(S3_EDITS)} edits a side`,
     `${fmt(s3Median.seconds, 2)} s to identical state (reconnect ${fmt(s3Median.reconnectMs, 0)} ms)`,
     '-',
     '-',
     `< ${GOAL_S3_SECONDS} s at ${fmt(GOAL_S3_EDITS)}`,
-    s3Judged ? (s3Pass ? 'pass' : 'MISS') : 'info',
-  ],
-  [
+    verdict(s3Pass),
+  ])
+}
+if (rawMedian !== null) {
+  rows.push([
     `raw: one libp2p stream, ${fmt(RAW_BYTES / MiB)} MiB in ${RAW_CHUNK / 1024} KiB chunks`,
     '-',
     `${fmt(rawMedian.mibPerSec)} MiB/s, ${fmt(rawMedian.seconds, 2)} s`,
     '-',
     '-',
     'limit',
-  ],
-]
+  ])
+}
 
 const meanBlock = sources.length > 0 ? sources[0]!.blockBytes / sources[0]!.blocks : 0
 console.log('')
@@ -578,6 +614,7 @@ const result = {
   machine: { platform: platform(), release: release(), arch: arch(), cpus: cpu.length, cpuModel: cpu[0]?.model ?? null, totalMemBytes: totalmem(), tmpdir: tmpdir() },
   quick,
   runs,
+  workloads: [...only],
   config: {
     s1: { sizes: S1_SIZES, createBatch: BATCH },
     s2: { edits: S2_EDITS, docs: S2_DOCS, warmupEdits: S2_WARMUP, meshSettleMs: MESH_SETTLE_MS },
@@ -593,8 +630,8 @@ const result = {
   medians: { raw: rawMedian, s1: s1Medians, s2: s2Median, s3: s3Median },
   goals: {
     s1: { minRatio: GOAL_S1_RATIO, results: s1Medians.map((m) => ({ path: m.path, n: m.n, ratio: m.ratio, pass: m.pass })) },
-    s2: { maxP99Ms: GOAL_S2_P99_MS, p99: s2Median.p99, pass: s2Pass },
-    s3: { maxSeconds: GOAL_S3_SECONDS, atEditsPerSide: GOAL_S3_EDITS, seconds: s3Median.seconds, judged: s3Judged, pass: s3Judged ? s3Pass : null },
+    s2: { maxP99Ms: GOAL_S2_P99_MS, p99: s2Median?.p99 ?? null, pass: s2Pass },
+    s3: { maxSeconds: GOAL_S3_SECONDS, atEditsPerSide: GOAL_S3_EDITS, seconds: s3Median?.seconds ?? null, judged: s3Judged, pass: s3Pass },
   },
 }
 mkdirSync(RESULTS, { recursive: true })
