@@ -1,7 +1,7 @@
 /**
  * Sync between two Tandem nodes on loopback, against a raw libp2p stream in the same run.
  *
- *   node bench/sync.ts [--quick] [--runs R] [--n N,N] [--only raw,s1,s2,s3]      (npm run bench runs it after bench/run.ts)
+ *   node bench/sync.ts [--quick] [--runs R] [--n N,N] [--only raw,s1,s2,s3] [--profile DIR]      (npm run bench runs it after bench/run.ts)
  *
  * Workloads (each run R times, on fresh nodes and data directories; medians reported):
  *   S1  bulk replication A→B: N documents on A (made untimed), then B joins the group; timed until
@@ -24,6 +24,7 @@ import { cpus, platform, arch, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { Session } from 'node:inspector/promises'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -57,14 +58,14 @@ const USAGE = `usage: node bench/sync.ts [--quick] [--runs R] [--n LIST] [--only
   --quick      S1 N = 2000, S2 200 edits, S3 1000 edits a side, raw 64 MiB; R = 1 (a smoke run)
   --runs R     times each workload is measured (default 3); medians are reported
   --n LIST     S1 sizes, comma-separated (default 10000,100000; quick 2000)
-  --only LIST  run only these workloads, comma-separated, of ${WORKLOADS.join(',')} (e.g. to profile one);
-               the S1 ratio needs raw`
+  --only LIST  run only these workloads, comma-separated, of ${WORKLOADS.join(',')}; the S1 ratio needs raw
+  --profile D  write a CPU profile of each timed part (and of nothing else) to directory D`
 
-function options(): { runs: number; quick: boolean; only: Set<Workload>; sizes: number[] } {
+function options(): { runs: number; quick: boolean; only: Set<Workload>; sizes: number[]; profile: string | undefined } {
   let values
   try {
     values = parseArgs({
-      options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' }, n: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { quick: { type: 'boolean', default: false }, runs: { type: 'string' }, n: { type: 'string' }, only: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }).values
   } catch (err) {
@@ -104,10 +105,10 @@ function options(): { runs: number; quick: boolean; only: Set<Workload>; sizes: 
       process.exit(2)
     }
   }
-  return { quick, runs, only, sizes }
+  return { quick, runs, only, sizes, profile: values.profile }
 }
 
-const { runs, quick, only, sizes: S1_SIZES } = options()
+const { runs, quick, only, sizes: S1_SIZES, profile: PROFILE_DIR } = options()
 const S2_EDITS = quick ? 200 : 1000
 const S3_EDITS = quick ? 1_000 : 10_000
 const RAW_BYTES = (quick ? 64 : 256) * MiB
@@ -166,6 +167,36 @@ process.on('SIGINT', () => {
   process.exit(130)
 })
 setTimeout(() => { void fail(`the whole run took longer than ${DEADLINE_MS / 60_000} minutes`, 1) }, DEADLINE_MS).unref()
+
+// ---- CPU profiles of the timed parts alone (--profile DIR) ----
+
+let session: Session | null = null
+let profiled = 0
+let profiling = false
+/** Off during the warm-up. */
+let profileOn = false
+
+async function profileStart(): Promise<void> {
+  if (PROFILE_DIR === undefined || !profileOn) return
+  if (session === null) {
+    session = new Session()
+    session.connect()
+    await session.post('Profiler.enable')
+    await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  }
+  await session.post('Profiler.start')
+  profiling = true
+}
+
+async function profileStop(name: string): Promise<void> {
+  if (session === null || !profiling) return
+  profiling = false
+  const { profile } = await session.post('Profiler.stop')
+  mkdirSync(PROFILE_DIR!, { recursive: true })
+  const file = join(PROFILE_DIR!, `${String(++profiled).padStart(2, '0')}-${name}.cpuprofile`)
+  writeFileSync(file, JSON.stringify(profile))
+  log(`  profile: ${file}`)
+}
 
 // ---- waiting, always bounded ----
 
@@ -274,6 +305,7 @@ async function s1Run(src: Source, path: S1Path): Promise<S1Sample> {
     let t0: number
     gc()
     if (path === 'passive') {
+      await profileStart()
       t0 = performance.now()
       b.once('peer:connect', () => { connectMs = performance.now() - t0 })
       await formGroup([a, b])
@@ -283,11 +315,13 @@ async function s1Run(src: Source, path: S1Path): Promise<S1Sample> {
       await until(() => !a.syncing && !b.syncing, 'the head exchange on connect to end', 15_000)
       if (arrived.count() !== 0) throw new Error('S1 active: documents reached B before the replicator was set')
       gc()
+      await profileStart()
       t0 = performance.now()
       await a.replicators!.set({ target: b.deviceID, collections: ['Books'] })
     }
     await within(arrived.done, limitMs, `S1 ${path}: ${fmt(src.n)} documents on B (${fmt(arrived.count())} arrived)`)
     const seconds = (performance.now() - t0) / 1000
+    await profileStop(`s1-${path}-${src.n}`)
     arrived.off()
     // Untimed checks: every document is there, and both sides hold the same heads.
     const onB = await total(b)
@@ -344,11 +378,13 @@ async function s2Run(edits: number): Promise<S2Sample> {
     gc()
     const latencies: number[] = []
     const local: number[] = []
+    await profileStart()
     for (let i = 0; i < edits; i++) {
       const r = await edit(S2_WARMUP + i)
       latencies.push(r.ms)
       local.push(r.localMs)
     }
+    await profileStop('s2')
     b.db.off('change', on)
     return {
       edits, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies),
@@ -389,11 +425,13 @@ async function s3Run(k: number): Promise<S3Sample> {
     if ((await total(a)) !== S3_SHARED + Math.floor(k / 2) || (await sameState(a, b))) throw new Error('S3: the offline edits did not make A and B differ as planned')
     let reconnectMs = 0
     gc()
+    await profileStart()
     const t0 = performance.now()
     b.once('peer:connect', () => { reconnectMs = performance.now() - t0 })
     b.resume()
     await until(() => sameState(a, b), `S3: A and B identical after resume (${k} edits a side)`, 120_000, 10)
     const seconds = (performance.now() - t0) / 1000
+    await profileStop(`s3-${k}`)
     if ((await total(b)) !== docs) throw new Error(`S3: ${await total(b)} documents after resync, ${docs} expected`)
     return { editsPerSide: k, seconds, reconnectMs, docs }
   } finally {
@@ -436,12 +474,14 @@ async function rawRun(bytes: number): Promise<RawSample> {
     const chunk = randomBytes(RAW_CHUNK)
     const limitMs = 60_000
     gc()
+    await profileStart()
     const t0 = performance.now()
     for (let sent = 0; sent < bytes; sent += RAW_CHUNK) {
       if (!stream.send(chunk)) await stream.onDrain({ signal: AbortSignal.timeout(limitMs) })
     }
     await within(all, limitMs, `raw stream: ${fmt(bytes / MiB)} MiB at the receiver (${fmt(got / MiB)} MiB arrived)`)
     const seconds = (performance.now() - t0) / 1000
+    await profileStop('raw')
     await stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new Error('close failed')))
     if (got !== bytes) throw new Error(`raw stream: ${got} bytes received, ${bytes} sent`)
     return { bytes, seconds, bytesPerSec: bytes / seconds, mibPerSec: bytes / MiB / seconds }
@@ -481,6 +521,7 @@ try {
   await s1Run(warm, 'active')
   await removeDir(warm.dir)
   if (only.has('raw')) await rawRun(16 * MiB)
+  profileOn = true
 
   for (let r = 0; r < runs; r++) {
     if (only.has('raw')) {
