@@ -1,0 +1,122 @@
+/**
+ * One TandemNode in a child process, meant to run inside a network namespace:
+ *
+ *   ip netns exec NS <node> tests/helpers/ns-node.ts --data-dir DIR --listen /ip4/10.77.0.1/tcp/0 [--mdns]
+ *
+ * Driven by JSON lines on stdin (`{"id":1,"cmd":"info","args":{}}`), answered by JSON lines on stdout
+ * (`{"id":1,"ok":true,"result":…}` or `{"id":1,"ok":false,"error":{"message","code"}}`). Unsolicited
+ * lines carry `event`: `ready` once the node runs, `discovered` for each libp2p `peer:discovery`.
+ * Logs go to stderr. The process stops the node and exits when stdin closes (its test is gone).
+ * Use it through `NsNode` (./ns-client.ts).
+ */
+import { parseArgs } from 'node:util'
+import { createInterface } from 'node:readline'
+import { TandemNode } from '../../main/node/tandem-node.ts'
+import type { DeviceRecord } from '../../main/net/group.ts'
+import type { CollectionInfo, DocumentView, ListResult } from '../../shared/types.ts'
+
+/** Each command's arguments and result. */
+export interface Commands {
+  info: { args: Record<string, never>; result: { deviceID: string; addrs: string[] } }
+  addCollections: { args: { sdl: string }; result: CollectionInfo[] }
+  createDocument: { args: { collection: string; fields: Record<string, unknown> }; result: string }
+  getDocument: { args: { collection: string; id: string }; result: DocumentView }
+  listDocuments: { args: { collection: string }; result: ListResult }
+  /** The group secret, base64. */
+  groupSecret: { args: Record<string, never>; result: string }
+  setSecret: { args: { secret: string }; result: null }
+  groupAdd: { args: { deviceID: string; addrs: string[]; name?: string }; result: DeviceRecord }
+  /** Peers the libp2p peer store knows (other than this node), with their addresses. */
+  nearby: { args: Record<string, never>; result: Array<{ peer: string; addrs: string[] }> }
+  /** Group devices connected now, and every peer with a connection. */
+  connected: { args: Record<string, never>; result: { devices: string[]; peers: string[] } }
+  stop: { args: Record<string, never>; result: null }
+}
+export type Command = keyof Commands
+
+export type NodeEvent =
+  | { event: 'ready'; deviceID: string; addrs: string[]; startedAt: number; readyAt: number }
+  | { event: 'discovered'; peer: string; addrs: string[]; at: number; beforeReady?: boolean }
+
+export type Reply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { message: string; code?: string } }
+
+function out(line: NodeEvent | Reply): void {
+  process.stdout.write(JSON.stringify(line) + '\n')
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'data-dir': { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      mdns: { type: 'boolean', default: false },
+    },
+  })
+  const dataDir = values['data-dir']
+  if (dataDir === undefined) throw new Error('--data-dir is required')
+  const log = (msg: string): void => { process.stderr.write(`[ns-node ${dataDir.slice(-6)}] ${msg}\n`) }
+
+  const startedAt = Date.now()
+  const node = await TandemNode.start({ dataDir, listen: values.listen ?? [], mdns: values.mdns, log })
+  const host = node.host!
+  const self = node.deviceID
+  host.addEventListener('peer:discovery', (evt) => {
+    out({ event: 'discovered', peer: evt.detail.id.toString(), addrs: evt.detail.multiaddrs.map((a) => a.toString()), at: Date.now() })
+  })
+  out({ event: 'ready', deviceID: self, addrs: node.addresses(), startedAt, readyAt: Date.now() })
+  // Discoveries during TandemNode.start, before the listener existed, are in the peer store already
+  // (a fresh data dir and no group: nothing else put peers there).
+  for (const p of await host.peerStore.all()) {
+    if (p.id.toString() === self || p.addresses.length === 0) continue
+    out({ event: 'discovered', peer: p.id.toString(), addrs: p.addresses.map((a) => a.multiaddr.toString()), at: Date.now(), beforeReady: true })
+  }
+
+  let stopping: Promise<void> | null = null
+  const stop = (): Promise<void> => (stopping ??= node.stop())
+
+  const handlers: { [C in Command]: (args: Commands[C]['args']) => Promise<Commands[C]['result']> } = {
+    info: async () => ({ deviceID: self, addrs: node.addresses() }),
+    addCollections: (a) => node.db.addCollections(a.sdl),
+    createDocument: (a) => node.db.createDocument(a.collection, a.fields),
+    getDocument: (a) => node.db.getDocument(a.collection, a.id),
+    listDocuments: (a) => node.db.listDocuments(a.collection),
+    groupSecret: async () => Buffer.from(node.group.secret.bytes).toString('base64'),
+    setSecret: async (a) => { await node.group.setSecret(new Uint8Array(Buffer.from(a.secret, 'base64'))); return null },
+    groupAdd: (a) => node.group.add({ deviceID: a.deviceID, name: a.name, addrs: a.addrs }),
+    nearby: async () => (await host.peerStore.all())
+      .filter((p) => p.id.toString() !== self)
+      .map((p) => ({ peer: p.id.toString(), addrs: p.addresses.map((a) => a.multiaddr.toString()) })),
+    connected: async () => ({
+      devices: node.connectedDevices(),
+      peers: [...new Set(host.getConnections().map((c) => c.remotePeer.toString()))],
+    }),
+    stop: async () => { await stop(); return null },
+  }
+
+  const rl = createInterface({ input: process.stdin })
+  rl.on('line', (line) => {
+    if (line.trim() === '') return
+    let id = -1
+    void (async () => {
+      const msg = JSON.parse(line) as { id: number; cmd: Command; args?: unknown }
+      id = msg.id
+      const handler = handlers[msg.cmd] as ((args: unknown) => Promise<unknown>) | undefined
+      if (handler === undefined) throw new Error(`unknown command ${String(msg.cmd)}`)
+      const result = await handler(msg.args ?? {})
+      out({ id, ok: true, result: result ?? null })
+      if (msg.cmd === 'stop') process.exit(0)
+    })().catch((err: Error & { code?: string }) => {
+      out({ id, ok: false, error: { message: err.message, code: err.code } })
+    })
+  })
+  // The test that drives us is gone (or closed stdin): stop cleanly and leave.
+  rl.on('close', () => { void stop().finally(() => process.exit(0)) })
+  process.once('SIGTERM', () => { void stop().finally(() => process.exit(0)) })
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`ns-node failed: ${err.stack ?? err.message}\n`)
+  process.exit(1)
+})
