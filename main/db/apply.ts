@@ -58,8 +58,8 @@ export class BlockMetaCache {
  */
 export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock): Promise<Applied> {
   const { block } = enc
-  const cid = enc.cid.toString() as BlockCID
-  const docID = blockDocID(block, enc.cid)
+  const cid = enc.id
+  const docID = blockDocID(block, cid)
   let maxParent = 0
   for (const p of block.parents) {
     const meta = await metas.get(txn, store, p.toString())
@@ -118,7 +118,7 @@ export async function missingParents(store: Store, txn: Txn, enc: EncodedBlock):
 }
 
 export function putPending(store: Store, txn: Txn, enc: EncodedBlock, missing: string[]): void {
-  const cid = enc.cid.toString()
+  const cid = enc.id
   txn.put(store.pending, cid, enc.bytes)
   for (const m of missing) txn.put(store.waiting, `${m}!${cid}`, '')
 }
@@ -136,7 +136,7 @@ export async function waitersOf(store: Store, txn: Txn, cid: string): Promise<st
 
 /** Removes a pending block and its waiting entries. */
 export function dropPending(store: Store, txn: Txn, enc: EncodedBlock): void {
-  const cid = enc.cid.toString()
+  const cid = enc.id
   txn.del(store.pending, cid)
   for (const p of enc.block.parents) txn.del(store.waiting, `${p.toString()}!${cid}`)
 }

@@ -12,8 +12,8 @@ import { CID } from 'multiformats/cid'
 import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, DocID } from '../../shared/types.ts'
-import { encodeCbor } from './cbor.ts'
-import { cidOf, compareCIDStrings, parseCID, sha256 } from './cid.ts'
+import { encodeCbor, encodeCborWithSlot, encodesTo, slabAlloc, spliceEntry, writeLatin1 } from './cbor.ts'
+import { cidOf, cidString, compareCIDStrings, parseCID, sha256Latin1 } from './cid.ts'
 import { verifySignature, type DeviceIdentity } from './identity.ts'
 
 export const BLOCK_VERSION = 1
@@ -60,6 +60,8 @@ export interface Block extends UnsignedBlock {
 
 export interface EncodedBlock {
   cid: CID
+  /** `cid` as a string. */
+  id: BlockCID
   bytes: Uint8Array
   block: Block
 }
@@ -73,8 +75,8 @@ export function docIDOf(genesis: CID): DocID {
 }
 
 /** The docID a block belongs to: its `doc` field, or its own CID for a genesis block. */
-export function blockDocID(block: UnsignedBlock, cid: CID): DocID {
-  return (block.doc ?? docIDOf(cid)) as DocID
+export function blockDocID(block: UnsignedBlock, cid: CID | string): DocID {
+  return (block.doc ?? `bae-${typeof cid === 'string' ? cid : cid.toString()}`) as DocID
 }
 
 /** `n` fresh random nonces (one call to the random source for all). */
@@ -94,20 +96,25 @@ function unsignedPart(block: UnsignedBlock): UnsignedBlock {
   return u
 }
 
-function leafHash(block: UnsignedBlock): Uint8Array {
+// Hashes inside the Merkle tree are latin1 strings (one UTF-16 unit per byte): node:crypto returns
+// those several times faster than a Buffer, and they only ever feed the next hash.
+
+/** The leaf of an unsigned block: sha256(LEAF | its dag-cbor bytes). */
+function leafHash(block: UnsignedBlock): string {
   const body = encodeCbor(unsignedPart(block))
   const buf = new Uint8Array(body.length + 1)
   buf[0] = LEAF
   buf.set(body, 1)
-  return sha256(buf)
+  return sha256Latin1(buf)
 }
 
-function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(65)
-  buf[0] = NODE
-  buf.set(left, 1)
-  buf.set(right, 33)
-  return sha256(buf)
+const nodeBuf = new Uint8Array(65)
+nodeBuf[0] = NODE
+
+function nodeHash(left: string, right: string): string {
+  writeLatin1(nodeBuf, 1, left)
+  writeLatin1(nodeBuf, 33, right)
+  return sha256Latin1(nodeBuf)
 }
 
 // Blocks per signature. Each block carries log2(this) sibling hashes of 32 bytes: 64 keeps that at
@@ -124,47 +131,59 @@ export async function signBlocks(identity: DeviceIdentity, blocks: UnsignedBlock
 }
 
 async function signChunk(identity: DeviceIdentity, blocks: UnsignedBlock[]): Promise<EncodedBlock[]> {
-  let level = blocks.map(leafHash)
-  const proofs: Array<{ hashes: Uint8Array[]; d: number }> = blocks.map(() => ({ hashes: [], d: 0 }))
-  // Which leaves sit under each node of the current level, to append proof steps as we go up.
-  let members: number[][] = blocks.map((_, i) => [i])
-  while (level.length > 1) {
-    const next: Uint8Array[] = []
-    const nextMembers: number[][] = []
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i]!
-      const right = level[i + 1]
-      if (right === undefined) { // an odd node goes up unchanged
-        next.push(left)
-        nextMembers.push(members[i]!)
-        continue
-      }
-      for (const leaf of members[i]!) addStep(proofs[leaf]!, right, true)
-      for (const leaf of members[i + 1]!) addStep(proofs[leaf]!, left, false)
-      next.push(nodeHash(left, right))
-      nextMembers.push([...members[i]!, ...members[i + 1]!])
-    }
-    level = next
-    members = nextMembers
+  const n = blocks.length
+  // Each block is encoded once: its unsigned bytes (after a LEAF byte, hashed as they lie) with the
+  // offset where the `sig` entry goes, which is spliced in once the root is signed.
+  const parts = new Array<UnsignedBlock>(n)
+  const unsigned = new Array<{ bytes: Uint8Array; at: number } | null>(n)
+  const leaves = new Array<string>(n)
+  for (let i = 0; i < n; i++) {
+    const u = unsignedPart(blocks[i]!)
+    const enc = encodeCborWithSlot(u as unknown as Record<string, unknown>, 'sig', 1)
+    parts[i] = u
+    unsigned[i] = enc
+    leaves[i] = enc === null ? leafHash(u) : sha256Latin1(enc.bytes) // its lead byte is 0 = LEAF
   }
-  const root = level[0]!
+  // The tree, level by level: pairs hash together, an odd last node goes up unchanged.
+  const levels: string[][] = [leaves]
+  for (let level = leaves; level.length > 1;) {
+    const next: string[] = []
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!))
+    if (level.length % 2 === 1) next.push(level[level.length - 1]!)
+    levels.push(next)
+    level = next
+  }
+  const root = new Uint8Array(32)
+  writeLatin1(root, 0, levels[levels.length - 1]![0]!)
   const s = await identity.sign(concat(SIGN_DOMAIN, root))
-  return blocks.map((b, i) => {
-    const { hashes, d } = proofs[i]!
-    const p = new Uint8Array(hashes.length * 32)
-    hashes.forEach((h, j) => p.set(h, j * 32))
-    const block: Block = { ...unsignedPart(b), sig: { s, p, d } }
-    const bytes = encodeCbor(block)
+  const out = new Array<EncodedBlock>(n)
+  const siblings: string[] = []
+  for (let i = 0; i < n; i++) {
+    // Proof path: the sibling at each level where this leaf's node has one; bit j set when the j-th
+    // sibling is on the right.
+    siblings.length = 0
+    let d = 0
+    for (let l = 0, j = i; l < levels.length - 1; l++, j >>= 1) {
+      const level = levels[l]!
+      const k = j ^ 1
+      if (k >= level.length) continue
+      if (k > j) d |= 1 << siblings.length
+      siblings.push(level[k]!)
+    }
+    const p = slabAlloc(siblings.length * 32)
+    for (let j = 0; j < siblings.length; j++) writeLatin1(p, j * 32, siblings[j]!)
+    const sig: BlockSignature = { s, p, d }
+    const block = parts[i] as Block
+    block.sig = sig
+    const enc = unsigned[i] ?? null
+    const bytes = enc === null ? encodeCbor(block) : spliceEntry(enc.bytes.subarray(1), enc.at, 'sig', sig)
     if (bytes.length > MAX_BLOCK_BYTES) {
       throw new TandemError('INVALID_INPUT', `This change is ${Math.round(bytes.length / 1024)} KiB; one change may be at most ${MAX_BLOCK_BYTES / 1024} KiB.`)
     }
-    return { cid: cidOf(bytes), bytes, block }
-  })
-}
-
-function addStep(proof: { hashes: Uint8Array[]; d: number }, sibling: Uint8Array, onRight: boolean): void {
-  if (onRight) proof.d |= 1 << proof.hashes.length
-  proof.hashes.push(sibling)
+    const cid = cidOf(bytes)
+    out[i] = { cid, id: cidString(cid.bytes) as BlockCID, bytes, block }
+  }
+  return out
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -179,10 +198,12 @@ function rootOf(block: Block): Uint8Array {
   let h = leafHash(block)
   const { p, d } = block.sig
   for (let j = 0; j * 32 < p.length; j++) {
-    const sibling = p.subarray(j * 32, j * 32 + 32)
+    const sibling = Buffer.from(p.buffer, p.byteOffset + j * 32, 32).toString('latin1')
     h = (d & (1 << j)) !== 0 ? nodeHash(h, sibling) : nodeHash(sibling, h)
   }
-  return h
+  const root = new Uint8Array(32)
+  writeLatin1(root, 0, h)
+  return root
 }
 
 // Roots whose signatures were already checked, so each batch's signature is verified once.
@@ -197,8 +218,9 @@ export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise
   if (!(bytes instanceof Uint8Array)) throw invalid('a block must be bytes')
   if (bytes.length > MAX_BLOCK_BYTES) throw invalid(`the block is ${bytes.length} bytes, over the ${MAX_BLOCK_BYTES} limit`)
   const cid = cidOf(bytes)
-  if (expected !== undefined && cid.toString() !== expected) {
-    throw new TandemError('BAD_CID', `the block's bytes hash to ${cid.toString()}, not to ${expected}`)
+  const id = cidString(cid.bytes) as BlockCID
+  if (expected !== undefined && id !== expected) {
+    throw new TandemError('BAD_CID', `the block's bytes hash to ${id}, not to ${expected}`)
   }
   let decoded: unknown
   try {
@@ -208,7 +230,7 @@ export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise
   }
   const block = checkShape(decoded)
   // One logical block must have one CID: refuse other encodings of the same content.
-  if (!equalBytes(encodeCbor(block), bytes)) throw invalid('not in canonical dag-cbor form')
+  if (!encodesTo(block, bytes)) throw invalid('not in canonical dag-cbor form')
   const root = rootOf(block)
   const key = `${block.author}|${Buffer.from(root).toString('base64')}|${Buffer.from(block.sig.s).toString('base64')}`
   if (!verifiedRoots.has(key)) {
@@ -221,7 +243,7 @@ export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise
     if (!ok) throw new TandemError('BAD_SIGNATURE', `the signature is not ${block.author}'s`)
     verifiedRoots.set(key, true)
   }
-  return { cid, bytes, block }
+  return { cid, id, bytes, block }
 }
 
 /** Decodes a block that came from our own store (already verified when it was written). */
@@ -272,10 +294,6 @@ function checkShape(x: unknown): Block {
   if (typeof sig.d !== 'number' || !Number.isInteger(sig.d) || sig.d < 0 || sig.d >= 2 ** (sig.p.length / 32)) throw invalid('malformed signature proof sides')
   if (Object.keys(sig).some((k) => k !== 's' && k !== 'p' && k !== 'd')) throw invalid('unknown key in signature')
   return b as unknown as Block
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0
 }
 
 export function blockCID(cid: CID): BlockCID {

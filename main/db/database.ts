@@ -417,7 +417,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
           results.push(this.#reject(null, item))
           continue
         }
-        const cid = item.cid.toString()
+        const cid = item.id
         const res = await this.#applyOne(txn, item, applied)
         results.push(res)
         resultByCid.set(cid, res)
@@ -455,7 +455,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 
   async #applyOne(txn: Txn, enc: EncodedBlock, applied: Applied[]): Promise<ApplyResult> {
-    const cid = enc.cid.toString() as BlockCID
+    const cid = enc.id
     if (await txn.has(this.#store.blocks, cid)) return { cid, status: 'duplicate' }
     if (await txn.has(this.#store.pending, cid)) return { cid, status: 'pending' }
     const missing = await missingParents(this.#store, txn, enc)

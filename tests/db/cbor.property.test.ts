@@ -3,8 +3,9 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { encodeCbor } from '../../main/db/cbor.ts'
-import { cidOf } from '../../main/db/cid.ts'
+import { createHash } from 'node:crypto'
+import { encodeCbor, encodeCborWithSlot, encodesTo, spliceEntry } from '../../main/db/cbor.ts'
+import { cidOf, cidString, sha256 } from '../../main/db/cid.ts'
 
 const SEED = Number(process.env.TANDEM_PROPERTY_SEED ?? 20261128)
 
@@ -45,4 +46,31 @@ test('block-shaped values and edge cases encode identically', () => {
     if (expected === null) assert.throws(() => encodeCbor(v))
     else assert.deepEqual(Buffer.from(encodeCbor(v)), Buffer.from(expected))
   }
+})
+
+test('a map encoded with a slot and the entry spliced in gives the bytes of the whole map', () => {
+  const map = fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), tree.node, { maxKeys: 20 })
+  fc.assert(fc.property(map, fc.string({ unit: 'binary', maxLength: 8 }), tree.node, fc.nat(3), (obj, slot, entry, lead) => {
+    delete obj[slot]
+    let expected: Uint8Array | null = null
+    try { expected = dagCbor.encode({ ...obj, [slot]: entry }) } catch { /* outside dag-cbor */ }
+    const enc = encodeCborWithSlot(obj, slot, lead)
+    if (enc === null) return // outside the fast subset: the caller falls back to encodeCbor
+    assert.deepEqual([...enc.bytes.subarray(0, lead)], new Array(lead).fill(0))
+    const body = enc.bytes.subarray(lead)
+    assert.deepEqual(Buffer.from(body), Buffer.from(dagCbor.encode(obj)))
+    if (expected === null) return
+    assert.ok(encodesTo(obj, body))
+    let spliced: Uint8Array
+    try { spliced = spliceEntry(body, enc.at, slot, entry) } catch { return } // entry outside the subset
+    assert.deepEqual(Buffer.from(spliced), Buffer.from(expected))
+  }), { numRuns: 2000, seed: SEED })
+})
+
+test('cidString gives the string multiformats gives', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+    const c = cidOf(bytes)
+    assert.equal(cidString(c.bytes), CID.decode(c.bytes).toString())
+    assert.deepEqual(Buffer.from(sha256(bytes)), createHash('sha256').update(bytes).digest())
+  }), { numRuns: 500, seed: SEED })
 })
