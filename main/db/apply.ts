@@ -10,7 +10,7 @@ import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, CollectionID, DocID } from '../../shared/types.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
 import { applyToRecord, type DocRecord } from './crdt.ts'
-import { BUCKET_BYTES, bucketKey, bucketOf, entryHash, xorInto } from './digest.ts'
+import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
 import type { Store, Txn } from './store.ts'
 
 export interface Applied {
@@ -83,28 +83,20 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   const after = applyToRecord(before, block, cid)
   txn.put(store.blocks, cid, enc.bytes)
   txn.put(store.docs, key, after)
-  await updateHeadIndex(store, txn, collection, docID, before?.heads, after.heads)
+  updateHeadIndex(store, txn, collection, docID, before?.heads, after.heads)
   metas.remember(cid, { height: block.height, doc: docID, collection })
   const delta = (after.deleted ? 0 : 1) - (before === undefined || before.deleted ? 0 : 1)
-  if (delta !== 0) {
-    const count = (await txn.get(store.counts, collection)) ?? 0
-    txn.put(store.counts, collection, count + delta)
-  }
+  if (delta !== 0) txn.add(store.counts, collection, delta)
   return { collection, docID, cid, before, after }
 }
 
-async function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: string, old: string[] | undefined, heads: string[]): Promise<void> {
-  const bucket = bucketOf(docID)
-  const bk = bucketKey(bucket)
+function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: string, old: string[] | undefined, heads: string[]): void {
+  const bk = bucketKey(bucketOf(docID))
   txn.put(store.heads, `${collection}!${bk}!${docID}`, heads)
   // One small key per bucket: a single edit rewrites 32 bytes, not the whole collection's digests.
   const key = `${collection}!${bk}`
-  let digest = await txn.get(store.digests, key)
-  if (digest === undefined) digest = new Uint8Array(BUCKET_BYTES)
-  else if (!txn.isWritten(store.digests, key)) digest = new Uint8Array(digest)
-  if (old !== undefined) xorInto(digest, 0, entryHash(docID, old))
-  xorInto(digest, 0, entryHash(docID, heads))
-  txn.put(store.digests, key, digest)
+  if (old !== undefined) txn.xor(store.digests, key, entryHashLatin1(docID, old))
+  txn.xor(store.digests, key, entryHashLatin1(docID, heads))
 }
 
 /** Parents of a block not yet present (neither stored nor written in this transaction). */

@@ -15,11 +15,20 @@ import { DELETED_FIELD, type UnsignedBlock } from './block.ts'
 /** [height, CID] of the block whose write currently wins a register. */
 export type Stamp = [number, string]
 
+/** A stamp as stored: [height, index of the block's CID in the record's `c`]. */
+export type StoredStamp = [number, number]
+
 export interface DocRecord {
   /** Current value per field. */
   v: Record<string, unknown>
-  /** Winning stamp per field (and for `_deleted`). */
-  w: Record<string, Stamp>
+  /**
+   * Winning stamp per field (and for `_deleted`). The CID is kept once in `c`, not once per field:
+   * every field of a new document has the same stamp, and a 59-character CID per field made up a
+   * third of the record.
+   */
+  w: Record<string, StoredStamp>
+  /** The CIDs the stamps in `w` name, each once. */
+  c: string[]
   /** CIDs of the blocks no other block links to. */
   heads: string[]
   /** Greatest height of any block (= of any head). */
@@ -34,27 +43,77 @@ export function compareStamps(a: Stamp, b: Stamp): number {
   return a[0] !== b[0] ? a[0] - b[0] : compareCIDStrings(a[1], b[1])
 }
 
+/** The winning stamp of a register, or undefined when no block has written it. */
+export function stampOf(rec: DocRecord, name: string): Stamp | undefined {
+  const w = rec.w[name]
+  return w === undefined ? undefined : [w[0], rec.c[w[1]]!]
+}
+
 /**
  * The record after applying `block` (CID `cid`) to `prev`. The block's parents must all have been
  * applied already (causal completeness), so none of the existing blocks links to it and it becomes
  * a head, replacing the parents it links.
  */
 export function applyToRecord(prev: DocRecord | undefined, block: UnsignedBlock, cid: BlockCID): DocRecord {
-  const rec: DocRecord = prev === undefined
-    ? { v: {}, w: {}, heads: [], h: 0, deleted: false, createdAt: block.time, updatedAt: block.time }
-    : { ...prev, v: { ...prev.v }, w: { ...prev.w } }
+  if (prev === undefined) return genesisRecord(block, cid)
+  const rec: DocRecord = { ...prev, v: { ...prev.v }, w: { ...prev.w }, c: prev.c }
   const stamp: Stamp = [block.height, cid]
-  for (const [name, value] of Object.entries(block.fields)) {
-    const current = rec.w[name]
+  let index = -1
+  let replaced = false
+  for (const name in block.fields) {
+    const current = stampOf(rec, name)
     if (current !== undefined && compareStamps(stamp, current) <= 0) continue
-    rec.w[name] = stamp
+    if (index < 0) {
+      rec.c = [...prev.c, cid]
+      index = rec.c.length - 1
+    }
+    if (current !== undefined) replaced = true
+    rec.w[name] = [block.height, index]
+    const value = block.fields[name]
     if (name === DELETED_FIELD) rec.deleted = value === true
     else rec.v[name] = value
   }
-  const parents = new Set(block.parents.map((p) => p.toString()))
-  rec.heads = [...rec.heads.filter((h) => !parents.has(h)), cid].sort(compareCIDStrings)
+  if (replaced) compactCIDs(rec)
+  if (block.parents.length === 1) {
+    const parent = block.parents[0]!.toString()
+    rec.heads = [...rec.heads.filter((h) => h !== parent), cid].sort(compareCIDStrings)
+  } else {
+    const parents = new Set(block.parents.map((p) => p.toString()))
+    rec.heads = [...rec.heads.filter((h) => !parents.has(h)), cid].sort(compareCIDStrings)
+  }
   rec.h = Math.max(rec.h, block.height)
   if (block.parents.length === 0) rec.createdAt = block.time
   rec.updatedAt = Math.max(rec.updatedAt, block.time)
   return rec
+}
+
+/** A new document's record: every field it sets is stamped by its genesis block. */
+function genesisRecord(block: UnsignedBlock, cid: BlockCID): DocRecord {
+  const v: Record<string, unknown> = {}
+  const w: Record<string, StoredStamp> = {}
+  let deleted = false
+  for (const name in block.fields) {
+    const value = block.fields[name]
+    w[name] = [block.height, 0]
+    if (name === DELETED_FIELD) deleted = value === true
+    else v[name] = value
+  }
+  return { v, w, c: [cid], heads: [cid], h: block.height, deleted, createdAt: block.time, updatedAt: block.time }
+}
+
+/** Drops the CIDs no stamp names any more, renumbering the stamps. */
+function compactCIDs(rec: DocRecord): void {
+  const used = new Map<number, number>()
+  const c: string[] = []
+  for (const name in rec.w) {
+    const [height, i] = rec.w[name]!
+    let j = used.get(i)
+    if (j === undefined) {
+      j = c.length
+      c.push(rec.c[i]!)
+      used.set(i, j)
+    }
+    if (j !== i) rec.w[name] = [height, j]
+  }
+  rec.c = c
 }

@@ -5,7 +5,7 @@
  * heads, XOR in the new). A collection's digest hashes its bucket digests. Equal digests mean equal
  * heads, so equal blocks.
  */
-import { sha256 } from './cid.ts'
+import { sha256, sha256Latin1 } from './cid.ts'
 
 export const BUCKETS = 256
 export const BUCKET_BYTES = 32
@@ -27,6 +27,11 @@ export function bucketKey(bucket: number): string {
 
 export function entryHash(docID: string, heads: readonly string[]): Uint8Array {
   return sha256(Buffer.from(`${docID}|${heads.join(',')}`, 'utf8'))
+}
+
+/** `entryHash` as a latin1 string (one UTF-16 unit per byte), without allocating a buffer. */
+export function entryHashLatin1(docID: string, heads: readonly string[]): string {
+  return sha256Latin1(`${docID}|${heads.length === 1 ? heads[0]! : heads.join(',')}`)
 }
 
 /** XORs `hash` into bucket `bucket` of `buckets` (in place). */

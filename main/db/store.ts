@@ -23,6 +23,13 @@ export interface StoredCollection {
   partial?: boolean
 }
 
+/**
+ * The layout of records on disk. 2: document records keep each stamp's CID once, in a table (`c`).
+ * Nothing was released in format 1, so there is no migration: such a directory is refused.
+ */
+export const STORE_FORMAT = 2
+const FORMAT_KEY = 'storeFormat'
+
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
 export class Store {
   readonly db: ClassicLevel<string, unknown>
@@ -80,7 +87,27 @@ export class Store {
       }
       throw new TandemError('DATA_DIR_INVALID', `The database at ${path} cannot be opened: ${cause?.message ?? (err as Error).message}`)
     }
-    return new Store(db)
+    const store = new Store(db)
+    try {
+      await store.#checkFormat(path)
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+    return store
+  }
+
+  /** Marks a new database with STORE_FORMAT; refuses one written in another format. */
+  async #checkFormat(path: string): Promise<void> {
+    const format = await this.meta.get(FORMAT_KEY)
+    if (format === STORE_FORMAT) return
+    const empty = (await this.docs.keys({ limit: 1 }).all()).length === 0 && (await this.blocks.keys({ limit: 1 }).all()).length === 0
+    if (format === undefined && empty) {
+      await this.meta.put(FORMAT_KEY, STORE_FORMAT)
+      return
+    }
+    throw new TandemError('DATA_DIR_INVALID',
+      `The database at ${path} was written by another development version of Tandem (store format ${String(format ?? 1)}, this one reads ${STORE_FORMAT}); move it aside to start afresh.`)
   }
 
   txn(): Txn {
@@ -94,26 +121,55 @@ export class Store {
 
 type Op = { type: 'put'; sublevel: Sub<never>; key: string; value: unknown } | { type: 'del'; sublevel: Sub<never>; key: string }
 
-/** A write transaction with read-your-writes over the sublevels it touches. */
+/**
+ * A write transaction with read-your-writes over the sublevels it touches.
+ *
+ * Besides puts and deletes it takes two kinds of blind updates, `xor` (digests) and `add` (counters):
+ * they need the stored value but nothing needs their result before the commit, so the commit reads
+ * every such key at once (one getMany per sublevel) instead of one awaited get per key as blocks
+ * apply. A `get` of such a key still sees them.
+ */
 export class Txn {
   readonly #store: Store
   // sublevel → key → value (undefined = deleted in this transaction)
   readonly #overlay = new Map<object, Map<string, unknown>>()
+  // sublevel → key → XOR still to apply to the stored bytes (or to none: zeros)
+  readonly #xors = new Map<Sub<Uint8Array>, Map<string, Uint8Array>>()
+  // sublevel → key → amount still to add to the stored number (or to none: 0)
+  readonly #adds = new Map<Sub<number>, Map<string, number>>()
 
   constructor(store: Store) {
     this.#store = store
   }
 
   async get<V>(sub: Sub<V>, key: string): Promise<V | undefined> {
+    if (this.#xors.size + this.#adds.size > 0) await this.#settle(sub, key)
     const layer = this.#overlay.get(sub as object)
     if (layer?.has(key)) return layer.get(key) as V | undefined
     return (await sub.get(key)) ?? undefined
   }
 
   async has<V>(sub: Sub<V>, key: string): Promise<boolean> {
+    if (this.#xors.size + this.#adds.size > 0) await this.#settle(sub, key)
     const layer = this.#overlay.get(sub as object)
     if (layer?.has(key)) return layer.get(key) !== undefined
     return (await sub.has(key))
+  }
+
+  /** XORs `hash` (as many bytes as the stored value, given as a latin1 string) into the value at `key`. */
+  xor(sub: Sub<Uint8Array>, key: string, hash: string): void {
+    let layer = this.#xors.get(sub)
+    if (layer === undefined) this.#xors.set(sub, layer = new Map())
+    let acc = layer.get(key)
+    if (acc === undefined) layer.set(key, acc = new Uint8Array(hash.length))
+    for (let i = 0; i < hash.length; i++) acc[i]! ^= hash.charCodeAt(i)
+  }
+
+  /** Adds `n` to the number at `key` (0 when there is none). */
+  add(sub: Sub<number>, key: string, n: number): void {
+    let layer = this.#adds.get(sub)
+    if (layer === undefined) this.#adds.set(sub, layer = new Map())
+    layer.set(key, (layer.get(key) ?? 0) + n)
   }
 
   put<V>(sub: Sub<V>, key: string, value: V): void {
@@ -148,7 +204,42 @@ export class Txn {
     return n
   }
 
+  /** Folds the blind updates of one key into the overlay (for a read of that key). */
+  async #settle(sub: object, key: string): Promise<void> {
+    const xors = this.#xors.get(sub as Sub<Uint8Array>)
+    const acc = xors?.get(key)
+    if (xors !== undefined && acc !== undefined) {
+      xors.delete(key)
+      await this.#fold(sub as Sub<Uint8Array>, [key], [acc], xorBytes)
+    }
+    const adds = this.#adds.get(sub as Sub<number>)
+    const n = adds?.get(key)
+    if (adds !== undefined && n !== undefined) {
+      adds.delete(key)
+      await this.#fold(sub as Sub<number>, [key], [n], (v, d) => (v ?? 0) + d)
+    }
+  }
+
+  /** Puts `combine(current value, delta)` for each key, reading the keys not in the overlay at once. */
+  async #fold<V, D>(sub: Sub<V>, keys: string[], deltas: D[], combine: (value: V | undefined, delta: D) => V): Promise<void> {
+    const layer = this.#layer(sub)
+    const unread = keys.filter((k) => !layer.has(k))
+    const stored = unread.length === 0 ? [] : await sub.getMany(unread)
+    const read = new Map<string, V | undefined>()
+    unread.forEach((k, i) => read.set(k, stored[i] ?? undefined))
+    keys.forEach((k, i) => {
+      const current = layer.has(k) ? layer.get(k) as V | undefined : read.get(k)
+      layer.set(k, combine(current, deltas[i]!))
+    })
+  }
+
   async commit(): Promise<void> {
+    const folds: Array<Promise<void>> = []
+    for (const [sub, layer] of this.#xors) folds.push(this.#fold(sub, [...layer.keys()], [...layer.values()], xorBytes))
+    for (const [sub, layer] of this.#adds) folds.push(this.#fold(sub, [...layer.keys()], [...layer.values()], (v, d) => (v ?? 0) + d))
+    this.#xors.clear()
+    this.#adds.clear()
+    await Promise.all(folds)
     const ops: Op[] = []
     for (const [sublevel, layer] of this.#overlay) {
       for (const [key, value] of layer) {
@@ -168,6 +259,13 @@ export class Txn {
     }
     return layer
   }
+}
+
+/** `delta` XOR the stored bytes (zeros when none), as a new array. */
+function xorBytes(value: Uint8Array | undefined, delta: Uint8Array): Uint8Array {
+  const out = new Uint8Array(delta.length)
+  for (let i = 0; i < delta.length; i++) out[i] = delta[i]! ^ (value?.[i] ?? 0)
+  return out
 }
 
 export type { Sub }

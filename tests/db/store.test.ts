@@ -1,0 +1,76 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { Database } from '../../main/db/database.ts'
+import { BUCKETS, BUCKET_BYTES, bucketOf, entryHash, entryHashLatin1, xorInto, emptyBuckets } from '../../main/db/digest.ts'
+import { Store } from '../../main/db/store.ts'
+import { isTandemError } from '../../shared/errors.ts'
+import type { CollectionID } from '../../shared/types.ts'
+import { tempDir } from '../helpers/tmp.ts'
+
+const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
+
+test('blind xor and add updates: reads see them, commits fold them into the stored values', async (t) => {
+  const store = await Store.open(`${await tempDir(t)}/db`)
+  t.after(() => store.close())
+  const h1 = createHash('sha256').update('one').digest()
+  const h2 = createHash('sha256').update('two').digest()
+  const x = store.txn()
+  x.xor(store.digests, 'k', latin1(h1))
+  x.add(store.counts, 'c', 2)
+  x.add(store.counts, 'c', 3)
+  await x.commit()
+  assert.deepEqual(Buffer.from((await store.digests.get('k'))!), h1)
+  assert.equal(await store.counts.get('c'), 5)
+
+  const y = store.txn()
+  y.xor(store.digests, 'k', latin1(h2))
+  y.xor(store.digests, 'fresh', latin1(h2))
+  y.add(store.counts, 'c', -1)
+  // A read in the transaction sees the stored value with the pending updates folded in…
+  assert.equal(await y.get(store.counts, 'c'), 4)
+  const both = Buffer.from(h1.map((b, i) => b ^ h2[i]!))
+  assert.deepEqual(Buffer.from((await y.get(store.digests, 'k'))!), both)
+  // …and updates after that read still apply on top of it.
+  y.add(store.counts, 'c', 10)
+  y.xor(store.digests, 'k', latin1(h1))
+  assert.equal(await store.counts.get('c'), 5) // nothing written before the commit
+  await y.commit()
+  assert.equal(await store.counts.get('c'), 14)
+  assert.deepEqual(Buffer.from((await store.digests.get('k'))!), h2)
+  assert.deepEqual(Buffer.from((await store.digests.get('fresh'))!), h2)
+})
+
+test('bucket digests and counts stay equal to a recomputation from the heads across commits', async (t) => {
+  const db = await Database.open(await tempDir(t))
+  t.after(() => db.close())
+  const [col] = await db.addCollections('type Notes { title: String! n: Int }')
+  const id = col!.id as CollectionID
+  const ids = await db.createDocuments('Notes', Array.from({ length: 700 }, (_, i) => ({ title: `n${i}` })))
+  ids.push(await db.createDocument('Notes', { title: 'single' }))
+  for (const d of ids.slice(0, 40)) await db.updateDocument('Notes', d, { n: 1 })
+  for (const d of ids.slice(30, 50)) await db.deleteDocument('Notes', d)
+  await db.restoreDocument('Notes', ids[31]!)
+  const expected = emptyBuckets()
+  const all = await db.bucketHeads(id, Array.from({ length: BUCKETS }, (_, i) => i))
+  assert.equal(all.length, ids.length)
+  for (const { docID, heads } of all) {
+    xorInto(expected, bucketOf(docID), entryHash(docID, heads))
+    assert.deepEqual(Buffer.from(entryHashLatin1(docID, heads), 'latin1'), Buffer.from(entryHash(docID, heads)))
+  }
+  assert.deepEqual(Buffer.from(await db.bucketDigests(id)), Buffer.from(expected))
+  assert.equal(expected.length, BUCKETS * BUCKET_BYTES)
+  assert.equal((await db.getCollection('Notes')).count, ids.length - 19)
+})
+
+test('a data directory in another store format is refused with a clear error', async (t) => {
+  const dir = await tempDir(t)
+  const db = await Database.open(dir)
+  await db.addCollections('type Notes { title: String! }')
+  await db.createDocument('Notes', { title: 'x' })
+  await db.store.meta.put('storeFormat', 1)
+  await db.close()
+  await assert.rejects(Database.open(dir), (e) => isTandemError(e, 'DATA_DIR_INVALID') && /store format 1/.test((e as Error).message))
+  const again = await Store.open(`${dir}/db`).catch((e: unknown) => e) // and the directory is not left locked
+  assert.ok(isTandemError(again, 'DATA_DIR_INVALID'))
+})
