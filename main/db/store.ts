@@ -119,7 +119,22 @@ export class Store {
   }
 }
 
-type Op = { type: 'put'; sublevel: Sub<never>; key: string; value: unknown } | { type: 'del'; sublevel: Sub<never>; key: string }
+interface SubEncoding { prefix: string; encode: (value: unknown) => unknown; options: { valueEncoding: string } }
+const encodings = new WeakMap<object, SubEncoding>()
+
+/** How a sublevel prefixes keys (utf8) and encodes values, taken from the sublevel itself. */
+function encodingOf(sub: Sub<unknown>): SubEncoding {
+  let e = encodings.get(sub)
+  if (e === undefined) {
+    const enc = sub.valueEncoding() as unknown as { encode: (v: unknown) => unknown; format: string }
+    if (sub.keyEncoding().format !== 'utf8' || !['utf8', 'view', 'buffer'].includes(enc.format)) {
+      throw new Error(`sublevel ${sub.prefix}: unsupported encodings`)
+    }
+    e = { prefix: sub.prefix, encode: (v) => enc.encode(v), options: Object.freeze({ valueEncoding: enc.format }) }
+    encodings.set(sub, e)
+  }
+  return e
+}
 
 /**
  * A write transaction with read-your-writes over the sublevels it touches.
@@ -240,14 +255,25 @@ export class Txn {
     this.#xors.clear()
     this.#adds.clear()
     await Promise.all(folds)
-    const ops: Op[] = []
-    for (const [sublevel, layer] of this.#overlay) {
-      for (const [key, value] of layer) {
-        const sub = sublevel as Sub<never>
-        ops.push(value === undefined ? { type: 'del', sublevel: sub, key } : { type: 'put', sublevel: sub, key, value })
+    if (this.#overlay.size === 0) return
+    // One chained batch on the root, with keys prefixed and values encoded here as the sublevels
+    // would (utf8 strings and byte views, which classic-level takes as they are). An array batch
+    // costs more per op: abstract-level copies each op, and the native side reads each property
+    // by name.
+    const batch = this.#store.db.batch()
+    try {
+      for (const [sublevel, layer] of this.#overlay) {
+        const { prefix, encode, options } = encodingOf(sublevel as Sub<unknown>)
+        for (const [key, value] of layer) {
+          if (value === undefined) batch.del(prefix + key)
+          else batch.put(prefix + key, encode(value), options as never)
+        }
       }
+    } catch (err) {
+      await batch.close()
+      throw err
     }
-    if (ops.length > 0) await this.#store.db.batch(ops as never)
+    await batch.write()
     this.#overlay.clear()
   }
 
