@@ -114,6 +114,29 @@ export class Store {
     return new Txn(this)
   }
 
+  // Committed values of the keys that transactions update blindly (digests, counts), so a commit
+  // need not read them again: a single write otherwise waited on two reads. Digests and counts are
+  // written only through Txn (xor, add), which keeps this in step after every commit.
+  readonly #folded = new Map<object, Map<string, unknown>>()
+  static readonly MAX_FOLDED = 1 << 16
+
+  /** The committed values known for a blind-updated sublevel (read-only for callers). */
+  folded(sub: object): Map<string, unknown> {
+    let known = this.#folded.get(sub)
+    if (known === undefined) this.#folded.set(sub, known = new Map())
+    return known
+  }
+
+  /** Takes note of what a transaction committed to the blind-updated sublevels. */
+  remember(overlay: Map<object, Map<string, unknown>>): void {
+    for (const [sub, known] of this.#folded) {
+      const layer = overlay.get(sub)
+      if (layer === undefined) continue
+      if (known.size + layer.size > Store.MAX_FOLDED) known.clear()
+      for (const [key, value] of layer) known.set(key, value)
+    }
+  }
+
   async close(): Promise<void> {
     await this.db.close()
   }
@@ -238,9 +261,15 @@ export class Txn {
   /** Puts `combine(current value, delta)` for each key, reading the keys not in the overlay at once. */
   async #fold<V, D>(sub: Sub<V>, keys: string[], deltas: D[], combine: (value: V | undefined, delta: D) => V): Promise<void> {
     const layer = this.#layer(sub)
-    const unread = keys.filter((k) => !layer.has(k))
-    const stored = unread.length === 0 ? [] : await sub.getMany(unread)
+    const known = this.#store.folded(sub)
     const read = new Map<string, V | undefined>()
+    const unread: string[] = []
+    for (const k of keys) {
+      if (layer.has(k)) continue
+      if (known.has(k)) read.set(k, known.get(k) as V | undefined)
+      else unread.push(k)
+    }
+    const stored = unread.length === 0 ? [] : await sub.getMany(unread)
     unread.forEach((k, i) => read.set(k, stored[i] ?? undefined))
     keys.forEach((k, i) => {
       const current = layer.has(k) ? layer.get(k) as V | undefined : read.get(k)
@@ -274,6 +303,7 @@ export class Txn {
       throw err
     }
     await batch.write()
+    this.#store.remember(this.#overlay)
     this.#overlay.clear()
   }
 
