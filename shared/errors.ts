@@ -20,6 +20,14 @@ export const ERROR_CODES = [
   'DATA_DIR_LOCKED',
   'DATA_DIR_INVALID',
   'CLOSED',
+  'INVITE_MALFORMED',
+  'INVITE_EXPIRED',
+  'INVITE_USED',
+  'INVITE_WRONG_CODE',
+  'INVITE_UNKNOWN',
+  'ALREADY_PAIRED',
+  'UNREACHABLE',
+  'NETWORK_OFF',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]

@@ -31,6 +31,8 @@ export interface GossipInit {
   hotDocuments?: number
   /** Blocks arrived whose ancestors are missing: fetch them from `peers` (best first). */
   onMissing: (peers: PeerId[], missing: string[]) => void
+  /** A change reached no peer on its collection's topic (no mesh yet, e.g. right after a rekey). */
+  onUndelivered?: () => void
   log?: (msg: string) => void
 }
 
@@ -39,6 +41,7 @@ export class Gossip {
   readonly #pubsub: GossipSub
   readonly #group: Group
   readonly #onMissing: GossipInit['onMissing']
+  readonly #onUndelivered: () => void
   readonly #log: (msg: string) => void
   readonly #hot: LRUCache<string, string>
   readonly #collectionTopics = new Map<string, CollectionID>()
@@ -56,6 +59,7 @@ export class Gossip {
     this.#pubsub = init.pubsub
     this.#group = init.group
     this.#onMissing = init.onMissing
+    this.#onUndelivered = init.onUndelivered ?? (() => {})
     this.#log = init.log ?? (() => {})
     this.#hot = new LRUCache<string, string>({
       max: init.hotDocuments ?? 128,
@@ -188,8 +192,12 @@ export class Gossip {
         const sealed = this.#group.secret.seal(encodeCbor({ v: 1, c: collection, b: batch }))
         batch = []
         size = 0
-        for (const topic of topics) {
-          await this.#pubsub.publish(topic, sealed).catch((err: Error) => this.#log(`gossip: publish failed: ${err.message}`))
+        for (const [i, topic] of topics.entries()) {
+          const result = await this.#pubsub.publish(topic, sealed).catch((err: Error) => {
+            this.#log(`gossip: publish failed: ${err.message}`)
+            return { recipients: [] }
+          })
+          if (i === 0 && result.recipients.length === 0) this.#onUndelivered()
         }
       }
       for (const cid of blocks) {

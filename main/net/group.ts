@@ -1,9 +1,11 @@
 /**
- * The device group: this person's devices, the only peers that may exchange data with this one.
- * Kept on disk (devices sublevel) with the group secret (meta). Pairing (a later issue) fills it
- * through invites; until then `add`/`remove` are called through the API.
+ * The device group: this person's devices, the only peers that may exchange data with this one,
+ * and the group secret. Kept on disk. Membership merges between devices as a last-writer-wins map
+ * (per device: added or removed, whichever is later), and the secret by epoch, so an introduction
+ * or a removal made on one device reaches the others through any of them (group-sync protocol).
  */
 import { EventEmitter } from 'node:events'
+import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
@@ -17,16 +19,28 @@ export interface DeviceRecord {
   /** Last known multiaddrs, redialed at start and after a drop. */
   addrs: string[]
   addedAt: number
+  /** Set when the device was removed after it was last added: it is no member then. */
+  removedAt: number | null
   lastSeen: number | null
 }
 
+/** What devices tell each other about the group. */
+export interface GroupState {
+  epoch: number
+  secret: Uint8Array
+  devices: Array<Pick<DeviceRecord, 'deviceID' | 'name' | 'addrs' | 'addedAt' | 'removedAt'>>
+}
+
 const SECRET_KEY = 'group.secret'
-const MAX_ADDRS = 16 // a device rarely has more; bounds what a peer can make us store and dial
-const MAX_NAME = 64
+const EPOCH_KEY = 'group.epoch'
+const NAME_KEY = 'device.name'
+export const MAX_ADDRS = 16 // a device rarely has more; bounds what a peer can make us store and dial
+export const MAX_NAME = 64
+export const MAX_DEVICES = 256
 
 interface GroupEvents {
   change: [{ deviceID: DeviceID; removed: boolean }]
-  /** The group secret changed (this device joined a group): topics and keys change with it. */
+  /** The group secret changed (joined a group, or a device was removed): topics and keys change with it. */
   secret: []
 }
 
@@ -34,14 +48,19 @@ export class Group extends EventEmitter<GroupEvents> {
   readonly #db: Database
   readonly #devices = new Map<string, DeviceRecord>()
   #secret: GroupSecret
+  #epoch: number
+  #name: string
+  #lock: Promise<unknown> = Promise.resolve()
 
-  private constructor(db: Database, secret: GroupSecret) {
+  private constructor(db: Database, secret: GroupSecret, epoch: number, name: string) {
     super()
     this.#db = db
     this.#secret = secret
+    this.#epoch = epoch
+    this.#name = name
   }
 
-  static async load(db: Database): Promise<Group> {
+  static async load(db: Database, deviceName?: string): Promise<Group> {
     const stored = await db.store.meta.get(SECRET_KEY)
     let secret: GroupSecret
     if (typeof stored === 'string' && Buffer.from(stored, 'base64').length === SECRET_BYTES) {
@@ -51,10 +70,16 @@ export class Group extends EventEmitter<GroupEvents> {
       secret = GroupSecret.random()
       await db.store.meta.put(SECRET_KEY, Buffer.from(secret.bytes).toString('base64'))
     }
-    const group = new Group(db, secret)
+    const epoch = ((await db.store.meta.get(EPOCH_KEY)) as number | undefined) ?? 0
+    let name = (await db.store.meta.get(NAME_KEY)) as string | undefined
+    if (deviceName !== undefined && deviceName.trim() !== '') {
+      name = cleanName(deviceName)
+      await db.store.meta.put(NAME_KEY, name)
+    }
+    const group = new Group(db, secret, epoch, name ?? cleanName(hostname()))
     for await (const value of db.store.devices.values()) {
       const d = value as DeviceRecord
-      group.#devices.set(d.deviceID, d)
+      group.#devices.set(d.deviceID, { ...d, removedAt: d.removedAt ?? null })
     }
     return group
   }
@@ -63,56 +88,173 @@ export class Group extends EventEmitter<GroupEvents> {
     return this.#secret
   }
 
-  /** Replaces the group secret (when this device joins another device's group). */
-  async setSecret(bytes: Uint8Array): Promise<void> {
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  /** This device's name, as other devices show it. */
+  get name(): string {
+    return this.#name
+  }
+
+  async setName(name: string): Promise<void> {
+    this.#name = cleanName(name)
+    await this.#db.store.meta.put(NAME_KEY, this.#name)
+  }
+
+  /** Adopts a group secret (when this device joins a group, or the group rekeys). */
+  async setSecret(bytes: Uint8Array, epoch = this.#epoch): Promise<void> {
     const secret = new GroupSecret(bytes)
-    await this.#db.store.meta.put(SECRET_KEY, Buffer.from(bytes).toString('base64'))
+    await this.#db.store.meta.batch([
+      { type: 'put', key: SECRET_KEY, value: Buffer.from(bytes).toString('base64') },
+      { type: 'put', key: EPOCH_KEY, value: epoch },
+    ])
     this.#secret = secret
+    this.#epoch = epoch
     this.emit('secret')
+  }
+
+  /** A fresh secret with a higher epoch: after a removal, so the removed device can read nothing new. */
+  async rekey(): Promise<void> {
+    await this.setSecret(GroupSecret.random().bytes, this.#epoch + 1)
+  }
+
+  /** Changes to membership run one at a time, so a merge cannot interleave with a leave. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn)
+    this.#lock = run.catch(() => {})
+    return run
   }
 
   /** True for this device and for every paired device. */
   has(deviceID: string): boolean {
-    return deviceID === this.#db.deviceID || this.#devices.has(deviceID)
+    if (deviceID === this.#db.deviceID) return true
+    const d = this.#devices.get(deviceID)
+    return d !== undefined && d.removedAt === null
   }
 
   get(deviceID: string): DeviceRecord | undefined {
-    return this.#devices.get(deviceID)
+    const d = this.#devices.get(deviceID)
+    return d !== undefined && d.removedAt === null ? d : undefined
   }
 
+  /** The paired devices (not this one, not removed ones). */
   list(): DeviceRecord[] {
-    return [...this.#devices.values()].sort((a, b) => a.name.localeCompare(b.name) || (a.deviceID < b.deviceID ? -1 : 1))
+    return [...this.#devices.values()].filter((d) => d.removedAt === null)
+      .sort((a, b) => a.name.localeCompare(b.name) || (a.deviceID < b.deviceID ? -1 : 1))
   }
 
   async add(input: { deviceID: string; name?: string; addrs?: string[] }): Promise<DeviceRecord> {
+    return this.#exclusive(() => this.#add(input))
+  }
+
+  async #add(input: { deviceID: string; name?: string; addrs?: string[] }): Promise<DeviceRecord> {
     const deviceID = checkDeviceID(input.deviceID)
     if (deviceID === this.#db.deviceID) throw new TandemError('INVALID_INPUT', 'This is this device itself.')
-    const name = (input.name ?? '').trim().slice(0, MAX_NAME) || `device ${deviceID.slice(-6)}`
-    const addrs = checkAddrs(input.addrs ?? [])
     const prev = this.#devices.get(deviceID)
     const record: DeviceRecord = {
-      deviceID, name, addrs: mergeAddrs(addrs, prev?.addrs ?? []), addedAt: prev?.addedAt ?? Date.now(), lastSeen: prev?.lastSeen ?? null,
+      deviceID,
+      name: cleanName(input.name ?? '') || prev?.name || `device ${deviceID.slice(-6)}`,
+      addrs: mergeAddrs(checkAddrs(input.addrs ?? []), prev?.addrs ?? []),
+      addedAt: Math.max(Date.now(), (prev?.removedAt ?? 0) + 1, (prev?.addedAt ?? 0) + 1),
+      removedAt: null,
+      lastSeen: prev?.lastSeen ?? null,
     }
-    await this.#db.store.devices.put(deviceID, record)
-    this.#devices.set(deviceID, record)
+    await this.#put(record)
     this.emit('change', { deviceID, removed: false })
     return record
   }
 
+  /** Forgets a device: from now on it is refused. The removal travels to the other devices. */
   async remove(deviceID: string): Promise<void> {
-    if (!this.#devices.has(deviceID)) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
-    await this.#db.store.devices.del(deviceID)
-    this.#devices.delete(deviceID)
+    return this.#exclusive(() => this.#remove(deviceID))
+  }
+
+  async #remove(deviceID: string): Promise<void> {
+    const prev = this.get(deviceID)
+    if (prev === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
+    await this.#put({ ...prev, removedAt: Math.max(Date.now(), prev.addedAt + 1) })
     this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
+  }
+
+  /** Leaves the group: a group of one again, with a fresh secret (when this device was removed). */
+  async leave(): Promise<void> {
+    return this.#exclusive(() => this.#leave())
+  }
+
+  async #leave(): Promise<void> {
+    const ids = [...this.#devices.keys()]
+    await this.#db.store.devices.batch(ids.map((key) => ({ type: 'del' as const, key })))
+    this.#devices.clear()
+    await this.setSecret(GroupSecret.random().bytes, 0)
+    for (const deviceID of ids) this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
   }
 
   /** Records that a device was just connected, at these addresses. */
   async seen(deviceID: string, addrs: string[]): Promise<void> {
-    const d = this.#devices.get(deviceID)
-    if (d === undefined) return
-    const record = { ...d, lastSeen: Date.now(), addrs: mergeAddrs(addrs.filter(isDialable), d.addrs) }
-    this.#devices.set(deviceID, record)
-    await this.#db.store.devices.put(deviceID, record)
+    await this.#exclusive(async () => {
+      const d = this.get(deviceID)
+      if (d === undefined) return
+      await this.#put({ ...d, lastSeen: Date.now(), addrs: mergeAddrs(addrs.filter(isDialable), d.addrs) })
+    })
+  }
+
+  /** The group as this device tells it to others (itself included, with its addresses). */
+  state(selfAddrs: string[]): GroupState {
+    const devices: GroupState['devices'] = [...this.#devices.values()].map(({ deviceID, name, addrs, addedAt, removedAt }) => ({ deviceID, name, addrs, addedAt, removedAt }))
+    devices.push({ deviceID: this.#db.deviceID, name: this.#name, addrs: selfAddrs.slice(0, MAX_ADDRS), addedAt: 0, removedAt: null })
+    return { epoch: this.#epoch, secret: this.#secret.bytes, devices: devices.slice(0, MAX_DEVICES) }
+  }
+
+  /**
+   * Merges what another device says of the group: per device the later of added/removed wins, the
+   * secret with the higher epoch wins. Returns true when anything changed here. With `from`, the
+   * state counts only if `from` is still a device of the group when the merge runs.
+   */
+  async merge(state: GroupState, from?: string): Promise<boolean> {
+    return this.#exclusive(() => this.#merge(state, from))
+  }
+
+  async #merge(state: GroupState, from: string | undefined): Promise<boolean> {
+    if (from !== undefined && this.get(from) === undefined) return false
+    let changed = false
+    for (const d of state.devices.slice(0, MAX_DEVICES)) {
+      if (d.deviceID === this.#db.deviceID) continue
+      let deviceID: DeviceID
+      try { deviceID = checkDeviceID(d.deviceID) } catch { continue }
+      const prev = this.#devices.get(deviceID)
+      const addrs = mergeAddrs(safeAddrs(d.addrs), prev?.addrs ?? [])
+      if (prev === undefined) {
+        if (d.removedAt !== null && d.removedAt >= d.addedAt) continue // never knew it; nothing to remember
+        await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs, addedAt: d.addedAt, removedAt: null, lastSeen: null })
+        this.emit('change', { deviceID, removed: false })
+        changed = true
+        continue
+      }
+      const theirRemoved = d.removedAt ?? 0
+      const ourRemoved = prev.removedAt ?? 0
+      const addedAt = Math.max(prev.addedAt, d.addedAt)
+      const removedAt = Math.max(ourRemoved, theirRemoved)
+      const next: DeviceRecord = { ...prev, addrs, addedAt, removedAt: removedAt > addedAt ? removedAt : null }
+      if (prev.name.startsWith('device ') && cleanName(d.name) !== '') next.name = cleanName(d.name)
+      const wasMember = prev.removedAt === null
+      const isMember = next.removedAt === null
+      if (JSON.stringify(next) !== JSON.stringify(prev)) {
+        await this.#put(next)
+        if (wasMember !== isMember) { this.emit('change', { deviceID, removed: !isMember }); changed = true }
+      }
+    }
+    if (state.secret.length === SECRET_BYTES && (state.epoch > this.#epoch ||
+      (state.epoch === this.#epoch && Buffer.compare(state.secret, this.#secret.bytes) > 0))) {
+      await this.setSecret(state.secret, state.epoch)
+      changed = true
+    }
+    return changed
+  }
+
+  async #put(record: DeviceRecord): Promise<void> {
+    await this.#db.store.devices.put(record.deviceID, record)
+    this.#devices.set(record.deviceID, record)
   }
 }
 
@@ -135,6 +277,14 @@ function checkAddrs(addrs: unknown): string[] {
       throw new TandemError('INVALID_INPUT', `"${String(a).slice(0, 80)}" is not a multiaddr (like /ip4/192.168.1.5/tcp/9171).`)
     }
   })
+}
+
+function safeAddrs(addrs: unknown): string[] {
+  try { return checkAddrs(Array.isArray(addrs) ? addrs.slice(0, MAX_ADDRS) : []) } catch { return [] }
+}
+
+function cleanName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME)
 }
 
 function isDialable(addr: string): boolean {

@@ -37,6 +37,8 @@ export interface HostOptions {
   isMember: (peer: string) => boolean
   /** While true, no connection is made or accepted ("go offline"). */
   isPaused?: () => boolean
+  /** Peers never to connect with, in either direction (blocked devices; tests of partitions). */
+  isDenied?: (peer: string) => boolean
 }
 
 export type Host = Libp2p<{ pubsub: GossipSub } & Record<string, unknown>>
@@ -72,6 +74,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
     })
   }
   const paused = options.isPaused ?? (() => false)
+  const denied = options.isDenied ?? (() => false)
   try {
     return await createLibp2p({
       privateKey: options.privateKey,
@@ -82,10 +85,11 @@ export async function createHost(options: HostOptions): Promise<Host> {
       peerDiscovery: peerDiscovery as never,
       services: services as never,
       connectionGater: {
-        denyDialPeer: () => paused(),
+        denyDialPeer: (peer) => paused() || denied(peer.toString()),
         denyDialMultiaddr: () => paused(),
         denyInboundConnection: () => paused(),
-        denyOutboundConnection: () => paused(),
+        denyOutboundConnection: (peer) => paused() || denied(peer.toString()),
+        denyInboundEncryptedConnection: (peer) => denied(peer.toString()),
       },
     }) as Host
   } catch (err) {

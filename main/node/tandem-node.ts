@@ -18,6 +18,10 @@ import { Group } from '../net/group.ts'
 import { checkMultiaddr, createHost, type Host } from '../net/host.ts'
 import { Backoff } from './backoff.ts'
 import { ReplicateServer } from '../net/replicate/protocol.ts'
+import { GroupSync } from '../net/group-sync/group-sync.ts'
+import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
+import type { DeviceRecord } from '../net/group.ts'
+import { TandemError } from '../../shared/errors.ts'
 import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
 
 export interface TandemNodeOptions {
@@ -31,6 +35,10 @@ export interface TandemNodeOptions {
   relayServer?: boolean
   relays?: string[]
   hotDocuments?: number
+  /** This device's name as other devices show it (default: the host name). */
+  deviceName?: string
+  /** Peers never to connect with (a partition in tests; a blocked device). */
+  denyPeers?: (peer: string) => boolean
   log?: (msg: string) => void
 }
 
@@ -59,7 +67,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly heads: HeadExchange | null
   readonly gossip: Gossip | null
   readonly replicators: Replicators | null
+  readonly pairing: Pairing | null
+  readonly #groupSync: GroupSync | null
   readonly #replicateServer: ReplicateServer | null
+  #groupPush: NodeJS.Timeout | null = null
+  #syncAllTimer: NodeJS.Timeout | null = null
   readonly #log: (msg: string) => void
   readonly #syncing = new Map<string, Promise<SyncReport>>()
   readonly #again = new Set<string>()
@@ -79,15 +91,24 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       this.heads = null
       this.gossip = null
       this.replicators = null
+      this.pairing = null
+      this.#groupSync = null
       this.#replicateServer = null
       return
     }
+    const selfAddrs = (): string[] => this.addresses()
+    this.#groupSync = new GroupSync({
+      host, group, selfAddrs, log,
+      onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
+    })
+    this.pairing = new Pairing({ host, group, selfAddrs, log })
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
     this.dagSync = new DagSync({ db, host, isMember, log })
     this.heads = new HeadExchange({ db, host, isMember, log })
     this.gossip = new Gossip({
       db, pubsub: host.services.pubsub, group, hotDocuments, log,
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
+      onUndelivered: () => this.#syncAllSoon(),
     })
     this.replicators = new Replicators({ db, host, group, heads: this.heads, log })
     this.replicators.on('state', (s) => this.emit('replicator', s))
@@ -105,7 +126,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     // Blocks from other devices are accepted only when written by a device of the group.
     const db = await Database.open(options.dataDir, { isTrustedAuthor: (author) => group?.has(author) ?? false })
     try {
-      group = await Group.load(db)
+      group = await Group.load(db, options.deviceName)
       const g = group
       let host: Host | null = null
       if (options.p2p !== false) {
@@ -117,6 +138,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
           relays: options.relays,
           isMember: (peer) => g.has(peer),
           isPaused: () => paused(),
+          isDenied: options.denyPeers,
         })
       }
       node = new TandemNode(db, g, host, log, options.hotDocuments)
@@ -170,6 +192,60 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       this.#backoff.reset(d.deviceID)
       this.#scheduleDial(d.deviceID, 0)
     }
+  }
+
+  /** A one-time invite (URI) for another device to join this group. */
+  invite(options: { ttlMinutes?: number } = {}): InviteInfo {
+    if (this.pairing === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to invite a device.')
+    return this.pairing.createInvite(options)
+  }
+
+  /** Joins the group of the device that made the invite. */
+  async join(uri: string): Promise<DeviceRecord> {
+    if (this.pairing === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to join a group.')
+    return this.pairing.join(uri)
+  }
+
+  /**
+   * Removes a device from the group: it is told (if reachable) and leaves; the others forget it;
+   * the group secret is renewed so it cannot read what follows; it is refused from then on.
+   */
+  async removeDevice(deviceID: string): Promise<void> {
+    if (this.group.get(deviceID) === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
+    if (this.#groupSync !== null && this.host !== null && this.host.getConnections(peerIdFromString(deviceID)).length > 0) {
+      await this.#groupSync.tellRemoved(peerIdFromString(deviceID)).catch((err: Error) => this.#log(`could not tell ${deviceID} it was removed: ${err.message}`))
+    }
+    await this.group.remove(deviceID)
+    await this.group.rekey()
+    this.#pushGroupSoon()
+  }
+
+  /**
+   * Gossip reached nobody although devices may be connected (the mesh forms a moment after a
+   * connect or a rekey): shortly, nudge each of them with a group exchange, after which they pull
+   * from us (head exchange) — so the change is not left waiting for the next reconnect.
+   */
+  #syncAllSoon(): void {
+    if (this.#syncAllTimer !== null || this.#stopped) return
+    this.#syncAllTimer = setTimeout(() => {
+      this.#syncAllTimer = null
+      for (const d of this.connectedDevices()) {
+        void this.#groupSync?.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`nudge ${d} failed: ${err.message}`))
+      }
+    }, 1000)
+    this.#syncAllTimer.unref()
+  }
+
+  /** Sends the group state to every connected group device (soon: several changes go as one). */
+  #pushGroupSoon(): void {
+    if (this.#groupSync === null || this.#groupPush !== null || this.#stopped) return
+    this.#groupPush = setTimeout(() => {
+      this.#groupPush = null
+      for (const d of this.connectedDevices()) {
+        void this.#groupSync!.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`group sync with ${d} failed: ${err.message}`))
+      }
+    }, 50)
+    this.#groupPush.unref()
   }
 
   /** Dials a multiaddr (/…/p2p/<peer ID>). */
@@ -262,10 +338,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.heads!.start()
     await this.gossip!.start()
     await this.#replicateServer!.start()
+    await this.#groupSync!.start()
+    await this.pairing!.start()
     await this.replicators!.start()
     host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
     host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
     this.group.on('change', ({ deviceID, removed }) => {
+      this.#pushGroupSoon() // introduce new devices to the others, and spread removals
       if (removed) {
         this.#cancelDial(deviceID)
         void host.hangUp(peerIdFromString(deviceID)).catch(() => {})
@@ -288,7 +367,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const addrs = this.host!.getConnections(peerIdFromString(peer)).map((c) => c.remoteAddr.toString())
     void this.group.seen(peer, addrs).catch(() => {})
     this.emit('peer:connect', peer as DeviceID)
-    this.syncWith(peer).catch((err: Error) => {
+    // First agree on the group (devices, secret), then on the data.
+    this.#groupSync!.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log(`group sync with ${peer} failed: ${err.message}`))
+      .then(() => this.syncWith(peer)).catch((err: Error) => {
       this.#log(`sync with ${peer} failed: ${err.message}`)
       this.emit('sync:error', { peer: peer as DeviceID, error: err.message })
     })
@@ -337,6 +418,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#stopped = true
     for (const t of this.#dialTimers.values()) clearTimeout(t)
     this.#dialTimers.clear()
+    if (this.#groupPush !== null) clearTimeout(this.#groupPush)
+    if (this.#syncAllTimer !== null) clearTimeout(this.#syncAllTimer)
     await this.gossip?.stop()
     await this.replicators?.stop()
     await Promise.allSettled([...this.#syncing.values()])

@@ -6,7 +6,8 @@ type T = Parameters<typeof tempDir>[0]
 
 export async function startNode(t: T, options: Partial<TandemNodeOptions> = {}): Promise<TandemNode> {
   const dataDir = options.dataDir ?? await tempDir(t)
-  const node = await TandemNode.start({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...options, dataDir })
+  const log = process.env.TANDEM_TEST_LOG ? (msg: string) => console.error(`[${dataDir.slice(-6)}] ${msg}`) : undefined
+  const node = await TandemNode.start({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, log, ...options, dataDir })
   t.after(() => node.stop())
   return node
 }

@@ -82,18 +82,16 @@ test('a block that arrives without its ancestors makes the receiver fetch them',
 })
 
 test('chain A–B–C with A and C never connected: A\'s edit reaches C through B', async (t) => {
-  const [a, b, c] = [await startNode(t), await startNode(t), await startNode(t)]
+  // A and C refuse each other (a partition), so only B links them.
+  let aID = ''
+  let cID = ''
+  const a = await startNode(t, { denyPeers: (p) => p === cID })
+  const c = await startNode(t, { denyPeers: (p) => p === aID })
+  aID = a.deviceID
+  cID = c.deviceID
+  const b = await startNode(t)
   for (const n of [a, b, c]) await n.db.addCollections(NOTES)
-  // One group, but A and C do not know each other's addresses: only B links them.
-  const secret = a.group.secret.bytes
-  await b.group.setSecret(secret)
-  await c.group.setSecret(secret)
-  await a.group.add({ deviceID: b.deviceID, addrs: b.addresses() })
-  await a.group.add({ deviceID: c.deviceID, addrs: [] })
-  await b.group.add({ deviceID: a.deviceID, addrs: a.addresses() })
-  await b.group.add({ deviceID: c.deviceID, addrs: c.addresses() })
-  await c.group.add({ deviceID: b.deviceID, addrs: b.addresses() })
-  await c.group.add({ deviceID: a.deviceID, addrs: [] })
+  await formGroup([a, b, c])
   await eventually(() => b.connectedDevices().length === 2, 'B connected to both')
   await new Promise((r) => setTimeout(r, 500)) // let the meshes form
   assert.equal(a.connectedDevices().includes(c.deviceID), false)

@@ -1,0 +1,215 @@
+/**
+ * Pairing by invite. The inviter shows `tandem://pair?peer=…&addr=…&id=…&code=…&name=…`; the
+ * joiner dials the inviter (Noise proves the inviter's peer ID) and proves it holds the code by a
+ * challenge-response HMAC over both peer IDs and fresh nonces — the code itself never crosses the
+ * wire. The inviter proves it knew the code too, then hands over the group: secret, epoch and
+ * devices (introducer); the other devices learn of the new one by group sync. One use; expires.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, Stream } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import { z } from 'zod'
+import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
+import type { DeviceID } from '../../../shared/types.ts'
+import type { DeviceRecord, Group, GroupState } from '../group.ts'
+import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
+import { bytes, Channel } from '../wire.ts'
+import { DEFAULT_TTL_MINUTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TTL_MINUTES, MAX_WRONG_ATTEMPTS, NONCE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
+import { formatInvite, newInviteSecrets, parseInvite } from './invite.ts'
+
+const nonce = bytes.refine((b) => b.length === NONCE_BYTES, 'a 16-byte nonce')
+const Hello = z.object({ t: z.literal('hello'), v: z.literal(1), invite: z.string().max(64), name: z.string().max(256), nonce })
+const Proof = z.object({ t: z.literal('proof'), mac: bytes })
+const Device = z.object({
+  deviceID: z.string().max(128), name: z.string().max(256), addrs: z.array(z.string().max(512)).max(MAX_ADDRS),
+  addedAt: z.number().int().min(0), removedAt: z.number().int().min(0).nullable(),
+})
+const FromInviter = z.union([
+  z.object({ t: z.literal('challenge'), nonce }),
+  z.object({ t: z.literal('welcome'), mac: bytes, name: z.string().max(256), state: z.object({ epoch: z.number().int().min(0), secret: bytes, devices: z.array(Device).max(MAX_DEVICES + 1) }) }),
+  z.object({ t: z.literal('error'), code: z.string().max(64), error: z.string().max(500) }),
+])
+
+interface ActiveInvite {
+  id: string
+  code: string
+  expiresAt: number
+  used: boolean
+  wrong: number
+}
+
+export interface InviteInfo {
+  id: string
+  uri: string
+  expiresAt: number
+}
+
+export interface PairingInit {
+  host: Libp2p
+  group: Group
+  selfAddrs: () => string[]
+  log?: (msg: string) => void
+}
+
+interface PairingEvents {
+  /** A device joined through one of our invites. */
+  paired: [DeviceRecord]
+}
+
+const INVITE_ERRORS: ReadonlySet<string> = new Set(['INVITE_EXPIRED', 'INVITE_USED', 'INVITE_WRONG_CODE', 'INVITE_UNKNOWN'])
+
+export class Pairing extends EventEmitter<PairingEvents> {
+  readonly #init: PairingInit
+  readonly #invites = new Map<string, ActiveInvite>()
+
+  constructor(init: PairingInit) {
+    super()
+    this.#init = init
+  }
+
+  async start(): Promise<void> {
+    await this.#init.host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
+      maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true,
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.#init.host.unhandle(PROTOCOL)
+  }
+
+  /** A new one-time invite, valid for `ttlMinutes`. */
+  createInvite(options: { ttlMinutes?: number } = {}): InviteInfo {
+    const ttl = options.ttlMinutes ?? DEFAULT_TTL_MINUTES
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_MINUTES) {
+      throw new TandemError('INVALID_INPUT', `An invite lasts from a few seconds up to ${MAX_TTL_MINUTES} minutes.`)
+    }
+    const addrs = this.#init.selfAddrs()
+    if (addrs.length === 0) throw new TandemError('NETWORK_OFF', 'This device is not listening on any address: start it with the network on to invite.')
+    this.#prune()
+    const { id, code } = newInviteSecrets()
+    const expiresAt = Date.now() + Math.round(ttl * 60_000)
+    this.#invites.set(id, { id, code, expiresAt, used: false, wrong: 0 })
+    const uri = formatInvite({ peer: this.#init.host.peerId.toString() as DeviceID, addrs, id, code, name: this.#init.group.name })
+    return { id, uri, expiresAt }
+  }
+
+  /** Invites still usable. */
+  listInvites(): Array<{ id: string; expiresAt: number }> {
+    const now = Date.now()
+    return [...this.#invites.values()].filter((i) => !i.used && i.expiresAt > now).map(({ id, expiresAt }) => ({ id, expiresAt }))
+  }
+
+  /** Forgets invites that expired over an hour ago (until then their errors stay precise). */
+  #prune(): void {
+    const cutoff = Date.now() - 3_600_000
+    for (const [id, i] of this.#invites) if (i.expiresAt < cutoff) this.#invites.delete(id)
+  }
+
+  cancelInvite(id: string): void {
+    if (!this.#invites.delete(id)) throw new TandemError('NOT_FOUND', 'There is no such invite (already used, expired or cancelled).')
+  }
+
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    const { group, log } = this.#init
+    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    const joiner = connection.remotePeer.toString()
+    const refuse = async (code: ErrorCode, error: string): Promise<void> => {
+      await ch.send({ t: 'error', code, error })
+      await ch.close()
+    }
+    try {
+      const hello = await ch.recv(Hello)
+      const invite = this.#invites.get(hello.invite)
+      if (invite === undefined) return await refuse('INVITE_UNKNOWN', 'The other device does not know this invite (cancelled, or it restarted since). Ask for a new one.')
+      if (invite.used) return await refuse('INVITE_USED', 'This invite was already used. Each invite works once: ask for a new one.')
+      if (invite.expiresAt <= Date.now()) return await refuse('INVITE_EXPIRED', `This invite expired at ${new Date(invite.expiresAt).toLocaleTimeString()}. Ask for a new one.`)
+      const mine = randomBytes(NONCE_BYTES)
+      await ch.send({ t: 'challenge', nonce: mine })
+      const proof = await ch.recv(Proof)
+      const expected = mac(invite.code, 'joiner', joiner, this.#init.host.peerId.toString(), hello.nonce, mine)
+      if (proof.mac.length !== expected.length || !timingSafeEqual(proof.mac, expected)) {
+        invite.wrong++
+        if (invite.wrong >= MAX_WRONG_ATTEMPTS) this.#invites.delete(invite.id)
+        return await refuse('INVITE_WRONG_CODE', 'The code in this invite is wrong.')
+      }
+      invite.used = true // kept until it expires, so a second use gets the right error
+      const record = await group.add({ deviceID: joiner, name: hello.name, addrs: [connection.remoteAddr.toString()] })
+      await ch.send({
+        t: 'welcome',
+        mac: mac(invite.code, 'inviter', joiner, this.#init.host.peerId.toString(), hello.nonce, mine),
+        name: group.name,
+        state: group.state(this.#init.selfAddrs()),
+      })
+      await ch.close()
+      log?.(`paired with ${record.name} (${joiner})`)
+      this.emit('paired', record)
+    } catch (err) {
+      log?.(`pairing: serving ${joiner} failed: ${(err as Error).message}`)
+      ch.abort(err as Error)
+    }
+  }
+
+  /** Joins the group of the device that made the invite. Returns that device. */
+  async join(uri: string): Promise<DeviceRecord> {
+    const invite = parseInvite(uri)
+    const { host, group } = this.#init
+    if (invite.peer === host.peerId.toString()) throw new TandemError('INVALID_INPUT', 'This invite was made by this very device.')
+    if (group.has(invite.peer)) throw new TandemError('ALREADY_PAIRED', `${invite.name || invite.peer} is already a device of this group.`)
+    const peer = peerIdFromString(invite.peer)
+    let connected = false
+    const failures: string[] = []
+    for (const addr of invite.addrs) {
+      const target = addr.includes('/p2p/') ? addr : `${addr}/p2p/${invite.peer}`
+      try {
+        const conn = await host.dial(multiaddr(target), { signal: AbortSignal.timeout(10_000) })
+        // Noise authenticated the remote key: it must be the device the invite names.
+        if (!conn.remotePeer.equals(peer)) { failures.push(`${addr}: a different device answered`); continue }
+        connected = true
+        break
+      } catch (err) {
+        failures.push(`${addr}: ${(err as Error).message}`)
+      }
+    }
+    if (!connected) {
+      throw new TandemError('UNREACHABLE', `Could not reach ${invite.name || 'the inviting device'} at ${invite.addrs.join(', ')}. Is it on and on a network this device can reach?`, { failures })
+    }
+    const stream = await host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
+    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    try {
+      const mine = randomBytes(NONCE_BYTES)
+      await ch.send({ t: 'hello', v: 1, invite: invite.id, name: group.name, nonce: mine })
+      const challenge = await ch.recv(FromInviter)
+      if (challenge.t === 'error') throw inviterError(challenge)
+      if (challenge.t !== 'challenge') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
+      await ch.send({ t: 'proof', mac: mac(invite.code, 'joiner', host.peerId.toString(), invite.peer, mine, challenge.nonce) })
+      const welcome = await ch.recv(FromInviter)
+      if (welcome.t === 'error') throw inviterError(welcome)
+      if (welcome.t !== 'welcome') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
+      const expected = mac(invite.code, 'inviter', host.peerId.toString(), invite.peer, mine, challenge.nonce)
+      if (welcome.mac.length !== expected.length || !timingSafeEqual(welcome.mac, expected)) {
+        throw new TandemError('INVITE_WRONG_CODE', 'The other device could not prove it made this invite.')
+      }
+      await ch.close()
+      await group.setSecret(welcome.state.secret, welcome.state.epoch)
+      await group.merge(welcome.state as unknown as GroupState)
+      const inviter = group.get(invite.peer) ?? await group.add({ deviceID: invite.peer, name: welcome.name, addrs: invite.addrs })
+      return inviter
+    } catch (err) {
+      ch.abort(err as Error)
+      throw err
+    }
+  }
+}
+
+function mac(code: string, role: string, joiner: string, inviter: string, joinerNonce: Uint8Array, inviterNonce: Uint8Array): Buffer {
+  return createHmac('sha256', code).update(`tandem/pair/v1|${role}|${joiner}|${inviter}|`)
+    .update(joinerNonce).update(inviterNonce).digest()
+}
+
+function inviterError(msg: { code: string; error: string }): TandemError {
+  const code = INVITE_ERRORS.has(msg.code) ? msg.code as ErrorCode : 'INVITE_MALFORMED'
+  return new TandemError(code, msg.error)
+}

@@ -1,0 +1,98 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { isTandemError, type ErrorCode } from '../../shared/errors.ts'
+import { eventually, startNode } from '../helpers/nodes.ts'
+
+const NOTES = 'type Notes { title: String! }'
+
+function fails(code: ErrorCode, message?: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(isTandemError(err), String(err))
+    assert.equal(err.code, code, err.message)
+    if (message) assert.match(err.message, message)
+    return true
+  }
+}
+
+test('a device joins by invite; both record each other, share the secret and sync', async (t) => {
+  const a = await startNode(t, { deviceName: 'laptop' })
+  const b = await startNode(t, { deviceName: 'phone' })
+  for (const n of [a, b]) await n.db.addCollections(NOTES)
+  const { uri, expiresAt } = a.invite()
+  assert.ok(expiresAt > Date.now() + 9 * 60_000, 'valid for 10 minutes by default')
+  assert.doesNotMatch(uri, /secret/)
+  const inviter = await b.join(uri)
+  assert.equal(inviter.deviceID, a.deviceID)
+  assert.equal(inviter.name, 'laptop')
+  await eventually(() => a.group.get(b.deviceID)?.name === 'phone', 'A recorded B')
+  assert.deepEqual(Buffer.from(b.group.secret.bytes), Buffer.from(a.group.secret.bytes))
+  const id = await a.db.createDocument('Notes', { title: 'hello from the laptop' })
+  await eventually(() => b.db.getDocument('Notes', id).catch(() => undefined), 'B syncs A\'s document')
+  assert.deepEqual(a.pairing!.listInvites(), [], 'the invite is used up')
+})
+
+test('the inviter introduces a new device to the others, and they sync with it', async (t) => {
+  const [a, b, c] = [await startNode(t), await startNode(t), await startNode(t)]
+  for (const n of [a, b, c]) await n.db.addCollections(NOTES)
+  await b.join(a.invite().uri)
+  await c.join(a.invite().uri)
+  await eventually(() => b.group.has(c.deviceID) && c.group.has(b.deviceID), 'B and C know each other')
+  await eventually(() => b.connectedDevices().includes(c.deviceID), 'B and C connected')
+  const id = await c.db.createDocument('Notes', { title: 'from C' })
+  await eventually(() => b.db.getDocument('Notes', id).catch(() => undefined), 'B has C\'s document')
+})
+
+test('wrong, expired, reused and cancelled invites, an unreachable inviter and an existing device are refused; nothing is recorded', async (t) => {
+  const [a, b] = [await startNode(t), await startNode(t)]
+  const good = a.invite()
+  const wrong = good.uri.replace(/code=([a-z2-7])/, (_m, c: string) => `code=${c === 'a' ? 'b' : 'a'}`)
+  await assert.rejects(b.join(wrong), fails('INVITE_WRONG_CODE', /code .* is wrong/))
+  const short = a.invite({ ttlMinutes: 0.002 })
+  await new Promise((r) => setTimeout(r, 200))
+  await assert.rejects(b.join(short.uri), fails('INVITE_EXPIRED', /expired/))
+  const cancelled = a.invite()
+  a.pairing!.cancelInvite(cancelled.id)
+  await assert.rejects(b.join(cancelled.uri), fails('INVITE_UNKNOWN', /does not know this invite/))
+  const gone = await startNode(t)
+  const dead = gone.invite().uri
+  await gone.stop()
+  await assert.rejects(b.join(dead), fails('UNREACHABLE', /Could not reach/))
+  assert.equal(a.group.list().length, 0)
+  assert.equal(b.group.list().length, 0)
+
+  await b.join(good.uri)
+  await assert.rejects(b.join(good.uri), fails('ALREADY_PAIRED'))
+  const c = await startNode(t)
+  await assert.rejects(c.join(good.uri), fails('INVITE_USED', /already used/))
+  assert.equal(c.group.list().length, 0)
+  assert.throws(() => a.invite({ ttlMinutes: -1 }), fails('INVALID_INPUT'))
+})
+
+test('five wrong codes burn an invite', async (t) => {
+  const [a, b] = [await startNode(t), await startNode(t)]
+  const { uri } = a.invite()
+  const wrong = uri.replace(/code=[a-z2-7]+/, 'code=aaaaaaaaaaaaaaaaaaaaaaaaaa')
+  for (let i = 0; i < 5; i++) await assert.rejects(b.join(wrong), fails('INVITE_WRONG_CODE'))
+  await assert.rejects(b.join(uri), fails('INVITE_UNKNOWN'))
+})
+
+test('a removed device is told, leaves, and the others forget it and renew the secret', async (t) => {
+  const [a, b, c] = [await startNode(t), await startNode(t), await startNode(t)]
+  for (const n of [a, b, c]) await n.db.addCollections(NOTES)
+  await b.join(a.invite().uri)
+  await c.join(a.invite().uri)
+  await eventually(() => b.group.has(c.deviceID) && c.group.has(b.deviceID) && c.connectedDevices().includes(b.deviceID), 'one group of three')
+  const oldSecret = Buffer.from(a.group.secret.bytes)
+  await a.removeDevice(b.deviceID)
+  assert.equal(a.group.has(b.deviceID), false)
+  await eventually(() => b.group.list().length === 0, 'B left the group')
+  assert.notDeepEqual(Buffer.from(b.group.secret.bytes), oldSecret)
+  await eventually(() => !c.group.has(b.deviceID), 'C learned of the removal')
+  await eventually(() => Buffer.compare(c.group.secret.bytes, a.group.secret.bytes) === 0, 'C has the new secret')
+  assert.notDeepEqual(Buffer.from(a.group.secret.bytes), oldSecret)
+  // A and C still sync; B gets nothing of it.
+  const id = await a.db.createDocument('Notes', { title: 'after B left' })
+  await eventually(() => c.db.getDocument('Notes', id).catch(() => undefined), 'C still syncs with A')
+  await new Promise((r) => setTimeout(r, 300))
+  await assert.rejects(b.db.getDocument('Notes', id), /no document/)
+})
