@@ -285,7 +285,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     for (const [collection, { docs }] of remote.differing) {
       for (const { docID, heads } of docs) {
         const lacking = []
-        for (const h of heads) if (!(await this.db.hasBlock(h))) lacking.push(h)
+        // Only applied blocks count: a pending one still lacks ancestors, which this fetch brings.
+        for (const h of heads) if ((await this.db.getBlock(h)) === undefined) lacking.push(h)
         if (lacking.length === 0) continue
         report.differingDocs++
         want.push(...lacking)
