@@ -1,7 +1,8 @@
 /**
  * The libp2p 3 host of a Tandem node: TCP + Noise + Yamux, identify, ping, gossipsub, mDNS (off by
  * default in code; the daemon turns it on), the circuit-relay-v2 transport (and server, for a relay
- * node) and DCUtR. Its peer ID is the device key's, so it never changes across restarts.
+ * node, with a STUN responder) and, for hole punching, WebRTC private-to-private (./hole-punch.ts)
+ * with DCUtR kept for the port-forwarded case. Its peer ID is the device key's, so it never changes across restarts.
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -13,9 +14,13 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { mdns } from '@libp2p/mdns'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
+import { webRTC } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Ed25519PrivateKey, PeerDiscovery } from '@libp2p/interface'
 import { TandemError } from '../../shared/errors.ts'
+import { relayKeeper } from './relays.ts'
+import { holePunch, type HolePunchInit } from './hole-punch.ts'
+import { DEFAULT_STUN_PORT, stunService } from './stun-server.ts'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/9171']
 // A relay serving its own group carries whole syncs: the library's 128 KiB / 2 min default cuts them off.
@@ -33,6 +38,23 @@ export interface HostOptions {
   relayServer?: boolean
   /** Relays to reserve a slot on (their multiaddrs, with /p2p/<id>). */
   relays?: string[]
+  /** Relay server: UDP port of its STUN responder (default 3478; null: no STUN). */
+  stunPort?: number | null
+  /** Relay server: give slots to group devices only (default true; others may still reach them through it). */
+  relayGroupOnly?: boolean
+  /**
+   * STUN servers for ICE (`stun:host:port`). Default: each relay's host at `relayStunPort`, i.e. the
+   * responder of our own relay-server node. Public STUN servers are never used.
+   */
+  stunServers?: string[]
+  /** STUN port assumed on relays when `stunServers` is not given (default 3478). */
+  relayStunPort?: number
+  /** Hole punching by WebRTC (default on). */
+  webrtc?: boolean
+  /** Tuning of the WebRTC upgrade (tests shorten the delays). */
+  holePunch?: Omit<HolePunchInit, 'isMember'>
+  /** Addresses to announce besides the listen ones (a public IP the node cannot see, a port forward). */
+  announce?: string[]
   /** Group membership, for gossipsub scoring: non-members are never meshed with nor gossiped to. */
   isMember: (peer: string) => boolean
   /** While true, no connection is made or accepted ("go offline"). */
@@ -45,14 +67,27 @@ export type Host = Libp2p<{ pubsub: GossipSub } & Record<string, unknown>>
 
 export async function createHost(options: HostOptions): Promise<Host> {
   const listen = [...(options.listen ?? DEFAULT_LISTEN)]
-  for (const relay of options.relays ?? []) listen.push(`${checkMultiaddr(relay)}/p2p-circuit`)
   for (const a of listen) checkMultiaddr(a)
+  const relays = (options.relays ?? []).map(checkRelay)
+  // One "any relay" listener per relay: the circuit transport reserves on relays as the keeper
+  // connects to them (a configured <relay>/p2p-circuit would fail the start while the relay is down).
+  for (const _ of relays) listen.push('/p2p-circuit')
+  const useWebRTC = options.webrtc !== false
+  if (useWebRTC) listen.push('/webrtc')
+  const announce = (options.announce ?? []).map(checkMultiaddr)
+  if (options.relayServer === true) {
+    // libp2p hides public addresses nobody confirmed; a relay must hand out its own in reservations.
+    for (const a of listen) if (isFixedPublicListen(a)) announce.push(a)
+  }
+  const iceServers = options.stunServers ?? relays.map((r) => stunUrlOf(r, options.relayStunPort ?? DEFAULT_STUN_PORT)).filter((u) => u !== null)
   const peerDiscovery: Array<(components: never) => PeerDiscovery> = []
   if (options.mdns === true) peerDiscovery.push(mdns({ serviceTag: 'tandem.local' }) as never)
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
     dcutr: dcutr(),
+    ...(relays.length > 0 ? { relayKeeper: relayKeeper({ relays }) } : {}),
+    ...(useWebRTC ? { holePunch: holePunch({ ...options.holePunch, isMember: options.isMember }) } : {}),
     pubsub: gossipsub({
       allowPublishToZeroTopicPeers: true, // a change made while alone is caught up by head exchange
       emitSelf: false,
@@ -72,14 +107,24 @@ export async function createHost(options: HostOptions): Promise<Host> {
         defaultDurationLimit: RELAY_DURATION_LIMIT_MS,
       },
     })
+    if (options.stunPort !== null) {
+      const host = listen.map(hostOf).find((h) => h !== null && h !== '0.0.0.0' && h !== '::') ?? '0.0.0.0'
+      services.stun = stunService({ host, port: options.stunPort ?? DEFAULT_STUN_PORT })
+    }
   }
+  const groupOnly = options.relayServer === true && options.relayGroupOnly !== false
   const paused = options.isPaused ?? (() => false)
   const denied = options.isDenied ?? (() => false)
   try {
     return await createLibp2p({
       privateKey: options.privateKey,
-      addresses: { listen },
-      transports: [tcp(), circuitRelayTransport()],
+      addresses: { listen, appendAnnounce: [...new Set(announce)] },
+      transports: [
+        tcp(),
+        circuitRelayTransport(),
+        // ICE only against our own STUN (an empty list, not the library's public defaults, when none).
+        ...(useWebRTC ? [webRTC({ rtcConfiguration: async () => ({ iceServers: iceServers.length > 0 ? [{ urls: iceServers }] : [] }) })] : []),
+      ],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: peerDiscovery as never,
@@ -90,11 +135,45 @@ export async function createHost(options: HostOptions): Promise<Host> {
         denyInboundConnection: () => paused(),
         denyOutboundConnection: (peer) => paused() || denied(peer.toString()),
         denyInboundEncryptedConnection: (peer) => denied(peer.toString()),
+        denyInboundRelayReservation: (peer) => groupOnly && !options.isMember(peer.toString()),
       },
     }) as Host
   } catch (err) {
     throw new TandemError('INVALID_INPUT', `The network could not start: ${(err as Error).message}`)
   }
+}
+
+function checkRelay(addr: string): string {
+  const a = checkMultiaddr(addr)
+  if (!multiaddr(a).getComponents().some((c) => c.name === 'p2p')) {
+    throw new TandemError('INVALID_INPUT', `The relay address ${a} must end with /p2p/<the relay's peer ID>.`)
+  }
+  return a
+}
+
+function hostOf(addr: string): string | null {
+  const c = multiaddr(addr).getComponents()[0]
+  return c !== undefined && ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(c.name) ? c.value ?? null : null
+}
+
+/** `stun:<relay host>:<port>` for a relay multiaddr (its first component names the host). */
+export function stunUrlOf(relay: string, port: number): string | null {
+  const c = multiaddr(relay).getComponents()[0]
+  if (c?.value === undefined) return null
+  if (c.name === 'ip6') return `stun:[${c.value}]:${port}`
+  if (['ip4', 'dns', 'dns4', 'dns6'].includes(c.name)) return `stun:${c.value}:${port}`
+  return null
+}
+
+/** A TCP listen address on one public IP and a fixed port: the relay's own public address. */
+function isFixedPublicListen(addr: string): boolean {
+  const parts = multiaddr(addr).getComponents()
+  const ip = parts[0]
+  const port = parts.find((c) => c.name === 'tcp')?.value
+  if (ip === undefined || port === undefined || port === '0') return false
+  if (ip.name === 'ip4') return ip.value !== '0.0.0.0' && !/^(10|127)\.|^192\.168\.|^172\.(1[6-9]|2\d|3[01])\.|^169\.254\./.test(ip.value ?? '')
+  if (ip.name === 'ip6') return ip.value !== '::' && ip.value !== '::1' && !/^f[cde]/i.test(ip.value ?? '')
+  return false
 }
 
 export function checkMultiaddr(addr: string): string {

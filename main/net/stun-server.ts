@@ -191,3 +191,36 @@ export class StunServer {
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()))
   }
 }
+
+/** The responder as a libp2p service: started and stopped with the host. */
+export class StunService {
+  readonly #options: StunServerOptions
+  #server: StunServer | null = null
+
+  constructor(options: StunServerOptions) {
+    this.#options = options
+  }
+
+  readonly [Symbol.toStringTag] = 'tandem:stun'
+
+  async start(): Promise<void> {
+    this.#server = await StunServer.start(this.#options)
+  }
+
+  async stop(): Promise<void> {
+    await this.#server?.stop()
+    this.#server = null
+  }
+
+  get port(): number | null {
+    return this.#server?.port ?? null
+  }
+
+  stats(): StunStats | null {
+    return this.#server?.stats() ?? null
+  }
+}
+
+export function stunService(options: StunServerOptions): () => StunService {
+  return () => new StunService(options)
+}

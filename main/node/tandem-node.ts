@@ -15,7 +15,9 @@ import { DagSync } from '../net/dag-sync/dag-sync.ts'
 import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
 import { Gossip } from '../net/gossip.ts'
 import { Group } from '../net/group.ts'
-import { checkMultiaddr, createHost, type Host } from '../net/host.ts'
+import { checkMultiaddr, createHost, type Host, type HostOptions } from '../net/host.ts'
+import { PeerList } from '../net/peer-list.ts'
+import type { PeerInfo } from '../net/paths.ts'
 import { Backoff } from './backoff.ts'
 import { ReplicateServer } from '../net/replicate/protocol.ts'
 import { GroupSync } from '../net/group-sync/group-sync.ts'
@@ -34,6 +36,8 @@ export interface TandemNodeOptions {
   mdns?: boolean
   relayServer?: boolean
   relays?: string[]
+  /** Relays and hole punching: STUN, WebRTC, announced addresses (see HostOptions). */
+  network?: Pick<HostOptions, 'stunPort' | 'relayGroupOnly' | 'stunServers' | 'relayStunPort' | 'webrtc' | 'holePunch' | 'announce'>
   hotDocuments?: number
   /** This device's name as other devices show it (default: the host name). */
   deviceName?: string
@@ -70,6 +74,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly pairing: Pairing | null
   readonly #groupSync: GroupSync | null
   readonly #replicateServer: ReplicateServer | null
+  #peerList: PeerList | null = null
   #groupPush: NodeJS.Timeout | null = null
   #syncAllTimer: NodeJS.Timeout | null = null
   readonly #log: (msg: string) => void
@@ -136,12 +141,16 @@ export class TandemNode extends EventEmitter<NodeEvents> {
           mdns: options.mdns,
           relayServer: options.relayServer,
           relays: options.relays,
+          ...options.network,
           isMember: (peer) => g.has(peer),
           isPaused: () => paused(),
           isDenied: options.denyPeers,
         })
       }
       node = new TandemNode(db, g, host, log, options.hotDocuments)
+      if (host !== null) {
+        node.#peerList = new PeerList({ host, devices: () => g.list(), bootstrap: options.peers, relays: options.relays })
+      }
       await node.#startNetwork(options.peers ?? [])
       return node
     } catch (err) {
@@ -157,6 +166,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   /** Addresses other devices can dial, with /p2p/<this device>. */
   addresses(): string[] {
     return this.host?.getMultiaddrs().map((a) => a.toString()) ?? []
+  }
+
+  /** Every peer known: group devices, peers connected now, peers found nearby; with the true path of each. */
+  peers(): PeerInfo[] {
+    return this.#peerList?.list() ?? []
   }
 
   connectedDevices(): DeviceID[] {
@@ -345,6 +359,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
     host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
     this.group.on('change', ({ deviceID, removed }) => {
+      // A relay of ours may have refused us a slot until we became one group.
+      ;(host.services.relayKeeper as { kick?: () => void } | undefined)?.kick?.()
       this.#pushGroupSoon() // introduce new devices to the others, and spread removals
       if (removed) {
         this.#cancelDial(deviceID)
