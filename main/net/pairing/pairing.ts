@@ -16,7 +16,7 @@ import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import type { DeviceID } from '../../../shared/types.ts'
 import type { DeviceRecord, Group, GroupState } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
-import { bytes, Channel } from '../wire.ts'
+import { bytes, Channel, WireError } from '../wire.ts'
 import { DEFAULT_TTL_MINUTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TTL_MINUTES, MAX_WRONG_ATTEMPTS, NONCE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 import { formatInvite, newInviteSecrets, parseInvite } from './invite.ts'
 
@@ -199,6 +199,11 @@ export class Pairing extends EventEmitter<PairingEvents> {
       return inviter
     } catch (err) {
       ch.abort(err as Error)
+      if (err instanceof WireError) { // junk or a broken stream from the other side: say so with a code
+        throw /^could not read/.test(err.message)
+          ? new TandemError('UNREACHABLE', `The connection to ${invite.name || 'the inviting device'} broke off during pairing: ${err.message}`)
+          : new TandemError('INVITE_MALFORMED', `The inviting device answered with something that is not a pairing answer: ${err.message}`)
+      }
       throw err
     }
   }
