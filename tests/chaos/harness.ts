@@ -16,7 +16,7 @@ import { DELETED_FIELD } from '../../main/db/block.ts'
 import { NodeProcess } from './node-process.ts'
 import { schedule, type Op } from './schedule.ts'
 import { compareNodes, dumpNode, type AckedWrite, type VerifyResult } from './verify.ts'
-import type { WriteResult } from './fixtures/chaos-node.ts'
+import type { WriteResult } from './protocol.ts'
 
 export interface RunOptions {
   seed: number
@@ -33,7 +33,8 @@ export interface RunResult {
   seed: number
   nodes: number
   ops: number
-  writes: { sent: number; acked: number; refused: number; unacked: number }
+  /** Writes sent; acked; refused with a typed error; unacked (the node died with them in flight); skipped (node still restarting). */
+  writes: { sent: number; acked: number; refused: number; unacked: number; skipped: number }
   partitions: number
   heals: number
   kills: number
@@ -80,7 +81,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const nodes: NodeProcess[] = []
   for (let i = 0; i < k; i++) nodes.push(new NodeProcess(i, join(base, `n${i}`), await freePort()))
   const result: RunResult = {
-    seed, nodes: k, ops: plan.length, writes: { sent: 0, acked: 0, refused: 0, unacked: 0 },
+    seed, nodes: k, ops: plan.length, writes: { sent: 0, acked: 0, refused: 0, unacked: 0, skipped: 0 },
     partitions: 0, heals: 0, kills: 0, replicatorsAdded: 0, replicatorsRemoved: 0, convergenceMs: 0, totalMs: 0,
     verify: { problems: [], current: 0, supersededLater: 0, supersededConcurrent: 0, lost: 0, docs: 0, blocks: 0 },
   }
@@ -89,6 +90,19 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const acked: AckedWrite[] = []
   const docIDs: Array<Promise<string | null>> = []
   const inflight = new Set<Promise<unknown>>()
+  // A restart runs beside the schedule: ops on a node still starting are skipped, and once it is
+  // up it takes the partitions as they are then.
+  const starting = new Map<number, Promise<void>>()
+  let restartFailure: Error | null = null
+  const restart = (n: NodeProcess): void => {
+    const run = n.start(denyList(n.index)).then(async () => {
+      const others = nodes.filter((m) => m !== n)
+      await n.call('setDenied', { peers: denyList(n.index), addrs: others.filter((m) => !cut.has(pairKey(n.index, m.index))).map((m) => m.addr) })
+    }).catch((err: Error) => {
+      if (n.running) restartFailure ??= new Error(`node ${n.index} did not restart: ${err.message}`) // not a kill during startup
+    }).finally(() => starting.delete(n.index))
+    starting.set(n.index, run)
+  }
   let failed = true
   try {
     // Start and form the group (as tests/helpers/nodes.ts formGroup does, across processes).
@@ -119,10 +133,12 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     }
 
     for (const [at, op] of plan.entries()) {
+      if (restartFailure !== null) throw restartFailure
       switch (op.t) {
         case 'create': {
           await throttle()
           const n = nodes[op.node]!
+          if (!n.up || starting.has(n.index)) { result.writes.skipped++; docIDs.push(Promise.resolve(null)); break }
           const p = write(at, n, 'create', () => n.call('create', { fields: op.fields }), op.fields)
           docIDs.push(p.then((r) => r?.docID ?? null))
           break
@@ -134,6 +150,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
           if (docID === null || docID === undefined) break
           await throttle()
           const n = nodes[op.node]!
+          if (!n.up || starting.has(n.index)) { result.writes.skipped++; break }
           if (op.t === 'update') write(at, n, 'update', () => n.call('update', { docID, patch: op.patch }), op.patch)
           else write(at, n, op.t, () => n.call(op.t, { docID }), { [DELETED_FIELD]: op.t === 'delete' })
           break
@@ -143,8 +160,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
           result.partitions++
           const [a, b] = [nodes[op.a]!, nodes[op.b]!]
           await Promise.all([
-            a.running ? a.call('deny', { peer: b.deviceID }) : null,
-            b.running ? b.call('deny', { peer: a.deviceID }) : null,
+            a.up ? a.call('deny', { peer: b.deviceID }).catch(() => {}) : null,
+            b.up ? b.call('deny', { peer: a.deviceID }).catch(() => {}) : null,
           ])
           break
         }
@@ -153,25 +170,28 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
           result.heals++
           const [a, b] = [nodes[op.a]!, nodes[op.b]!]
           await Promise.all([
-            a.running ? a.call('allow', { peer: b.deviceID, addr: b.addr }) : null,
-            b.running ? b.call('allow', { peer: a.deviceID, addr: a.addr }) : null,
+            a.up ? a.call('allow', { peer: b.deviceID, addr: b.addr }).catch(() => {}) : null,
+            b.up ? b.call('allow', { peer: a.deviceID, addr: a.addr }).catch(() => {}) : null,
           ])
           break
         }
         case 'kill':
           result.kills++
-          await nodes[op.node]!.kill()
+          await nodes[op.node]!.kill() // also while it is still starting: a crash during open
+          await starting.get(op.node)
           break
         case 'restart':
-          await nodes[op.node]!.start(denyList(op.node))
+          restart(nodes[op.node]!)
           break
         case 'repAdd': {
           const n = nodes[op.node]!
+          if (!n.up) break
           await n.call('repSet', { target: nodes[op.target]!.deviceID }).then(() => { result.replicatorsAdded++ }, () => {})
           break
         }
         case 'repRemove': {
           const n = nodes[op.node]!
+          if (!n.up) break
           await n.call('repRemove', { target: nodes[op.target]!.deviceID }).then(() => { result.replicatorsRemoved++ }, () => {})
           break
         }
@@ -181,6 +201,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
       }
     }
     await Promise.allSettled([...inflight])
+    await Promise.all([...starting.values()])
+    if (restartFailure !== null) throw restartFailure
 
     // Heal everything, bring every node up, and wait for quiescence.
     const healStart = performance.now()

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { Command, Commands, ReadyEvent, Reply } from './fixtures/chaos-node.ts'
+import type { Command, Commands, ReadyEvent, Reply } from './protocol.ts'
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/chaos-node.ts', import.meta.url))
 
@@ -13,6 +13,8 @@ export class NodeProcess {
   readonly dataDir: string
   readonly port: number
   deviceID = ''
+  /** True from ready until the process exits. */
+  up = false
   #child: ChildProcess | null = null
   #pending = new Map<number, PendingCall>()
   #nextId = 1
@@ -45,6 +47,7 @@ export class NodeProcess {
     let onReady: ((e: ReadyEvent) => void) | null = null
     const ready = new Promise<ReadyEvent>((resolve) => { onReady = resolve })
     this.#exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
+      this.up = false
       for (const p of pending.values()) p.reject(new Error(`node ${this.index} exited (${signal ?? code})`))
       pending.clear()
       resolve()
@@ -77,6 +80,7 @@ export class NodeProcess {
     ]).finally(() => clearTimeout(timer))
     if (this.deviceID !== '' && r.deviceID !== this.deviceID) throw new Error(`node ${this.index} came back as another device`)
     this.deviceID = r.deviceID
+    this.up = this.running
   }
 
   call<C extends Command>(cmd: C, args: Commands[C]['args'], ms = 60_000): Promise<Commands[C]['result']> {
@@ -93,7 +97,7 @@ export class NodeProcess {
         resolve: (v) => { clearTimeout(timer); resolve(v as Commands[C]['result']) },
         reject: (e) => { clearTimeout(timer); reject(e) },
       })
-      child.stdin.write(JSON.stringify({ id, cmd, args }) + '\n')
+      child.stdin!.write(JSON.stringify({ id, cmd, args }) + "\n")
     })
   }
 

@@ -10,7 +10,7 @@ import { CID } from 'multiformats/cid'
 import { Database } from '../../main/db/database.ts'
 import { decodeStoredBlock, DELETED_FIELD, verifyBlock, type Block } from '../../main/db/block.ts'
 import { applyToRecord, compareStamps, stampOf, type DocRecord, type Stamp } from '../../main/db/crdt.ts'
-import { bucketKey, bucketOf, emptyBuckets, entryHash, xorInto } from '../../main/db/digest.ts'
+import { bucketKey, bucketOf, collectionDigest, emptyBuckets, entryHash, xorInto } from '../../main/db/digest.ts'
 import { compareCIDStrings } from '../../main/db/cid.ts'
 import type { BlockCID } from '../../shared/types.ts'
 
@@ -142,7 +142,7 @@ export async function dumpNode(index: number, dir: string): Promise<NodeDump> {
       }
       const stored = await db.bucketDigests(c.id)
       if (Buffer.compare(Buffer.from(stored), Buffer.from(buckets)) !== 0) p(`collection ${c.name}: stored bucket digests differ from the records' heads`)
-      digests[c.id] = Buffer.from(stored).toString('hex').slice(0, 16)
+      digests[c.id] = Buffer.from(collectionDigest(stored)).toString('hex')
       if (c.count !== live) p(`collection ${c.name}: count ${c.count} but ${live} live documents`)
     }
   } finally {

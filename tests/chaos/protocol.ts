@@ -1,0 +1,43 @@
+/** The chaos node's control protocol (JSON lines; see ./fixtures/chaos-node.ts) and the collection it writes. */
+
+export const COLLECTION = 'Books'
+export const SDL = 'type Books { title: String! pages: Int tags: [String] read: Boolean body: String }'
+
+export interface WriteResult { docID: string; cid: string; height: number }
+export interface Status {
+  /** Collection ID → hex digest of its heads. */
+  digests: Record<string, string>
+  pending: number
+  /** Outbox entries not yet acked, over every replicator of this node. */
+  outbox: number
+  connected: string[]
+  syncing: boolean
+}
+
+export interface Commands {
+  setup: { args: Record<string, never>; result: null }
+  groupSecret: { args: Record<string, never>; result: string }
+  setSecret: { args: { secret: string }; result: null }
+  groupAdd: { args: { deviceID: string; addrs: string[] }; result: null }
+  create: { args: { fields: Record<string, unknown> }; result: WriteResult }
+  update: { args: { docID: string; patch: Record<string, unknown> }; result: WriteResult }
+  delete: { args: { docID: string }; result: WriteResult }
+  restore: { args: { docID: string }; result: WriteResult }
+  deny: { args: { peer: string }; result: null }
+  allow: { args: { peer: string; addr: string }; result: null }
+  /** Replaces the denied set (after a restart that raced partitions and heals); dials `addrs` of peers no longer denied. */
+  setDenied: { args: { peers: string[]; addrs: string[] }; result: null }
+  /** Dials each address now (heal: no waiting for the redial backoff). */
+  connect: { args: { addrs: string[] }; result: null }
+  repSet: { args: { target: string }; result: null }
+  repRemove: { args: { target: string }; result: null }
+  status: { args: Record<string, never>; result: Status }
+  stop: { args: Record<string, never>; result: null }
+}
+export type Command = keyof Commands
+
+export type Reply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { message: string; code?: string } }
+export interface ReadyEvent { event: 'ready'; deviceID: string; addrs: string[] }
+
