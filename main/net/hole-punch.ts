@@ -13,7 +13,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Connection, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { Backoff } from '../node/backoff.ts'
-import { classifyConnection, isRelayed, isWebRTC } from './paths.ts'
+import { classifyConnection, isRelayed, isWebRTC, selectedPair } from './paths.ts'
 
 export interface HolePunchInit {
   /** Only group devices are worth a direct connection. */
@@ -27,6 +27,8 @@ export interface HolePunchInit {
   maxRetryMs?: number
   /** ICE + DTLS + SCTP must be done within this (ms). */
   dialTimeoutMs?: number
+  /** Peers being dialed by WebRTC now (the host's gater lets only those /webrtc dials through). */
+  punching?: Set<string>
 }
 
 export interface HolePunchComponents {
@@ -63,7 +65,7 @@ export class HolePunch implements Startable {
   constructor(components: HolePunchComponents, init: HolePunchInit) {
     this.#c = components
     this.#init = {
-      firstDelayMs: 1_000, responderGraceMs: 8_000, retryMs: 30_000, maxRetryMs: 10 * 60_000, dialTimeoutMs: 20_000,
+      firstDelayMs: 1_000, responderGraceMs: 8_000, retryMs: 30_000, maxRetryMs: 10 * 60_000, dialTimeoutMs: 20_000, punching: new Set<string>(),
       ...Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined)),
     } as Required<HolePunchInit>
     this.#backoff = new Backoff({ initialMs: this.#init.retryMs, maxMs: this.#init.maxRetryMs })
@@ -96,11 +98,23 @@ export class HolePunch implements Startable {
   #onOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
     const peer = conn.remotePeer.toString()
-    if (!isRelayed(conn) || !this.#init.isMember(peer)) return
+    if (!isRelayed(conn)) {
+      // A direct path came up (ours, or libp2p dialing a /webrtc address it learned): the relayed
+      // connections to that peer have had their day.
+      const entry = this.#stats.peers[peer]
+      const path = classifyConnection(conn)
+      if (entry !== undefined && entry.directAt === null && path !== null && path !== 'relayed') {
+        this.#stats.peers[peer] = { ...entry, directAt: Date.now(), path }
+        if (isWebRTC(conn)) this.#stats.upgrades++
+      }
+      if (this.#open(peer).some(isRelayed)) this.#closeRelayedWhenIdle(peer)
+      return
+    }
     if (this.#hasDirect(peer)) {
       this.#closeRelayedWhenIdle(peer)
       return
     }
+    // Membership is checked when trying: a device pairing over this very connection is not one yet.
     const entry = this.#stats.peers[peer]
     if (entry === undefined || entry.directAt !== null) this.#stats.peers[peer] = { relayedAt: Date.now(), directAt: null, path: 'relayed' }
     this.#backoff.reset(peer)
@@ -145,7 +159,7 @@ export class HolePunch implements Startable {
   }
 
   async #attempt(peer: string): Promise<boolean> {
-    if (!this.#started || this.#running.has(peer)) return false
+    if (!this.#started || this.#running.has(peer) || !this.#init.isMember(peer)) return false
     if (this.#hasDirect(peer)) {
       this.#closeRelayedWhenIdle(peer)
       return true
@@ -155,6 +169,7 @@ export class HolePunch implements Startable {
     const addr = this.#webrtcAddr(peer, relayed)
     if (addr === null) return false
     this.#running.add(peer)
+    this.#init.punching.add(peer)
     this.#stats.attempts++
     const began = Date.now()
     try {
@@ -165,7 +180,7 @@ export class HolePunch implements Startable {
         // A TURN-relayed WebRTC path is no better than the circuit: keep the circuit, try later.
         await conn.close().catch(() => {})
         this.#stats.failures++
-        this.#stats.lastError = 'ICE chose a relay (TURN) candidate'
+        this.#stats.lastError = `ICE chose a relay (TURN) candidate: ${JSON.stringify(selectedPair(conn))}`
         return false
       }
       this.#stats.upgrades++
@@ -181,6 +196,7 @@ export class HolePunch implements Startable {
       return false
     } finally {
       this.#running.delete(peer)
+      this.#init.punching.delete(peer)
     }
   }
 

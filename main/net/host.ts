@@ -73,7 +73,9 @@ export async function createHost(options: HostOptions): Promise<Host> {
   // connects to them (a configured <relay>/p2p-circuit would fail the start while the relay is down).
   for (const _ of relays) listen.push('/p2p-circuit')
   const useWebRTC = options.webrtc !== false
-  if (useWebRTC) listen.push('/webrtc')
+  const punching = new Set<string>()
+  // A relay-server node is public: nobody needs to punch a hole to it.
+  if (useWebRTC && options.relayServer !== true) listen.push('/webrtc')
   const announce = (options.announce ?? []).map(checkMultiaddr)
   if (options.relayServer === true) {
     // libp2p hides public addresses nobody confirmed; a relay must hand out its own in reservations.
@@ -87,7 +89,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
     ping: ping(),
     dcutr: dcutr(),
     ...(relays.length > 0 ? { relayKeeper: relayKeeper({ relays }) } : {}),
-    ...(useWebRTC ? { holePunch: holePunch({ ...options.holePunch, isMember: options.isMember }) } : {}),
+    ...(useWebRTC ? { holePunch: holePunch({ ...options.holePunch, isMember: options.isMember, punching }) } : {}),
     pubsub: gossipsub({
       allowPublishToZeroTopicPeers: true, // a change made while alone is caught up by head exchange
       emitSelf: false,
@@ -131,16 +133,46 @@ export async function createHost(options: HostOptions): Promise<Host> {
       services: services as never,
       connectionGater: {
         denyDialPeer: (peer) => paused() || denied(peer.toString()),
-        denyDialMultiaddr: () => paused(),
+        // WebRTC is dialed only by the hole puncher (a group device, relayed only, one try at a time):
+        // libp2p would otherwise dial every /webrtc address it learns, for every stream it opens.
+        denyDialMultiaddr: (ma) => paused() || isRelayToItself(ma.toString()) || (isWebRTCAddr(ma.toString()) && !punching.has(lastPeer(ma.toString()) ?? '')),
         denyInboundConnection: () => paused(),
         denyOutboundConnection: (peer) => paused() || denied(peer.toString()),
-        denyInboundEncryptedConnection: (peer) => denied(peer.toString()),
+        denyInboundEncryptedConnection: (peer, maConn) => denied(peer.toString()) || iceNotConnected(maConn),
+        denyOutboundEncryptedConnection: (_peer, maConn) => iceNotConnected(maConn),
         denyInboundRelayReservation: (peer) => groupOnly && !options.isMember(peer.toString()),
       },
     }) as Host
   } catch (err) {
     throw new TandemError('INVALID_INPUT', `The network could not start: ${(err as Error).message}`)
   }
+}
+
+/**
+ * A WebRTC connection handed to the upgrader before ICE connected: @libp2p/webrtc 6 upgrades the
+ * answering side when the signalling stream ends, connected or not, and libp2p would then route
+ * every new stream over that dead "direct" connection. Refuse it.
+ */
+function iceNotConnected(maConn: unknown): boolean {
+  const pc = (maConn as { peerConnection?: { connectionState?: string } } | undefined)?.peerConnection
+  return pc !== undefined && pc.connectionState !== 'connected'
+}
+
+function isWebRTCAddr(addr: string): boolean {
+  return multiaddr(addr).getComponents().some((c) => c.name === 'webrtc')
+}
+
+function lastPeer(addr: string): string | undefined {
+  return multiaddr(addr).getComponents().findLast((c) => c.name === 'p2p')?.value
+}
+
+/** `<relay>/p2p/R/p2p-circuit/…/p2p/R`: a circuit through a relay to that same relay, which peer stores pick up. */
+function isRelayToItself(addr: string): boolean {
+  const parts = multiaddr(addr).getComponents()
+  const i = parts.findIndex((c) => c.name === 'p2p-circuit')
+  if (i <= 0) return false
+  const relay = parts[i - 1]?.name === 'p2p' ? parts[i - 1]!.value : undefined
+  return relay !== undefined && parts.findLast((c) => c.name === 'p2p')?.value === relay
 }
 
 function checkRelay(addr: string): string {

@@ -41,8 +41,11 @@ export class PeerList {
     this.#self = init.host.peerId.toString()
     for (const a of init.bootstrap ?? []) { const p = peerOf(a); if (p !== undefined) this.#fixed.set(p, 'bootstrap') }
     for (const a of init.relays ?? []) { const p = peerOf(a); if (p !== undefined) this.#fixed.set(p, 'relay') }
-    init.host.addEventListener('peer:discovery', (evt) => {
-      // mDNS is the only peer-discovery module a Tandem host runs.
+    // libp2p's own peer:discovery fires for any peer new to the peer store (identify, dials): only
+    // the mDNS module's events say "found on the LAN". It is reachable when run as a service.
+    const mdns = (init.host.services as Record<string, unknown>).mdns as EventTarget | undefined
+    mdns?.addEventListener?.('peer', (e) => {
+      const evt = e as CustomEvent<{ id: { toString: () => string }; multiaddrs: Array<{ toString: () => string }> }>
       const id = evt.detail.id.toString()
       if (id === this.#self) return
       this.#note(id, 'mdns')

@@ -17,7 +17,7 @@ import { Backoff } from '../node/backoff.ts'
 export interface RelayKeeperInit {
   /** Relay multiaddrs, each ending in /p2p/<relay peer ID>. */
   relays: string[]
-  /** How long a connected relay may go without giving us a slot before we ask again (ms). */
+  /** First wait before asking a connected relay again for a slot it refused (ms; doubles up to a minute). */
   retryMs?: number
 }
 
@@ -37,8 +37,9 @@ export interface RelayStatus {
   reservedAt: number | null
 }
 
-const DEFAULT_RETRY_MS = 20_000
-const CHECK_EVERY_MS = 2_000
+const DEFAULT_RETRY_MS = 2_000
+const MAX_RETRY_MS = 60_000
+const CHECK_EVERY_MS = 1_000
 const DIAL_TIMEOUT_MS = 10_000
 
 export class RelayKeeper implements Startable {
@@ -47,7 +48,8 @@ export class RelayKeeper implements Startable {
   readonly #init: RelayKeeperInit
   readonly #backoff = new Backoff({ initialMs: 1_000, maxMs: 60_000 })
   readonly #timers = new Map<string, NodeJS.Timeout>()
-  readonly #unreservedSince = new Map<string, number>()
+  readonly #nextAsk = new Map<string, number>()
+  readonly #askBackoff: Backoff
   readonly #reservedAt = new Map<string, number>()
   readonly #log: (msg: string) => void
   #check: NodeJS.Timeout | null = null
@@ -56,6 +58,7 @@ export class RelayKeeper implements Startable {
   constructor(components: RelayKeeperComponents, init: RelayKeeperInit) {
     this.#components = components
     this.#init = init
+    this.#askBackoff = new Backoff({ initialMs: init.retryMs ?? DEFAULT_RETRY_MS, maxMs: MAX_RETRY_MS })
     this.#log = (msg) => components.logger.forComponent('tandem:relays')(msg)
     this.#relays = init.relays.map((a) => {
       const addr = multiaddr(a)
@@ -96,7 +99,10 @@ export class RelayKeeper implements Startable {
 
   /** Ask every relay without a slot for one now (e.g. this device just joined a group). */
   kick(): void {
-    for (const r of this.#relays) this.#unreservedSince.set(r.id, 0)
+    for (const r of this.#relays) {
+      this.#nextAsk.set(r.id, 0)
+      this.#askBackoff.reset(r.id)
+    }
     this.#checkReservations()
   }
 
@@ -124,19 +130,21 @@ export class RelayKeeper implements Startable {
           this.#reservedAt.set(r.id, now)
           this.#log(`slot reserved on relay ${r.id}`)
         }
-        this.#unreservedSince.delete(r.id)
+        this.#nextAsk.delete(r.id)
+        this.#askBackoff.reset(r.id)
         continue
       }
       this.#reservedAt.delete(r.id)
       const conns = this.#connections(r.peer)
       if (conns.length === 0) continue // the redial timer takes care of it
-      const since = this.#unreservedSince.get(r.id)
-      if (since === undefined) {
-        this.#unreservedSince.set(r.id, now)
+      const next = this.#nextAsk.get(r.id)
+      if (next === undefined) {
+        // Just connected: the circuit transport is asking by itself; look again a little later.
+        this.#nextAsk.set(r.id, now + this.#askBackoff.next(r.id))
         continue
       }
-      if (now - since < (this.#init.retryMs ?? DEFAULT_RETRY_MS)) continue
-      this.#unreservedSince.set(r.id, now)
+      if (now < next) continue
+      this.#nextAsk.set(r.id, now + this.#askBackoff.next(r.id))
       this.#askAgain(r.peer, conns)
     }
   }

@@ -222,3 +222,84 @@ function existsNs(ns: string): boolean {
     return false
   }
 }
+
+// ---- Routed networks (internet scenarios): addressed links, routers, NAT ----
+
+export interface RoutedLink {
+  a: string
+  b: string
+  devA: string
+  devB: string
+  /** Addresses without prefix length. */
+  addrA: string
+  addrB: string
+}
+
+let routedLinks = 0
+
+/**
+ * A veth pair between namespaces a and b with the given addresses (`ADDR/PREFIX`), no multicast
+ * route: for internet scenarios (public ranges such as 11.0.0.0/8 exist only inside the namespaces,
+ * which are linked only to each other). Interface names `twNa`/`twNb`, or the names given.
+ */
+export async function linkRouted(topo: Topology, a: string, b: string, options: { addrA: string; addrB: string; devA?: string; devB?: string }): Promise<RoutedLink> {
+  const n = routedLinks++
+  const devA = options.devA ?? `tw${n}a`
+  const devB = options.devB ?? `tw${n}b`
+  await ip('-n', a, 'link', 'add', devA, 'type', 'veth', 'peer', 'name', devB, 'netns', b)
+  for (const [ns, dev, addr] of [[a, devA, options.addrA], [b, devB, options.addrB]] as const) {
+    await ip('-n', ns, 'addr', 'add', addr, 'dev', dev)
+    await ip('-n', ns, 'link', 'set', dev, 'up')
+  }
+  const bare = (s: string): string => s.split('/')[0]!
+  return { a, b, devA, devB, addrA: bare(options.addrA), addrB: bare(options.addrB) }
+}
+
+/** Default route of `ns` via `gateway`. */
+export async function setDefaultRoute(ns: string, gateway: string): Promise<void> {
+  await ip('-n', ns, 'route', 'add', 'default', 'via', gateway)
+}
+
+/** Lets `ns` forward packets between its interfaces (a router). */
+export async function enableForwarding(ns: string): Promise<void> {
+  await nsExec(ns, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1'])
+}
+
+/** Runs `iptables ARGS…` inside a namespace (needs the iptables package). */
+export async function iptables(ns: string, ...args: string[]): Promise<string> {
+  return nsExec(ns, 'iptables', ['-w', ...args])
+}
+
+/**
+ * Makes `ns` a home router: NAT (MASQUERADE, or with `symmetric` a new random source port per
+ * flow, as `--random-fully` does) from `lan` out of `wan`; from the WAN only replies to what went
+ * out are forwarded in, and unsolicited packets to the router itself are dropped, as home routers do.
+ */
+export async function makeNatRouter(ns: string, lan: string, wan: string, options: { symmetric?: boolean } = {}): Promise<void> {
+  await enableForwarding(ns)
+  await iptables(ns, '-t', 'nat', '-A', 'POSTROUTING', '-o', wan, '-j', 'MASQUERADE', ...(options.symmetric === true ? ['--random-fully'] : []))
+  await iptables(ns, '-A', 'FORWARD', '-i', lan, '-o', wan, '-j', 'ACCEPT')
+  await iptables(ns, '-A', 'FORWARD', '-i', wan, '-o', lan, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
+  await iptables(ns, '-P', 'FORWARD', 'DROP')
+  await iptables(ns, '-A', 'INPUT', '-i', wan, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
+  await iptables(ns, '-A', 'INPUT', '-i', wan, '-j', 'DROP')
+}
+
+/**
+ * Counts bytes of TCP traffic on `port` in and out of `ns` (rules with no target: they only count).
+ * Returns a reader of the total so far.
+ */
+export async function countTcpPort(ns: string, port: number): Promise<() => Promise<number>> {
+  await iptables(ns, '-A', 'INPUT', '-p', 'tcp', '--dport', String(port))
+  await iptables(ns, '-A', 'OUTPUT', '-p', 'tcp', '--sport', String(port))
+  return async () => {
+    let total = 0
+    for (const chain of ['INPUT', 'OUTPUT']) {
+      const out = await iptables(ns, '-nvxL', chain)
+      for (const line of out.split('\n')) {
+        if (line.includes(`dpt:${port}`) || line.includes(`spt:${port}`)) total += Number(line.trim().split(/\s+/)[1] ?? 0)
+      }
+    }
+    return total
+  }
+}
