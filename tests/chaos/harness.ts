@@ -261,7 +261,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
 /** One line of figures for a run. */
 export function figures(r: RunResult): string {
   const v = r.verify
-  return `seed ${r.seed}: ${r.nodes} nodes, ${r.ops} ops, writes ${r.writes.acked} acked / ${r.writes.refused} refused / ${r.writes.unacked} unacked, ` +
+  return `seed ${r.seed}: ${r.nodes} nodes, ${r.ops} ops, writes ${r.writes.acked} acked / ${r.writes.refused} refused / ${r.writes.unacked} unacked / ${r.writes.skipped} skipped, ` +
     `${r.partitions} partitions, ${r.heals} heals, ${r.kills} kills, replicators +${r.replicatorsAdded}/-${r.replicatorsRemoved}, ` +
     `${v.docs} docs, ${v.blocks} blocks, superseded ${v.supersededLater} later + ${v.supersededConcurrent} concurrent, ` +
     `converged in ${r.convergenceMs} ms, total ${r.totalMs} ms, lost ${v.lost}`
