@@ -28,6 +28,12 @@ export const ERROR_CODES = [
   'ALREADY_PAIRED',
   'UNREACHABLE',
   'NETWORK_OFF',
+  // API and transports
+  'UNKNOWN_CALL',
+  'UNAUTHORIZED',
+  'BAD_FRAME',
+  'NOT_SUPPORTED',
+  'INTERNAL',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]

@@ -1,0 +1,44 @@
+/** Everything the node pushes to subscribers, by event name. */
+import type { CollectionID, CollectionInfo, DeviceID, DocID, BlockCID } from '../types.ts'
+import type { NearbyDevice, NodeInfo, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from './types.ts'
+
+export interface ApiEvents {
+  /** A document changed here (`local`) or by sync (`remote`). Bulk writes send one event per document. */
+  'document': {
+    collection: CollectionID
+    docID: DocID
+    cids: BlockCID[]
+    origin: 'local' | 'remote'
+    deleted: boolean
+    /** Documents changed by the same commit: a window may refresh once for a large batch. */
+    batchDocs: number
+  }
+  /** A collection was defined (here, or received from another device). */
+  'collection': CollectionInfo
+  'peer:connect': { peerID: DeviceID }
+  'peer:disconnect': { peerID: DeviceID }
+  /** A device joined, was renamed or removed from the group. */
+  'device': { peerID: DeviceID; removed: boolean }
+  /** This node's state changed (paused/resumed, renamed). */
+  'node': NodeInfo
+  /** A replicator's state changed: pending, connection, last ack/error, initial sync progress. */
+  'replicator': ReplicatorInfo
+  /** A head exchange + DAG sync with a device finished. */
+  'sync': SyncReport
+  'sync:error': { peer: DeviceID; error: string }
+  /** The nearby list changed; carries the whole list. */
+  'nearby': NearbyDevice[]
+  'pairing:request': PairingRequest
+  'pairing:resolved': { id: string; outcome: PairingOutcome }
+}
+
+export type EventName = keyof ApiEvents
+export const EVENT_NAMES = [
+  'document', 'collection', 'peer:connect', 'peer:disconnect', 'device', 'node', 'replicator',
+  'sync', 'sync:error', 'nearby', 'pairing:request', 'pairing:resolved',
+] as const satisfies readonly EventName[]
+
+// Compile-time check that EVENT_NAMES lists every event.
+type Missing = Exclude<EventName, (typeof EVENT_NAMES)[number]>
+const _everyEvent: Missing extends never ? true : never = true
+void _everyEvent

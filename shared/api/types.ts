@@ -1,0 +1,121 @@
+/** The shapes calls return and events carry, beyond the database types in shared/types.ts. */
+import type { BlockCID, CollectionID, DeviceID, DocID, Fields } from '../types.ts'
+
+/** One change of a document: a block of its Merkle DAG. */
+export interface HistoryNode {
+  cid: BlockCID
+  /** The device that wrote it, and its name when the device is known here. */
+  device: DeviceID
+  deviceName?: string
+  /** Wall-clock time the device wrote it (display only). */
+  time: number
+  height: number
+  /** Links to the previous heads: two or more where branches merged. */
+  links: BlockCID[]
+  /** The fields this change set. */
+  changed: Fields
+  /** Set on a delete (true) or a restore (false). */
+  deleted?: boolean
+}
+
+export type NetworkState = 'off' | 'online' | 'paused'
+
+export interface NodeInfo {
+  peerID: DeviceID
+  deviceName: string
+  /** Multiaddrs other devices can dial, each ending /p2p/<peerID>. */
+  addresses: string[]
+  /** `off`: started without the network (--no-p2p); `paused`: offline by choice. */
+  network: NetworkState
+  online: boolean
+  paused: boolean
+  /** Changes waiting in replicator outboxes for their targets to ack. */
+  pendingOutgoing: number
+  /** Group devices connected now. */
+  connectedDevices: number
+  /** A head exchange + DAG sync is running. */
+  syncing: boolean
+  dataDir: string
+  version: string
+}
+
+export type PathKind = 'lan' | 'direct' | 'relayed'
+
+export interface PeerInfo {
+  peerID: string
+  addresses: string[]
+  /** The best live path, or null when the peer is only known or discovered. */
+  connection: PathKind | null
+  paired: boolean
+  /** How it was found: `mdns`, `bootstrap`, `relay`, `known`, `introducer`, `inbound`, … */
+  discoveredBy: string[]
+  rttMs?: number
+}
+
+export interface DeviceInfo {
+  peerID: DeviceID
+  name: string
+  online: boolean
+  lastSeen: number | null
+  addresses: string[]
+  addedAt: number
+}
+
+export interface InviteResult {
+  id: string
+  /** `tandem://pair?…`: give it to the other device (paste, or scan the QR). */
+  uri: string
+  expiresAt: number
+  /** The URI as a QR code, an SVG document (when the node can draw one). */
+  qrSvg?: string
+}
+
+export interface ActiveInvite {
+  id: string
+  expiresAt: number
+}
+
+/** A device found on the local network by mDNS (its name is a hint: anyone on the LAN can claim one). */
+export interface NearbyDevice {
+  peerID: string
+  name?: string
+  addresses: string[]
+  discoveredAt: number
+}
+
+export interface PairingRequest {
+  id: string
+  peerID: string
+  name?: string
+  /** The short code both devices show: pair only when they match. */
+  code: string
+  direction: 'incoming' | 'outgoing'
+  expiresAt: number
+}
+
+export type PairingOutcome = 'accepted' | 'declined' | 'expired'
+
+export interface ReplicatorInfo {
+  /** The device the collections/documents are pushed to. */
+  target: DeviceID
+  collections: CollectionID[]
+  documents: Array<{ collection: CollectionID; docID: DocID }>
+  createdAt: number
+  connected: boolean
+  /** Changes in the outbox, not yet acked by the target. */
+  pending: number
+  lastAck: number | null
+  lastError: string | null
+  /** The first catch-up of the target for the current scope. */
+  initialSync: { state: 'waiting' | 'running' | 'done'; done: number; total: number }
+  initialSynced: boolean
+}
+
+export interface SyncReport {
+  peer: DeviceID
+  collections: number
+  differingDocs: number
+  fetched: number
+  applied: number
+  rejected: number
+}
