@@ -31,23 +31,141 @@ interface BlockMeta {
   collection: string
 }
 
-/** What the apply step needs of a block's parents; cached because every child asks again. */
+/**
+ * What the apply step needs of a block's parents; cached because every child asks again. Blocks
+ * applied in a transaction are staged with it and enter the cache only once it committed, so a
+ * cached entry always names a stored block (blocks are never deleted).
+ */
 export class BlockMetaCache {
   readonly #cache = new LRUCache<string, BlockMeta>({ max: 50_000 })
+  readonly #staged = new WeakMap<Txn, Map<string, BlockMeta>>()
 
   async get(txn: Txn, store: Store, cid: string): Promise<BlockMeta | undefined> {
-    const hit = this.#cache.get(cid)
+    const hit = this.#staged.get(txn)?.get(cid) ?? this.#cache.get(cid)
     if (hit !== undefined) return hit
     const bytes = await txn.get(store.blocks, cid)
     if (bytes === undefined) return undefined
     const block = decodeStoredBlock(bytes)
     const meta = { height: block.height, doc: blockDocID(block, CID.parse(cid)), collection: block.collection }
-    this.#cache.set(cid, meta)
+    if (!txn.isWritten(store.blocks, cid)) this.#cache.set(cid, meta)
     return meta
   }
 
-  remember(cid: string, meta: BlockMeta): void {
-    this.#cache.set(cid, meta)
+  /** True when `cid` is known to be stored (committed), without I/O. */
+  isStored(cid: string): boolean {
+    return this.#cache.has(cid)
+  }
+
+  /** Reads the blocks of the given CIDs that are not cached, at once, for the `get`s that follow. */
+  async prefetch(txn: Txn, store: Store, cids: Iterable<string>): Promise<void> {
+    const staged = this.#staged.get(txn)
+    const unknown: string[] = []
+    for (const c of cids) if (!this.#cache.has(c) && !(staged?.has(c) ?? false)) unknown.push(c)
+    if (unknown.length > 0) await txn.prefetch(store.blocks, unknown)
+  }
+
+  remember(txn: Txn, cid: string, meta: BlockMeta): void {
+    let staged = this.#staged.get(txn)
+    if (staged === undefined) this.#staged.set(txn, staged = new Map())
+    staged.set(cid, meta)
+  }
+
+  /** After `txn` committed: what it applied is stored now. */
+  committed(txn: Txn): void {
+    const staged = this.#staged.get(txn)
+    if (staged === undefined) return
+    for (const [cid, meta] of staged) this.#cache.set(cid, meta)
+    this.#staged.delete(txn)
+  }
+}
+
+/**
+ * Which pending blocks wait for which missing block: the `waiting` sublevel, mirrored in memory so
+ * that applying a block costs no read to learn that nothing waits for it (the usual case). Loaded
+ * at open; a transaction records its changes in a `PendingChanges` that enters the index only
+ * after the commit.
+ */
+export class PendingIndex {
+  // missing CID → pending CIDs waiting for it
+  readonly #waiters = new Map<string, Set<string>>()
+
+  static async load(store: Store): Promise<PendingIndex> {
+    const index = new PendingIndex()
+    for await (const key of store.waiting.keys()) {
+      const at = key.indexOf('!')
+      if (at > 0) index.#add(key.slice(0, at), key.slice(at + 1))
+    }
+    return index
+  }
+
+  changes(): PendingChanges {
+    return new PendingChanges(this)
+  }
+
+  committedWaiters(missing: string): ReadonlySet<string> | undefined {
+    return this.#waiters.get(missing)
+  }
+
+  /** After the transaction of `changes` committed. */
+  apply(changes: PendingChanges): void {
+    for (const [m, cids] of changes.added) for (const c of cids) this.#add(m, c)
+    for (const key of changes.dropped) {
+      const at = key.indexOf('!')
+      const m = key.slice(0, at)
+      const set = this.#waiters.get(m)
+      if (set === undefined) continue
+      set.delete(key.slice(at + 1))
+      if (set.size === 0) this.#waiters.delete(m)
+    }
+  }
+
+  #add(missing: string, cid: string): void {
+    let set = this.#waiters.get(missing)
+    if (set === undefined) this.#waiters.set(missing, set = new Set())
+    set.add(cid)
+  }
+}
+
+/** One transaction's changes to the pending set (written to `txn`, and to the index after commit). */
+export class PendingChanges {
+  readonly #index: PendingIndex
+  readonly added = new Map<string, Set<string>>()
+  readonly dropped = new Set<string>()
+
+  constructor(index: PendingIndex) {
+    this.#index = index
+  }
+
+  put(store: Store, txn: Txn, enc: EncodedBlock, missing: string[]): void {
+    const cid = enc.id
+    txn.put(store.pending, cid, enc.bytes)
+    for (const m of missing) {
+      txn.put(store.waiting, `${m}!${cid}`, '')
+      this.dropped.delete(`${m}!${cid}`)
+      let set = this.added.get(m)
+      if (set === undefined) this.added.set(m, set = new Set())
+      set.add(cid)
+    }
+  }
+
+  /** Removes a pending block and its waiting entries. */
+  drop(store: Store, txn: Txn, enc: EncodedBlock): void {
+    const cid = enc.id
+    txn.del(store.pending, cid)
+    for (const p of enc.block.parents) {
+      const m = p.toString()
+      txn.del(store.waiting, `${m}!${cid}`)
+      this.added.get(m)?.delete(cid)
+      this.dropped.add(`${m}!${cid}`)
+    }
+  }
+
+  /** Pending blocks that were waiting for `cid` (to be retried now that it is here). */
+  waitersOf(cid: string): string[] {
+    const out = new Set<string>()
+    for (const w of this.#index.committedWaiters(cid) ?? []) if (!this.dropped.has(`${cid}!${w}`)) out.add(w)
+    for (const w of this.added.get(cid) ?? []) out.add(w)
+    return [...out]
   }
 }
 
@@ -84,7 +202,7 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   txn.put(store.blocks, cid, enc.bytes)
   txn.put(store.docs, key, after)
   updateHeadIndex(store, txn, collection, docID, before?.heads, after.heads)
-  metas.remember(cid, { height: block.height, doc: docID, collection })
+  metas.remember(txn, cid, { height: block.height, doc: docID, collection })
   const delta = (after.deleted ? 0 : 1) - (before === undefined || before.deleted ? 0 : 1)
   if (delta !== 0) txn.add(store.counts, collection, delta)
   return { collection, docID, cid, before, after }
@@ -100,37 +218,15 @@ function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: stri
 }
 
 /** Parents of a block not yet present (neither stored nor written in this transaction). */
-export async function missingParents(store: Store, txn: Txn, enc: EncodedBlock): Promise<string[]> {
+export async function missingParents(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock): Promise<string[]> {
   const missing: string[] = []
   for (const p of enc.block.parents) {
     const s = p.toString()
-    if (!(await txn.has(store.blocks, s))) missing.push(s)
+    const known = txn.knownHas(store.blocks, s)
+    if (known === true || (known === undefined && metas.isStored(s))) continue
+    if (known === false || !(await txn.has(store.blocks, s))) missing.push(s)
   }
   return missing
-}
-
-export function putPending(store: Store, txn: Txn, enc: EncodedBlock, missing: string[]): void {
-  const cid = enc.id
-  txn.put(store.pending, cid, enc.bytes)
-  for (const m of missing) txn.put(store.waiting, `${m}!${cid}`, '')
-}
-
-/** Pending blocks that were waiting for `cid` (to be retried now that it is here). */
-export async function waitersOf(store: Store, txn: Txn, cid: string): Promise<string[]> {
-  const prefix = `${cid}!`
-  const out = new Set<string>()
-  for await (const key of store.waiting.keys({ gte: prefix, lt: `${prefix}\xff` })) {
-    if (!txn.isDeleted(store.waiting, key)) out.add(key.slice(prefix.length))
-  }
-  for (const key of txn.keysWritten(store.waiting, prefix)) out.add(key.slice(prefix.length))
-  return [...out]
-}
-
-/** Removes a pending block and its waiting entries. */
-export function dropPending(store: Store, txn: Txn, enc: EncodedBlock): void {
-  const cid = enc.id
-  txn.del(store.pending, cid)
-  for (const p of enc.block.parents) txn.del(store.waiting, `${p.toString()}!${cid}`)
 }
 
 export function isDelete(fields: Record<string, unknown>): boolean {

@@ -193,17 +193,22 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out
 }
 
-/** The Merkle root a block's proof leads to. */
-function rootOf(block: Block): Uint8Array {
-  let h = leafHash(block)
-  const { p, d } = block.sig
+/** The Merkle root a block's proof leads to, from its leaf hash; `memo` shares inner nodes between blocks of one batch. */
+function rootFrom(leaf: string, sig: BlockSignature, memo: Map<string, { sibling: string; up: string }>): string {
+  let h = leaf
+  const { p, d } = sig
   for (let j = 0; j * 32 < p.length; j++) {
     const sibling = Buffer.from(p.buffer, p.byteOffset + j * 32, 32).toString('latin1')
-    h = (d & (1 << j)) !== 0 ? nodeHash(h, sibling) : nodeHash(sibling, h)
+    const right = (d & (1 << j)) !== 0
+    // The node above h, if an earlier block of this batch went the same way (same sibling, same side).
+    const key = right ? h : `${h}<`
+    const seen = memo.get(key)
+    if (seen !== undefined && seen.sibling === sibling) { h = seen.up; continue }
+    const up = right ? nodeHash(h, sibling) : nodeHash(sibling, h)
+    memo.set(key, { sibling, up })
+    h = up
   }
-  const root = new Uint8Array(32)
-  writeLatin1(root, 0, h)
-  return root
+  return h
 }
 
 // Roots whose signatures were already checked, so each batch's signature is verified once.
@@ -215,9 +220,55 @@ const verifiedRoots = new LRUCache<string, true>({ max: 4096 })
  * saying why not.
  */
 export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise<EncodedBlock> {
+  const [r] = await verifyBlocks([{ bytes, expected }])
+  if (r instanceof TandemError) throw r
+  return r!
+}
+
+/**
+ * `verifyBlock` for many blocks at once, each answered alone (the block, or why not). Blocks signed
+ * together (one root) share the inner nodes of their proofs, hashed once, and each distinct
+ * signature is verified once, all of them concurrently off the event loop.
+ */
+export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; expected?: string | undefined; cid?: CID | undefined }>): Promise<Array<EncodedBlock | TandemError>> {
+  const out = new Array<EncodedBlock | TandemError>(items.length)
+  const memo = new Map<string, { sibling: string; up: string }>()
+  // signature key → the indexes of the blocks that need it, and what to verify
+  const bySig = new Map<string, { author: string; root: Uint8Array; s: Uint8Array; at: number[] }>()
+  for (let i = 0; i < items.length; i++) {
+    try {
+      const { enc, root } = decodeChecked(items[i]!.bytes, items[i]!.expected, items[i]!.cid, memo)
+      out[i] = enc
+      const { author, sig } = enc.block
+      const key = `${author}|${Buffer.from(root).toString('base64')}|${Buffer.from(sig.s).toString('base64')}`
+      if (verifiedRoots.has(key)) continue
+      let entry = bySig.get(key)
+      if (entry === undefined) bySig.set(key, entry = { author, root, s: sig.s, at: [] })
+      entry.at.push(i)
+    } catch (err) {
+      out[i] = err instanceof TandemError ? err : invalid((err as Error).message)
+    }
+  }
+  await Promise.all([...bySig].map(async ([key, { author, root, s, at }]) => {
+    let ok = false
+    let error: TandemError | null = null
+    try {
+      ok = await verifySignature(author, concat(SIGN_DOMAIN, root), s)
+    } catch (err) {
+      if (err instanceof TandemError) error = err
+    }
+    if (ok) { verifiedRoots.set(key, true); return }
+    error ??= new TandemError('BAD_SIGNATURE', `the signature is not ${author}'s`)
+    for (const i of at) out[i] = error
+  }))
+  return out
+}
+
+/** Every check of `verifyBlock` but the signature; returns the block and the root its proof leads to. */
+function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: CID | undefined, memo: Map<string, { sibling: string; up: string }>): { enc: EncodedBlock; root: Uint8Array } {
   if (!(bytes instanceof Uint8Array)) throw invalid('a block must be bytes')
   if (bytes.length > MAX_BLOCK_BYTES) throw invalid(`the block is ${bytes.length} bytes, over the ${MAX_BLOCK_BYTES} limit`)
-  const cid = cidOf(bytes)
+  const cid = known ?? cidOf(bytes) // `known`: computed by the caller from these very bytes
   const id = cidString(cid.bytes) as BlockCID
   if (expected !== undefined && id !== expected) {
     throw new TandemError('BAD_CID', `the block's bytes hash to ${id}, not to ${expected}`)
@@ -229,21 +280,21 @@ export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise
     throw invalid(`not dag-cbor (${(err as Error).message})`)
   }
   const block = checkShape(decoded)
-  // One logical block must have one CID: refuse other encodings of the same content.
-  if (!encodesTo(block, bytes)) throw invalid('not in canonical dag-cbor form')
-  const root = rootOf(block)
-  const key = `${block.author}|${Buffer.from(root).toString('base64')}|${Buffer.from(block.sig.s).toString('base64')}`
-  if (!verifiedRoots.has(key)) {
-    let ok = false
-    try {
-      ok = await verifySignature(block.author, concat(SIGN_DOMAIN, root), block.sig.s)
-    } catch (err) {
-      if (err instanceof TandemError) throw err
-    }
-    if (!ok) throw new TandemError('BAD_SIGNATURE', `the signature is not ${block.author}'s`)
-    verifiedRoots.set(key, true)
+  // One logical block must have one CID: refuse other encodings of the same content. The unsigned
+  // part is encoded once, for both this check (with the signature spliced in) and the leaf hash.
+  let leaf: string
+  const u = encodeCborWithSlot(unsignedPart(block) as unknown as Record<string, unknown>, 'sig', 1)
+  if (u !== null) {
+    const full = spliceEntry(u.bytes.subarray(1), u.at, 'sig', block.sig)
+    if (full.length !== bytes.length || Buffer.compare(full, bytes) !== 0) throw invalid('not in canonical dag-cbor form')
+    leaf = sha256Latin1(u.bytes) // its lead byte is 0 = LEAF
+  } else {
+    if (!encodesTo(block, bytes)) throw invalid('not in canonical dag-cbor form')
+    leaf = leafHash(block)
   }
-  return { cid, id, bytes, block }
+  const root = new Uint8Array(32)
+  writeLatin1(root, 0, rootFrom(leaf, block.sig, memo))
+  return { enc: { cid, id, bytes, block }, root }
 }
 
 /** Decodes a block that came from our own store (already verified when it was written). */

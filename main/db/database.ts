@@ -12,8 +12,9 @@ import { TandemError } from '../../shared/errors.ts'
 import type {
   ApplyResult, BlockCID, CollectionID, CollectionInfo, DeviceID, DocID, DocumentView, HistoryEntry, ListQuery, ListResult,
 } from '../../shared/types.ts'
-import { applyBlock, BlockMetaCache, docKey, dropPending, missingParents, putPending, waitersOf, type Applied } from './apply.ts'
-import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, newNonces, signBlocks, verifyBlock, type EncodedBlock, type UnsignedBlock } from './block.ts'
+import { applyBlock, BlockMetaCache, docKey, missingParents, PendingIndex, type Applied, type PendingChanges } from './apply.ts'
+import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
+import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
 import type { DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
@@ -25,12 +26,23 @@ import { validateFields } from './validate.ts'
 
 export interface DatabaseOptions {
   /**
-   * Which authors' blocks to accept from other devices. Until the device group exists every valid
-   * signature is accepted; the sync engine narrows this to the group.
+   * Which authors' blocks to accept from other devices; `from` is the device that delivered them
+   * (when known). Until the device group exists every valid signature is accepted; the sync engine
+   * narrows this to the group (and to blocks of former members vouched for by a member).
    */
-  isTrustedAuthor?: (author: DeviceID) => boolean
+  isTrustedAuthor?: (author: DeviceID, from: DeviceID | undefined) => boolean
   /** Wall clock for block times (display only); tests pin it. */
   now?: () => number
+}
+
+/** Blocks checked by `prepareBlocks`, to hand to `applyPrepared` (opaque to callers). */
+export interface PreparedBlocks {
+  readonly entries: ReadonlyArray<{ bytes: Uint8Array; cid?: string }>
+  readonly ids: ReadonlyArray<string | null>
+  readonly before: ReadonlyMap<string, 'duplicate' | 'pending'>
+  readonly first: ReadonlyMap<string, number>
+  readonly checked: ReadonlyMap<number, EncodedBlock | TandemError>
+  readonly from: DeviceID | undefined
 }
 
 export type ChangeOrigin = 'local' | 'remote'
@@ -41,6 +53,8 @@ export interface ChangeEvent {
   cids: BlockCID[]
   origin: ChangeOrigin
   deleted: boolean
+  /** Documents changed by the same commit (1 for a single edit; large for a bulk import or a resync). */
+  batchDocs: number
 }
 /**
  * Runs inside every commit that applies blocks, before it is written: what a hook puts into the
@@ -70,6 +84,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #collections = new Map<string, StoredCollection>() // by ID
   readonly #byName = new Map<string, StoredCollection>()
   readonly #metas = new BlockMetaCache()
+  #pending!: PendingIndex
   readonly #hooks: CommitHook[] = []
   #lock: Promise<unknown> = Promise.resolve()
   #closed = false
@@ -98,7 +113,13 @@ export class Database extends EventEmitter<DatabaseEvents> {
       throw err
     }
     const db = new Database(dir, identity, store, options)
-    for await (const c of store.schemas.values()) db.#remember(c)
+    try {
+      db.#pending = await PendingIndex.load(store)
+      for await (const c of store.schemas.values()) db.#remember(c)
+    } catch (err) {
+      await store.close()
+      throw err
+    }
     return db
   }
 
@@ -333,6 +354,32 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return (await this.#store.blocks.has(cid)) || (await this.#store.pending.has(cid))
   }
 
+  /** `hasBlock` for many CIDs at once (two multi-reads). */
+  async hasBlocks(cids: readonly string[]): Promise<boolean[]> {
+    if (cids.length === 0) return []
+    const [stored, pending] = await Promise.all([this.#store.blocks.hasMany([...cids]), this.#store.pending.hasMany([...cids])])
+    return cids.map((_, i) => stored[i] === true || pending[i] === true)
+  }
+
+  /** For each CID, true when the block is stored (applied), not merely pending (one multi-read). */
+  async storedBlocks(cids: readonly string[]): Promise<boolean[]> {
+    if (cids.length === 0) return []
+    return (await this.#store.blocks.hasMany([...cids])).map((x) => x === true)
+  }
+
+  /** Raw bytes of stored blocks (one multi-read), undefined where not stored. */
+  async getBlocks(cids: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    if (cids.length === 0) return []
+    return (await this.#store.blocks.getMany([...cids])).map((b) => b ?? undefined)
+  }
+
+  /** The heads of many documents of a collection at once ([] where a document is not here). */
+  async documentHeadsMany(collection: CollectionID, docIDs: readonly string[]): Promise<BlockCID[][]> {
+    if (docIDs.length === 0) return []
+    const heads = await this.#store.heads.getMany(docIDs.map((d) => `${collection}!${bucketKey(bucketOf(d))}!${d}`))
+    return heads.map((h) => (h ?? []) as BlockCID[])
+  }
+
   /** The SDL of one collection alone (canonical), to hand to a device that lacks it. */
   collectionSDL(id: string): string | undefined {
     const c = this.#collections.get(id)
@@ -402,38 +449,100 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * Applies blocks from elsewhere, in any order, with duplicates. Each is checked (canonical bytes,
    * CID, signature, trusted author, schema) before anything is written; blocks whose ancestors are
    * missing wait in the persisted pending set and apply when those arrive. One atomic commit.
+   *
+   * Blocks already stored or pending here (same CID, so the same bytes, checked when they came)
+   * are answered without being checked again. The others are verified together (each signature
+   * once, off the event loop), and what applying them reads is read up front in a few multi-gets.
    */
   async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID } = {}): Promise<ApplyResult[]> {
+    return this.applyPrepared(await this.prepareBlocks(entries, options))
+  }
+
+  /**
+   * The first half of `applyBlocks`: every check that needs no lock (duplicates, bytes, CID,
+   * signature, author, schema). A receiver can prepare the next batch while the previous one
+   * commits, then `applyPrepared` them in order.
+   */
+  async prepareBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID } = {}): Promise<PreparedBlocks> {
     if (!Array.isArray(entries)) throw new TandemError('INVALID_INPUT', 'applyBlocks takes a list of blocks.')
-    const checked: Array<EncodedBlock | TandemError> = []
-    for (const e of entries) checked.push(await this.#check(e.bytes, e.cid).catch((err: unknown) => toTandem(err)))
+    // The CID of each well-formed entry, to answer duplicates before any costlier check.
+    const cids: Array<CID | null> = entries.map((e) => {
+      const b = e?.bytes
+      return !(b instanceof Uint8Array) || b.length > MAX_BLOCK_BYTES ? null : cidOf(b)
+    })
+    const ids: Array<string | null> = cids.map((c, i) => {
+      if (c === null) return null
+      const id = cidString(c.bytes)
+      return entries[i]!.cid !== undefined && entries[i]!.cid !== id ? null : id
+    })
+    const known = [...new Set(ids.filter((id): id is string => id !== null))]
+    const [stored, pending] = known.length === 0 ? [[], []] : await Promise.all([this.#store.blocks.hasMany(known), this.#store.pending.hasMany(known)])
+    const before = new Map<string, 'duplicate' | 'pending'>()
+    known.forEach((id, i) => {
+      if (stored[i] === true) before.set(id, 'duplicate')
+      else if (pending[i] === true) before.set(id, 'pending')
+    })
+    const toCheck: number[] = []
+    const first = new Map<string, number>() // CID → index of its first entry in this call
+    for (let i = 0; i < entries.length; i++) {
+      const id = ids[i]
+      if (id !== null && id !== undefined && (before.has(id) || first.has(id))) continue
+      if (id !== null && id !== undefined) first.set(id, i)
+      toCheck.push(i)
+    }
+    const verified = await verifyBlocks(toCheck.map((i) => ({ bytes: entries[i]?.bytes as Uint8Array, expected: entries[i]?.cid, cid: ids[i] === null ? undefined : cids[i]! })))
+    const checked = new Map<number, EncodedBlock | TandemError>()
+    toCheck.forEach((i, k) => {
+      const v = verified[k]!
+      checked.set(i, v instanceof TandemError ? v : this.#checkDecoded(v, options.from))
+    })
+    return { entries, ids, before, first, checked, from: options.from }
+  }
+
+  /** The second half of `applyBlocks`, under the write lock: applies what `prepareBlocks` checked, in one commit. */
+  async applyPrepared(prepared: PreparedBlocks): Promise<ApplyResult[]> {
+    const { entries, ids, before, first, checked } = prepared
+    const options = { from: prepared.from }
     return this.#exclusive(async () => {
       const txn = this.#store.txn()
+      const changes = this.#pending.changes()
+      await this.#prefetch(txn, [...checked.values()].filter((c): c is EncodedBlock => !(c instanceof TandemError)))
       const results: ApplyResult[] = []
       const resultByCid = new Map<string, ApplyResult>()
       const applied: Applied[] = []
-      for (const item of checked) {
+      for (let i = 0; i < entries.length; i++) {
+        const item = checked.get(i)
+        if (item === undefined) {
+          // Stored or pending before this call, or a repeat within it (answered as its first entry now stands).
+          const id = ids[i]! as BlockCID
+          const prior = before.get(id)
+          if (prior !== undefined) { results.push({ cid: id, status: prior }); continue }
+          const firstItem = checked.get(first.get(id)!)
+          if (firstItem instanceof TandemError) { results.push(this.#reject(null, firstItem)); continue }
+          const r = resultByCid.get(id)
+          results.push(r === undefined || r.status === 'rejected' ? { ...(r ?? { cid: id, status: 'rejected', reason: 'rejected' }) } : { cid: id, status: r.status === 'pending' ? 'pending' : 'duplicate' })
+          continue
+        }
         if (item instanceof TandemError) {
           results.push(this.#reject(null, item))
           continue
         }
-        const cid = item.id
-        const res = await this.#applyOne(txn, item, applied)
+        const res = await this.#applyOne(txn, changes, item, applied)
         results.push(res)
-        resultByCid.set(cid, res)
+        resultByCid.set(item.id, res)
       }
       // Blocks that were pending (from before, or earlier in this call) and now complete.
       let frontier = applied.map((a) => a.cid as string)
       while (frontier.length > 0) {
         const next: string[] = []
         for (const cid of frontier) {
-          for (const waiter of await waitersOf(this.#store, txn, cid)) {
+          for (const waiter of changes.waitersOf(cid)) {
             const bytes = await txn.get(this.#store.pending, waiter)
             if (bytes === undefined) continue
             const enc = await verifyBlock(bytes, waiter).catch((err: unknown) => toTandem(err))
             if (enc instanceof TandemError) continue
-            if ((await missingParents(this.#store, txn, enc)).length > 0) continue
-            dropPending(this.#store, txn, enc)
+            if ((await missingParents(this.#store, txn, this.#metas, enc)).length > 0) continue
+            changes.drop(this.#store, txn, enc)
             try {
               applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
               const r = resultByCid.get(waiter)
@@ -449,18 +558,41 @@ export class Database extends EventEmitter<DatabaseEvents> {
         frontier = next
       }
       await this.#commit(txn, applied, 'remote', options.from)
+      this.#pending.apply(changes)
       this.#emitChanges(applied, 'remote')
       return results
     })
   }
 
-  async #applyOne(txn: Txn, enc: EncodedBlock, applied: Applied[]): Promise<ApplyResult> {
+  /**
+   * Reads at once what applying these blocks will read: whether they and their parents are here,
+   * their parents' metadata, and the records of the documents they continue.
+   */
+  async #prefetch(txn: Txn, blocks: EncodedBlock[]): Promise<void> {
+    if (blocks.length === 0) return
+    const inBatch = new Set(blocks.map((b) => b.id as string))
+    const parents = new Set<string>()
+    const docs = new Set<string>()
+    for (const { block, cid } of blocks) {
+      if (block.parents.length === 0) continue
+      for (const p of block.parents) { const s = p.toString(); if (!inBatch.has(s)) parents.add(s) }
+      docs.add(docKey(block.collection, blockDocID(block, cid)))
+    }
+    await Promise.all([
+      txn.prefetchHas(this.#store.blocks, [...inBatch]),
+      txn.prefetchHas(this.#store.pending, [...inBatch]),
+      this.#metas.prefetch(txn, this.#store, parents),
+      txn.prefetch(this.#store.docs, [...docs]),
+    ])
+  }
+
+  async #applyOne(txn: Txn, changes: PendingChanges, enc: EncodedBlock, applied: Applied[]): Promise<ApplyResult> {
     const cid = enc.id
     if (await txn.has(this.#store.blocks, cid)) return { cid, status: 'duplicate' }
     if (await txn.has(this.#store.pending, cid)) return { cid, status: 'pending' }
-    const missing = await missingParents(this.#store, txn, enc)
+    const missing = await missingParents(this.#store, txn, this.#metas, enc)
     if (missing.length > 0) {
-      putPending(this.#store, txn, enc, missing)
+      changes.put(this.#store, txn, enc, missing)
       return { cid, status: 'pending' }
     }
     try {
@@ -471,22 +603,25 @@ export class Database extends EventEmitter<DatabaseEvents> {
     }
   }
 
-  /** Everything about a block that does not depend on other blocks. */
-  async #check(bytes: Uint8Array, expected?: string): Promise<EncodedBlock> {
-    const enc = await verifyBlock(bytes, expected)
-    const { block } = enc
-    const trusted = this.#options.isTrustedAuthor ?? (() => true)
-    if (!trusted(block.author as DeviceID)) {
-      throw new TandemError('UNTRUSTED_AUTHOR', `the author ${block.author} is not a device of this group`)
+  /** Everything about a verified block that does not depend on other blocks: its author is trusted, its fields fit. */
+  #checkDecoded(enc: EncodedBlock, from: DeviceID | undefined): EncodedBlock | TandemError {
+    try {
+      const { block } = enc
+      const trusted = this.#options.isTrustedAuthor ?? (() => true)
+      if (!trusted(block.author as DeviceID, from)) {
+        throw new TandemError('UNTRUSTED_AUTHOR', `the author ${block.author} is not a device of this group`)
+      }
+      const c = this.#collections.get(block.collection)
+      if (c === undefined) throw new TandemError('UNKNOWN_COLLECTION', `block for unknown collection ${block.collection}`)
+      const { [DELETED_FIELD]: _del, ...fields } = block.fields
+      const genesis = block.parents.length === 0
+      if (genesis && _del !== undefined) throw new TandemError('BLOCK_INVALID', 'invalid block: a genesis block cannot delete')
+      if (!genesis && _del === undefined && Object.keys(fields).length === 0) throw new TandemError('BLOCK_INVALID', 'invalid block: it changes nothing')
+      if (genesis || Object.keys(fields).length > 0) validateFields(c.schema, fields, genesis ? 'create' : 'update')
+      return enc
+    } catch (err) {
+      return toTandem(err)
     }
-    const c = this.#collections.get(block.collection)
-    if (c === undefined) throw new TandemError('UNKNOWN_COLLECTION', `block for unknown collection ${block.collection}`)
-    const { [DELETED_FIELD]: _del, ...fields } = block.fields
-    const genesis = block.parents.length === 0
-    if (genesis && _del !== undefined) throw new TandemError('BLOCK_INVALID', 'invalid block: a genesis block cannot delete')
-    if (!genesis && _del === undefined && Object.keys(fields).length === 0) throw new TandemError('BLOCK_INVALID', 'invalid block: it changes nothing')
-    if (genesis || Object.keys(fields).length > 0) validateFields(c.schema, fields, genesis ? 'create' : 'update')
-    return enc
   }
 
   #reject(cid: string | null, err: TandemError): ApplyResult {
@@ -514,18 +649,22 @@ export class Database extends EventEmitter<DatabaseEvents> {
   async #commit(txn: Txn, applied: Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Promise<void> {
     if (applied.length > 0) for (const hook of this.#hooks) await hook(txn, applied, origin, from)
     await txn.commit()
+    this.#metas.committed(txn)
   }
 
   #emitChanges(applied: Applied[], origin: ChangeOrigin): void {
     const byDoc = new Map<string, ChangeEvent>()
     for (const a of applied) {
       const key = docKey(a.collection, a.docID)
-      const ev = byDoc.get(key) ?? { collection: a.collection, docID: a.docID, cids: [], origin, deleted: false }
+      const ev = byDoc.get(key) ?? { collection: a.collection, docID: a.docID, cids: [], origin, deleted: false, batchDocs: 0 }
       ev.cids.push(a.cid)
       ev.deleted = a.after.deleted
       byDoc.set(key, ev)
     }
-    for (const ev of byDoc.values()) this.emit('change', ev)
+    for (const ev of byDoc.values()) {
+      ev.batchDocs = byDoc.size
+      this.emit('change', ev)
+    }
   }
 
   /** Runs writes one at a time: each reads the state the previous one committed. */

@@ -175,6 +175,10 @@ export class Txn {
   readonly #xors = new Map<Sub<Uint8Array>, Map<string, Uint8Array>>()
   // sublevel → key → amount still to add to the stored number (or to none: 0)
   readonly #adds = new Map<Sub<number>, Map<string, number>>()
+  // sublevel → key → committed value read ahead (prefetch); undefined = absent
+  readonly #read = new Map<object, Map<string, unknown>>()
+  // sublevel → key → committed presence read ahead (prefetchHas)
+  readonly #present = new Map<object, Map<string, boolean>>()
 
   constructor(store: Store) {
     this.#store = store
@@ -184,6 +188,8 @@ export class Txn {
     if (this.#xors.size + this.#adds.size > 0) await this.#settle(sub, key)
     const layer = this.#overlay.get(sub as object)
     if (layer?.has(key)) return layer.get(key) as V | undefined
+    const read = this.#read.get(sub as object)
+    if (read?.has(key)) return read.get(key) as V | undefined
     return (await sub.get(key)) ?? undefined
   }
 
@@ -191,7 +197,48 @@ export class Txn {
     if (this.#xors.size + this.#adds.size > 0) await this.#settle(sub, key)
     const layer = this.#overlay.get(sub as object)
     if (layer?.has(key)) return layer.get(key) !== undefined
+    const read = this.#read.get(sub as object)
+    if (read?.has(key)) return read.get(key) !== undefined
+    const present = this.#present.get(sub as object)?.get(key)
+    if (present !== undefined) return present
     return (await sub.has(key))
+  }
+
+  /**
+   * Reads the stored values of `keys` at once (one getMany), so that the `get`s and `has`es that
+   * follow in this transaction need no I/O each. Only for sublevels that are not blind-updated (not
+   * `xor`/`add`), and only while no other transaction can commit (the database's write lock): the
+   * values read are the committed ones, and this transaction's own writes still come first.
+   */
+  async prefetch<V>(sub: Sub<V>, keys: readonly string[]): Promise<void> {
+    let read = this.#read.get(sub as object)
+    if (read === undefined) this.#read.set(sub as object, read = new Map())
+    const layer = this.#overlay.get(sub as object)
+    const unread = [...new Set(keys)].filter((k) => !read.has(k) && !(layer?.has(k) ?? false))
+    if (unread.length === 0) return
+    const values = await sub.getMany(unread)
+    for (let i = 0; i < unread.length; i++) read.set(unread[i]!, values[i] ?? undefined)
+  }
+
+  /** `prefetch` for presence only (one hasMany): later `has` calls need no I/O. Not for `get`. */
+  async prefetchHas<V>(sub: Sub<V>, keys: readonly string[]): Promise<void> {
+    let known = this.#present.get(sub as object)
+    if (known === undefined) this.#present.set(sub as object, known = new Map())
+    const layer = this.#overlay.get(sub as object)
+    const read = this.#read.get(sub as object)
+    const unread = [...new Set(keys)].filter((k) => !known.has(k) && !(layer?.has(k) ?? false) && !(read?.has(k) ?? false))
+    if (unread.length === 0) return
+    const found = await sub.hasMany(unread)
+    for (let i = 0; i < unread.length; i++) known.set(unread[i]!, found[i]!)
+  }
+
+  /** Presence of a key from this transaction's writes and prefetches, or undefined when unknown without I/O. */
+  knownHas<V>(sub: Sub<V>, key: string): boolean | undefined {
+    const layer = this.#overlay.get(sub as object)
+    if (layer?.has(key)) return layer.get(key) !== undefined
+    const read = this.#read.get(sub as object)
+    if (read?.has(key)) return read.get(key) !== undefined
+    return this.#present.get(sub as object)?.get(key)
   }
 
   /** XORs `hash` (as many bytes as the stored value, given as a latin1 string) into the value at `key`. */

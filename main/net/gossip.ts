@@ -19,6 +19,9 @@ import type { CollectionID, DeviceID } from '../../shared/types.ts'
 import type { Group } from './group.ts'
 import { bytes, cidString } from './wire.ts'
 
+// A remote commit that changed more documents than this (a resync, a bulk import) does not make
+// them hot: following and dropping a topic per document would churn subscriptions for nothing.
+const HOT_FROM_REMOTE_MAX_DOCS = 16
 // A gossip message carries at most this much; larger changes go in several messages.
 const MAX_PAYLOAD_BYTES = 512 * 1024
 const Payload = z.object({ v: z.literal(1), c: cidString, b: z.array(bytes).min(1).max(4096) })
@@ -159,7 +162,7 @@ export class Gossip {
 
   #onChange(ev: ChangeEvent): void {
     const isEdit = ev.cids.length > 0 && !this.#isGenesisOnly(ev)
-    if (isEdit) this.#touch(ev.docID)
+    if (isEdit && (ev.origin === 'local' || ev.batchDocs <= HOT_FROM_REMOTE_MAX_DOCS)) this.#touch(ev.docID)
     if (ev.origin !== 'local') return
     let q = this.#queue.get(ev.collection)
     if (q === undefined) { q = { blocks: [], docTopics: new Set() }; this.#queue.set(ev.collection, q) }
@@ -220,15 +223,15 @@ export class Gossip {
     if (!this.#db.hasCollection(payload.c)) return
     try {
       const results = await this.#db.applyBlocks(payload.b.map((b) => ({ bytes: b })), { from: msg.from.toString() as DeviceID })
-      const missing = new Set<string>()
+      const parents = new Set<string>()
       for (const [i, r] of results.entries()) {
         if (r.status === 'rejected') this.#log(`gossip: rejected a block from ${msg.from}: ${r.reason}`)
         if (r.status !== 'pending') continue
-        for (const p of decodeStoredBlock(payload.b[i]!).parents) {
-          const s = p.toString()
-          if (!(await this.#db.hasBlock(s))) missing.add(s)
-        }
+        for (const p of decodeStoredBlock(payload.b[i]!).parents) parents.add(p.toString())
       }
+      const asked = [...parents]
+      const here = await this.#db.hasBlocks(asked)
+      const missing = new Set(asked.filter((_, i) => !here[i]))
       if (missing.size > 0) {
         const peers = propagationSource.equals(msg.from) ? [propagationSource] : [propagationSource, msg.from]
         this.#onMissing(peers, [...missing])

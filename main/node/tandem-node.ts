@@ -297,15 +297,22 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const want: string[] = []
     const have: string[] = []
     for (const [collection, { docs }] of remote.differing) {
+      // Only applied blocks count: a pending one still lacks ancestors, which this fetch brings.
+      // Two multi-reads per collection, not two reads per document.
+      const here = await this.db.storedBlocks(docs.flatMap((d) => d.heads))
+      const lackingDocs: Array<{ docID: string; lacking: string[] }> = []
+      let k = 0
       for (const { docID, heads } of docs) {
-        const lacking = []
-        // Only applied blocks count: a pending one still lacks ancestors, which this fetch brings.
-        for (const h of heads) if ((await this.db.getBlock(h)) === undefined) lacking.push(h)
-        if (lacking.length === 0) continue
-        report.differingDocs++
-        want.push(...lacking)
-        have.push(...await this.db.documentHeads(collection, docID))
+        const lacking = heads.filter((_, i) => !here[k + i])
+        k += heads.length
+        if (lacking.length > 0) lackingDocs.push({ docID, lacking })
       }
+      const ours = await this.db.documentHeadsMany(collection, lackingDocs.map((d) => d.docID))
+      lackingDocs.forEach((d, i) => {
+        report.differingDocs++
+        want.push(...d.lacking)
+        have.push(...ours[i]!)
+      })
     }
     if (want.length > 0) {
       const r = await this.dagSync.fetch(peer, want, have)

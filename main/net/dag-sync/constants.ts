@@ -1,16 +1,25 @@
 export const PROTOCOL = '/tandem/dag/1.0.0'
-/** Blocks asked for or named as already held, per request: enough for a large resync in a few rounds. */
-export const MAX_CIDS_PER_REQUEST = 4096
+/**
+ * Blocks asked for or named as already held, per request: a resync of 10k documents in one round
+ * (each round trip costs a stream and a walk); the request stays under ~2.5 MB.
+ */
+export const MAX_CIDS_PER_REQUEST = 16_384
 /** Blocks per response; the asker continues from where the answer stopped. */
 export const MAX_BLOCKS_PER_RESPONSE = 10_000
 /** Bytes of blocks per response, so one answer never holds more than this in memory at either end. */
 export const MAX_BYTES_PER_RESPONSE = 16 * 1024 * 1024
-/** Blocks and bytes per frame of the answer. */
-export const FRAME_BLOCKS = 256
+/**
+ * Blocks and bytes per frame of the answer. Each frame is one atomic commit at the receiver, so
+ * frames are large (bounded by bytes: ~1400 blocks of ~720 B); the receiver applies one frame
+ * while the next travels.
+ */
+export const FRAME_BLOCKS = 2048
 export const FRAME_BYTES = 1024 * 1024
 /** A frame is at most FRAME_BYTES of blocks plus one block (≤ 1 MiB) plus framing. */
 export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024 + 64 * 1024
 /** The whole exchange, so a stalled peer cannot hold a stream (and its memory) open. */
 export const TIMEOUT_MS = 30_000
+/** Request size cap: want + have CIDs (≤ ~64 B each on the wire) plus framing. */
+export const MAX_REQUEST_BYTES = 64 * 1024 + MAX_CIDS_PER_REQUEST * 2 * 70
 /** Concurrent DAG-sync streams one peer may open to us. */
 export const MAX_INBOUND_STREAMS = 4

@@ -6,13 +6,13 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { z } from 'zod'
-import type { Database } from '../../db/database.ts'
+import type { Database, PreparedBlocks } from '../../db/database.ts'
 import { decodeStoredBlock } from '../../db/block.ts'
 import type { DeviceID } from '../../../shared/types.ts'
 import { bytes, Channel, cidString, WireError } from '../wire.ts'
 import {
   FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
-  MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS,
+  MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, TIMEOUT_MS,
 } from './constants.ts'
 
 const Request = z.object({
@@ -65,7 +65,7 @@ export class DagSync {
   }
 
   async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const ch = new Channel(stream, { maxMessageBytes: 64 * 1024 + MAX_CIDS_PER_REQUEST * 2 * 140, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    const ch = new Channel(stream, { maxMessageBytes: MAX_REQUEST_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
     const peer = connection.remotePeer.toString()
     try {
       if (!this.#isMember(peer)) {
@@ -75,22 +75,31 @@ export class DagSync {
       }
       const req = await ch.recv(Request)
       const have = new Set(req.have)
-      const queue = req.want.filter((c) => !have.has(c))
-      const seen = new Set(queue)
+      // The ancestors, walked level by level with one multi-read per level (a read per block
+      // would cost a round trip to LevelDB's thread each).
+      let level = [...new Set(req.want)].filter((c) => !have.has(c))
+      const seen = new Set(level)
       const found: Array<{ bytes: Uint8Array; height: number }> = []
       const missing: string[] = []
       let total = 0
-      while (queue.length > 0 && found.length < MAX_BLOCKS_PER_RESPONSE && total < MAX_BYTES_PER_RESPONSE) {
-        const cid = queue.shift()!
-        const data = await this.#db.getBlock(cid)
-        if (data === undefined) { if (missing.length < MAX_CIDS_PER_REQUEST) missing.push(cid); continue }
-        const block = decodeStoredBlock(data)
-        found.push({ bytes: data, height: block.height })
-        total += data.length
-        for (const p of block.parents) {
-          const s = p.toString()
-          if (!have.has(s) && !seen.has(s)) { seen.add(s); queue.push(s) }
+      let truncated = false
+      while (level.length > 0) {
+        if (found.length >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break }
+        const next: string[] = []
+        const datas = await this.#db.getBlocks(level)
+        for (let i = 0; i < level.length; i++) {
+          const data = datas[i]
+          if (data === undefined) { if (missing.length < MAX_CIDS_PER_REQUEST) missing.push(level[i]!); continue }
+          if (found.length >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break }
+          const block = decodeStoredBlock(data)
+          found.push({ bytes: data, height: block.height })
+          total += data.length
+          for (const p of block.parents) {
+            const s = p.toString()
+            if (!have.has(s) && !seen.has(s)) { seen.add(s); next.push(s) }
+          }
         }
+        level = next
       }
       found.sort((a, b) => a.height - b.height) // parents before children: nothing waits on arrival
       let frame: Uint8Array[] = []
@@ -105,7 +114,7 @@ export class DagSync {
         frameBytes += f.bytes.length
       }
       if (frame.length > 0) await ch.send({ blocks: frame })
-      await ch.send({ done: true, truncated: queue.length > 0, missing })
+      await ch.send({ done: true, truncated, missing })
       await ch.close()
     } catch (err) {
       this.#log(`dag-sync: serving ${peer} failed: ${(err as Error).message}`)
@@ -121,49 +130,70 @@ export class DagSync {
   async fetch(peer: PeerId, want: string[], have: string[] = []): Promise<FetchResult> {
     const result: FetchResult = { received: 0, applied: 0, rejected: 0, missing: [] }
     let ask = [...new Set(want)]
-    let known = have
+    // What we hold stays worth naming in every round: later rounds ask for ancestors of what came,
+    // and without it the peer would walk (and send) every document's history back to its start.
+    const known = have.slice(0, MAX_CIDS_PER_REQUEST)
     for (let round = 0; ask.length > 0 && round < 1000; round++) {
       const wantNow = ask.slice(0, MAX_CIDS_PER_REQUEST)
-      const { received, missing, truncated } = await this.#fetchOnce(peer, wantNow, known.slice(0, MAX_CIDS_PER_REQUEST), result)
+      const { received, pending, missing, truncated } = await this.#fetchOnce(peer, wantNow, known, result)
       result.missing.push(...missing)
-      // Whatever arrived without its parents (or the rest of `ask`) is asked for next.
+      // Whatever arrived without its parents (or the rest of `ask`, or what a truncated answer
+      // did not reach) is asked for next.
       const next = new Set(ask.slice(MAX_CIDS_PER_REQUEST))
-      if (truncated || received.length > 0) {
-        for (const cid of await this.#missingAncestors(received)) next.add(cid)
+      for (const cid of await this.#missingAncestors(pending)) next.add(cid)
+      if (truncated) {
+        const here = await this.#db.hasBlocks(wantNow)
+        wantNow.forEach((cid, i) => { if (!here[i]) next.add(cid) })
       }
       for (const m of missing) next.delete(m)
-      if (received.length === 0 && !truncated) break
+      if (received === 0 && !truncated) break
       ask = [...next]
-      known = []
     }
     return result
   }
 
-  async #fetchOnce(peer: PeerId, want: string[], have: string[], acc: FetchResult): Promise<{ received: Uint8Array[]; missing: string[]; truncated: boolean }> {
+  async #fetchOnce(peer: PeerId, want: string[], have: string[], acc: FetchResult): Promise<{ received: number; pending: Uint8Array[]; missing: string[]; truncated: boolean }> {
     const stream = await this.#host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
     const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
-    const received: Uint8Array[] = []
+    const pending: Uint8Array[] = []
     let count = 0
+    // Frames are applied in order, one at a time (the database serializes commits anyway), while
+    // the next ones are read. Reading never waits for applying: the stream's read buffer has a hard
+    // cap (4 MiB) and overflowing it kills the stream; what waits here is bounded by the answer's
+    // own limit (MAX_BYTES_PER_RESPONSE).
+    let applying: Promise<void> = Promise.resolve()
+    let failed: unknown = null
+    const apply = async (blocks: Uint8Array[], prepared: Promise<PreparedBlocks>): Promise<void> => {
+      const results = await this.#db.applyPrepared(await prepared)
+      acc.received += blocks.length
+      for (const [i, r] of results.entries()) {
+        if (r.status === 'applied') acc.applied++
+        else if (r.status === 'rejected') { acc.rejected++; this.#log(`dag-sync: rejected a block from ${peer}: ${r.reason}`) }
+        // Only a pending block can lack ancestors (an applied or stored one has them all).
+        if (r.status === 'pending') pending.push(blocks[i]!)
+      }
+    }
     try {
       await ch.send({ v: 1, want, have })
       for (;;) {
         const frame = await ch.recv(Frame)
         if ('error' in frame) throw new WireError(`peer answered: ${frame.error}`)
         if ('done' in frame) {
+          await applying
+          if (failed !== null) throw failed
           await ch.close()
-          return { received, missing: frame.missing, truncated: frame.truncated }
+          return { received: count, pending, missing: frame.missing, truncated: frame.truncated }
         }
+        if (failed !== null) throw failed
         count += frame.blocks.length
         if (count > MAX_BLOCKS_PER_RESPONSE + FRAME_BLOCKS) throw new WireError('the peer sent more blocks than allowed')
-        const results = await this.#db.applyBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: peer.toString() as DeviceID })
-        acc.received += frame.blocks.length
-        for (const [i, r] of results.entries()) {
-          if (r.status === 'applied') acc.applied++
-          else if (r.status === 'rejected') { acc.rejected++; this.#log(`dag-sync: rejected a block from ${peer}: ${r.reason}`) }
-          if (r.status !== 'rejected') received.push(frame.blocks[i]!)
-        }
+        // Checked at once (no lock needed; signatures off the event loop), committed in order.
+        const prepared = this.#db.prepareBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: peer.toString() as DeviceID })
+        prepared.catch(() => {}) // handled where it is awaited
+        applying = applying.then(() => apply(frame.blocks, prepared)).catch((err: unknown) => { failed ??= err })
       }
     } catch (err) {
+      await applying
       ch.abort(err as Error)
       throw err
     }
@@ -171,13 +201,10 @@ export class DagSync {
 
   /** Parents of the given blocks that are neither stored nor pending here. */
   async #missingAncestors(blocks: Uint8Array[]): Promise<string[]> {
-    const out = new Set<string>()
-    for (const b of blocks) {
-      for (const p of decodeStoredBlock(b).parents) {
-        const s = p.toString()
-        if (!out.has(s) && !(await this.#db.hasBlock(s))) out.add(s)
-      }
-    }
-    return [...out]
+    const parents = new Set<string>()
+    for (const b of blocks) for (const p of decodeStoredBlock(b).parents) parents.add(p.toString())
+    const cids = [...parents]
+    const here = await this.#db.hasBlocks(cids)
+    return cids.filter((_, i) => !here[i])
   }
 }
