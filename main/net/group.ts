@@ -133,6 +133,27 @@ export class Group extends EventEmitter<GroupEvents> {
     return d !== undefined && d.removedAt === null
   }
 
+  /** True for a device that was a member once and has been removed since. */
+  wasMember(deviceID: string): boolean {
+    const d = this.#devices.get(deviceID)
+    return d !== undefined && d.removedAt !== null
+  }
+
+  /**
+   * Whether a block written by `author` and delivered by `from` may be accepted ("former member"
+   * trust). A member's blocks always. A removed device's blocks only when a current member (not the
+   * author itself) delivers them: a member holds a device's blocks only if it accepted them while it
+   * still counted that device as a member, so what it serves is history written before the
+   * removal. The removed device itself can deliver nothing (it is no member), so whatever it writes
+   * after the removal is refused by every member that knows of the removal. The one window left is
+   * the removal's own spread: a member that has not heard of it yet may still take new blocks from
+   * the removed device, and then serve them. Group sync spreads a removal on every connect.
+   */
+  trustsBlock(author: string, from: string | undefined): boolean {
+    if (this.has(author)) return true
+    return from !== undefined && from !== author && from !== this.#db.deviceID && this.has(from) && this.wasMember(author)
+  }
+
   get(deviceID: string): DeviceRecord | undefined {
     const d = this.#devices.get(deviceID)
     return d !== undefined && d.removedAt === null ? d : undefined
@@ -225,7 +246,12 @@ export class Group extends EventEmitter<GroupEvents> {
       const prev = this.#devices.get(deviceID)
       const addrs = mergeAddrs(safeAddrs(d.addrs), prev?.addrs ?? [])
       if (prev === undefined) {
-        if (d.removedAt !== null && d.removedAt >= d.addedAt) continue // never knew it; nothing to remember
+        if (d.removedAt !== null && d.removedAt >= d.addedAt) {
+          // Never knew it, and it is gone: remember it as a former member, whose history (written
+          // while it was one) members may still bring here (see trustsBlock).
+          await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs: [], addedAt: d.addedAt, removedAt: d.removedAt, lastSeen: null })
+          continue
+        }
         await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs, addedAt: d.addedAt, removedAt: null, lastSeen: null })
         this.emit('change', { deviceID, removed: false })
         changed = true

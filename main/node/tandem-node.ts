@@ -128,8 +128,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     let group: Group | undefined
     let node: TandemNode | undefined
     const paused = (): boolean => node?.paused ?? false
-    // Blocks from other devices are accepted only when written by a device of the group.
-    const db = await Database.open(options.dataDir, { isTrustedAuthor: (author) => group?.has(author) ?? false })
+    // Blocks from other devices are accepted only when written by a device of the group, or by a
+    // former one and delivered by a member (history from before its removal: Group.trustsBlock).
+    const db = await Database.open(options.dataDir, { isTrustedAuthor: (author, from) => group?.trustsBlock(author, from) ?? false })
     try {
       group = await Group.load(db, options.deviceName)
       const g = group
