@@ -89,6 +89,7 @@ export class RelayKeeper implements Startable {
   /** Relays, whether we are connected to each and hold a slot on it. */
   status(): RelayStatus[] {
     const reserved = this.#reservedRelays()
+    for (const r of this.#relays) if (reserved.has(r.id) && !this.#reservedAt.has(r.id)) this.#reservedAt.set(r.id, Date.now())
     return this.#relays.map((r) => ({
       relay: r.addr.toString(),
       connected: this.#connections(r.peer).length > 0,
