@@ -43,8 +43,11 @@ export interface HolePunchStats {
   upgrades: number
   failures: number
   lastError: string | null
-  /** Per peer: when the first relayed connection of this spell opened, and when the direct one did. */
-  peers: Record<string, { relayedAt: number; directAt: number | null; path: string | null }>
+  /**
+   * Per peer: when the first relayed connection of this spell opened, when the direct one did, and
+   * how many WebRTC dials this side made meanwhile.
+   */
+  peers: Record<string, { relayedAt: number; directAt: number | null; path: string | null; tries: number }>
 }
 
 const TANDEM_PROTOCOL = '/tandem/'
@@ -116,7 +119,7 @@ export class HolePunch implements Startable {
     }
     // Membership is checked when trying: a device pairing over this very connection is not one yet.
     const entry = this.#stats.peers[peer]
-    if (entry === undefined || entry.directAt !== null) this.#stats.peers[peer] = { relayedAt: Date.now(), directAt: null, path: 'relayed' }
+    if (entry === undefined || entry.directAt !== null) this.#stats.peers[peer] = { relayedAt: Date.now(), directAt: null, path: 'relayed', tries: 0 }
     this.#backoff.reset(peer)
     // The lower peer ID dials; the other waits a little longer, in case the first cannot.
     const initiator = this.#c.peerId.toString() < peer
@@ -172,6 +175,8 @@ export class HolePunch implements Startable {
     this.#init.punching.add(peer)
     this.#stats.attempts++
     const began = Date.now()
+    const tried = this.#stats.peers[peer]
+    if (tried !== undefined) tried.tries++
     try {
       const conn = await this.#c.connectionManager.openConnection(addr, { force: true, signal: AbortSignal.timeout(this.#init.dialTimeoutMs) })
       const path = classifyConnection(conn)
@@ -184,7 +189,7 @@ export class HolePunch implements Startable {
         return false
       }
       this.#stats.upgrades++
-      const entry = this.#stats.peers[peer] ?? { relayedAt: began, directAt: null, path: null }
+      const entry = this.#stats.peers[peer] ?? { relayedAt: began, directAt: null, path: null, tries: 1 }
       this.#stats.peers[peer] = { ...entry, directAt: Date.now(), path }
       this.#backoff.reset(peer)
       this.#closeRelayedWhenIdle(peer)
