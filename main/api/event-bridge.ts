@@ -1,0 +1,29 @@
+/**
+ * The node's own events → the contract's events, for any transport. `bridgeEvents` returns a
+ * function that detaches every listener it added (call it when the transport closes).
+ */
+import type { ApiEvents, EventName } from '../../shared/api/index.ts'
+import type { TandemNode } from '../node/tandem-node.ts'
+import type { ApiImplementation } from './implementation.ts'
+
+export type EventSink = <E extends EventName>(event: E, data: ApiEvents[E]) => void
+
+export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: EventSink): () => void {
+  const offs: Array<() => void> = []
+  const on = <T extends unknown[]>(emitter: { on(e: string, l: (...a: T) => void): unknown; off(e: string, l: (...a: T) => void): unknown }, event: string, listener: (...a: T) => void): void => {
+    emitter.on(event, listener)
+    offs.push(() => { emitter.off(event, listener) })
+  }
+  on(node.db, 'change', (c: ApiEvents['document']) => sink('document', {
+    collection: c.collection, docID: c.docID, cids: c.cids, origin: c.origin, deleted: c.deleted, batchDocs: c.batchDocs,
+  }))
+  on(node.db, 'collection', (c: ApiEvents['collection']) => sink('collection', c))
+  on(node, 'peer:connect', (p: ApiEvents['peer:connect']['peerID']) => sink('peer:connect', { peerID: p }))
+  on(node, 'peer:disconnect', (p: ApiEvents['peer:disconnect']['peerID']) => sink('peer:disconnect', { peerID: p }))
+  on(node.group, 'change', (d: { deviceID: ApiEvents['device']['peerID']; removed: boolean }) => sink('device', { peerID: d.deviceID, removed: d.removed }))
+  on(node, 'replicator', (r: ApiEvents['replicator']) => sink('replicator', r))
+  on(node, 'sync', (r: ApiEvents['sync']) => sink('sync', r))
+  on(node, 'sync:error', (e: ApiEvents['sync:error']) => sink('sync:error', e))
+  offs.push(api.onEvent(sink))
+  return () => { for (const off of offs.splice(0)) off() }
+}

@@ -1,0 +1,62 @@
+/**
+ * The contract implemented once against a TandemNode, transport-neutral: `call(name, input)`
+ * validates the input with the call's zod schema, runs the handler and returns the result or the
+ * contract's {code, message}; it never throws. The WebSocket server and the Electron IPC bridge
+ * both carry exactly this.
+ */
+import { CALLS, isCallName, type ApiError, type ApiEvents, type CallName, type EventName } from '../../shared/api/index.ts'
+import type { TandemNode } from '../node/tandem-node.ts'
+import type { ApiContext, Handler } from './context.ts'
+import { describeZod, toApiError } from './errors.ts'
+import { collections } from './handlers/collections.ts'
+import { documents } from './handlers/documents.ts'
+import { nodeHandlers } from './handlers/node.ts'
+import { peers } from './handlers/peers.ts'
+import { pairing } from './handlers/pairing.ts'
+import { replicators } from './handlers/replicators.ts'
+import { version } from './version.ts'
+
+/**
+ * Calls of the contract not implemented here yet: nearby pairing (`pairing.nearby`, `.request`,
+ * `.requests`, `.accept`, `.decline`) waits for TandemNode's nearby members. They answer NOT_SUPPORTED.
+ */
+const HANDLERS: Partial<{ [N in CallName]: Handler<N> }> = {
+  ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...replicators,
+}
+
+export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ApiError }
+
+export interface ApiImplementation {
+  call(name: string, input: unknown): Promise<CallOutcome>
+  /** Events the implementation itself produces (e.g. `node` after pause); the event bridge forwards the node's own. */
+  onEvent(listener: <E extends EventName>(event: E, data: ApiEvents[E]) => void): () => void
+}
+
+export function createApi(node: TandemNode): ApiImplementation {
+  const listeners = new Set<(event: EventName, data: unknown) => void>()
+  const ctx: ApiContext = {
+    node, version,
+    emit: (event, data) => { for (const l of listeners) l(event, data) },
+  }
+  return {
+    async call(name, input) {
+      if (typeof name !== 'string' || !isCallName(name)) {
+        return { ok: false, error: { code: 'UNKNOWN_CALL', message: `There is no call named "${String(name).slice(0, 64)}".` } }
+      }
+      const handler = HANDLERS[name] as Handler<CallName> | undefined
+      if (handler === undefined) return { ok: false, error: { code: 'NOT_SUPPORTED', message: `"${name}" is not available on this node yet.` } }
+      const parsed = CALLS[name].input.safeParse(input ?? undefined)
+      if (!parsed.success) return { ok: false, error: { code: 'INVALID_INPUT', message: describeZod(parsed.error) } }
+      try {
+        return { ok: true, result: await handler(ctx, parsed.data as never) }
+      } catch (err) {
+        return { ok: false, error: toApiError(err) }
+      }
+    },
+    onEvent(listener) {
+      const l = listener as (event: EventName, data: unknown) => void
+      listeners.add(l)
+      return () => { listeners.delete(l) }
+    },
+  }
+}

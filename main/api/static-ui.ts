@@ -1,0 +1,42 @@
+/** Serves the built renderer (out/renderer) for `tandem start --ui`: files only, never outside the folder. */
+import { readFile } from 'node:fs/promises'
+import { extname, join, normalize, sep } from 'node:path'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json',
+  '.woff2': 'font/woff2', '.woff': 'font/woff', '.map': 'application/json',
+}
+
+export async function serveStatic(dir: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405).end()
+    return
+  }
+  let path: string
+  try {
+    path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+  } catch {
+    res.writeHead(400).end()
+    return
+  }
+  if (path.endsWith('/')) path += 'index.html'
+  const file = normalize(join(dir, path))
+  if (!file.startsWith(dir.endsWith(sep) ? dir : dir + sep) || path.includes('\0')) {
+    res.writeHead(404).end()
+    return
+  }
+  try {
+    const body = await readFile(file)
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    })
+    res.end(req.method === 'HEAD' ? undefined : body)
+  } catch {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+  }
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander'
+import { qrTerminal } from '../../api/qr.ts'
+import { action, parseIntArg, printJSON } from './run.ts'
+
+export function pairingCommands(client: Command): void {
+  const p = client.command('pair').description('Pair devices: by invite, or with a device nearby.')
+  p.command('invite').option('--ttl <minutes>', 'how long the invite lasts (default 10)')
+    .description('A one-time invite; prints {"uri", "expiresAt"} and, on a terminal, a QR code.')
+    .action(action(async (api, o: { ttl?: string }) => {
+      const inv = await api.call('pairing.invite', o.ttl !== undefined ? { ttlMinutes: parseIntArg(o.ttl, '--ttl') } : {})
+      printJSON({ uri: inv.uri, expiresAt: inv.expiresAt, id: inv.id })
+      if (process.stdout.isTTY) process.stdout.write(`${await qrTerminal(inv.uri)}\nScan or paste this on the other device (\`tandem client pair join URI\`).\n`)
+      return undefined
+    }))
+  p.command('cancel').argument('<idOrURI>', "the invite's id or URI").description('Cancel an invite.')
+    .action(action((api, v: string) => api.call('pairing.cancelInvite', v.includes(':') ? { uri: v } : { id: v })))
+  p.command('join').argument('<uri>', 'the invite (tandem://pair?…)').description("Join the group of the invite's device.")
+    .action(action((api, uri: string) => api.call('pairing.join', { uri })))
+  p.command('nearby').argument('[peerID]', 'the nearby device to pair with (omit to list them)')
+    .description('List devices found nearby (mDNS), or request pairing with one; prints the code to compare.')
+    .action(action((api, peerID: string | undefined) => peerID === undefined ? api.call('pairing.nearby') : api.call('pairing.request', { peerID })))
+  p.command('requests').description('Pairing requests pending, with their codes.')
+    .action(action((api) => api.call('pairing.requests')))
+  p.command('accept').argument('<id>').description('Accept a pairing request (when the codes match).')
+    .action(action((api, id: string) => api.call('pairing.accept', { id })))
+  p.command('decline').argument('<id>').description('Decline a pairing request.')
+    .action(action((api, id: string) => api.call('pairing.decline', { id })))
+}

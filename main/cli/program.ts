@@ -1,0 +1,87 @@
+/**
+ * The `tandem` command line: `tandem start` (the node) and `tandem client …` (the API from a shell).
+ * Parsed with commander: nested subcommands, `--help` on each of them, usage errors and repeatable
+ * options come built in (node:util parseArgs has no subcommands or help), and it is small, has no
+ * dependencies of its own and is kept up by its authors.
+ * Exit codes: 0 done, 1 the call or the node failed, 2 bad usage.
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { DEFAULT_API_ADDR } from '../../shared/api/index.ts'
+import { DEFAULT_LISTEN } from '../net/host.ts'
+import { parseApiAddr, UsageError } from './api-addr.ts'
+import { defaultDataDir } from './data-dir.ts'
+import { runStart } from './start.ts'
+import { collectionCommands } from './client/collections.ts'
+import { documentCommands } from './client/documents.ts'
+import { p2pCommands } from './client/p2p.ts'
+import { pairingCommands } from './client/pairing.ts'
+import { deviceCommands } from './client/devices.ts'
+import { version } from '../api/version.ts'
+
+const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')
+const repeat = (value: string, prev: string[] = []): string[] => [...prev, value]
+
+export function buildProgram(): Command {
+  const program = new Command('tandem')
+    .description("Tandem: one person's devices in sync, no central server.")
+    .version(version)
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .allowExcessArguments(false)
+
+  program.command('start')
+    .description('Run a node: the database, the network and the API (loopback WebSocket) until Ctrl+C.')
+    .option('--data-dir <dir>', 'where the node keeps its data (default: $TANDEM_DATA_DIR or the OS convention)')
+    .option('--api-addr <host:port>', 'where the API listens, loopback only', DEFAULT_API_ADDR)
+    .option('--p2paddr <multiaddr>', `libp2p listen address, repeatable (default: ${DEFAULT_LISTEN.join(', ')})`, repeat)
+    .option('--no-p2p', 'no network at all: the database and the API only')
+    .option('--peers <ma,...>', 'multiaddrs to dial at start')
+    .option('--no-mdns', 'do not look for devices on the local network')
+    .option('--relay-server', 'serve as a circuit relay for the group')
+    .option('--relays <ma,...>', 'relays to reserve a slot on')
+    .option('--device-name <name>', 'how other devices show this one (default: the host name)')
+    .option('--ui', 'also serve the window (built renderer) on the API port; prints its URL with the token')
+    .action(async (o: {
+      dataDir?: string; apiAddr: string; p2paddr?: string[]; p2p: boolean; peers?: string; mdns: boolean
+      relayServer?: boolean; relays?: string; deviceName?: string; ui?: boolean
+    }) => {
+      let api
+      try {
+        api = parseApiAddr(o.apiAddr)
+      } catch (err) {
+        if (err instanceof UsageError) throw new CommanderError(2, 'tandem.usage', `error: ${err.message}`)
+        throw err
+      }
+      await runStart({
+        dataDir: o.dataDir ?? defaultDataDir(), api, p2p: o.p2p, ...(o.p2paddr !== undefined ? { listen: o.p2paddr } : {}),
+        peers: list(o.peers), mdns: o.mdns, relayServer: o.relayServer === true, relays: list(o.relays),
+        ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}), ui: o.ui === true,
+      })
+    })
+
+  const client = program.command('client')
+    .description('Use a running node through its API; prints JSON. Finds the node by --data-dir (its api.json) or --api/--token.')
+    .option('--data-dir <dir>', "the node's data directory, to read its api.json (default: $TANDEM_DATA_DIR or the OS convention)")
+    .addOption(new Option('--api <host:port>', 'the API address (with --token)').conflicts('dataDir'))
+    .option('--token <token>', 'the API token (with --api)')
+  collectionCommands(client)
+  documentCommands(client)
+  p2pCommands(client)
+  pairingCommands(client)
+  deviceCommands(client)
+  return program
+}
+
+/** Runs the command line; resolves to the exit code for usage errors and help (actions set process.exitCode themselves). */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'tandem.usage') process.stderr.write(`${err.message}\n${program.commands.find((c) => c.name() === 'start')!.helpInformation()}`)
+      process.exit(err.exitCode === 0 ? 0 : 2)
+    }
+    throw err
+  }
+}

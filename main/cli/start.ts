@@ -1,0 +1,103 @@
+/**
+ * `tandem start`: a headless node on a data directory — the database, the network unless --no-p2p,
+ * and the API on a loopback WebSocket (token in <data-dir>/api.json); with --ui also the window's
+ * UI over HTTP on the same port. Runs until SIGINT/SIGTERM, then stops cleanly.
+ */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+import { TandemNode } from '../node/tandem-node.ts'
+import { createApi } from '../api/implementation.ts'
+import { startApiServer, type ApiServer } from '../api/ws-server.ts'
+import { newToken } from '../api/auth.ts'
+import { writeApiFile, removeApiFile } from './api-file.ts'
+import { isTandemError } from '../../shared/errors.ts'
+
+export interface StartOptions {
+  dataDir: string
+  api: { host: string; port: number }
+  p2p: boolean
+  listen?: string[]
+  peers: string[]
+  mdns: boolean
+  relayServer: boolean
+  relays: string[]
+  deviceName?: string
+  ui: boolean
+}
+
+/** The built renderer (electron-vite build), served by --ui. */
+export const UI_DIR = fileURLToPath(new URL('../../out/renderer/', import.meta.url))
+
+const out = (s: string): void => { process.stdout.write(`${s}\n`) }
+const err = (s: string): void => { process.stderr.write(`${s}\n`) }
+
+export async function runStart(o: StartOptions): Promise<void> {
+  const dataDir = resolve(o.dataDir)
+  if (o.ui && !existsSync(resolve(UI_DIR, 'index.html'))) {
+    err(`tandem: --ui serves the built window from ${UI_DIR}, which is not there: run \`npm run build\` first.`)
+    process.exit(1)
+  }
+  let node: TandemNode
+  try {
+    node = await TandemNode.start({
+      dataDir, p2p: o.p2p, listen: o.listen, peers: o.peers, mdns: o.mdns, relayServer: o.relayServer, relays: o.relays,
+      ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}),
+      log: (msg) => err(`${new Date().toISOString()} ${msg}`),
+    })
+  } catch (e) {
+    err(`tandem: ${isTandemError(e) ? `${e.message} [${e.code}]` : String(e)}`)
+    process.exit(1)
+  }
+  const api = createApi(node)
+  const token = newToken()
+  let server: ApiServer
+  try {
+    server = await startApiServer({ node, api, host: o.api.host, port: o.api.port, token, ...(o.ui ? { uiDir: UI_DIR } : {}) })
+  } catch (e) {
+    err(`tandem: the API cannot listen on ${o.api.host}:${o.api.port}: ${(e as Error).message} (another node? pick one with --api-addr)`)
+    await node.stop()
+    process.exit(1)
+  }
+  await writeApiFile(dataDir, { address: server.address, token, pid: process.pid })
+
+  const collections = await node.db.listCollections()
+  out('Tandem node ready')
+  out(`  peer ID:      ${node.deviceID}`)
+  out(`  device name:  ${node.group.name}`)
+  out(`  data dir:     ${dataDir}`)
+  out(`  collections:  ${collections.length === 0 ? 'none yet' : collections.map((c) => `${c.name} (${c.count})`).join(', ')}`)
+  out(`  devices:      ${node.group.list().length} in the group`)
+  if (node.host === null) out('  network:      off (--no-p2p)')
+  else {
+    out('  listening on:')
+    for (const a of node.addresses()) out(`    ${a}`)
+  }
+  out(`  API:          ws://${server.address}/api (token in ${resolve(dataDir, 'api.json')})`)
+  if (o.ui) out(`  UI:           http://${server.address}/#token=${token}`)
+  out('Press Ctrl+C to stop.')
+  node.on('peer:connect', (d) => out(`device connected: ${d}`))
+  node.on('peer:disconnect', (d) => out(`device disconnected: ${d}`))
+  node.on('sync', (r) => {
+    if (r.fetched > 0) out(`synced with ${r.peer}: ${r.applied} changes from ${r.differingDocs} documents`)
+  })
+
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      err(`${signal} again: exiting now`)
+      process.exit(1)
+    }
+    stopping = true
+    out(`${signal}: stopping…`)
+    await removeApiFile(dataDir).catch(() => {})
+    await server.close().catch(() => {})
+    await node.stop()
+    out('stopped cleanly')
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  // With --no-p2p nothing else may keep the event loop alive until a signal arrives.
+  setInterval(() => {}, 1 << 30)
+}
