@@ -90,8 +90,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const acked: AckedWrite[] = []
   const docIDs: Array<Promise<string | null>> = []
   const inflight = new Set<Promise<unknown>>()
-  // A restart runs beside the schedule: ops on a node still starting are skipped, and once it is
-  // up it takes the partitions as they are then.
+  // A restart runs beside the schedule: ops on other nodes go on meanwhile, an op on the node
+  // itself waits for it, and once up it takes the partitions as they are then.
   const starting = new Map<number, Promise<void>>()
   let restartFailure: Error | null = null
   const restart = (n: NodeProcess): void => {
@@ -138,7 +138,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
         case 'create': {
           await throttle()
           const n = nodes[op.node]!
-          if (!n.up || starting.has(n.index)) { result.writes.skipped++; docIDs.push(Promise.resolve(null)); break }
+          await starting.get(n.index)
+          if (!n.up) { result.writes.skipped++; docIDs.push(Promise.resolve(null)); break }
           const p = write(at, n, 'create', () => n.call('create', { fields: op.fields }), op.fields)
           docIDs.push(p.then((r) => r?.docID ?? null))
           break
@@ -150,7 +151,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
           if (docID === null || docID === undefined) break
           await throttle()
           const n = nodes[op.node]!
-          if (!n.up || starting.has(n.index)) { result.writes.skipped++; break }
+          await starting.get(n.index)
+          if (!n.up) { result.writes.skipped++; break }
           if (op.t === 'update') write(at, n, 'update', () => n.call('update', { docID, patch: op.patch }), op.patch)
           else write(at, n, op.t, () => n.call(op.t, { docID }), { [DELETED_FIELD]: op.t === 'delete' })
           break
@@ -177,20 +179,22 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
         }
         case 'kill':
           result.kills++
-          await nodes[op.node]!.kill() // also while it is still starting: a crash during open
           await starting.get(op.node)
+          await nodes[op.node]!.kill()
           break
         case 'restart':
           restart(nodes[op.node]!)
           break
         case 'repAdd': {
           const n = nodes[op.node]!
+          await starting.get(n.index)
           if (!n.up) break
           await n.call('repSet', { target: nodes[op.target]!.deviceID }).then(() => { result.replicatorsAdded++ }, () => {})
           break
         }
         case 'repRemove': {
           const n = nodes[op.node]!
+          await starting.get(n.index)
           if (!n.up) break
           await n.call('repRemove', { target: nodes[op.target]!.deviceID }).then(() => { result.replicatorsRemoved++ }, () => {})
           break
