@@ -93,13 +93,13 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   // A restart runs beside the schedule: ops on other nodes go on meanwhile, an op on the node
   // itself waits for it, and once up it takes the partitions as they are then.
   const starting = new Map<number, Promise<void>>()
-  let restartFailure: Error | null = null
+  let failure: Error | null = null
   const restart = (n: NodeProcess): void => {
     const run = n.start(denyList(n.index)).then(async () => {
       const others = nodes.filter((m) => m !== n)
       await n.call('setDenied', { peers: denyList(n.index), addrs: others.filter((m) => !cut.has(pairKey(n.index, m.index))).map((m) => m.addr) })
     }).catch((err: Error) => {
-      if (n.running) restartFailure ??= new Error(`node ${n.index} did not restart: ${err.message}`) // not a kill during startup
+      if (n.running) failure ??= new Error(`node ${n.index} did not restart: ${err.message}`) // not a kill during startup
     }).finally(() => starting.delete(n.index))
     starting.set(n.index, run)
   }
@@ -115,13 +115,14 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     const write = (at: number, node: NodeProcess, op: AckedWrite['op'], send: () => Promise<WriteResult>, fields: Record<string, unknown>): Promise<WriteResult | null> => {
       result.writes.sent++
       const p = send().then((r) => {
-        if (r.height < 1) throw new Error(`node ${node.index} acked ${op} #${at} without a block height`)
+        if (r.height < 1) { failure ??= new Error(`node ${node.index} acked ${op} #${at} but its block is not there`); return null }
         result.writes.acked++
         acked.push({ op, node: node.index, at, docID: r.docID, cid: r.cid, height: r.height, fields })
         return r
       }, (err: Error & { code?: string }) => {
         if (err.code !== undefined) result.writes.refused++ // a typed refusal (e.g. not synced there yet, deleted)
-        else result.writes.unacked++ // the node died with it in flight
+        else if (!node.up) result.writes.unacked++ // the node died with it in flight
+        else failure ??= new Error(`node ${node.index}: ${op} #${at} failed without a typed error: ${err.message}`)
         return null
       })
       const tracked = p.finally(() => inflight.delete(tracked))
@@ -133,7 +134,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     }
 
     for (const [at, op] of plan.entries()) {
-      if (restartFailure !== null) throw restartFailure
+      if (failure !== null) throw failure
       switch (op.t) {
         case 'create': {
           await throttle()
@@ -206,7 +207,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     }
     await Promise.allSettled([...inflight])
     await Promise.all([...starting.values()])
-    if (restartFailure !== null) throw restartFailure
+    if (failure !== null) throw failure
 
     // Heal everything, bring every node up, and wait for quiescence.
     const healStart = performance.now()
