@@ -7,10 +7,8 @@
  */
 import { Command, CommanderError, Option } from 'commander'
 import { DEFAULT_API_ADDR } from '../../shared/api/index.ts'
-import { DEFAULT_LISTEN } from '../net/host.ts'
 import { parseApiAddr, UsageError } from './api-addr.ts'
 import { defaultDataDir } from './data-dir.ts'
-import { runStart } from './start.ts'
 import { collectionCommands } from './client/collections.ts'
 import { documentCommands } from './client/documents.ts'
 import { p2pCommands } from './client/p2p.ts'
@@ -33,7 +31,7 @@ export function buildProgram(): Command {
     .description('Run a node: the database, the network and the API (loopback WebSocket) until Ctrl+C.')
     .option('--data-dir <dir>', 'where the node keeps its data (default: $TANDEM_DATA_DIR or the OS convention)')
     .option('--api-addr <host:port>', 'where the API listens, loopback only', DEFAULT_API_ADDR)
-    .option('--p2paddr <multiaddr>', `libp2p listen address, repeatable (default: ${DEFAULT_LISTEN.join(', ')})`, repeat)
+    .option('--p2paddr <multiaddr>', 'libp2p listen address, repeatable (default: /ip4/0.0.0.0/tcp/9171, as DEFAULT_LISTEN in main/net/host.ts)', repeat)
     .option('--no-p2p', 'no network at all: the database and the API only')
     .option('--peers <ma,...>', 'multiaddrs to dial at start')
     .option('--no-mdns', 'do not look for devices on the local network')
@@ -52,6 +50,8 @@ export function buildProgram(): Command {
         if (err instanceof UsageError) throw new CommanderError(2, 'tandem.usage', `error: ${err.message}`)
         throw err
       }
+      // Loaded only here: the node (libp2p, LevelDB) is heavy, and `tandem client` never needs it.
+      const { runStart } = await import('./start.ts')
       await runStart({
         dataDir: o.dataDir ?? defaultDataDir(), api, p2p: o.p2p, ...(o.p2paddr !== undefined ? { listen: o.p2paddr } : {}),
         peers: list(o.peers), mdns: o.mdns, relayServer: o.relayServer === true, relays: list(o.relays),

@@ -19,6 +19,7 @@ async function setReplicator(api: ApiClient, collections: string[], target: stri
   let latest: ReplicatorInfo | undefined
   const done = (r: ReplicatorInfo | undefined): boolean => r !== undefined && r.initialSync.state === 'done'
   const bar = process.stderr.isTTY ? progressBar() : null
+  let poll: NodeJS.Timeout | undefined
   const settled = new Promise<ReplicatorInfo>((resolve) => {
     const check = (r: ReplicatorInfo): void => {
       if (r.target !== peer) return
@@ -28,19 +29,21 @@ async function setReplicator(api: ApiClient, collections: string[], target: stri
     }
     api.onEvent<'replicator'>((_e, r) => check(r))
     // Events can be missed between set and subscribe: poll as well.
-    const poll = setInterval(() => {
+    poll = setInterval(() => {
       void api.call('replicators.getall').then((all) => { const r = all.find((x) => x.target === peer); if (r !== undefined) check(r) }).catch(() => {})
     }, 500)
-    void settled.finally(() => clearInterval(poll))
-  })
+  }).finally(() => clearInterval(poll))
   latest = await api.call('replicators.set', { target, collections })
   bar?.(latest)
   const timeout = wait.timeoutS !== undefined && wait.timeoutS > 0
     ? new Promise<never>((_, reject) => setTimeout(() => reject(new TandemError('UNREACHABLE', `The initial sync did not finish within ${wait.timeoutS} s (target ${latest?.connected === true ? 'connected' : 'not connected'}).`)), wait.timeoutS! * 1000).unref())
     : null
-  const r = await (timeout === null ? settled : Promise.race([settled, timeout]))
-  if (bar !== null) process.stderr.write('\n')
-  return r
+  try {
+    return await (timeout === null ? settled : Promise.race([settled, timeout]))
+  } finally {
+    clearInterval(poll)
+    if (bar !== null) process.stderr.write('\n')
+  }
 }
 
 function progressBar(): (r: ReplicatorInfo) => void {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import { qrTerminal } from '../../api/qr.ts'
 import { action, parseIntArg, printJSON } from './run.ts'
 
 export function pairingCommands(client: Command): void {
@@ -9,7 +8,7 @@ export function pairingCommands(client: Command): void {
     .action(action(async (api, o: { ttl?: string }) => {
       const inv = await api.call('pairing.invite', o.ttl !== undefined ? { ttlMinutes: parseIntArg(o.ttl, '--ttl') } : {})
       printJSON({ uri: inv.uri, expiresAt: inv.expiresAt, id: inv.id })
-      if (process.stdout.isTTY) process.stdout.write(`${await qrTerminal(inv.uri)}\nScan or paste this on the other device (\`tandem client pair join URI\`).\n`)
+      if (process.stdout.isTTY) process.stdout.write(`${await (await import('../../api/qr.ts')).qrTerminal(inv.uri)}\nScan or paste this on the other device (\`tandem client pair join URI\`).\n`)
       return undefined
     }))
   p.command('cancel').argument('<idOrURI>', "the invite's id or URI").description('Cancel an invite.')
