@@ -1,6 +1,7 @@
 /**
- * The CI chaos set: a short fixed set of seeds (6; ~1.5 min on an idle 2-core machine, ~3.5 min at load 10) (3 node processes × 300 operations each: writes,
- * partitions, SIGKILL + restart, replicators). Each seed must converge after the final heal with
+ * The CI chaos set: a short fixed set of seeds, 3 node processes × 300 operations each (writes,
+ * partitions, SIGKILL + restart, replicators); 6 seeds take ~1.5 min on an idle 2-core machine,
+ * ~3.5 min at load 10. Each seed must converge after the final heal with
  * identical, uncorrupted stores and no acknowledged write lost. A failure names the seed and the
  * one-line command that replays it; `npm run chaos -- --seeds 200 --nodes 5 --ops 10000` runs long.
  * CHAOS_SEEDS=n changes how many seeds run here.
