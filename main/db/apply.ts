@@ -11,6 +11,7 @@ import type { BlockCID, CollectionID, DocID } from '../../shared/types.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
 import { applyToRecord, type DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
+import { cidString } from './cid.ts'
 import type { Store, Txn } from './store.ts'
 
 export interface Applied {
@@ -153,7 +154,7 @@ export class PendingChanges {
     const cid = enc.id
     txn.del(store.pending, cid)
     for (const p of enc.block.parents) {
-      const m = p.toString()
+      const m = cidString(p.bytes)
       txn.del(store.waiting, `${m}!${cid}`)
       this.added.get(m)?.delete(cid)
       this.dropped.add(`${m}!${cid}`)
@@ -180,10 +181,11 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   const docID = blockDocID(block, cid)
   let maxParent = 0
   for (const p of block.parents) {
-    const meta = await metas.get(txn, store, p.toString())
-    if (meta === undefined) throw new TandemError('BLOCK_INVALID', `invalid block: parent ${p.toString()} is missing`)
+    const ps = cidString(p.bytes)
+    const meta = await metas.get(txn, store, ps)
+    if (meta === undefined) throw new TandemError('BLOCK_INVALID', `invalid block: parent ${ps} is missing`)
     if (meta.doc !== docID || meta.collection !== block.collection) {
-      throw new TandemError('BLOCK_INVALID', `invalid block: parent ${p.toString()} belongs to another document`)
+      throw new TandemError('BLOCK_INVALID', `invalid block: parent ${ps} belongs to another document`)
     }
     maxParent = Math.max(maxParent, meta.height)
   }
@@ -221,7 +223,7 @@ function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: stri
 export async function missingParents(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock): Promise<string[]> {
   const missing: string[] = []
   for (const p of enc.block.parents) {
-    const s = p.toString()
+    const s = cidString(p.bytes)
     const known = txn.knownHas(store.blocks, s)
     if (known === true || (known === undefined && metas.isStored(s))) continue
     if (known === false || !(await txn.has(store.blocks, s))) missing.push(s)

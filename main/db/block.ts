@@ -13,7 +13,7 @@ import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, DocID } from '../../shared/types.ts'
 import { encodeCbor, encodeCborWithSlot, encodesTo, slabAlloc, spliceEntry, writeLatin1 } from './cbor.ts'
-import { cidOf, cidString, compareCIDStrings, parseCID, sha256Latin1 } from './cid.ts'
+import { cidOf, cidString, compareCIDStrings, isCIDString, isOurCID, sha256Latin1 } from './cid.ts'
 import { verifySignature, type DeviceIdentity } from './identity.ts'
 
 export const BLOCK_VERSION = 1
@@ -76,7 +76,7 @@ export function docIDOf(genesis: CID): DocID {
 
 /** The docID a block belongs to: its `doc` field, or its own CID for a genesis block. */
 export function blockDocID(block: UnsignedBlock, cid: CID | string): DocID {
-  return (block.doc ?? `bae-${typeof cid === 'string' ? cid : cid.toString()}`) as DocID
+  return (block.doc ?? `bae-${typeof cid === 'string' ? cid : cidString(cid.bytes)}`) as DocID
 }
 
 /** `n` fresh random nonces (one call to the random source for all). */
@@ -249,11 +249,12 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
       out[i] = err instanceof TandemError ? err : invalid((err as Error).message)
     }
   }
+  const inline = bySig.size <= 2
   await Promise.all([...bySig].map(async ([key, { author, root, s, at }]) => {
     let ok = false
     let error: TandemError | null = null
     try {
-      ok = await verifySignature(author, concat(SIGN_DOMAIN, root), s)
+      ok = await verifySignature(author, concat(SIGN_DOMAIN, root), s, { inline })
     } catch (err) {
       if (err instanceof TandemError) error = err
     }
@@ -313,8 +314,8 @@ function checkShape(x: unknown): Block {
   const b = x as Record<string, unknown>
   for (const k of Object.keys(b)) if (!KEYS.has(k)) throw invalid(`unknown key "${k.slice(0, 32)}"`)
   if (b.v !== BLOCK_VERSION) throw invalid(`unsupported version ${String(b.v)}`)
-  if (parseCID(b.collection) === null) throw invalid('collection is not a collection ID')
-  if (parseCID(b.schema) === null) throw invalid('schema is not a schema ID')
+  if (!isCIDString(b.collection)) throw invalid('collection is not a collection ID')
+  if (!isCIDString(b.schema)) throw invalid('schema is not a schema ID')
   if (typeof b.author !== 'string' || b.author.length === 0 || b.author.length > 128) throw invalid('author is not a device ID')
   if (typeof b.time !== 'number' || !Number.isSafeInteger(b.time) || b.time < 0) throw invalid('time is not a timestamp')
   if (typeof b.height !== 'number' || !Number.isSafeInteger(b.height) || b.height < 1) throw invalid('height is not a positive integer')
@@ -322,8 +323,8 @@ function checkShape(x: unknown): Block {
   let prev = ''
   for (const p of b.parents) {
     const c = p === null || typeof p !== 'object' ? null : CID.asCID(p)
-    if (c === null || parseCID(c.toString()) === null) throw invalid('a parent is not a block CID')
-    const s = c.toString()
+    if (c === null || !isOurCID(c)) throw invalid('a parent is not a block CID')
+    const s = cidString(c.bytes)
     if (prev !== '' && compareCIDStrings(prev, s) >= 0) throw invalid('parents are not sorted and distinct')
     prev = s
   }
@@ -333,7 +334,7 @@ function checkShape(x: unknown): Block {
     if (!(b.nonce instanceof Uint8Array) || b.nonce.length !== NONCE_BYTES) throw invalid('a genesis block needs a 16-byte nonce')
     if (b.height !== 1) throw invalid('a genesis block has height 1')
   } else {
-    if (typeof b.doc !== 'string' || !b.doc.startsWith('bae-') || parseCID(b.doc.slice(4)) === null) throw invalid('doc is not a docID')
+    if (typeof b.doc !== 'string' || !b.doc.startsWith('bae-') || !isCIDString(b.doc.slice(4))) throw invalid('doc is not a docID')
     if (b.nonce !== undefined) throw invalid('only a genesis block carries a nonce')
   }
   if (b.fields === null || typeof b.fields !== 'object' || Array.isArray(b.fields)) throw invalid('fields is not a map')
@@ -349,4 +350,83 @@ function checkShape(x: unknown): Block {
 
 export function blockCID(cid: CID): BlockCID {
   return cid.toString() as BlockCID
+}
+
+/**
+ * The height and parent CIDs of a stored (already verified, canonical) block, read straight from
+ * its bytes without decoding the rest: DAG walks (sync) need only these, and a full decode (with
+ * a CID object per link) costs several times more.
+ */
+export function blockLinks(bytes: Uint8Array): { height: number; parents: string[]; collection: string } {
+  try {
+    return scanLinks(bytes)
+  } catch {
+    const b = decodeStoredBlock(bytes)
+    return { height: b.height, parents: b.parents.map((p) => cidString(p.bytes)), collection: b.collection }
+  }
+}
+
+function scanLinks(bytes: Uint8Array): { height: number; parents: string[]; collection: string } {
+  let pos = 0
+  const head = (): [number, number] => {
+    const b = bytes[pos++]!
+    const major = b >> 5
+    const info = b & 31
+    if (info < 24) return [major, info]
+    if (info === 24) return [major, bytes[pos++]!]
+    if (info === 25) { const v = (bytes[pos]! << 8) | bytes[pos + 1]!; pos += 2; return [major, v] }
+    if (info === 26) { const v = ((bytes[pos]! << 24) >>> 0) + (bytes[pos + 1]! << 16) + (bytes[pos + 2]! << 8) + bytes[pos + 3]!; pos += 4; return [major, v] }
+    if (info === 27) {
+      const hi = ((bytes[pos]! << 24) >>> 0) + (bytes[pos + 1]! << 16) + (bytes[pos + 2]! << 8) + bytes[pos + 3]!
+      const lo = ((bytes[pos + 4]! << 24) >>> 0) + (bytes[pos + 5]! << 16) + (bytes[pos + 6]! << 8) + bytes[pos + 7]!
+      pos += 8
+      return [major, hi * 2 ** 32 + lo]
+    }
+    throw new Error('unsupported CBOR head')
+  }
+  const skip = (): void => {
+    const [major, n] = head()
+    if (major === 2 || major === 3) pos += n
+    else if (major === 4) for (let i = 0; i < n; i++) skip()
+    else if (major === 5) for (let i = 0; i < 2 * n; i++) skip()
+    else if (major === 6) skip()
+    if (pos > bytes.length) throw new Error('truncated')
+  }
+  const [major, entries] = head()
+  if (major !== 5) throw new Error('not a map')
+  let height = -1
+  let parents: string[] | null = null
+  let collection: string | null = null
+  for (let e = 0; e < entries; e++) {
+    const [km, kn] = head()
+    if (km !== 3) throw new Error('key is not a string')
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset + pos, kn).toString('latin1')
+    pos += kn
+    if (key === 'height') {
+      const [vm, v] = head()
+      if (vm !== 0) throw new Error('height is not an integer')
+      height = v
+    } else if (key === 'parents') {
+      const [am, n] = head()
+      if (am !== 4) throw new Error('parents is not a list')
+      parents = []
+      for (let i = 0; i < n; i++) {
+        const [tm, tag] = head()
+        const [bm, len] = head()
+        if (tm !== 6 || tag !== 42 || bm !== 2 || bytes[pos] !== 0) throw new Error('a parent is not a CID')
+        parents.push(cidString(bytes.subarray(pos + 1, pos + len)))
+        pos += len
+      }
+    } else if (key === 'collection') {
+      const [sm, n] = head()
+      if (sm !== 3) throw new Error('collection is not a string')
+      collection = Buffer.from(bytes.buffer, bytes.byteOffset + pos, n).toString('utf8')
+      pos += n
+    } else {
+      skip()
+    }
+    if (pos > bytes.length) throw new Error('truncated')
+  }
+  if (height < 1 || parents === null || collection === null) throw new Error('no height, parents or collection')
+  return { height, parents, collection }
 }

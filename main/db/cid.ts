@@ -71,6 +71,25 @@ export function parseCID(s: unknown): CID | null {
   }
 }
 
+/** True when `cid` is one of ours (CIDv1, dag-cbor, sha2-256 of 32 bytes), without encoding it. */
+export function isOurCID(cid: CID): boolean {
+  return cid.version === 1 && cid.code === dagCbor.code && cid.multihash.code === SHA2_256 && cid.multihash.size === 32 && cid.bytes.length === 36
+}
+
+// CID strings found valid: every block of a collection names the same collection and schema, and
+// every edit of a document its docID, so these repeat (a parse costs a base32 decode).
+const validCIDStrings = new Set<string>()
+
+/** `parseCID(s) !== null`, remembering strings found valid. */
+export function isCIDString(s: unknown): boolean {
+  if (typeof s !== 'string') return false
+  if (validCIDStrings.has(s)) return true
+  if (parseCID(s) === null) return false
+  if (validCIDStrings.size >= 4096) validCIDStrings.clear()
+  validCIDStrings.add(s)
+  return true
+}
+
 const BASE32_VALUE: Record<string, number> = {}
 'abcdefghijklmnopqrstuvwxyz234567'.split('').forEach((c, i) => { BASE32_VALUE[c] = i })
 

@@ -9,7 +9,7 @@
  * values merge into the fields as usual and come back if the document is restored.
  */
 import type { BlockCID } from '../../shared/types.ts'
-import { compareCIDStrings } from './cid.ts'
+import { cidString, compareCIDStrings } from './cid.ts'
 import { DELETED_FIELD, type UnsignedBlock } from './block.ts'
 
 /** [height, CID] of the block whose write currently wins a register. */
@@ -75,10 +75,10 @@ export function applyToRecord(prev: DocRecord | undefined, block: UnsignedBlock,
   }
   if (replaced) compactCIDs(rec)
   if (block.parents.length === 1) {
-    const parent = block.parents[0]!.toString()
+    const parent = cidString(block.parents[0]!.bytes)
     rec.heads = [...rec.heads.filter((h) => h !== parent), cid].sort(compareCIDStrings)
   } else {
-    const parents = new Set(block.parents.map((p) => p.toString()))
+    const parents = new Set(block.parents.map((p) => cidString(p.bytes)))
     rec.heads = [...rec.heads.filter((h) => !parents.has(h)), cid].sort(compareCIDStrings)
   }
   rec.h = Math.max(rec.h, block.height)

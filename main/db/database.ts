@@ -85,6 +85,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #byName = new Map<string, StoredCollection>()
   readonly #metas = new BlockMetaCache()
   #pending!: PendingIndex
+  /** Bucket digests by collection, once read (see bucketDigests). */
+  readonly #buckets = new Map<string, Uint8Array>()
+  #digestCommits = 0
   readonly #hooks: CommitHook[] = []
   #lock: Promise<unknown> = Promise.resolve()
   #closed = false
@@ -322,19 +325,53 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return out
   }
 
-  /** A collection's bucket digests (BUCKETS × 32 bytes). */
+  /**
+   * A collection's bucket digests (BUCKETS × 32 bytes). Kept in memory once read, and updated by
+   * every commit: head exchange asks on every connect, and a scan of keys rewritten by each
+   * commit is slow while a sync writes them.
+   */
   async bucketDigests(collection: CollectionID): Promise<Uint8Array> {
+    const cached = this.#buckets.get(collection)
+    if (cached !== undefined) return new Uint8Array(cached)
+    const generation = this.#digestCommits
     const buckets = emptyBuckets()
     const prefix = `${collection}!`
     for await (const [key, digest] of this.#store.digests.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
       buckets.set(digest, Number.parseInt(key.slice(prefix.length), 16) * BUCKET_BYTES)
     }
+    // Cache only a read no commit overlapped (else it may hold digests from before that commit).
+    if (generation === this.#digestCommits) this.#buckets.set(collection, new Uint8Array(buckets))
     return buckets
+  }
+
+  /** Carries what a commit wrote to the bucket digests into the cache. */
+  #digestsCommitted(txn: Txn): void {
+    const written = txn.written(this.#store.digests)
+    if (written === undefined) return
+    this.#digestCommits++
+    for (const [key, value] of written) {
+      const at = key.lastIndexOf('!')
+      const buckets = this.#buckets.get(key.slice(0, at))
+      if (buckets === undefined) continue
+      const off = Number.parseInt(key.slice(at + 1), 16) * BUCKET_BYTES
+      if (value === undefined) buckets.fill(0, off, off + BUCKET_BYTES)
+      else buckets.set(value, off)
+    }
   }
 
   /** Heads of every document of a collection in the given buckets. */
   async bucketHeads(collection: CollectionID, buckets: readonly number[]): Promise<Array<{ docID: DocID; heads: BlockCID[] }>> {
     const out: Array<{ docID: DocID; heads: BlockCID[] }> = []
+    if (buckets.length > 16) {
+      // Many buckets: one scan of the collection's heads beats an iterator per bucket.
+      const wanted = new Set(buckets.map(bucketKey))
+      const prefix = `${collection}!`
+      for await (const [key, heads] of this.#store.heads.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+        const rest = key.slice(prefix.length)
+        if (wanted.has(rest.slice(0, 2))) out.push({ docID: rest.slice(3) as DocID, heads: heads as BlockCID[] })
+      }
+      return out
+    }
     for (const b of buckets) {
       const prefix = `${collection}!${bucketKey(b)}!`
       for await (const [key, heads] of this.#store.heads.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
@@ -575,7 +612,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const docs = new Set<string>()
     for (const { block, cid } of blocks) {
       if (block.parents.length === 0) continue
-      for (const p of block.parents) { const s = p.toString(); if (!inBatch.has(s)) parents.add(s) }
+      for (const p of block.parents) { const s = cidString(p.bytes); if (!inBatch.has(s)) parents.add(s) }
       docs.add(docKey(block.collection, blockDocID(block, cid)))
     }
     await Promise.all([
@@ -650,6 +687,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     if (applied.length > 0) for (const hook of this.#hooks) await hook(txn, applied, origin, from)
     await txn.commit()
     this.#metas.committed(txn)
+    this.#digestsCommitted(txn)
   }
 
   #emitChanges(applied: Applied[], origin: ChangeOrigin): void {

@@ -102,8 +102,11 @@ export function publicKeyOf(deviceID: string): KeyObject {
  * callback form), not on the event loop: a resync verifies thousands of signatures (~10k/s per
  * core), and this way they use every core and leave the loop to the network and the database.
  */
-export async function verifySignature(deviceID: string, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+export async function verifySignature(deviceID: string, data: Uint8Array, sig: Uint8Array, options: { inline?: boolean } = {}): Promise<boolean> {
   const key = publicKeyOf(deviceID)
+  // One signature alone (an edit arriving by gossip) is checked at once: the hop to the thread pool
+  // and back costs more latency than the check itself.
+  if (options.inline === true) return nodeVerify(null, data, key, sig)
   return new Promise((resolve, reject) => {
     nodeVerify(null, data, key, sig, (err, ok) => { if (err !== null) reject(err); else resolve(ok) })
   })

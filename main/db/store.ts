@@ -170,7 +170,9 @@ function encodingOf(sub: Sub<unknown>): SubEncoding {
 export class Txn {
   readonly #store: Store
   // sublevel → key → value (undefined = deleted in this transaction)
-  readonly #overlay = new Map<object, Map<string, unknown>>()
+  #overlay = new Map<object, Map<string, unknown>>()
+  // what the last commit wrote, by sublevel (for caches kept above the store)
+  #written = new Map<object, Map<string, unknown>>()
   // sublevel → key → XOR still to apply to the stored bytes (or to none: zeros)
   readonly #xors = new Map<Sub<Uint8Array>, Map<string, Uint8Array>>()
   // sublevel → key → amount still to add to the stored number (or to none: 0)
@@ -351,7 +353,13 @@ export class Txn {
     }
     await batch.write()
     this.#store.remember(this.#overlay)
-    this.#overlay.clear()
+    this.#written = this.#overlay
+    this.#overlay = new Map()
+  }
+
+  /** What the last `commit` wrote to a sublevel (key → value, undefined = deleted), if anything. */
+  written<V>(sub: Sub<V>): ReadonlyMap<string, V | undefined> | undefined {
+    return this.#written.get(sub as object) as ReadonlyMap<string, V | undefined> | undefined
   }
 
   #layer<V>(sub: Sub<V>): Map<string, unknown> {

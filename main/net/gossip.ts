@@ -13,7 +13,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
 import type { ChangeEvent, Database } from '../db/database.ts'
-import { decodeStoredBlock } from '../db/block.ts'
+import { blockLinks } from '../db/block.ts'
 import { encodeCbor } from '../db/cbor.ts'
 import type { CollectionID, DeviceID } from '../../shared/types.ts'
 import type { Group } from './group.ts'
@@ -227,7 +227,7 @@ export class Gossip {
       for (const [i, r] of results.entries()) {
         if (r.status === 'rejected') this.#log(`gossip: rejected a block from ${msg.from}: ${r.reason}`)
         if (r.status !== 'pending') continue
-        for (const p of decodeStoredBlock(payload.b[i]!).parents) parents.add(p.toString())
+        for (const p of blockLinks(payload.b[i]!).parents) parents.add(p)
       }
       const asked = [...parents]
       const here = await this.#db.hasBlocks(asked)

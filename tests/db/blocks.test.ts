@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { Database } from '../../main/db/database.ts'
-import { BLOCK_VERSION, decodeStoredBlock, newNonces, signBlocks, verifyBlock, type UnsignedBlock } from '../../main/db/block.ts'
+import { BLOCK_VERSION, blockLinks, decodeStoredBlock, newNonces, signBlocks, verifyBlock, type UnsignedBlock } from '../../main/db/block.ts'
 import { loadOrCreateIdentity } from '../../main/db/identity.ts'
 import { isTandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
@@ -148,4 +148,21 @@ test('one signature covers a bulk create, and every block of it verifies alone',
   const y = decodeStoredBlock(blocks[1]!.bytes)
   const swapped = dagCbor.encode({ ...x, sig: y.sig })
   await assert.rejects(verifyBlock(swapped), (e) => isTandemError(e, 'BAD_SIGNATURE'))
+})
+
+test('blockLinks reads the height and parents of a stored block as a full decode does', async (t) => {
+  const { a, b } = await pair(t)
+  const id = await a.createDocument('Books', { title: 'Dune', pages: 412 })
+  await a.updateDocument('Books', id, { pages: 413 })
+  await b.applyBlocks(await allBlocks(a))
+  await b.updateDocument('Books', id, { title: 'Dune (B)' })
+  await a.updateDocument('Books', id, { title: 'Dune (A)' })
+  await a.applyBlocks(await allBlocks(b)) // two heads now
+  await a.updateDocument('Books', id, { pages: 1 }) // a merge block with two parents
+  const blocks = await allBlocks(a)
+  assert.ok(blocks.some(({ bytes }) => decodeStoredBlock(bytes).parents.length === 2), 'a block with two parents')
+  for (const { bytes } of blocks) {
+    const full = decodeStoredBlock(bytes)
+    assert.deepEqual(blockLinks(bytes), { height: full.height, parents: full.parents.map((p) => p.toString()), collection: full.collection })
+  }
 })

@@ -7,7 +7,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { z } from 'zod'
 import type { Database, PreparedBlocks } from '../../db/database.ts'
-import { decodeStoredBlock } from '../../db/block.ts'
+import { blockLinks } from '../../db/block.ts'
 import type { DeviceID } from '../../../shared/types.ts'
 import { bytes, Channel, cidString, WireError } from '../wire.ts'
 import {
@@ -91,11 +91,10 @@ export class DagSync {
           const data = datas[i]
           if (data === undefined) { if (missing.length < MAX_CIDS_PER_REQUEST) missing.push(level[i]!); continue }
           if (found.length >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break }
-          const block = decodeStoredBlock(data)
+          const block = blockLinks(data)
           found.push({ bytes: data, height: block.height })
           total += data.length
-          for (const p of block.parents) {
-            const s = p.toString()
+          for (const s of block.parents) {
             if (!have.has(s) && !seen.has(s)) { seen.add(s); next.push(s) }
           }
         }
@@ -202,7 +201,7 @@ export class DagSync {
   /** Parents of the given blocks that are neither stored nor pending here. */
   async #missingAncestors(blocks: Uint8Array[]): Promise<string[]> {
     const parents = new Set<string>()
-    for (const b of blocks) for (const p of decodeStoredBlock(b).parents) parents.add(p.toString())
+    for (const b of blocks) for (const p of blockLinks(b).parents) parents.add(p)
     const cids = [...parents]
     const here = await this.#db.hasBlocks(cids)
     return cids.filter((_, i) => !here[i])

@@ -12,7 +12,7 @@ import type { Libp2p } from 'libp2p'
 import { TandemError } from '../../../shared/errors.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../../shared/types.ts'
 import type { Applied, ChangeOrigin, Database } from '../../db/database.ts'
-import { decodeStoredBlock } from '../../db/block.ts'
+import { blockLinks } from '../../db/block.ts'
 import { BUCKETS } from '../../db/digest.ts'
 import type { Txn } from '../../db/store.ts'
 import type { Group } from '../group.ts'
@@ -281,7 +281,7 @@ export class Replicators extends EventEmitter<Events> {
         if (blocks.length > 0 && size + data.length > BATCH_BYTES) break
         blocks.push(data)
         size += data.length
-        collections.add(decodeStoredBlock(data).collection)
+        collections.add(blockLinks(data).collection)
       }
       taken++
     }
@@ -333,10 +333,9 @@ export class Replicators extends EventEmitter<Events> {
         const datas = await this.#db.store.blocks.getMany(cids)
         for (const [j, data] of datas.entries()) {
           if (data === undefined) continue
-          const block = decodeStoredBlock(data)
+          const block = blockLinks(data)
           found.push({ cid: cids[j]!, height: block.height })
-          for (const p of block.parents) {
-            const s = p.toString()
+          for (const s of block.parents) {
             if (!seen.has(s) && !stopAt.has(s)) { seen.add(s); next.push(s) }
           }
         }
@@ -362,7 +361,7 @@ export class Replicators extends EventEmitter<Events> {
         if (data === undefined) continue
         blocks.push(data)
         size += data.length
-        collections.add(decodeStoredBlock(data).collection)
+        collections.add(blockLinks(data).collection)
       }
       i += taken
       if (blocks.length === 0) continue
