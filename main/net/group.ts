@@ -205,9 +205,10 @@ export class Group extends EventEmitter<GroupEvents> {
 
   async #leave(): Promise<void> {
     const ids = [...this.#devices.keys()]
+    // The new secret first: once the group looks empty, nothing of the old one is in use.
+    await this.setSecret(GroupSecret.random().bytes, 0)
     await this.#db.store.devices.batch(ids.map((key) => ({ type: 'del' as const, key })))
     this.#devices.clear()
-    await this.setSecret(GroupSecret.random().bytes, 0)
     for (const deviceID of ids) this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
   }
 
