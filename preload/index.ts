@@ -1,17 +1,35 @@
 /**
- * Preload (sandboxed, so built as CommonJS). Exposes `window.tandem`; never `ipcRenderer` itself.
- * A placeholder until the typed API contract in shared/ exists: then one method per operation.
+ * Preload (sandboxed, so built as CommonJS). Exposes `window.tandem`: exactly the contract — one
+ * `call` and one `subscribe` (shared/api/ipc.ts) — and never `ipcRenderer` or an IPC event object.
  */
-import { contextBridge } from 'electron'
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
+import { IPC_CALL, IPC_EVENT, type CallOutcome, type PreloadApi } from '../shared/api/ipc.ts'
+import type { EventName } from '../shared/api/events.ts'
 
-// Replaced at build time with package.json's version (electron.vite.config.ts `define`): a
-// sandboxed preload cannot read files.
-declare const __TANDEM_VERSION__: string
+type Listener = (event: EventName, data: unknown) => void
+const listeners = new Set<Listener>()
 
-const api = {
-  version: __TANDEM_VERSION__,
-} as const
+// One IPC listener for the page's many subscribers; the IPC event object stays here.
+ipcRenderer.on(IPC_EVENT, (_e: IpcRendererEvent, frame: { event: EventName; data: unknown }) => {
+  for (const l of listeners) {
+    try {
+      l(frame.event, frame.data)
+    } catch (err) {
+      console.error('tandem: an event listener threw', err)
+    }
+  }
+})
 
-export type TandemApi = typeof api
+const api: PreloadApi = {
+  call(name: string, input?: unknown): Promise<CallOutcome> {
+    if (typeof name !== 'string') return Promise.resolve({ ok: false, error: { code: 'UNKNOWN_CALL', message: 'A call name is a string.' } })
+    return ipcRenderer.invoke(IPC_CALL, name, input) as Promise<CallOutcome>
+  },
+  subscribe(listener: Listener): () => void {
+    if (typeof listener !== 'function') throw new TypeError('subscribe takes a function')
+    listeners.add(listener)
+    return () => { listeners.delete(listener) }
+  },
+}
 
 contextBridge.exposeInMainWorld('tandem', api)

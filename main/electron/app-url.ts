@@ -69,3 +69,13 @@ export function devServerOrigin(rendererUrl: string | undefined): string | null 
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) return null
   return parsed.origin
 }
+
+/**
+ * The one permission the window may get: the camera (video only, never the microphone), for our own
+ * page while it shows This device (`#/device`), to scan an invite QR.
+ */
+export function cameraAllowed(pageUrl: string, mediaTypes: readonly string[], devOrigin: string | null): boolean {
+  if (!isAllowedNavigation(pageUrl, devOrigin)) return false
+  if (mediaTypes.length === 0 || mediaTypes.some((t) => t !== 'video')) return false
+  return parse(pageUrl)?.hash === '#/device'
+}

@@ -1,13 +1,14 @@
 /**
- * Electron main process: a thin shell around the window for now. The database node and the IPC
- * contract are wired in by a later change.
+ * Electron main process: a thin shell. It starts the node in-process on the app's data directory,
+ * carries the API contract over IPC, and opens the one window.
  */
 import { join } from 'node:path'
-import { app, BrowserWindow, session } from 'electron'
+import { app, BrowserWindow, dialog, session } from 'electron'
 import { APP_ENTRY_URL, devServerOrigin } from './app-url.ts'
 import { handleAppProtocol, registerAppScheme } from './protocol.ts'
-import { denyAllPermissions, lockDownAllWebContents } from './security.ts'
+import { restrictPermissions, lockDownAllWebContents } from './security.ts'
 import { createMainWindow } from './window.ts'
+import { startNode } from './node-lifecycle.ts'
 
 // After bundling this file is out/main/index.js; the preload and renderer builds sit beside it.
 const PRELOAD = join(import.meta.dirname, '../preload/index.cjs')
@@ -42,9 +43,17 @@ if (!app.requestSingleInstanceLock()) {
 
   // Not a top-level `await`: Electron emits `ready` only after the ESM entry has finished
   // evaluating, so awaiting it here would hang (electron/electron#41369).
-  void app.whenReady().then(() => {
-    denyAllPermissions(session.defaultSession)
+  void app.whenReady().then(async () => {
+    restrictPermissions(session.defaultSession, devOrigin)
     handleAppProtocol(session.defaultSession, RENDERER_DIR)
+    try {
+      // IPC handlers exist before the page loads, so its first calls find them.
+      await startNode(() => BrowserWindow.getAllWindows(), devOrigin)
+    } catch (err) {
+      dialog.showErrorBox('Tandem cannot start', err instanceof Error ? err.message : String(err))
+      app.exit(1)
+      return
+    }
     openWindow()
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) openWindow()

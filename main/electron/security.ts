@@ -3,11 +3,17 @@
  * navigation, <webview>. https://www.electronjs.org/docs/latest/tutorial/security
  */
 import { app, type Session, type WebContents } from 'electron'
-import { isAllowedNavigation } from './app-url.ts'
+import { cameraAllowed, isAllowedNavigation } from './app-url.ts'
 
-/** Tandem needs no web permission (camera, notifications, geolocation…): refuse every one. */
-export function denyAllPermissions(session: Session): void {
-  session.setPermissionRequestHandler((_webContents, _permission, callback) => callback(false))
+/**
+ * Every web permission is refused except the camera, and that only for our own page while it shows
+ * This device (where an invite QR can be scanned) and only for video.
+ */
+export function restrictPermissions(session: Session, devOrigin: string | null): void {
+  session.setPermissionRequestHandler((webContents, permission, callback, details) => {
+    const media = 'mediaTypes' in details ? (details.mediaTypes ?? []) : []
+    callback(permission === 'media' && cameraAllowed(webContents.getURL(), media, devOrigin))
+  })
   // Checks are the synchronous "is it granted?" queries; without this some APIs still report yes.
   session.setPermissionCheckHandler(() => false)
 }

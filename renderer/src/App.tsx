@@ -1,9 +1,34 @@
-/** Placeholder window until the real one (collections, documents, devices) arrives. */
+/** The window: sidebar, the current section, and the status bar. */
+import { useTandem } from './store/store.ts'
+import { Sidebar } from './layout/Sidebar.tsx'
+import { StatusBar } from './layout/StatusBar.tsx'
+import { CollectionsView } from './collections/CollectionsView.tsx'
+import { DevicesView } from './devices/DevicesView.tsx'
+import { ReplicatorsView } from './replicators/ReplicatorsView.tsx'
+import { ThisDeviceView } from './device/ThisDeviceView.tsx'
+
 export function App() {
+  const section = useTandem((s) => s.route.section)
+  return (
+    <div className="app">
+      <Sidebar />
+      <main className="content">
+        {section === 'collections' && <CollectionsView />}
+        {section === 'devices' && <DevicesView />}
+        {section === 'replicators' && <ReplicatorsView />}
+        {section === 'device' && <ThisDeviceView />}
+      </main>
+      <StatusBar />
+    </div>
+  )
+}
+
+/** Shown when the page was opened without a way to reach a node (no preload, no token). */
+export function NoBridge() {
   return (
     <main className="welcome">
       <h1>Tandem</h1>
-      <p>Your devices, in sync — no server.</p>
+      <p>This page needs its node. Open the URL that <code>tandem start --ui</code> printed (it carries the access token).</p>
     </main>
   )
 }

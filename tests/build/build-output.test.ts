@@ -108,7 +108,7 @@ function reachable(value: unknown, seen = new Set<unknown>()): Set<unknown> {
   return seen
 }
 
-test('the built preload is CommonJS, needs only electron, and exposes window.tandem without ipcRenderer', () => {
+test('the built preload is CommonJS, needs only electron, and exposes window.tandem = {call, subscribe} without ipcRenderer', () => {
   const code = read(PRELOAD_JS)
   // A sandboxed preload is not an ES module: this throws on `import`/`export` syntax.
   const run = vm.compileFunction(code, ['require', 'module', 'exports'], { filename: PRELOAD_JS })
@@ -129,7 +129,36 @@ test('the built preload is CommonJS, needs only electron, and exposes window.tan
 
   assert.deepEqual(required, ['electron'])
   assert.deepEqual([...exposed.keys()], ['tandem'])
-  assert.deepEqual(exposed.get('tandem'), { version: pkg.version })
+  // Exactly the contract's two functions (shared/api/ipc.ts PreloadApi), nothing else.
+  const tandem = exposed.get('tandem') as Record<string, unknown>
+  assert.deepEqual(Object.keys(tandem).sort(), ['call', 'subscribe'])
+  for (const fn of Object.values(tandem)) assert.equal(typeof fn, 'function')
   const leaked = reachable([...exposed.values()])
   for (const forbidden of [ipcRenderer, ...Object.values(ipcRenderer)]) assert.ok(!leaked.has(forbidden), 'ipcRenderer is exposed')
+})
+
+test('the built preload carries calls on tandem:call and hands events to subscribers without the IPC event object', async () => {
+  const run = vm.compileFunction(read(PRELOAD_JS), ['require', 'module', 'exports'], { filename: PRELOAD_JS })
+  const invoked: unknown[][] = []
+  let onEvent: ((...args: unknown[]) => void) | null = null
+  const ipcRenderer = {
+    invoke: (...args: unknown[]) => { invoked.push(args); return Promise.resolve({ ok: true, result: 'pong' }) },
+    on: (channel: string, l: (...args: unknown[]) => void) => { if (channel === 'tandem:event') onEvent = l },
+  }
+  let api: { call(n: string, i?: unknown): Promise<unknown>; subscribe(l: (...a: unknown[]) => void): () => void } | null = null
+  const contextBridge = { exposeInMainWorld: (_key: string, value: typeof api) => { api = value } }
+  const module = { exports: {} }
+  run((id: string) => (id === 'electron' ? { contextBridge, ipcRenderer } : null), module, module.exports)
+  assert.ok(api !== null && onEvent !== null)
+  const tandem = api as NonNullable<typeof api>
+  assert.deepEqual(await tandem.call('node.info', {}), { ok: true, result: 'pong' })
+  assert.deepEqual(invoked, [['tandem:call', 'node.info', {}]])
+
+  const got: unknown[][] = []
+  const off = tandem.subscribe((...args) => got.push(args))
+  const ipcEvent = { sender: ipcRenderer }
+  onEvent!(ipcEvent, { event: 'node', data: { paused: true } })
+  off()
+  onEvent!(ipcEvent, { event: 'node', data: { paused: false } })
+  assert.deepEqual(got, [['node', { paused: true }]], 'one event, as (name, data) only; none after unsubscribing')
 })

@@ -1,0 +1,37 @@
+/**
+ * The contract over Electron IPC: one `ipcMain.handle` for every call and one channel for events
+ * (shared/api/ipc.ts). Each call is accepted only from our own page in the main frame of our own
+ * window; its input is then validated by the same implementation the WebSocket uses.
+ */
+import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron'
+import { IPC_CALL, IPC_EVENT, type CallOutcome } from '../../shared/api/ipc.ts'
+import type { ApiImplementation } from '../api/implementation.ts'
+import { bridgeEvents } from '../api/event-bridge.ts'
+import type { TandemNode } from '../node/tandem-node.ts'
+import { isAllowedNavigation } from './app-url.ts'
+
+/** Whether an IPC message comes from our page: the main frame of a window we own, at our origin. */
+export function senderAllowed(event: IpcMainInvokeEvent, windows: () => BrowserWindow[], devOrigin: string | null): boolean {
+  const frame = event.senderFrame
+  if (frame === null || frame !== event.sender.mainFrame) return false
+  if (!windows().some((w) => !w.isDestroyed() && w.webContents === event.sender)) return false
+  return isAllowedNavigation(frame.url, devOrigin)
+}
+
+export function registerIpc(node: TandemNode, api: ApiImplementation, windows: () => BrowserWindow[], devOrigin: string | null): () => void {
+  ipcMain.handle(IPC_CALL, async (event, name: unknown, input: unknown): Promise<CallOutcome> => {
+    if (!senderAllowed(event, windows, devOrigin)) {
+      return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Calls are accepted only from the Tandem window.' } }
+    }
+    return api.call(typeof name === 'string' ? name : '', input)
+  })
+  const detach = bridgeEvents(node, api, (event, data) => {
+    for (const w of windows()) {
+      if (!w.isDestroyed() && isAllowedNavigation(w.webContents.getURL(), devOrigin)) w.webContents.send(IPC_EVENT, { event, data })
+    }
+  })
+  return () => {
+    detach()
+    ipcMain.removeHandler(IPC_CALL)
+  }
+}

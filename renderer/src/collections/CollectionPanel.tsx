@@ -1,0 +1,43 @@
+/** One collection: its actions, and its documents table or one document's history. */
+import { useState } from 'react'
+import type { CollectionInfo, DocumentView } from '../../../shared/types.ts'
+import { useTandem } from '../store/store.ts'
+import { DocumentsTable } from './DocumentsTable.tsx'
+import { DocumentDialog } from './DocumentDialog.tsx'
+import { HistoryView } from '../history/HistoryView.tsx'
+import { ReplicatePicker } from '../replicators/ReplicatePicker.tsx'
+
+export function CollectionPanel({ collection, historyDoc }: { collection: CollectionInfo; historyDoc: string | null }) {
+  const navigate = useTandem((s) => s.navigate)
+  const [editing, setEditing] = useState<DocumentView | 'new' | null>(null)
+  const [replicating, setReplicating] = useState(false)
+  if (historyDoc !== null) {
+    return (
+      <HistoryView
+        collection={collection}
+        docID={historyDoc}
+        onBack={() => navigate({ section: 'collections', collection: collection.name })}
+      />
+    )
+  }
+  return (
+    <div className="panel">
+      <header className="pane-head">
+        <h2>{collection.name} <span className="muted">· {collection.count} {collection.count === 1 ? 'document' : 'documents'}</span></h2>
+        <div className="actions">
+          <button type="button" onClick={() => setReplicating(true)}>Replicate collection to…</button>
+          <button type="button" className="primary" onClick={() => setEditing('new')}>Add document</button>
+        </div>
+      </header>
+      <DocumentsTable
+        collection={collection}
+        onEdit={(doc) => setEditing(doc)}
+        onHistory={(doc) => navigate({ section: 'collections', collection: collection.name, history: doc.docID })}
+      />
+      {editing !== null && (
+        <DocumentDialog collection={collection} doc={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />
+      )}
+      {replicating && <ReplicatePicker collection={collection.name} onClose={() => setReplicating(false)} />}
+    </div>
+  )
+}

@@ -1,0 +1,76 @@
+/**
+ * The window's state (zustand): what the node last told us, refreshed on the contract's events.
+ * Views read slices of it; loaders here are the only place that calls list/info calls.
+ */
+import { create } from 'zustand'
+import type {
+  DeviceInfo, NearbyDevice, NodeInfo, PairingRequest, PeerInfo, ReplicatorInfo,
+} from '../../../shared/api/index.ts'
+import type { CollectionInfo } from '../../../shared/types.ts'
+import type { LinkState } from '../bridge/bridge.ts'
+import { api } from '../bridge/current.ts'
+import { hashOf, routeFromHash, type Route } from './route.ts'
+
+export interface TandemState {
+  link: LinkState
+  route: Route
+  node: NodeInfo | null
+  collections: CollectionInfo[]
+  devices: DeviceInfo[]
+  peers: PeerInfo[]
+  nearby: NearbyDevice[]
+  requests: PairingRequest[]
+  replicators: ReplicatorInfo[]
+  /** Bumped when documents of a collection change (by name): open tables reload. */
+  docTicks: Record<string, number>
+  /** The last failure of a background refresh, in words (shown in the status bar). */
+  problem: string | null
+  navigate(route: Route): void
+}
+
+export const useTandem = create<TandemState>()((set) => ({
+  link: 'connecting',
+  route: routeFromHash(location.hash),
+  node: null,
+  collections: [],
+  devices: [],
+  peers: [],
+  nearby: [],
+  requests: [],
+  replicators: [],
+  docTicks: {},
+  problem: null,
+  navigate(route) {
+    if (location.hash !== hashOf(route)) history.replaceState(null, '', hashOf(route))
+    set({ route })
+  },
+}))
+
+const set = useTandem.setState
+
+async function load<K extends keyof TandemState>(key: K, get: () => Promise<TandemState[K]>): Promise<void> {
+  try {
+    const value = await get()
+    set({ [key]: value } as Partial<TandemState>)
+  } catch (err) {
+    set({ problem: err instanceof Error ? err.message : String(err) })
+  }
+}
+
+export const loaders = {
+  node: () => load('node', () => api().call('node.info')),
+  collections: () => load('collections', () => api().call('collections.list')),
+  devices: () => load('devices', () => api().call('devices.list')),
+  peers: () => load('peers', () => api().call('peers.list')),
+  nearby: () => load('nearby', () => api().call('pairing.nearby').catch(() => [])),
+  requests: () => load('requests', () => api().call('pairing.requests').catch(() => [])),
+  replicators: () => load('replicators', () => api().call('replicators.getall')),
+}
+
+export function loadAll(): Promise<void> {
+  return Promise.all(Object.values(loaders).map((l) => l())).then(() => undefined)
+}
+
+export function bumpDocs(collectionName: string): void {
+  set((s) => ({ docTicks: { ...s.docTicks, [collectionName]: (s.docTicks[collectionName] ?? 0) + 1 } }))
+}
