@@ -29,6 +29,8 @@ export interface HolePunchInit {
   dialTimeoutMs?: number
   /** Peers being dialed by WebRTC now (the host's gater lets only those /webrtc dials through). */
   punching?: Set<string>
+  /** Start with hole punching on (default) or off (`setEnabled` turns it on later). */
+  enabled?: boolean
 }
 
 export interface HolePunchComponents {
@@ -50,8 +52,14 @@ export interface HolePunchStats {
   peers: Record<string, { relayedAt: number; directAt: number | null; path: string | null; tries: number }>
 }
 
-const TANDEM_PROTOCOL = '/tandem/'
-const RELAYED_IDLE_POLL_MS = 1_000
+const SIGNALING_PROTOCOL = '/webrtc-signaling/'
+// Streams that live as long as the connection; any other open stream is work in flight.
+const LONG_LIVED = ['/meshsub/', '/ipfs/id/', '/ipfs/ping/', '/libp2p/circuit/', SIGNALING_PROTOCOL]
+const RELAYED_IDLE_POLL_MS = 500
+// A sync is several streams one after the other: the relayed connection must be idle this long.
+const RELAYED_IDLE_MS = 2_000
+// Both sides dialing at once would spoil both tries: wait while the other side's try is running.
+const COLLISION_RETRY_MS = 2_000
 // A sync still running over the relay is let finish; past this the relayed connection goes anyway.
 const RELAYED_CLOSE_MAX_WAIT_MS = 10 * 60_000
 
@@ -64,15 +72,34 @@ export class HolePunch implements Startable {
   readonly #log: (msg: string) => void
   readonly #stats: HolePunchStats = { attempts: 0, upgrades: 0, failures: 0, lastError: null, peers: {} }
   #started = false
+  #enabled: boolean
 
   constructor(components: HolePunchComponents, init: HolePunchInit) {
     this.#c = components
     this.#init = {
-      firstDelayMs: 1_000, responderGraceMs: 8_000, retryMs: 30_000, maxRetryMs: 10 * 60_000, dialTimeoutMs: 20_000, punching: new Set<string>(),
+      firstDelayMs: 1_000, responderGraceMs: 25_000, retryMs: 30_000, maxRetryMs: 10 * 60_000, dialTimeoutMs: 20_000, punching: new Set<string>(), enabled: true,
       ...Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined)),
     } as Required<HolePunchInit>
     this.#backoff = new Backoff({ initialMs: this.#init.retryMs, maxMs: this.#init.maxRetryMs })
     this.#log = (msg) => components.logger.forComponent('tandem:hole-punch')(msg)
+    this.#enabled = this.#init.enabled
+  }
+
+  get enabled(): boolean {
+    return this.#enabled
+  }
+
+  /** Turns hole punching on or off (e.g. on a metered network); on, it tries every relayed-only device. */
+  setEnabled(on: boolean): void {
+    this.#enabled = on
+    if (!on) return
+    const peers = new Set(this.#c.connectionManager.getConnections().filter(isRelayed).map((c) => c.remotePeer.toString()))
+    for (const peer of peers) {
+      if (this.#hasDirect(peer)) continue
+      this.#backoff.reset(peer)
+      const initiator = this.#c.peerId.toString() < peer
+      this.#schedule(peer, initiator ? 0 : this.#init.responderGraceMs)
+    }
   }
 
   readonly [Symbol.toStringTag] = 'tandem:hole-punch'
@@ -108,7 +135,7 @@ export class HolePunch implements Startable {
       const path = classifyConnection(conn)
       if (entry !== undefined && entry.directAt === null && path !== null && path !== 'relayed') {
         this.#stats.peers[peer] = { ...entry, directAt: Date.now(), path }
-        if (isWebRTC(conn)) this.#stats.upgrades++
+        if (isWebRTC(conn) && !this.#running.has(peer)) this.#stats.upgrades++ // our own tries count themselves
       }
       if (this.#open(peer).some(isRelayed)) this.#closeRelayedWhenIdle(peer)
       return
@@ -162,13 +189,18 @@ export class HolePunch implements Startable {
   }
 
   async #attempt(peer: string): Promise<boolean> {
-    if (!this.#started || this.#running.has(peer) || !this.#init.isMember(peer)) return false
+    if (!this.#started || !this.#enabled || this.#running.has(peer) || !this.#init.isMember(peer)) return false
     if (this.#hasDirect(peer)) {
       this.#closeRelayedWhenIdle(peer)
       return true
     }
     const relayed = this.#open(peer).find(isRelayed)
     if (relayed === undefined) return false
+    if (this.#open(peer).some((c) => c.streams.some((st) => st.direction === 'inbound' && st.protocol?.startsWith(SIGNALING_PROTOCOL) === true))) {
+      this.#log(`${peer} is dialing us by WebRTC now: not dialing back`)
+      this.#schedule(peer, COLLISION_RETRY_MS)
+      return false
+    }
     const addr = this.#webrtcAddr(peer, relayed)
     if (addr === null) return false
     this.#running.add(peer)
@@ -190,7 +222,7 @@ export class HolePunch implements Startable {
       }
       this.#stats.upgrades++
       const entry = this.#stats.peers[peer] ?? { relayedAt: began, directAt: null, path: null, tries: 1 }
-      this.#stats.peers[peer] = { ...entry, directAt: Date.now(), path }
+      this.#stats.peers[peer] = { ...entry, directAt: entry.directAt ?? Date.now(), path }
       this.#backoff.reset(peer)
       this.#closeRelayedWhenIdle(peer)
       return true
@@ -205,18 +237,21 @@ export class HolePunch implements Startable {
     }
   }
 
-  /** Closes the peer's relayed connections once no Tandem stream runs on them. */
+  /** Closes the peer's relayed connections once they have carried no work for a moment. */
   #closeRelayedWhenIdle(peer: string): void {
     const key = `close:${peer}`
     if (this.#timers.has(key)) return
     const deadline = Date.now() + RELAYED_CLOSE_MAX_WAIT_MS
+    let idleSince = Date.now()
     const poll = (): void => {
       this.#timers.delete(key)
       if (!this.#started || !this.#hasDirect(peer)) return
       const relayed = this.#open(peer).filter(isRelayed)
       if (relayed.length === 0) return
-      const busy = relayed.some((c) => c.streams.some((s) => s.protocol?.startsWith(TANDEM_PROTOCOL) === true))
-      if (busy && Date.now() < deadline) {
+      const now = Date.now()
+      const working = relayed.some((c) => c.streams.some((st) => !LONG_LIVED.some((p) => st.protocol?.startsWith(p) === true)))
+      if (working) idleSince = now
+      if (now - idleSince < RELAYED_IDLE_MS && now < deadline) {
         const t = setTimeout(poll, RELAYED_IDLE_POLL_MS)
         t.unref()
         this.#timers.set(key, t)

@@ -14,7 +14,7 @@ export interface WanNodeOptions {
   relayServer?: boolean
   stunPort?: number
   relays?: string[]
-  holePunch?: Record<string, number>
+  holePunch?: Record<string, number | boolean>
 }
 
 export interface Ready { deviceID: string; addrs: string[]; startedAt: number; readyAt: number }

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     peers: () => node.peers(),
     connected: () => node.connectedDevices(),
     holePunch: () => (host.services.holePunch as HolePunch | undefined)?.stats() ?? null,
+    holePunchOn: () => { (host.services.holePunch as HolePunch).setEnabled(true); return null },
     relays: () => (host.services.relayKeeper as RelayKeeper | undefined)?.status() ?? [],
     stun: () => (host.services.stun as StunService | undefined)?.stats() ?? null,
     connections: () => host.getConnections().map((c) => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), direction: c.direction, limited: c.limits !== undefined, path: classifyConnection(c), pair: selectedPair(c), streams: c.streams.map((s) => s.protocol) })),
