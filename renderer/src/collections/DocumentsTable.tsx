@@ -1,6 +1,6 @@
 /** A collection's documents: sort by a column, filter on a field, one page at a time; live. */
 import { useEffect, useState } from 'react'
-import type { CollectionInfo, DocumentView, ListResult } from '../../../shared/types.ts'
+import type { CollectionInfo, DocumentView, FieldSchema, ListResult } from '../../../shared/types.ts'
 import { api } from '../bridge/current.ts'
 import { ErrorText } from '../common/ErrorText.tsx'
 import { humanError } from '../common/human-error.ts'
@@ -70,9 +70,9 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
               <tr key={doc.docID} data-docid={doc.docID}>
                 {fields.map((f) => <td key={f.name}>{showValue(doc.fields[f.name])}</td>)}
                 <td className="row-actions">
-                  <button type="button" className="small" aria-label={`Edit ${label(doc)}`} onClick={() => onEdit(doc)}>Edit</button>
-                  <button type="button" className="small" aria-label={`History of ${label(doc)}`} onClick={() => onHistory(doc)}>History</button>
-                  <DeleteButton collection={collection.name} doc={doc} label={label(doc)} onDeleted={() => setReloads((n) => n + 1)} />
+                  <button type="button" className="small" aria-label={`Edit ${label(doc, fields)}`} onClick={() => onEdit(doc)}>Edit</button>
+                  <button type="button" className="small" aria-label={`History of ${label(doc, fields)}`} onClick={() => onHistory(doc)}>History</button>
+                  <DeleteButton collection={collection.name} doc={doc} label={label(doc, fields)} onDeleted={() => setReloads((n) => n + 1)} />
                 </td>
               </tr>
             ))}
@@ -91,8 +91,20 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
   )
 }
 
-/** A row's name for buttons: its first text field's value, else its docID. */
-function label(doc: DocumentView): string {
-  const first = Object.values(doc.fields).find((v) => typeof v === 'string' && v !== '')
-  return typeof first === 'string' ? first : doc.docID
+/** A row's name for buttons: its title or name, else its first required text, else any text, else its docID. */
+function label(doc: DocumentView, fields: FieldSchema[]): string {
+  const text = (name: string): string | null => {
+    const v = doc.fields[name]
+    return typeof v === 'string' && v !== '' ? v : null
+  }
+  const order = [
+    ...fields.filter((f) => f.name === 'title' || f.name === 'name'),
+    ...fields.filter((f) => f.type === 'String' && f.required),
+    ...fields.filter((f) => f.type === 'String'),
+  ]
+  for (const f of order) {
+    const v = text(f.name)
+    if (v !== null) return v
+  }
+  return doc.docID
 }

@@ -1,0 +1,51 @@
+/**
+ * A real headless node with the window (`tandem start --ui`) as a child process: temp data dir,
+ * API and libp2p on 127.0.0.1 with OS-chosen ports, no mDNS. Resolves with the page URL it prints.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+
+const BIN = fileURLToPath(new URL('../../bin/tandem.js', import.meta.url))
+
+export interface UiNode {
+  url: string
+  output: () => string
+  stop: () => Promise<void>
+}
+
+export async function startUiNode(dataDir: string, name: string, timeoutMs = 30_000): Promise<UiNode> {
+  const child: ChildProcess = spawn(process.execPath, [
+    BIN, 'start', '--ui', '--data-dir', dataDir, '--api-addr', '127.0.0.1:0',
+    '--p2paddr', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--device-name', name,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: no UI URL after ${timeoutMs} ms:\n${out}`)), timeoutMs)
+    const check = (): void => {
+      const m = /UI:\s+(http:\/\/\S+)/.exec(out)
+      if (m !== null) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    }
+    child.stdout!.on('data', check)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited (${code}) before printing its UI URL:\n${out}`))
+    })
+  })
+  return {
+    url,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await once(child, 'exit')
+      clearTimeout(timer)
+    },
+  }
+}
