@@ -98,11 +98,20 @@ export class RelayKeeper implements Startable {
     }))
   }
 
-  /** Ask every relay without a slot for one now (e.g. this device just joined a group). */
+  /**
+   * Now, not at the next backoff step: redial relays we are not connected to, and ask those that
+   * gave no slot again (e.g. this device just joined a group, or came back online).
+   */
   kick(): void {
     for (const r of this.#relays) {
       this.#nextAsk.set(r.id, 0)
       this.#askBackoff.reset(r.id)
+      if (this.#connections(r.peer).length === 0) {
+        clearTimeout(this.#timers.get(r.id))
+        this.#timers.delete(r.id)
+        this.#backoff.reset(r.id)
+        this.#schedule(r.id, 0)
+      }
     }
     this.#checkReservations()
   }

@@ -203,6 +203,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   resume(): void {
     if (this.host === null || !this.#paused) return
     this.#paused = false
+    ;(this.host.services.relayKeeper as { kick?: () => void } | undefined)?.kick?.()
     for (const d of this.group.list()) {
       this.#backoff.reset(d.deviceID)
       this.#scheduleDial(d.deviceID, 0)

@@ -30,3 +30,20 @@ test('a device starts while its relay is down, and holds a slot once the relay c
   assert.ok(s!.reservedAt !== null)
   assert.ok(circuitAddrs(device)[0]!.startsWith(relayAddr))
 })
+
+test('offline and back: the slot is dropped while paused and taken again at once on resume', { timeout: 60_000 }, async (t) => {
+  const relay = await startNode(t, { relayServer: true, network: { stunPort: 0 } })
+  const relayAddr = relay.addresses().find((a) => a.includes('/tcp/'))!
+  const device = await startNode(t, { listen: [], relays: [relayAddr], network: { webrtc: false } })
+  await formGroup([relay, device])
+  await eventually(() => circuitAddrs(device).length > 0, 'a slot')
+  await device.pause()
+  await eventually(() => !keeper(device).status()[0]!.connected, 'disconnected from the relay while offline')
+  // Redials fail while offline, so the keeper's backoff grows; resume must not wait for it.
+  await new Promise((r) => setTimeout(r, 3_000))
+  const back = Date.now()
+  device.resume()
+  await eventually(() => keeper(device).status()[0]!.reserved, 'the slot again after resume', 10_000)
+  t.diagnostic(`slot back ${Date.now() - back} ms after resume`)
+  assert.ok(Date.now() - back < 4_000, 'resume did not wait for the redial backoff')
+})
