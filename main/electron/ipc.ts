@@ -6,8 +6,7 @@
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron'
 import { IPC_CALL, IPC_EVENT, type CallOutcome } from '../../shared/api/ipc.ts'
 import type { ApiImplementation } from '../api/implementation.ts'
-import { bridgeEvents } from '../api/event-bridge.ts'
-import type { TandemNode } from '../node/tandem-node.ts'
+import type { EventSink } from '../api/event-bridge.ts'
 import { isAllowedNavigation } from './app-url.ts'
 
 /** Whether an IPC message comes from our page: the main frame of a window we own, at our origin. */
@@ -18,14 +17,20 @@ export function senderAllowed(event: IpcMainInvokeEvent, windows: () => BrowserW
   return isAllowedNavigation(frame.url, devOrigin)
 }
 
-export function registerIpc(node: TandemNode, api: ApiImplementation, windows: () => BrowserWindow[], devOrigin: string | null): () => void {
+/** `attachEvents` connects the node's events to a sink and returns how to detach them (main/api/event-bridge.ts). */
+export function registerIpc(
+  api: ApiImplementation,
+  attachEvents: (sink: EventSink) => () => void,
+  windows: () => BrowserWindow[],
+  devOrigin: string | null,
+): () => void {
   ipcMain.handle(IPC_CALL, async (event, name: unknown, input: unknown): Promise<CallOutcome> => {
     if (!senderAllowed(event, windows, devOrigin)) {
       return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Calls are accepted only from the Tandem window.' } }
     }
     return api.call(typeof name === 'string' ? name : '', input)
   })
-  const detach = bridgeEvents(node, api, (event, data) => {
+  const detach = attachEvents((event, data) => {
     for (const w of windows()) {
       if (!w.isDestroyed() && isAllowedNavigation(w.webContents.getURL(), devOrigin)) w.webContents.send(IPC_EVENT, { event, data })
     }

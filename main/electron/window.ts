@@ -17,6 +17,8 @@ export function createMainWindow({ preload, url }: MainWindowOptions): BrowserWi
     title: 'Tandem',
     show: false, // shown on ready-to-show, so no blank frame flashes
     webPreferences: {
+      // Reviewed (electronegativity PRELOAD_JS_CHECK): it exposes exactly the contract's call +
+      // subscribe; tests/build checks the built file.
       preload,
       // Set explicitly even where they are Electron's defaults: the values are part of the
       // security review, and tests/build checks them in the built output.
@@ -29,6 +31,8 @@ export function createMainWindow({ preload, url }: MainWindowOptions): BrowserWi
       allowRunningInsecureContent: false,
       webviewTag: false,
       navigateOnDragDrop: false,
+      // A middle click must not open links in a new window (electronegativity AUXCLICK_JS_CHECK).
+      disableBlinkFeatures: 'Auxclick',
     },
   })
   window.once('ready-to-show', () => window.show())

@@ -145,20 +145,22 @@ test('the built preload carries calls on tandem:call and hands events to subscri
     invoke: (...args: unknown[]) => { invoked.push(args); return Promise.resolve({ ok: true, result: 'pong' }) },
     on: (channel: string, l: (...args: unknown[]) => void) => { if (channel === 'tandem:event') onEvent = l },
   }
-  let api: { call(n: string, i?: unknown): Promise<unknown>; subscribe(l: (...a: unknown[]) => void): () => void } | null = null
-  const contextBridge = { exposeInMainWorld: (_key: string, value: typeof api) => { api = value } }
+  type Exposed = { call(n: string, i?: unknown): Promise<unknown>; subscribe(l: (...a: unknown[]) => void): () => void }
+  const exposed: Exposed[] = []
+  const contextBridge = { exposeInMainWorld: (_key: string, value: Exposed) => { exposed.push(value) } }
   const module = { exports: {} }
   run((id: string) => (id === 'electron' ? { contextBridge, ipcRenderer } : null), module, module.exports)
-  assert.ok(api !== null && onEvent !== null)
-  const tandem = api as NonNullable<typeof api>
+  const tandem = exposed[0]
+  const deliver = onEvent as ((...args: unknown[]) => void) | null
+  assert.ok(tandem !== undefined && deliver !== null)
   assert.deepEqual(await tandem.call('node.info', {}), { ok: true, result: 'pong' })
   assert.deepEqual(invoked, [['tandem:call', 'node.info', {}]])
 
   const got: unknown[][] = []
-  const off = tandem.subscribe((...args) => got.push(args))
+  const off = tandem.subscribe((...args: unknown[]) => got.push(args))
   const ipcEvent = { sender: ipcRenderer }
-  onEvent!(ipcEvent, { event: 'node', data: { paused: true } })
+  deliver(ipcEvent, { event: 'node', data: { paused: true } })
   off()
-  onEvent!(ipcEvent, { event: 'node', data: { paused: false } })
+  deliver(ipcEvent, { event: 'node', data: { paused: false } })
   assert.deepEqual(got, [['node', { paused: true }]], 'one event, as (name, data) only; none after unsubscribing')
 })

@@ -65,7 +65,7 @@ test('two windows: pair, replicate, edit offline on both, converge live, history
   await pageA.getByRole('button', { name: 'Create invite' }).click()
   await pageA.getByRole('img', { name: 'Invite QR code' }).waitFor()
   await pageA.getByRole('button', { name: 'Copy invite link' }).click()
-  const uri = await pageA.evaluate(() => navigator.clipboard.readText())
+  const uri = await pageA.evaluate('navigator.clipboard.readText()') as string
   assert.match(uri, /^tandem:\/\/pair\?/)
   await shot(pageA, '2-a-invite')
   await section(pageB, 'This device')
