@@ -3,19 +3,12 @@
  * (shared/api/ipc.ts). Each call is accepted only from our own page in the main frame of our own
  * window; its input is then validated by the same implementation the WebSocket uses.
  */
-import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron'
+import { ipcMain, type BrowserWindow } from 'electron'
 import { IPC_CALL, IPC_EVENT, type CallOutcome } from '../../shared/api/ipc.ts'
 import type { ApiImplementation } from '../api/implementation.ts'
 import type { EventSink } from '../api/event-bridge.ts'
 import { isAllowedNavigation } from './app-url.ts'
-
-/** Whether an IPC message comes from our page: the main frame of a window we own, at our origin. */
-export function senderAllowed(event: IpcMainInvokeEvent, windows: () => BrowserWindow[], devOrigin: string | null): boolean {
-  const frame = event.senderFrame
-  if (frame === null || frame !== event.sender.mainFrame) return false
-  if (!windows().some((w) => !w.isDestroyed() && w.webContents === event.sender)) return false
-  return isAllowedNavigation(frame.url, devOrigin)
-}
+import { senderAllowed } from './ipc-sender.ts'
 
 /** `attachEvents` connects the node's events to a sink and returns how to detach them (main/api/event-bridge.ts). */
 export function registerIpc(
@@ -25,7 +18,8 @@ export function registerIpc(
   devOrigin: string | null,
 ): () => void {
   ipcMain.handle(IPC_CALL, async (event, name: unknown, input: unknown): Promise<CallOutcome> => {
-    if (!senderAllowed(event, windows, devOrigin)) {
+    const ownWindow = windows().some((w) => !w.isDestroyed() && w.webContents === event.sender)
+    if (!senderAllowed({ frame: event.senderFrame, mainFrame: event.sender.mainFrame, ownWindow }, devOrigin)) {
       return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Calls are accepted only from the Tandem window.' } }
     }
     return api.call(typeof name === 'string' ? name : '', input)

@@ -1,0 +1,29 @@
+/** Who may call the IPC API, and when the window may have the camera. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { senderAllowed } from '../../main/electron/ipc-sender.ts'
+import { cameraAllowed } from '../../main/electron/app-url.ts'
+
+const page = { url: 'app://tandem/index.html#/collections' }
+
+test('IPC calls are taken only from the main frame of our own window showing our page', () => {
+  assert.equal(senderAllowed({ frame: page, mainFrame: page, ownWindow: true }, null), true)
+  assert.equal(senderAllowed({ frame: { url: page.url }, mainFrame: page, ownWindow: true }, null), false, 'an iframe, even at our URL')
+  assert.equal(senderAllowed({ frame: page, mainFrame: page, ownWindow: false }, null), false, 'web contents that are not our window')
+  assert.equal(senderAllowed({ frame: null, mainFrame: page, ownWindow: true }, null), false, 'a frame already gone')
+  const foreign = { url: 'https://example.com/' }
+  assert.equal(senderAllowed({ frame: foreign, mainFrame: foreign, ownWindow: true }, null), false, 'our window navigated elsewhere')
+  const dev = { url: 'http://127.0.0.1:5173/' }
+  assert.equal(senderAllowed({ frame: dev, mainFrame: dev, ownWindow: true }, null), false)
+  assert.equal(senderAllowed({ frame: dev, mainFrame: dev, ownWindow: true }, 'http://127.0.0.1:5173'), true, 'the dev server in development only')
+})
+
+test('the camera only for video, only on our page, only while it shows This device', () => {
+  assert.equal(cameraAllowed('app://tandem/index.html#/device', ['video'], null), true)
+  assert.equal(cameraAllowed('app://tandem/index.html#/collections', ['video'], null), false)
+  assert.equal(cameraAllowed('app://tandem/index.html#/device', ['audio'], null), false)
+  assert.equal(cameraAllowed('app://tandem/index.html#/device', ['video', 'audio'], null), false)
+  assert.equal(cameraAllowed('app://tandem/index.html#/device', [], null), false)
+  assert.equal(cameraAllowed('https://evil.example/#/device', ['video'], null), false)
+  assert.equal(cameraAllowed('app://other/index.html#/device', ['video'], null), false)
+})
