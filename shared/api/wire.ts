@@ -16,10 +16,8 @@ import { z } from 'zod'
 import type { ApiError } from './errors.ts'
 import { EVENT_NAMES, type ApiEvents, type EventName } from './events.ts'
 
-export const API_PATH = '/api'
-export const API_PROTOCOL = 'tandem.v1'
-export const TOKEN_PROTOCOL_PREFIX = 'tandem-token.'
-export const DEFAULT_API_ADDR = '127.0.0.1:9181'
+export { API_PATH, API_PROTOCOL, DEFAULT_API_ADDR, SUBSCRIBE, TOKEN_PROTOCOL_PREFIX, UNSUBSCRIBE } from './wire-names.ts'
+
 /** Largest frame either side sends or accepts (a bulk create of ~100k small documents fits). */
 export const MAX_FRAME_BYTES = 32 * 1024 * 1024
 
@@ -34,5 +32,3 @@ export type ResultFrame = { id: string | number; result: unknown } | { id: strin
 export type EventFrame<E extends EventName = EventName> = { event: E; data: ApiEvents[E] }
 
 export const SubscribeInput = z.object({ events: z.array(z.enum(EVENT_NAMES)).max(EVENT_NAMES.length).optional() }).strict().optional()
-export const SUBSCRIBE = 'events.subscribe'
-export const UNSUBSCRIBE = 'events.unsubscribe'
