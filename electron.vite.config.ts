@@ -60,6 +60,8 @@ export default defineConfig({
     // The CSP allows the HMR websocket on ws://127.0.0.1:* only.
     server: { host: '127.0.0.1' },
     build: {
+      // electron-vite leaves output unminified; the same bundle is also served to browsers by --ui.
+      minify: true,
       rollupOptions: {
         input: { index: fromRoot('./renderer/index.html') },
       },

@@ -5,7 +5,7 @@
  */
 import { ApiCallError, type ApiError } from '../../../shared/api/errors.ts'
 import type { EventName } from '../../../shared/api/events.ts'
-import { API_PATH, API_PROTOCOL, SUBSCRIBE, TOKEN_PROTOCOL_PREFIX } from '../../../shared/api/wire.ts'
+import { API_PATH, API_PROTOCOL, SUBSCRIBE, TOKEN_PROTOCOL_PREFIX } from '../../../shared/api/wire-names.ts'
 import type { Bridge, EventListener, LinkState } from './bridge.ts'
 
 /** A call with no answer by then is failed (the socket may be half-dead). */

@@ -1,6 +1,4 @@
 /** Reads a QR code from an image file (a screenshot or photo of another device's invite). */
-import jsQR from 'jsqr'
-
 /** Large photos are scaled down first: jsQR's time grows with pixels and a QR needs far fewer. */
 const MAX_SIDE = 1600
 
@@ -19,5 +17,7 @@ export async function decodeQrFile(file: Blob): Promise<string | null> {
   ctx.drawImage(bitmap, 0, 0, width, height)
   bitmap.close()
   const pixels = ctx.getImageData(0, 0, width, height)
+  // Loaded on first use: most windows never decode a QR picture.
+  const { default: jsQR } = await import('jsqr')
   return jsQR(pixels.data, width, height)?.data ?? null
 }
