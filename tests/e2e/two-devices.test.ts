@@ -60,7 +60,7 @@ test('two windows: pair, replicate, edit offline on both, converge live, history
   await pageA.getByRole('button', { name: 'Books, 3 documents' }).waitFor()
   await shot(pageA, '1-a-books')
 
-  // 2. Pair: copy A's invite, paste it into B's Join.
+  // 2. Pair: copy A's invite, paste it into B's Join (after checking its QR code reads the same).
   await section(pageA, 'This device')
   await pageA.getByRole('button', { name: 'Create invite' }).click()
   await pageA.getByRole('img', { name: 'Invite QR code' }).waitFor()
@@ -69,7 +69,13 @@ test('two windows: pair, replicate, edit offline on both, converge live, history
   assert.match(uri, /^tandem:\/\/pair\?/)
   await shot(pageA, '2-a-invite')
   await section(pageB, 'This device')
-  await pageB.getByLabel('Invite link from the other device').fill(uri)
+  // B reads A's QR code from a picture (jsQR), and gets the same link the copy button gave.
+  const qrPicture = await pageA.getByRole('img', { name: 'Invite QR code' }).screenshot()
+  await pageB.getByLabel(/load a picture of its QR code/).setInputFiles({ name: 'invite.png', mimeType: 'image/png', buffer: qrPicture })
+  const joinBox = pageB.getByLabel('Invite link from the other device')
+  await eventually(async () => (await joinBox.inputValue()) === uri, 'the QR picture decoded to the invite link', WAIT)
+  await joinBox.fill('')
+  await joinBox.fill(uri)
   await pageB.getByRole('button', { name: 'Join', exact: true }).click()
   await pageB.getByText('Joined — paired with Laptop').waitFor()
   for (const [page, other] of [[pageA, 'Phone'], [pageB, 'Laptop']] as const) {

@@ -1,10 +1,11 @@
 /** Join another device's group: paste its invite link, or load/drop a picture of its QR code. */
-import { useState, type DragEvent, type FormEvent } from 'react'
+import { useCallback, useState, type DragEvent, type FormEvent } from 'react'
 import { api } from '../bridge/current.ts'
 import { ErrorText } from '../common/ErrorText.tsx'
 import { useAction } from '../common/use-action.ts'
 import { loadAll } from '../store/store.ts'
 import { decodeQrFile } from './qr-decode.ts'
+import { CameraScan } from './CameraScan.tsx'
 
 export function JoinCard() {
   const [uri, setUri] = useState('')
@@ -31,6 +32,7 @@ export function JoinCard() {
       setError('That file is not a picture this window can read (use PNG or JPEG).')
     }
   }
+  const scanned = useCallback((text: string) => setUri(text), [])
   const drop = (e: DragEvent): void => {
     e.preventDefault()
     setOver(false)
@@ -54,6 +56,7 @@ export function JoinCard() {
             <span>…or load a picture of its QR code (or drop it here)</span>
             <input type="file" accept="image/*" onChange={(e) => void readImage(e.target.files?.[0])} />
           </label>
+          <CameraScan onFound={scanned} />
         </div>
         <ErrorText error={error} />
         {joined !== null && <p className="ok" role="status">Joined — paired with {joined}.</p>}
