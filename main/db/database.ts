@@ -512,7 +512,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const id = cidString(c.bytes)
       return entries[i]!.cid !== undefined && entries[i]!.cid !== id ? null : id
     })
-    const known = [...new Set(ids.filter((id): id is string => id !== null))]
+    // A block or two (an edit by gossip) skip this read: checking them costs less than the round
+    // trip to LevelDB, and the write lock's own check still answers a duplicate.
+    const known = entries.length <= 2 ? [] : [...new Set(ids.filter((id): id is string => id !== null))]
     const [stored, pending] = known.length === 0 ? [[], []] : await Promise.all([this.#store.blocks.hasMany(known), this.#store.pending.hasMany(known)])
     const before = new Map<string, 'duplicate' | 'pending'>()
     known.forEach((id, i) => {
