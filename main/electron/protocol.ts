@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { net, protocol, type Session } from 'electron'
-import { APP_SCHEME, resolveAppFile } from './app-url.ts'
+import { APP_CSP, APP_SCHEME, resolveAppFile } from './app-url.ts'
 
 /** Must run before `app` is ready: privileges cannot be granted later. */
 export function registerAppScheme(): void {
@@ -29,6 +29,10 @@ export function handleAppProtocol(session: Session, rootDir: string): void {
     const info = await stat(file).catch(() => null)
     if (info === null || !info.isFile()) return plain(404, 'not found')
     // net.fetch of a file: URL sets the MIME type from the extension (module scripts need it).
-    return net.fetch(pathToFileURL(file).toString())
+    const response = await net.fetch(pathToFileURL(file).toString())
+    const headers = new Headers(response.headers)
+    headers.set('content-security-policy', APP_CSP)
+    headers.set('x-content-type-options', 'nosniff')
+    return new Response(response.body, { status: response.status, headers })
   })
 }

@@ -1,4 +1,4 @@
-/** Who may call the IPC API, and when the window may have the camera. */
+/** The window's rules: who may call the IPC API, when it may have the camera, and its CSP. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { senderAllowed } from '../../main/electron/ipc-sender.ts'
@@ -26,4 +26,13 @@ test('the camera only for video, only on our page, only while it shows This devi
   assert.equal(cameraAllowed('app://tandem/index.html#/device', [], null), false)
   assert.equal(cameraAllowed('https://evil.example/#/device', ['video'], null), false)
   assert.equal(cameraAllowed('app://other/index.html#/device', ['video'], null), false)
+})
+
+test('the CSP the app:// handler sends is the one in the page', async () => {
+  const { readFileSync } = await import('node:fs')
+  const { APP_CSP } = await import('../../main/electron/app-url.ts')
+  const html = readFileSync(new URL('../../renderer/index.html', import.meta.url), 'utf8')
+  const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]*)"/.exec(html)?.[1]
+  const norm = (p: string): string => p.split(';').map((d) => d.trim().split(/\s+/).join(' ')).filter(Boolean).join('; ')
+  assert.equal(norm(APP_CSP), norm(meta ?? ''))
 })
