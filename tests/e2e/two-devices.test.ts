@@ -156,4 +156,17 @@ test('two windows: pair, replicate, edit offline on both, converge live, history
   await shot(pageA, '6-a-bad-edit')
   await pageA.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
   assert.deepEqual(await rows(pageA, 'Books'), expected, 'the refused edit changed nothing')
+
+  // The table sorts by a column and filters on a field.
+  const titles = async (): Promise<string[]> => (await table(pageA, 'Books').locator('tbody tr td:nth-child(2)').allInnerTexts()).map((x) => x.trim())
+  await table(pageA, 'Books').getByRole('button', { name: 'year' }).click()
+  await eventually(async () => (await titles()).join() === 'Emma,Solaris,Dune,Ubik', 'sorted by year', WAIT)
+  await table(pageA, 'Books').getByRole('button', { name: /^year/ }).click()
+  await eventually(async () => (await titles()).join() === 'Ubik,Dune,Solaris,Emma', 'sorted by year, descending', WAIT)
+  await pageA.getByLabel('Filter field').selectOption('year')
+  await pageA.getByLabel('Filter operator').selectOption('_gt')
+  await pageA.getByLabel('Filter value').fill('1962')
+  await pageA.getByRole('button', { name: 'Filter', exact: true }).click()
+  await eventually(async () => (await titles()).join() === 'Ubik,Dune', 'filtered to year > 1962', WAIT)
+  await shot(pageA, '6-a-sorted-filtered')
 })
