@@ -17,7 +17,7 @@ function run(args: string[]): { child: ChildProcess; out: () => string; err: () 
   return { child, out: () => out, err: () => err, exit }
 }
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
+async function until(check: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
     if (Date.now() > end) throw new Error('timed out')
@@ -34,6 +34,8 @@ test('npm start runs a headless node that prints its device ID and addresses and
   await seed.close()
 
   const node = run(['--data-dir', dir, '--p2paddr', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--api-addr', '127.0.0.1:0'])
+  // A failed assertion must not leave the node running: it would hold the test runner open.
+  t.after(() => { if (node.child.exitCode === null) node.child.kill('SIGKILL') })
   await until(() => node.out().includes('Press Ctrl+C'))
   assert.match(node.out(), new RegExp(`listening on:\\s+/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${device}`))
   assert.match(node.out(), new RegExp(`peer ID: +${device}`))
