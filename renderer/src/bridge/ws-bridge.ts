@@ -1,7 +1,8 @@
 /**
  * The browser transport: the loopback WebSocket of `tandem start --ui` (framing in
- * shared/api/wire.ts). Calls made while connecting wait for the socket; a dropped socket fails the
- * calls in flight with UNREACHABLE and reconnects with backoff, subscribing again.
+ * shared/api/wire.ts). Calls made while first connecting wait for the socket; a dropped socket fails
+ * the calls in flight, and calls made while it is down, with UNREACHABLE (a person sees why at once)
+ * and reconnects with backoff, subscribing again.
  */
 import { ApiCallError, type ApiError } from '../../../shared/api/errors.ts'
 import type { EventName } from '../../../shared/api/events.ts'
@@ -14,7 +15,7 @@ const MAX_BACKOFF_MS = 5_000
 
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }
 
-export function wsBridge(host: string, token: string): Bridge {
+export function wsBridge(host: string, token: string): Bridge & { close(): void } {
   const url = `ws://${host}${API_PATH}`
   const listeners = new Set<EventListener>()
   const linkListeners = new Set<(s: LinkState) => void>()
@@ -24,6 +25,8 @@ export function wsBridge(host: string, token: string): Bridge {
   let socket: WebSocket | null = null
   let state: LinkState = 'connecting'
   let backoff = 250
+  let closed = false
+  let retry: ReturnType<typeof setTimeout> | undefined
 
   const setState = (s: LinkState): void => {
     if (s === state) return
@@ -34,6 +37,7 @@ export function wsBridge(host: string, token: string): Bridge {
     new ApiCallError({ code: 'UNREACHABLE', message: `Lost the connection to the Tandem node (${why}).` })
 
   function connect(): void {
+    if (closed) return
     const ws = new WebSocket(url, [API_PROTOCOL, TOKEN_PROTOCOL_PREFIX + token])
     socket = ws
     ws.onopen = () => {
@@ -70,7 +74,8 @@ export function wsBridge(host: string, token: string): Bridge {
         pending.delete(id)
       }
       setState('down')
-      setTimeout(connect, backoff)
+      if (closed) return
+      retry = setTimeout(connect, backoff)
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
     }
   }
@@ -78,6 +83,7 @@ export function wsBridge(host: string, token: string): Bridge {
 
   return {
     call(name, ...input) {
+      if (state === 'down') return Promise.reject(unreachable('reconnecting…'))
       const id = nextId++
       const frame = JSON.stringify({ id, call: name, input: input[0] })
       return new Promise((resolve, reject) => {
@@ -98,6 +104,11 @@ export function wsBridge(host: string, token: string): Bridge {
       linkListeners.add(listener)
       listener(state)
       return () => { linkListeners.delete(listener) }
+    },
+    close() {
+      closed = true
+      clearTimeout(retry)
+      socket?.close(1000, 'window closed')
     },
   }
 }
