@@ -89,6 +89,7 @@ test('two windows: pair, replicate, edit offline on both, converge live, history
   await openCollection(pageA, 'Books')
   await pageA.getByRole('button', { name: 'Replicate collection to…' }).click()
   await pageA.getByRole('dialog').getByRole('radio', { name: /Phone/ }).check()
+  await shot(pageA, '3-a-device-picker')
   await pageA.getByRole('dialog').getByRole('button', { name: 'Replicate' }).click()
   await pageA.getByRole('dialog').waitFor({ state: 'detached' })
   await openCollection(pageB, 'Books')
