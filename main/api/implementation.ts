@@ -14,6 +14,7 @@ import { nodeHandlers } from './handlers/node.ts'
 import { peers } from './handlers/peers.ts'
 import { pairing } from './handlers/pairing.ts'
 import { replicators } from './handlers/replicators.ts'
+import { doctor } from './handlers/doctor.ts'
 import { version } from './version.ts'
 
 /**
@@ -21,7 +22,7 @@ import { version } from './version.ts'
  * `.requests`, `.accept`, `.decline`) waits for TandemNode's nearby members. They answer NOT_SUPPORTED.
  */
 const HANDLERS: Partial<{ [N in CallName]: Handler<N> }> = {
-  ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...replicators,
+  ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...replicators, ...doctor,
 }
 
 export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ApiError }

@@ -14,6 +14,7 @@ import { documentCommands } from './client/documents.ts'
 import { p2pCommands } from './client/p2p.ts'
 import { pairingCommands } from './client/pairing.ts'
 import { deviceCommands } from './client/devices.ts'
+import { doctorCommands } from './client/doctor.ts'
 import { version } from '../api/version.ts'
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   p2pCommands(client)
   pairingCommands(client)
   deviceCommands(client)
+  doctorCommands(client)
   return program
 }
 

@@ -22,6 +22,8 @@ export interface DeviceRecord {
   /** Set when the device was removed after it was last added: it is no member then. */
   removedAt: number | null
   lastSeen: number | null
+  /** How this device learned of it: paired here (invite, nearby, added by hand) or introduced by another device (group sync). */
+  via?: 'paired' | 'introducer'
 }
 
 /** What devices tell each other about the group. */
@@ -180,6 +182,7 @@ export class Group extends EventEmitter<GroupEvents> {
       addedAt: Math.max(Date.now(), (prev?.removedAt ?? 0) + 1, (prev?.addedAt ?? 0) + 1),
       removedAt: null,
       lastSeen: prev?.lastSeen ?? null,
+      via: 'paired',
     }
     await this.#put(record)
     this.emit('change', { deviceID, removed: false })
@@ -253,7 +256,7 @@ export class Group extends EventEmitter<GroupEvents> {
           await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs: [], addedAt: d.addedAt, removedAt: d.removedAt, lastSeen: null })
           continue
         }
-        await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs, addedAt: d.addedAt, removedAt: null, lastSeen: null })
+        await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs, addedAt: d.addedAt, removedAt: null, lastSeen: null, via: 'introducer' })
         this.emit('change', { deviceID, removed: false })
         changed = true
         continue

@@ -25,6 +25,9 @@ import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
 import type { DeviceRecord } from '../net/group.ts'
 import { TandemError } from '../../shared/errors.ts'
 import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
+import { ConnectivityWatch } from './connectivity-watch.ts'
+import { doctorReport, type DoctorOptions } from './doctor.ts'
+import type { DoctorReport } from '../../shared/api/doctor.ts'
 
 export interface TandemNodeOptions {
   dataDir: string
@@ -75,6 +78,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly #groupSync: GroupSync | null
   readonly #replicateServer: ReplicateServer | null
   #peerList: PeerList | null = null
+  /** Dial attempts, mDNS finds, observed addresses: what the connectivity doctor reads (./doctor.ts). */
+  #watch: ConnectivityWatch | null = null
   #groupPush: NodeJS.Timeout | null = null
   #syncAllTimer: NodeJS.Timeout | null = null
   readonly #log: (msg: string) => void
@@ -151,6 +156,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       node = new TandemNode(db, g, host, log, options.hotDocuments)
       if (host !== null) {
         node.#peerList = new PeerList({ host, devices: () => g.list(), bootstrap: options.peers, relays: options.relays })
+        node.#watch = new ConnectivityWatch(host)
       }
       await node.#startNetwork(options.peers ?? [])
       return node
@@ -172,6 +178,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   /** Every peer known: group devices, peers connected now, peers found nearby; with the true path of each. */
   peers(): PeerInfo[] {
     return this.#peerList?.list() ?? []
+  }
+
+  /** The connectivity doctor: per device how we know it, dial errors, path and rtt, our reachability, suggestions. */
+  doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+    return doctorReport(this, this.#watch, options)
   }
 
   connectedDevices(): DeviceID[] {

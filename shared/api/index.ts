@@ -10,6 +10,7 @@ import { nodeCalls } from './node.ts'
 import { peerCalls } from './peers.ts'
 import { pairingCalls } from './pairing.ts'
 import { replicatorCalls } from './replicators.ts'
+import { doctorCalls } from './doctor.ts'
 import type { CallSpec } from './define.ts'
 
 export const CALLS = {
@@ -19,6 +20,7 @@ export const CALLS = {
   ...peerCalls,
   ...pairingCalls,
   ...replicatorCalls,
+  ...doctorCalls,
 } as const
 
 export type Calls = typeof CALLS
@@ -42,4 +44,5 @@ export { ApiCallError } from './errors.ts'
 export type { ApiEvents, EventName } from './events.ts'
 export { EVENT_NAMES } from './events.ts'
 export * from './types.ts'
+export type * from './doctor.ts'
 export * from './wire.ts'

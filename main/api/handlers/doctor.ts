@@ -1,0 +1,5 @@
+import type { Handlers } from '../context.ts'
+
+export const doctor: Handlers<'doctor.report'> = {
+  'doctor.report': ({ node }, input) => node.doctor({ ping: input?.ping }),
+}

@@ -1,0 +1,52 @@
+/**
+ * What the connectivity doctor needs to have watched since the node started: dial attempts (./dial-log.ts),
+ * peers found by mDNS, the addresses other peers saw us at (identify's observed address), and peers
+ * that connected to us. Attached to the host once, before the node dials anything.
+ */
+import type { Libp2p } from 'libp2p'
+import { DialLog } from './dial-log.ts'
+
+const MAX_TRACKED = 512
+const MAX_OBSERVED = 16
+
+export class ConnectivityWatch {
+  readonly startedAt = Date.now()
+  readonly dials = new DialLog()
+  readonly mdnsEnabled: boolean
+  /** Peer → when mDNS last found it. */
+  readonly mdnsFound = new Map<string, number>()
+  /** Newest first: an address some peer saw us at. */
+  readonly observed: Array<{ address: string; by: string; at: number }> = []
+  /** Peer → when it last connected to us (inbound). */
+  readonly inbound = new Map<string, number>()
+
+  constructor(host: Libp2p) {
+    const self = host.peerId.toString()
+    this.dials.attach(host)
+    const mdns = (host.services as Record<string, unknown>).mdns as EventTarget | undefined
+    this.mdnsEnabled = mdns !== undefined
+    mdns?.addEventListener?.('peer', (e) => {
+      const id = (e as CustomEvent<{ id: { toString: () => string } }>).detail.id.toString()
+      if (id !== self) bounded(this.mdnsFound, id, Date.now())
+    })
+    host.addEventListener('peer:identify', (evt) => {
+      const addr = evt.detail.observedAddr
+      if (addr === undefined) return
+      const address = addr.toString()
+      const by = evt.detail.peerId.toString()
+      const i = this.observed.findIndex((o) => o.address === address && o.by === by)
+      if (i >= 0) this.observed.splice(i, 1)
+      this.observed.unshift({ address, by, at: Date.now() })
+      if (this.observed.length > MAX_OBSERVED) this.observed.length = MAX_OBSERVED
+    })
+    host.addEventListener('connection:open', (evt) => {
+      if (evt.detail.direction === 'inbound') bounded(this.inbound, evt.detail.remotePeer.toString(), Date.now())
+    })
+  }
+}
+
+function bounded(map: Map<string, number>, key: string, value: number): void {
+  map.delete(key)
+  map.set(key, value)
+  while (map.size > MAX_TRACKED) map.delete(map.keys().next().value!)
+}
