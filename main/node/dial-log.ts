@@ -76,6 +76,26 @@ function peerOfTarget(target: unknown): string | undefined {
   return undefined
 }
 
+/** `ip:port` of a multiaddr (else the multiaddr without its /p2p/). */
+export function addressText(ma: { getComponents: () => Array<{ name: string; value?: string }>; toString: () => string }): string {
+  const parts = ma.getComponents()
+  const ip = parts.find((c) => c.name === 'ip4' || c.name === 'ip6' || c.name === 'dns' || c.name === 'dns4' || c.name === 'dns6')
+  const port = parts.find((c) => c.name === 'tcp' || c.name === 'udp')
+  if (ip?.value !== undefined && port?.value !== undefined && !parts.some((c) => c.name === 'p2p-circuit')) {
+    return ip.name === 'ip6' ? `[${ip.value}]:${port.value}` : `${ip.value}:${port.value}`
+  }
+  return ma.toString().replace(/\/p2p\/[^/]+$/, '')
+}
+
+/** The one address a dial target stands for, when there is exactly one. */
+async function onlyAddress(host: Libp2p, target: unknown): Promise<string | undefined> {
+  const t = target as { getComponents?: unknown; type?: unknown }
+  if (typeof t?.getComponents === 'function') return addressText(target as Parameters<typeof addressText>[0])
+  if (typeof t?.type !== 'string') return undefined
+  const addrs = (await host.peerStore.get(target as Parameters<Libp2p['peerStore']['get']>[0])).addresses
+  return addrs.length === 1 ? addressText(addrs[0]!.multiaddr) : undefined
+}
+
 const PER_PEER = 8
 const MAX_PEERS = 512
 
@@ -115,6 +135,11 @@ export class DialLog {
       } catch (err) {
         if (peer !== undefined) {
           const c = classifyDialError(err)
+          // One address tried and the error did not name it (Noise's does not): name it from the target or the peer store.
+          if (c.failures.length === 1 && c.failures[0]!.address === undefined) {
+            const only = await onlyAddress(host, target).catch(() => undefined)
+            if (only !== undefined) c.failures[0]!.address = only
+          }
           log.record(peer, { at: started, durationMs: Date.now() - started, ok: false, target: what, kind: c.kind, text: c.text, failures: c.failures })
         }
         throw err

@@ -89,7 +89,7 @@ export function deviceSuggestions(d: DeviceFacts, self: SelfFacts, now: number):
   const lastFailed = d.dials.find((a) => !a.ok)
   const mismatch = lastFailed?.failures?.find((f) => f.kind === 'peer-id-mismatch')
   if (mismatch !== undefined) {
-    const where = mismatch.address !== undefined ? ` (${mismatch.address})` : ''
+    const where = mismatch.address !== undefined ? ` ${mismatch.address}` : ''
     return [{ code: 'PEER_ID_MISMATCH', severity: 'problem', text: `The address${where} answered with a different device — it may have been reinstalled; pair again.` }]
   }
   const ips = d.addresses.filter((a) => !isCircuit(a)).map(ipOf).filter((ip) => ip !== undefined)

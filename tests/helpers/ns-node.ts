@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline'
 import { TandemNode } from '../../main/node/tandem-node.ts'
 import type { DeviceRecord } from '../../main/net/group.ts'
 import type { CollectionInfo, DocumentView, ListResult } from '../../shared/types.ts'
+import type { DoctorReport } from '../../shared/api/doctor.ts'
 
 /** Each command's arguments and result. */
 export interface Commands {
@@ -30,6 +31,8 @@ export interface Commands {
   nearby: { args: Record<string, never>; result: Array<{ peer: string; addrs: string[] }> }
   /** Group devices connected now, and every peer with a connection. */
   connected: { args: Record<string, never>; result: { devices: string[]; peers: string[] } }
+  /** The connectivity doctor's report (mDNS judged after `mdnsGraceMs`). */
+  doctor: { args: { mdnsGraceMs?: number }; result: DoctorReport }
   stop: { args: Record<string, never>; result: null }
 }
 export type Command = keyof Commands
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
       devices: node.connectedDevices(),
       peers: [...new Set(host.getConnections().map((c) => c.remotePeer.toString()))],
     }),
+    doctor: (a) => node.doctor({ mdnsGraceMs: a.mdnsGraceMs }),
     stop: async () => { await stop(); return null },
   }
 

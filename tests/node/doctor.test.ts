@@ -118,7 +118,7 @@ test('suggestions follow from the facts', () => {
     dials: [{ at: now, durationMs: 3, ok: false, target: 'x', kind: 'peer-id-mismatch', failures: [{ kind: 'peer-id-mismatch', text: 't', address: '192.168.1.7:9171' }] }],
   }), LAN_SELF, now)
   assert.deepEqual(codes(mismatch), ['PEER_ID_MISMATCH'])
-  assert.match(mismatch[0]!.text, /192\.168\.1\.7:9171\) answered with a different device — it may have been reinstalled; pair again/)
+  assert.match(mismatch[0]!.text, /The address 192\.168\.1\.7:9171 answered with a different device — it may have been reinstalled; pair again/)
   assert.deepEqual(codes(deviceSuggestions(facts({}), { ...LAN_SELF, network: 'paused' }, now)), [])
 
   const base = { network: 'online' as const, relays: [], devices: 1, uptimeMs: 20_000, mdnsGraceMs: 15_000 }
