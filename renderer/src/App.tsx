@@ -6,6 +6,7 @@ import { CollectionsView } from './collections/CollectionsView.tsx'
 import { DevicesView } from './devices/DevicesView.tsx'
 import { ReplicatorsView } from './replicators/ReplicatorsView.tsx'
 import { ThisDeviceView } from './device/ThisDeviceView.tsx'
+import { DoctorView } from './doctor/DoctorView.tsx'
 
 export function App() {
   const section = useTandem((s) => s.route.section)
@@ -17,6 +18,7 @@ export function App() {
         {section === 'devices' && <DevicesView />}
         {section === 'replicators' && <ReplicatorsView />}
         {section === 'device' && <ThisDeviceView />}
+        {section === 'doctor' && <DoctorView />}
       </main>
       <StatusBar />
     </div>

@@ -1,4 +1,4 @@
-/** The four sections; the current one is marked for screen readers too. */
+/** The sections; the current one is marked for screen readers too. */
 import { useTandem } from '../store/store.ts'
 import type { Section } from '../store/route.ts'
 
@@ -7,6 +7,7 @@ const ITEMS: Array<{ section: Section; label: string }> = [
   { section: 'devices', label: 'Devices & peers' },
   { section: 'replicators', label: 'Replicators' },
   { section: 'device', label: 'This device' },
+  { section: 'doctor', label: 'Doctor' },
 ]
 
 export function Sidebar() {

@@ -1,5 +1,5 @@
 /** Where the window is: the sidebar section, and inside Collections the open collection/document. */
-export type Section = 'collections' | 'devices' | 'replicators' | 'device'
+export type Section = 'collections' | 'devices' | 'replicators' | 'device' | 'doctor'
 
 export interface Route {
   section: Section
@@ -8,7 +8,7 @@ export interface Route {
   history?: string
 }
 
-const SECTIONS: readonly Section[] = ['collections', 'devices', 'replicators', 'device']
+const SECTIONS: readonly Section[] = ['collections', 'devices', 'replicators', 'device', 'doctor']
 
 /**
  * The section lives in the URL hash (`#/device`) too: the Electron main process lets the camera be
