@@ -32,7 +32,7 @@ export class ConnectivityWatch {
     host.addEventListener('peer:identify', (evt) => {
       const addr = evt.detail.observedAddr
       if (addr === undefined) return
-      const address = addr.toString()
+      const address = addr.toString().replace(/\/p2p\/[^/]+$/, '') // our own ID adds nothing
       const by = evt.detail.peerId.toString()
       const i = this.observed.findIndex((o) => o.address === address && o.by === by)
       if (i >= 0) this.observed.splice(i, 1)
