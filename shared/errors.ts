@@ -28,6 +28,10 @@ export const ERROR_CODES = [
   'ALREADY_PAIRED',
   'UNREACHABLE',
   'NETWORK_OFF',
+  /** Nearby pairing: too many requests pending (here or on the other device), or one to this device already. */
+  'PAIRING_BUSY',
+  /** Nearby pairing: the other device broke off or answered wrongly. */
+  'PAIRING_FAILED',
   // API and transports
   'UNKNOWN_CALL',
   'UNAUTHORIZED',

@@ -21,7 +21,9 @@ import { TandemError } from '../../shared/errors.ts'
 import { relayKeeper } from './relays.ts'
 import { holePunch, type HolePunchInit } from './hole-punch.ts'
 import { DEFAULT_STUN_PORT, stunService } from './stun-server.ts'
+import { mdnsPeerName } from './nearby/mdns-name.ts'
 
+export const MDNS_SERVICE_TAG = 'tandem.local'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/9171']
 // A relay serving its own group carries whole syncs: the library's 128 KiB / 2 min default cuts them off.
 const RELAY_DATA_LIMIT = 1n << 32n // 4 GiB per relayed connection
@@ -34,6 +36,8 @@ export interface HostOptions {
   listen?: string[]
   /** Discover devices on the local network by mDNS. */
   mdns?: boolean
+  /** The device name other devices list this one by when they find it by mDNS. */
+  mdnsName?: string
   /** Serve as a circuit relay for the group. */
   relayServer?: boolean
   /** Relays to reserve a slot on (their multiaddrs, with /p2p/<id>). */
@@ -83,7 +87,6 @@ export async function createHost(options: HostOptions): Promise<Host> {
   }
   const iceServers = options.stunServers ?? relays.map((r) => stunUrlOf(r, options.relayStunPort ?? DEFAULT_STUN_PORT)).filter((u) => u !== null)
   const peerDiscovery: Array<(components: never) => PeerDiscovery> = []
-  if (options.mdns === true) peerDiscovery.push(mdns({ serviceTag: 'tandem.local' }) as never)
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
@@ -100,6 +103,8 @@ export async function createHost(options: HostOptions): Promise<Host> {
       },
     }),
   }
+  // As a service (libp2p wires its discovery all the same) so that nearby pairing can reach it.
+  if (options.mdns === true) services.mdns = mdns({ serviceTag: MDNS_SERVICE_TAG, peerName: mdnsPeerName(options.mdnsName ?? '') })
   if (options.relayServer === true) {
     services.relay = circuitRelayServer({
       reservations: {

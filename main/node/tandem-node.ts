@@ -25,6 +25,7 @@ import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
 import type { DeviceRecord } from '../net/group.ts'
 import { TandemError } from '../../shared/errors.ts'
 import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
+import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type PairingRequest } from '../net/nearby/nearby.ts'
 import { ConnectivityWatch } from './connectivity-watch.ts'
 import { doctorReport, type DoctorOptions } from './doctor.ts'
 import type { DoctorReport } from '../../shared/api/doctor.ts'
@@ -42,6 +43,8 @@ export interface TandemNodeOptions {
   /** Relays and hole punching: STUN, WebRTC, announced addresses (see HostOptions). */
   network?: Pick<HostOptions, 'stunPort' | 'relayGroupOnly' | 'stunServers' | 'relayStunPort' | 'webrtc' | 'holePunch' | 'announce'>
   hotDocuments?: number
+  /** How long a nearby pairing request stays open once shown (default and maximum 2 minutes). */
+  pairingTtlMs?: number
   /** This device's name as other devices show it (default: the host name). */
   deviceName?: string
   /** Peers never to connect with (a partition in tests; a blocked device). */
@@ -64,6 +67,13 @@ interface NodeEvents {
   sync: [SyncReport]
   'sync:error': [{ peer: DeviceID; error: string }]
   replicator: [ReplicatorState]
+  /** The list of nearby (mDNS-found, not paired) devices changed: read `nearby()`. */
+  nearby: []
+  /** Another device asks to pair: show its name and code; `acceptPairing`/`declinePairing`. */
+  'pairing:request': [PairingRequest]
+  'pairing:resolved': [{ id: string; outcome: PairingOutcome }]
+  /** A group device was added or removed (here or learned from another device). */
+  device: [{ deviceID: DeviceID; removed: boolean }]
 }
 
 export class TandemNode extends EventEmitter<NodeEvents> {
@@ -77,6 +87,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly pairing: Pairing | null
   readonly #groupSync: GroupSync | null
   readonly #replicateServer: ReplicateServer | null
+  readonly #nearby: Nearby | null
   #peerList: PeerList | null = null
   /** Dial attempts, mDNS finds, observed addresses: what the connectivity doctor reads (./doctor.ts). */
   #watch: ConnectivityWatch | null = null
@@ -90,13 +101,15 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   #stopped = false
   #paused = false
 
-  private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number) {
+  private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number, pairingTtlMs?: number) {
     super()
     this.db = db
     this.group = group
     this.host = host
     this.#log = log
+    group.on('change', (c) => this.emit('device', c))
     if (host === null) {
+      this.#nearby = null
       this.dagSync = null
       this.heads = null
       this.gossip = null
@@ -112,6 +125,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
     })
     this.pairing = new Pairing({ host, group, selfAddrs, log })
+    this.#nearby = new Nearby({ host, group, selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairingTtlMs })
+    this.#nearby.on('nearby', () => this.emit('nearby'))
+    this.#nearby.on('pairing:request', (r) => this.emit('pairing:request', r))
+    this.#nearby.on('pairing:resolved', (r) => this.emit('pairing:resolved', r))
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
     this.dagSync = new DagSync({ db, host, isMember, log })
     this.heads = new HeadExchange({ db, host, isMember, log })
@@ -145,6 +162,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
           privateKey: db.identity.privateKey,
           listen: options.listen,
           mdns: options.mdns,
+          mdnsName: g.name,
           relayServer: options.relayServer,
           relays: options.relays,
           ...options.network,
@@ -153,7 +171,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
           isDenied: options.denyPeers,
         })
       }
-      node = new TandemNode(db, g, host, log, options.hotDocuments)
+      node = new TandemNode(db, g, host, log, options.hotDocuments, options.pairingTtlMs)
       if (host !== null) {
         node.#peerList = new PeerList({ host, devices: () => g.list(), bootstrap: options.peers, relays: options.relays })
         node.#watch = new ConnectivityWatch(host)
@@ -225,6 +243,39 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   invite(options: { ttlMinutes?: number } = {}): InviteInfo {
     if (this.pairing === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to invite a device.')
     return this.pairing.createInvite(options)
+  }
+
+  /** Cancels an invite (by its id, its code or its URI). False when there is no such invite left. */
+  cancelInvite(code: string): boolean {
+    return this.pairing?.cancel(code) ?? false
+  }
+
+  /** Devices found on the local network by mDNS that are not in the group. */
+  nearby(): NearbyDevice[] {
+    return this.#nearby?.list() ?? []
+  }
+
+  /** Asks a nearby device to pair; resolves once it shows the request. Both people then accept (`acceptPairing`). */
+  async requestPairing(peerID: string): Promise<{ id: string; code: string }> {
+    if (this.#nearby === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
+    return this.#nearby.request(peerID)
+  }
+
+  /** Pairing requests waiting for a decision, both ways. */
+  pairingRequests(): PairingRequest[] {
+    return this.#nearby?.requests() ?? []
+  }
+
+  /** Accepts a pairing request — incoming, or an outgoing one whose code this person checked. */
+  async acceptPairing(id: string): Promise<void> {
+    if (this.#nearby === null) throw new TandemError('NOT_FOUND', 'There is no such pairing request.')
+    await this.#nearby.accept(id)
+  }
+
+  /** Declines an incoming pairing request, or withdraws an outgoing one. */
+  async declinePairing(id: string): Promise<void> {
+    if (this.#nearby === null) throw new TandemError('NOT_FOUND', 'There is no such pairing request.')
+    await this.#nearby.decline(id)
   }
 
   /** Joins the group of the device that made the invite. */
@@ -375,6 +426,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.#replicateServer!.start()
     await this.#groupSync!.start()
     await this.pairing!.start()
+    await this.#nearby!.start()
     await this.replicators!.start()
     host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
     host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
@@ -459,6 +511,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     if (this.#syncAllTimer !== null) clearTimeout(this.#syncAllTimer)
     await this.gossip?.stop()
     await this.replicators?.stop()
+    await this.#nearby?.stop()
     await Promise.allSettled([...this.#syncing.values()])
     if (this.host !== null) await this.host.stop()
     await this.db.close()

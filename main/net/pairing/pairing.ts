@@ -109,7 +109,27 @@ export class Pairing extends EventEmitter<PairingEvents> {
   }
 
   cancelInvite(id: string): void {
-    if (!this.#invites.delete(id)) throw new TandemError('NOT_FOUND', 'There is no such invite (already used, expired or cancelled).')
+    if (!this.cancel(id)) throw new TandemError('NOT_FOUND', 'There is no such invite (already used, expired or cancelled).')
+  }
+
+  /**
+   * Cancels a usable invite named by its id, its code or its whole URI. False when there is none
+   * (unknown, used, expired or cancelled already). A cancelled invite is refused as unknown.
+   */
+  cancel(idOrCode: string): boolean {
+    if (typeof idOrCode !== 'string' || idOrCode.length === 0 || idOrCode.length > 4096) return false
+    let key = idOrCode.trim()
+    if (key.startsWith('tandem:')) {
+      try { key = parseInvite(key).id } catch { return false }
+    }
+    const now = Date.now()
+    for (const invite of this.#invites.values()) {
+      if (invite.id !== key && invite.code !== key) continue
+      if (invite.used || invite.expiresAt <= now) return false
+      this.#invites.delete(invite.id)
+      return true
+    }
+    return false
   }
 
   async #serve(stream: Stream, connection: Connection): Promise<void> {

@@ -1,0 +1,20 @@
+export const PROTOCOL = '/tandem/nearby/1.0.0'
+/** A request lasts this long from the moment it is shown on the other device. */
+export const REQUEST_TTL_MS = 2 * 60_000
+/** The handshake (request, nonce, reveal, shown) must finish within this. */
+export const HANDSHAKE_MS = 10_000
+/** Incoming requests pending at once (handshakes included); more are refused as busy. */
+export const MAX_INCOMING = 8
+/** Outgoing requests pending at once. */
+export const MAX_OUTGOING = 4
+/** Streams one connection may hold open on this protocol (one request per peer is pending at a time). */
+export const MAX_INBOUND_STREAMS = 2
+/** A welcome carries the group state: up to 256 devices × (ID, name, 16 addresses). */
+export const MAX_MESSAGE_BYTES = 1024 * 1024
+export const NONCE_BYTES = 16
+export const COMMIT_BYTES = 32
+export const CODE_DIGITS = 6
+/** mDNS asks every 10 s; a device not heard of for this long is no longer nearby. */
+export const NEARBY_STALE_MS = 35_000
+/** Devices listed as nearby at most (a LAN full of fake mDNS answers cannot grow it further). */
+export const MAX_NEARBY = 64

@@ -1,0 +1,304 @@
+/**
+ * Nearby pairing: devices found by mDNS that are not in the group are listed as nearby; "pair" on
+ * one sends a request over a direct protocol, both devices show the same 6-digit code (./code.ts:
+ * commit-then-reveal over both peer IDs and a fresh nonce from each side), and the people accept
+ * or decline on both (./session.ts). Requests expire (2 minutes), are few at a time (flood-safe:
+ * a bounded number pending, one per peer, a deadline on the handshake) and every message is
+ * checked (./messages.ts) before anyone looks at it.
+ */
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, PeerInfo, Stream } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
+import { checkDeviceID, type Group } from '../group.ts'
+import { Channel, WireError } from '../wire.ts'
+import { commitment, opens, pairingCode, requestID } from './code.ts'
+import {
+  HANDSHAKE_MS, MAX_INBOUND_STREAMS, MAX_INCOMING, MAX_MESSAGE_BYTES, MAX_NEARBY, MAX_OUTGOING, NEARBY_STALE_MS, NONCE_BYTES, PROTOCOL, REQUEST_TTL_MS,
+} from './constants.ts'
+import { NonceMsg, Request, Reveal, Shown } from './messages.ts'
+import { watchMdnsNames } from './mdns-name.ts'
+import { Session, type Outcome, type PairingRequest } from './session.ts'
+
+export type { Outcome, PairingRequest } from './session.ts'
+
+export interface NearbyDevice {
+  peerID: string
+  name?: string
+  addresses: string[]
+  discoveredAt: number
+}
+
+interface Seen extends NearbyDevice { lastSeen: number }
+
+export interface NearbyInit {
+  host: Libp2p
+  group: Group
+  selfAddrs: () => string[]
+  /** The mDNS service tag (to read device names from mDNS answers). */
+  serviceTag?: string
+  isPaused?: () => boolean
+  /** How long a request stays open once shown (default 2 minutes; shorter in tests). */
+  ttlMs?: number
+  log?: (msg: string) => void
+}
+
+interface NearbyEvents {
+  /** The list of nearby devices changed. */
+  nearby: []
+  /** A request from another device is to be shown (with its code). */
+  'pairing:request': [PairingRequest]
+  'pairing:resolved': [{ id: string; outcome: Outcome }]
+}
+
+const KNOWN_REFUSALS: ReadonlySet<string> = new Set(['PAIRING_BUSY', 'ALREADY_PAIRED', 'NETWORK_OFF'])
+
+export class Nearby extends EventEmitter<NearbyEvents> {
+  readonly #init: NearbyInit
+  readonly #seen = new Map<string, Seen>()
+  readonly #names = new Map<string, string>()
+  readonly #sessions = new Map<string, Session>()
+  /** Peers with a request being set up or pending, per direction (one each at a time). */
+  readonly #incoming = new Set<string>()
+  readonly #outgoing = new Set<string>()
+  #unwatch: () => void = () => {}
+  #prune: NodeJS.Timeout | null = null
+  readonly #onPeer = (evt: Event): void => this.#discovered((evt as CustomEvent<PeerInfo>).detail)
+  readonly #onGroupChange = (): void => { this.emit('nearby') }
+
+  constructor(init: NearbyInit) {
+    super()
+    this.#init = init
+  }
+
+  get #mdns(): (EventTarget & { mdns?: unknown }) | undefined {
+    return (this.#init.host.services as Record<string, unknown>).mdns as (EventTarget & { mdns?: unknown }) | undefined
+  }
+
+  async start(): Promise<void> {
+    await this.#init.host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
+      maxInboundStreams: MAX_INBOUND_STREAMS,
+    })
+    const mdns = this.#mdns
+    if (mdns !== undefined) {
+      mdns.addEventListener('peer', this.#onPeer)
+      this.#unwatch = watchMdnsNames(mdns, this.#init.serviceTag ?? 'tandem.local', (peer, name) => this.#named(peer, name))
+      this.#prune = setInterval(() => this.#pruneStale(), 5_000)
+      this.#prune.unref()
+    }
+    this.#init.group.on('change', this.#onGroupChange)
+  }
+
+  async stop(): Promise<void> {
+    this.#mdns?.removeEventListener('peer', this.#onPeer)
+    this.#unwatch()
+    if (this.#prune !== null) clearInterval(this.#prune)
+    this.#init.group.off('change', this.#onGroupChange)
+    for (const s of this.#sessions.values()) s.cancel()
+    await this.#init.host.unhandle(PROTOCOL).catch(() => {})
+  }
+
+  /** Devices found by mDNS lately that are not in the group. */
+  list(): NearbyDevice[] {
+    const { group, host } = this.#init
+    const cutoff = Date.now() - NEARBY_STALE_MS
+    const self = host.peerId.toString()
+    return [...this.#seen.values()]
+      .filter((d) => d.lastSeen >= cutoff && d.peerID !== self && !group.has(d.peerID))
+      .sort((a, b) => a.discoveredAt - b.discoveredAt)
+      .map(({ peerID, name, addresses, discoveredAt }) => (name === undefined ? { peerID, addresses, discoveredAt } : { peerID, name, addresses, discoveredAt }))
+  }
+
+  requests(): PairingRequest[] {
+    return [...this.#sessions.values()].map((s) => ({ ...s.record }))
+  }
+
+  #discovered(info: PeerInfo): void {
+    const peerID = info.id.toString()
+    if (peerID === this.#init.host.peerId.toString()) return
+    const addresses = info.multiaddrs.map((a) => a.toString()).slice(0, 16)
+    const now = Date.now()
+    const prev = this.#seen.get(peerID)
+    if (prev !== undefined) {
+      prev.lastSeen = now
+      if (prev.addresses.join(' ') === addresses.join(' ')) return
+      prev.addresses = addresses
+    } else {
+      if (this.#seen.size >= MAX_NEARBY) {
+        // Full (a LAN of fake answers?): the one not heard of for longest makes room.
+        const oldest = [...this.#seen.values()].sort((a, b) => a.lastSeen - b.lastSeen)[0]!
+        this.#seen.delete(oldest.peerID)
+      }
+      const name = this.#names.get(peerID)
+      this.#seen.set(peerID, { peerID, addresses, discoveredAt: now, lastSeen: now, ...(name === undefined ? {} : { name }) })
+    }
+    if (!this.#init.group.has(peerID)) this.emit('nearby')
+  }
+
+  #named(peerID: string, name: string): void {
+    if (this.#names.get(peerID) !== name) {
+      if (this.#names.size >= MAX_NEARBY && !this.#names.has(peerID)) this.#names.delete(this.#names.keys().next().value!)
+      this.#names.set(peerID, name)
+    }
+    const d = this.#seen.get(peerID)
+    if (d !== undefined && d.name !== name) {
+      d.name = name
+      if (!this.#init.group.has(peerID)) this.emit('nearby')
+    }
+  }
+
+  #pruneStale(): void {
+    const cutoff = Date.now() - NEARBY_STALE_MS
+    let changed = false
+    for (const [peer, d] of this.#seen) {
+      if (d.lastSeen < cutoff) { this.#seen.delete(peer); changed = changed || !this.#init.group.has(peer) }
+    }
+    if (changed) this.emit('nearby')
+  }
+
+  /** Asks a nearby device to pair. Resolves once the other device shows the request. */
+  async request(peerID: string): Promise<{ id: string; code: string }> {
+    const { host, group } = this.#init
+    const peer = checkDeviceID(peerID)
+    if (peer === host.peerId.toString()) throw new TandemError('INVALID_INPUT', 'This is this very device.')
+    if (group.has(peer)) throw new TandemError('ALREADY_PAIRED', `${this.#seen.get(peer)?.name ?? peer} is already a device of this group.`)
+    if (this.#init.isPaused?.() === true) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
+    if (this.#outgoing.has(peer)) throw new TandemError('PAIRING_BUSY', 'A request to this device is pending already.')
+    if (this.#outgoing.size >= MAX_OUTGOING) throw new TandemError('PAIRING_BUSY', `At most ${MAX_OUTGOING} requests can wait at once: cancel one first.`)
+    this.#outgoing.add(peer)
+    let handedOff = false
+    try {
+      let stream: Stream
+      try {
+        stream = await host.dialProtocol(peerIdFromString(peer), PROTOCOL, { signal: AbortSignal.timeout(HANDSHAKE_MS) })
+      } catch (err) {
+        throw new TandemError('UNREACHABLE', `Could not reach ${this.#seen.get(peer)?.name ?? peer}: ${(err as Error).message}`)
+      }
+      const controller = new AbortController()
+      const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: controller.signal })
+      const handshake = setTimeout(() => controller.abort(new Error('the other device did not answer in time')), HANDSHAKE_MS)
+      try {
+        const self = host.peerId.toString()
+        const mine = randomBytes(NONCE_BYTES)
+        await ch.send({ t: 'request', v: 1, name: group.name, commit: commitment(self, mine) })
+        const theirs = await ch.recv(NonceMsg)
+        if (theirs.t === 'error') throw refusal(theirs)
+        await ch.send({ t: 'reveal', nonce: mine })
+        const shown = await ch.recv(Shown)
+        if (shown.t === 'error') throw refusal(shown)
+        clearTimeout(handshake)
+        const record: PairingRequest = {
+          id: requestID(self, peer, mine, theirs.nonce),
+          peerID: peer,
+          ...(cleanName(theirs.name) === '' ? {} : { name: cleanName(theirs.name) }),
+          code: pairingCode(self, peer, mine, theirs.nonce),
+          direction: 'outgoing',
+          expiresAt: Date.now() + shown.ttlMs,
+        }
+        this.#open(record, ch, controller, host.getConnections(peerIdFromString(peer))[0], () => this.#outgoing.delete(peer))
+        handedOff = true
+        return { id: record.id, code: record.code }
+      } catch (err) {
+        controller.abort(err as Error)
+        stream.abort(err as Error)
+        if (err instanceof TandemError) throw err
+        const msg = controller.signal.aborted ? 'the other device did not answer in time' : (err as Error).message
+        throw new TandemError('PAIRING_FAILED', `Pairing with ${this.#seen.get(peer)?.name ?? peer} failed: ${msg}`)
+      } finally {
+        clearTimeout(handshake)
+      }
+    } finally {
+      if (!handedOff) this.#outgoing.delete(peer)
+    }
+  }
+
+  async accept(id: string): Promise<void> {
+    await this.#session(id).accept()
+  }
+
+  /** Declines an incoming request, or withdraws an outgoing one. */
+  async decline(id: string): Promise<void> {
+    await this.#session(id).decline()
+  }
+
+  #session(id: unknown): Session {
+    const s = typeof id === 'string' ? this.#sessions.get(id) : undefined
+    if (s === undefined || s.done) throw new TandemError('NOT_FOUND', 'There is no such pairing request (it expired, or was accepted or declined).')
+    return s
+  }
+
+  #open(record: PairingRequest, ch: Channel, controller: AbortController, conn: Connection | undefined, release: () => void): Session {
+    const session = new Session({
+      record, ch, group: this.#init.group, selfAddrs: this.#init.selfAddrs, log: this.#init.log,
+      remoteAddr: conn?.remoteAddr.toString(),
+      abort: (err) => { controller.abort(err); ch.abort(err) },
+      onDone: (outcome) => {
+        this.#sessions.delete(record.id)
+        release()
+        this.#init.log?.(`nearby pairing ${record.id} with ${record.peerID}: ${outcome}`)
+        this.emit('pairing:resolved', { id: record.id, outcome })
+      },
+    })
+    this.#sessions.set(record.id, session)
+    return session
+  }
+
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    const { host, group, log } = this.#init
+    const peer = connection.remotePeer.toString()
+    const controller = new AbortController()
+    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: controller.signal })
+    const refuse = async (code: ErrorCode, error: string): Promise<void> => {
+      await ch.send({ t: 'error', code, error }).catch(() => {})
+      await ch.close()
+    }
+    if (group.has(peer)) return refuse('ALREADY_PAIRED', 'This device is in your group already.')
+    if (this.#incoming.has(peer)) return refuse('PAIRING_BUSY', 'A request from you is pending already.')
+    if (this.#incoming.size >= MAX_INCOMING) return refuse('PAIRING_BUSY', 'Too many pairing requests are waiting on this device: try again later.')
+    this.#incoming.add(peer)
+    let handedOff = false
+    const handshake = setTimeout(() => controller.abort(new Error('the handshake timed out')), HANDSHAKE_MS)
+    try {
+      const request = await ch.recv(Request)
+      const theirName = cleanName(request.name)
+      const mine = randomBytes(NONCE_BYTES)
+      await ch.send({ t: 'nonce', nonce: mine, name: group.name })
+      const reveal = await ch.recv(Reveal)
+      if (!opens(request.commit, peer, reveal.nonce)) return await refuse('PAIRING_FAILED', 'The revealed nonce does not match the commitment.')
+      if (group.has(peer)) return await refuse('ALREADY_PAIRED', 'This device is in your group already.')
+      clearTimeout(handshake)
+      const self = host.peerId.toString()
+      const ttlMs = Math.min(this.#init.ttlMs ?? REQUEST_TTL_MS, REQUEST_TTL_MS)
+      const record: PairingRequest = {
+        id: requestID(peer, self, reveal.nonce, mine),
+        peerID: peer,
+        ...(theirName === '' ? {} : { name: theirName }),
+        code: pairingCode(peer, self, reveal.nonce, mine),
+        direction: 'incoming',
+        expiresAt: Date.now() + ttlMs,
+      }
+      this.#open(record, ch, controller, connection, () => this.#incoming.delete(peer))
+      handedOff = true
+      this.emit('pairing:request', { ...record })
+      await ch.send({ t: 'shown', ttlMs })
+    } catch (err) {
+      log?.(`nearby: request from ${peer} failed: ${(err as Error).message}`)
+      controller.abort(err as Error)
+      ch.abort(err instanceof WireError ? err : new Error((err as Error).message))
+    } finally {
+      clearTimeout(handshake)
+      if (!handedOff) this.#incoming.delete(peer)
+    }
+  }
+}
+
+function refusal(msg: { code: string; error: string }): TandemError {
+  const code = KNOWN_REFUSALS.has(msg.code) ? msg.code as ErrorCode : 'PAIRING_FAILED'
+  return new TandemError(code, `The other device refused: ${msg.error}`)
+}
+
+function cleanName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 64)
+}
