@@ -201,10 +201,11 @@ export class Nearby extends EventEmitter<NearbyEvents> {
         handedOff = true
         return { id: record.id, code: record.code }
       } catch (err) {
+        const timedOut = controller.signal.aborted
         controller.abort(err as Error)
         stream.abort(err as Error)
         if (err instanceof TandemError) throw err
-        const msg = controller.signal.aborted ? 'the other device did not answer in time' : (err as Error).message
+        const msg = timedOut ? 'the other device did not answer in time' : (err as Error).message
         throw new TandemError('PAIRING_FAILED', `Pairing with ${this.#seen.get(peer)?.name ?? peer} failed: ${msg}`)
       } finally {
         clearTimeout(handshake)

@@ -1,0 +1,188 @@
+/**
+ * The nearby-pairing protocol against bad peers (raw libp2p hosts speaking it by hand, on loopback):
+ * malformed and oversized messages, a nonce that does not open its commitment, a flood of requests,
+ * a stalled handshake, and a responder that hands over a group out of turn. Nothing is shown,
+ * nothing recorded, and the node keeps serving honest requests.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import * as dagCbor from '@ipld/dag-cbor'
+import { lpStream } from '@libp2p/utils'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Stream } from '@libp2p/interface'
+import { createHost, type Host } from '../../main/net/host.ts'
+import { commitment } from '../../main/net/nearby/code.ts'
+import { HANDSHAKE_MS, MAX_INCOMING, PROTOCOL } from '../../main/net/nearby/constants.ts'
+import type { PairingRequest } from '../../main/net/nearby/nearby.ts'
+import type { TandemNode } from '../../main/node/tandem-node.ts'
+import { eventually, startNode } from '../helpers/nodes.ts'
+
+type T = Parameters<typeof startNode>[0]
+
+async function rawHost(t: T): Promise<Host> {
+  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], isMember: () => false })
+  t.after(() => host.stop())
+  return host
+}
+
+interface Raw { stream: Stream; send: (m: unknown) => Promise<void>; sendBytes: (b: Uint8Array) => Promise<void>; recv: () => Promise<unknown> }
+
+function wrap(stream: Stream): Raw {
+  const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 })
+  return {
+    stream,
+    send: (m) => lp.write(dagCbor.encode(m), { signal: AbortSignal.timeout(3000) }),
+    sendBytes: (b) => lp.write(b, { signal: AbortSignal.timeout(3000) }),
+    // undefined: the other side closed or reset the stream
+    recv: async () => {
+      try { return dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(HANDSHAKE_MS + 3000) })).subarray()) } catch { return undefined }
+    },
+  }
+}
+
+async function open(host: Host, to: TandemNode): Promise<Raw> {
+  // libp2p accepts at most 5 new inbound connections a second from one IP (all of ours are 127.0.0.1).
+  await eventually(() => host.dial(multiaddr(to.addresses()[0]!)), 'a connection', 10_000)
+  return wrap(await host.dialProtocol(to.host!.peerId, PROTOCOL, { signal: AbortSignal.timeout(5000) }))
+}
+
+/** A full, honest handshake by hand: what the responder answered last. */
+async function handshake(host: Host, to: TandemNode): Promise<{ raw: Raw; answer: unknown }> {
+  const raw = await open(host, to)
+  const nonce = randomBytes(16)
+  await raw.send({ t: 'request', v: 1, name: 'raw', commit: commitment(host.peerId.toString(), nonce) })
+  const first = await raw.recv() as { t: string } | undefined
+  if (first?.t !== 'nonce') return { raw, answer: first }
+  await raw.send({ t: 'reveal', nonce })
+  return { raw, answer: await raw.recv() }
+}
+
+function counting(node: TandemNode): PairingRequest[] {
+  const shown: PairingRequest[] = []
+  node.on('pairing:request', (r) => shown.push(r))
+  return shown
+}
+
+test('malformed, oversized and dishonest handshakes are refused, nothing is shown, and honest requests still work', async (t) => {
+  const [a, b] = [await startNode(t), await startNode(t)]
+  const shown = counting(b)
+  const host = await rawHost(t)
+
+  let raw = await open(host, b)
+  await raw.sendBytes(new Uint8Array([0xff, 0x00, 0x13])) // not dag-cbor
+  assert.equal(await raw.recv(), undefined)
+  raw = await open(host, b)
+  await raw.send({ t: 'request', v: 2, name: 'x', commit: new Uint8Array(32) }) // unknown version
+  assert.equal(await raw.recv(), undefined)
+  raw = await open(host, b)
+  await raw.send({ t: 'request', v: 1, name: 'x', commit: new Uint8Array(31) }) // short commitment
+  assert.equal(await raw.recv(), undefined)
+  raw = await open(host, b)
+  await raw.send({ t: 'request', v: 1, name: 'x'.repeat(300), commit: new Uint8Array(32) }) // name too long
+  assert.equal(await raw.recv(), undefined)
+  raw = await open(host, b)
+  await raw.sendBytes(new Uint8Array(2 * 1024 * 1024)) // over the 1 MiB bound
+  assert.equal(await raw.recv(), undefined)
+
+  // A nonce that does not open the commitment (a requester trying to choose the code).
+  raw = await open(host, b)
+  await raw.send({ t: 'request', v: 1, name: 'x', commit: commitment(host.peerId.toString(), randomBytes(16)) })
+  const nonce = await raw.recv() as { t: string; nonce: Uint8Array }
+  assert.equal(nonce.t, 'nonce')
+  assert.equal(nonce.nonce.length, 16)
+  await raw.send({ t: 'reveal', nonce: randomBytes(16) })
+  assert.deepEqual(await raw.recv(), { t: 'error', code: 'PAIRING_FAILED', error: 'The revealed nonce does not match the commitment.' })
+
+  // A decision before the handshake is done is a malformed request.
+  raw = await open(host, b)
+  await raw.send({ t: 'accept', devices: 0 })
+  assert.equal(await raw.recv(), undefined)
+
+  assert.equal(shown.length, 0, 'nothing was shown')
+  assert.deepEqual(b.pairingRequests(), [])
+  await a.dial(b.addresses()[0]!)
+  const { id } = await a.requestPairing(b.deviceID)
+  await eventually(() => shown.length === 1, 'the honest request is shown')
+  assert.equal(shown[0]!.id, id)
+  assert.equal(b.group.list().length, 0)
+})
+
+test('a flood of requests: one pending per peer, at most MAX_INCOMING in all, slots free when requests end', async (t) => {
+  const b = await startNode(t)
+  const shown = counting(b)
+  const hosts = await Promise.all(Array.from({ length: MAX_INCOMING + 1 }, () => rawHost(t)))
+  const sessions: Raw[] = []
+  for (const h of hosts.slice(0, MAX_INCOMING)) {
+    const { raw, answer } = await handshake(h, b)
+    assert.equal((answer as { t: string }).t, 'shown', JSON.stringify(answer))
+    sessions.push(raw)
+  }
+  const last = hosts[MAX_INCOMING]!
+  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests are waiting on this device: try again later.' })
+  assert.deepEqual((await handshake(hosts[0]!, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.' })
+  assert.equal(b.pairingRequests().length, MAX_INCOMING)
+  assert.equal(shown.length, MAX_INCOMING)
+
+  // One requester goes away: its request ends as expired and its slot is free again.
+  const ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+  sessions[0]!.stream.abort(new Error('gone'))
+  assert.equal((await ended)[0].outcome, 'expired')
+  assert.equal(((await handshake(last, b)).answer as { t: string }).t, 'shown')
+  assert.equal(b.group.list().length, 0)
+})
+
+test('a stalled handshake is dropped after its deadline and frees its slot', { timeout: 60_000 }, async (t) => {
+  const b = await startNode(t)
+  const host = await rawHost(t)
+  const raw = await open(host, b) // says nothing
+  const started = Date.now()
+  assert.deepEqual((await handshake(host, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.' })
+  assert.equal(await raw.recv(), undefined, 'the stalled stream is closed')
+  const waited = Date.now() - started
+  assert.ok(waited >= HANDSHAKE_MS - 500 && waited < HANDSHAKE_MS + 5000, `dropped after ${waited} ms`)
+  assert.equal(((await handshake(host, b)).answer as { t: string }).t, 'shown')
+})
+
+test('a responder that hands over a group before this person accepted is refused; nothing is adopted', async (t) => {
+  const a = await startNode(t)
+  const host = await rawHost(t)
+  const fake = { epoch: 99, secret: randomBytes(32), devices: [{ deviceID: host.peerId.toString(), name: 'evil', addrs: [], addedAt: 0, removedAt: null }] }
+  await host.handle(PROTOCOL, (stream) => {
+    void (async () => {
+      const raw = wrap(stream)
+      await raw.recv()
+      await raw.send({ t: 'nonce', nonce: randomBytes(16), name: 'laptop' })
+      await raw.recv()
+      await raw.send({ t: 'shown', ttlMs: 60_000 })
+      await raw.send({ t: 'accept', devices: 5 })
+      await raw.send({ t: 'welcome', name: 'evil', state: fake })
+    })().catch(() => {})
+  })
+  const secret = Buffer.from(a.group.secret.bytes)
+  await a.dial(host.getMultiaddrs()[0]!.toString())
+  const resolved = once(a, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+  const { id, code } = await a.requestPairing(host.peerId.toString())
+  assert.match(code, /^\d{6}$/)
+  assert.deepEqual((await resolved)[0], { id, outcome: 'expired' })
+  assert.deepEqual(Buffer.from(a.group.secret.bytes), secret)
+  assert.equal(a.group.list().length, 0)
+})
+
+test('a responder that refuses or answers junk gives the requester a typed error', async (t) => {
+  const a = await startNode(t)
+  const busy = await rawHost(t)
+  await busy.handle(PROTOCOL, (stream) => {
+    void (async () => { const raw = wrap(stream); await raw.recv(); await raw.send({ t: 'error', code: 'PAIRING_BUSY', error: 'busy' }) })().catch(() => {})
+  })
+  const junk = await rawHost(t)
+  await junk.handle(PROTOCOL, (stream) => {
+    void (async () => { const raw = wrap(stream); await raw.recv(); await raw.send({ t: 'nonce', nonce: new Uint8Array(3), name: 1 }) })().catch(() => {})
+  })
+  for (const h of [busy, junk]) await a.dial(h.getMultiaddrs()[0]!.toString())
+  await assert.rejects(a.requestPairing(busy.peerId.toString()), (err: Error & { code?: string }) => err.code === 'PAIRING_BUSY')
+  await assert.rejects(a.requestPairing(junk.peerId.toString()), (err: Error & { code?: string }) => err.code === 'PAIRING_FAILED' && /malformed/.test(err.message))
+  assert.deepEqual(a.pairingRequests(), [])
+})
