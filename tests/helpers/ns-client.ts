@@ -15,6 +15,8 @@ interface PendingCall { resolve: (v: unknown) => void; reject: (e: Error) => voi
 export interface NsNodeOptions {
   listen: string[]
   mdns?: boolean
+  /** The device name (--name). */
+  name?: string
   dataDir?: string
   /** Ms to wait for the node to be up (default 20 s). */
   readyMs?: number
@@ -67,6 +69,7 @@ export class NsNode {
     const args = ['netns', 'exec', ns, process.execPath, SCRIPT, '--data-dir', dataDir]
     for (const l of options.listen) args.push('--listen', l)
     if (options.mdns === true) args.push('--mdns')
+    if (options.name !== undefined) args.push('--name', options.name)
     const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] })
     const events: NodeEvent[] = []
     const pending = new Map<number, PendingCall>()

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { TandemNode } from '../../main/node/tandem-node.ts'
 import type { DeviceRecord } from '../../main/net/group.ts'
 import type { CollectionInfo, DocumentView, ListResult } from '../../shared/types.ts'
@@ -34,12 +35,24 @@ export interface Commands {
   /** The connectivity doctor's report (mDNS judged after `mdnsGraceMs`). */
   doctor: { args: { mdnsGraceMs?: number }; result: DoctorReport }
   stop: { args: Record<string, never>; result: null }
+  /** TandemNode.nearby(): mDNS-found devices not in the group. */
+  nearbyDevices: { args: Record<string, never>; result: Array<{ peerID: string; name?: string; addresses: string[]; discoveredAt: number }> }
+  requestPairing: { args: { peerID: string }; result: { id: string; code: string } }
+  acceptPairing: { args: { id: string }; result: null }
+  declinePairing: { args: { id: string }; result: null }
+  updateDocument: { args: { collection: string; id: string; fields: Record<string, unknown> }; result: null }
+  groupDevices: { args: Record<string, never>; result: string[] }
+  /** Runs head exchange with a peer that is not in the group: must be refused. */
+  probeHeads: { args: { peerID: string }; result: string }
 }
 export type Command = keyof Commands
 
 export type NodeEvent =
   | { event: 'ready'; deviceID: string; addrs: string[]; startedAt: number; readyAt: number }
   | { event: 'discovered'; peer: string; addrs: string[]; at: number; beforeReady?: boolean }
+  | { event: 'pairing:request'; id: string; peerID: string; name?: string; code: string; at: number }
+  | { event: 'pairing:resolved'; id: string; outcome: string; at: number }
+  | { event: 'nearby'; at: number }
 
 export type Reply =
   | { id: number; ok: true; result: unknown }
@@ -55,6 +68,7 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       listen: { type: 'string', multiple: true },
       mdns: { type: 'boolean', default: false },
+      name: { type: 'string' },
     },
   })
   const dataDir = values['data-dir']
@@ -62,12 +76,15 @@ async function main(): Promise<void> {
   const log = (msg: string): void => { process.stderr.write(`[ns-node ${dataDir.slice(-6)}] ${msg}\n`) }
 
   const startedAt = Date.now()
-  const node = await TandemNode.start({ dataDir, listen: values.listen ?? [], mdns: values.mdns, log })
+  const node = await TandemNode.start({ dataDir, listen: values.listen ?? [], mdns: values.mdns, deviceName: values.name, log })
   const host = node.host!
   const self = node.deviceID
   host.addEventListener('peer:discovery', (evt) => {
     out({ event: 'discovered', peer: evt.detail.id.toString(), addrs: evt.detail.multiaddrs.map((a) => a.toString()), at: Date.now() })
   })
+  node.on('pairing:request', (r) => out({ event: 'pairing:request', id: r.id, peerID: r.peerID, name: r.name, code: r.code, at: Date.now() }))
+  node.on('pairing:resolved', (r) => out({ event: 'pairing:resolved', id: r.id, outcome: r.outcome, at: Date.now() }))
+  node.on('nearby', () => out({ event: 'nearby', at: Date.now() }))
   out({ event: 'ready', deviceID: self, addrs: node.addresses(), startedAt, readyAt: Date.now() })
   // Discoveries during TandemNode.start, before the listener existed, are in the peer store already
   // (a fresh data dir and no group: nothing else put peers there).
@@ -97,6 +114,20 @@ async function main(): Promise<void> {
     }),
     doctor: (a) => node.doctor({ mdnsGraceMs: a.mdnsGraceMs }),
     stop: async () => { await stop(); return null },
+    nearbyDevices: async () => node.nearby(),
+    requestPairing: (a) => node.requestPairing(a.peerID),
+    acceptPairing: async (a) => { await node.acceptPairing(a.id); return null },
+    declinePairing: async (a) => { await node.declinePairing(a.id); return null },
+    updateDocument: async (a) => { await node.db.updateDocument(a.collection, a.id, a.fields); return null },
+    groupDevices: async () => node.group.list().map((d) => d.deviceID),
+    probeHeads: async (a) => {
+      try {
+        await node.heads!.compare(peerIdFromString(a.peerID), [])
+        return 'answered'
+      } catch (err) {
+        return `refused: ${(err as Error).message}`
+      }
+    },
   }
 
   const rl = createInterface({ input: process.stdin })

@@ -24,7 +24,7 @@ type T = Parameters<typeof startNode>[0]
 
 async function rawHost(t: T): Promise<Host> {
   const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], isMember: () => false })
-  t.after(() => host.stop())
+  t.after(async () => { await host.stop() })
   return host
 }
 
