@@ -18,8 +18,7 @@ const ADVICE: Partial<Record<string, string>> = {
 export function humanError(err: unknown): string {
   if (err instanceof ApiCallError) {
     const advice = ADVICE[err.code]
-    if (advice === undefined) return err.message
-    return err.code === 'INTERNAL' ? `${advice} (${err.message})` : `${advice} (${err.message})`
+    return advice === undefined ? err.message : `${advice} (${err.message})`
   }
   if (err instanceof Error) return err.message
   return String(err)

@@ -51,7 +51,8 @@ const set = useTandem.setState
 async function load<K extends keyof TandemState>(key: K, get: () => Promise<TandemState[K]>): Promise<void> {
   try {
     const value = await get()
-    set({ [key]: value } as Partial<TandemState>)
+    // The node answering its regular info call means a past refresh failure is over.
+    set({ [key]: value, ...(key === 'node' ? { problem: null } : {}) } as Partial<TandemState>)
   } catch (err) {
     set({ problem: err instanceof Error ? err.message : String(err) })
   }
