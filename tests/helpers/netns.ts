@@ -303,3 +303,27 @@ export async function countTcpPort(ns: string, port: number): Promise<() => Prom
     return total
   }
 }
+
+/**
+ * One LAN of several namespaces: a bridge in its own namespace (`<run id>br`) and a veth from each
+ * member to it, addressed 10.77.<subnet>.<i+1>/24, `up multicast on`, with the 224.0.0.0/4 route
+ * (mDNS). Returns each member's address, in order. Like `link`, nothing touches the root namespace.
+ */
+export async function bridgeLan(topo: Topology, members: string[], subnet = 200): Promise<string[]> {
+  const br = await topo.addNamespace('br')
+  await ip('-n', br, 'link', 'add', 'br0', 'type', 'bridge')
+  await ip('-n', br, 'link', 'set', 'br0', 'up')
+  const addrs: string[] = []
+  for (const [i, ns] of members.entries()) {
+    const dev = `tl${i}m`
+    const port = `tl${i}p`
+    await ip('-n', ns, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', port, 'netns', br)
+    await ip('-n', br, 'link', 'set', port, 'master', 'br0', 'up')
+    const addr = `10.77.${subnet}.${i + 1}`
+    await ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev)
+    await ip('-n', ns, 'link', 'set', dev, 'up', 'multicast', 'on')
+    await ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', dev)
+    addrs.push(addr)
+  }
+  return addrs
+}

@@ -41,6 +41,9 @@ export interface Commands {
   acceptPairing: { args: { id: string }; result: null }
   declinePairing: { args: { id: string }; result: null }
   updateDocument: { args: { collection: string; id: string; fields: Record<string, unknown> }; result: null }
+  invite: { args: { ttlMinutes?: number }; result: { id: string; uri: string; expiresAt: number } }
+  join: { args: { uri: string }; result: string }
+  removeDevice: { args: { deviceID: string }; result: null }
   groupDevices: { args: Record<string, never>; result: string[] }
   /** Runs head exchange with a peer that is not in the group: must be refused. */
   probeHeads: { args: { peerID: string }; result: string }
@@ -119,10 +122,13 @@ async function main(): Promise<void> {
     acceptPairing: async (a) => { await node.acceptPairing(a.id); return null },
     declinePairing: async (a) => { await node.declinePairing(a.id); return null },
     updateDocument: async (a) => { await node.db.updateDocument(a.collection, a.id, a.fields); return null },
+    invite: async (a) => node.invite(a),
+    join: async (a) => (await node.join(a.uri)).deviceID,
+    removeDevice: async (a) => { await node.removeDevice(a.deviceID); return null },
     groupDevices: async () => node.group.list().map((d) => d.deviceID),
     probeHeads: async (a) => {
       try {
-        await node.heads!.compare(peerIdFromString(a.peerID), [])
+        await node.heads!.compare(peerIdFromString(a.peerID), (await node.db.listCollections()).map((c) => c.id))
         return 'answered'
       } catch (err) {
         return `refused: ${(err as Error).message}`
