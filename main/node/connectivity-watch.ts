@@ -31,7 +31,8 @@ export class ConnectivityWatch {
     })
     host.addEventListener('peer:identify', (evt) => {
       const addr = evt.detail.observedAddr
-      if (addr === undefined) return
+      // Over a relayed connection the peer saw the relay's circuit, which says nothing of our reachability.
+      if (addr === undefined || addr.toString().includes('/p2p-circuit')) return
       const address = addr.toString().replace(/\/p2p\/[^/]+$/, '') // our own ID adds nothing
       const by = evt.detail.peerId.toString()
       const i = this.observed.findIndex((o) => o.address === address && o.by === by)

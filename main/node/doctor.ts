@@ -148,7 +148,7 @@ export function reachabilityOf(input: { network: DoctorSelf['network']; addresse
   const direct = input.addresses.filter((a) => !isCircuit(a))
   const pub = direct.find((a) => { const ip = ipOf(a); return ip !== undefined && !isPrivateIp(ip) })
   if (pub !== undefined) return { reachability: 'public', text: `Public: other devices can dial it directly at ${pub}.${viaRelay}` }
-  const natted = input.observed.find((o) => { const ip = ipOf(o.address); return ip !== undefined && !isPrivateIp(ip) && !own.has(ip) })
+  const natted = input.observed.find((o) => { const ip = isCircuit(o.address) ? undefined : ipOf(o.address); return ip !== undefined && !isPrivateIp(ip) && !own.has(ip) })
   if (natted !== undefined) {
     return { reachability: 'behind-nat', text: `Behind a NAT: peers see it at ${ipOf(natted.address)}, which is not an address of this machine; devices on other networks cannot dial it.${viaRelay || ' Add a relay so they can.'}` }
   }

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     relays: () => (host.services.relayKeeper as RelayKeeper | undefined)?.status() ?? [],
     stun: () => (host.services.stun as StunService | undefined)?.stats() ?? null,
     connections: () => host.getConnections().map((c) => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), direction: c.direction, limited: c.limits !== undefined, path: classifyConnection(c), pair: selectedPair(c), streams: c.streams.map((s) => s.protocol) })),
+    doctor: () => node.doctor(),
     stop: async () => { await stop(); return null },
   }
 

@@ -133,6 +133,7 @@ test('suggestions follow from the facts', () => {
   const own = new Set(['10.2.0.2'])
   assert.equal(reachabilityOf({ network: 'online', addresses: ['/ip4/10.2.0.2/tcp/9171/p2p/x'], observed: [{ address: '/ip4/11.0.2.2/tcp/40000', by: 'r', at: 1 }], relays: [], own }).reachability, 'behind-nat')
   assert.equal(reachabilityOf({ network: 'online', addresses: ['/ip4/11.0.1.2/tcp/4001/p2p/x'], observed: [], relays: [], own }).reachability, 'public')
+  assert.equal(reachabilityOf({ network: 'online', addresses: ['/ip4/10.2.0.2/tcp/9171/p2p/x'], observed: [{ address: '/ip4/11.0.1.2/tcp/4001/p2p/r/p2p-circuit', by: 'b', at: 1 }], relays: [], own }).reachability, 'private-only', 'a circuit is no observation of us')
   assert.equal(reachabilityOf({ network: 'online', addresses: ['/ip4/10.2.0.2/tcp/9171/p2p/x'], observed: [], relays: [], own }).reachability, 'private-only')
   assert.equal(reachabilityOf({ network: 'paused', addresses: [], observed: [], relays: [], own }).reachability, 'offline')
 })
