@@ -8,7 +8,7 @@ import type { Libp2p } from 'libp2p'
 import type { DialAttempt, DialErrorKind, DialFailure } from '../../shared/api/doctor.ts'
 
 /** The most telling kind first: it names the attempt when several addresses failed differently. */
-const PRIORITY: DialErrorKind[] = ['peer-id-mismatch', 'refused', 'no-route', 'timeout', 'reset', 'denied', 'no-address', 'aborted', 'other']
+const PRIORITY: DialErrorKind[] = ['peer-id-mismatch', 'refused', 'no-route', 'timeout', 'reset', 'denied', 'no-address', 'other']
 
 const TEXT: Record<DialErrorKind, string> = {
   'refused': 'Connection refused: the address answered, but nothing listens there (Tandem is not running there, or uses another port).',
@@ -18,7 +18,6 @@ const TEXT: Record<DialErrorKind, string> = {
   'no-address': 'No address is known for this device.',
   'denied': 'The dial was not allowed here (this device is offline by choice, or the peer is blocked).',
   'reset': 'The connection was cut during the handshake.',
-  'aborted': 'The dial was cancelled.',
   'other': 'The dial failed.',
 }
 
@@ -42,14 +41,15 @@ function one(err: ErrLike): DialFailure {
   if (code === 'ECONNREFUSED') return { kind: 'refused', text: TEXT.refused, ...at }
   if (NO_ROUTE.has(code)) return { kind: 'no-route', text: `${TEXT['no-route']} (${code})`, ...at }
   if (RESET.has(code)) return { kind: 'reset', text: TEXT.reset, ...at }
-  if (code === 'ETIMEDOUT' || name === 'TimeoutError' || /timed? ?out/i.test(message)) {
+  // libp2p aborts one address's dial when its own per-address timeout fires (6 s): an AbortError
+  // (a dial cut short by our own deadline or by shutdown is a TimeoutError instead).
+  if (code === 'ETIMEDOUT' || name === 'TimeoutError' || name === 'AbortError' || /timed? ?out/i.test(message)) {
     // Noise gave up: the socket opened, the handshake never finished.
     const text = name === 'EncryptionFailedError' ? 'Timed out in the handshake: something accepted the connection but never answered as a Tandem device.' : TEXT.timeout
     return { kind: 'timeout', text, ...at }
   }
   if (name === 'NoValidAddressesError') return { kind: 'no-address', text: TEXT['no-address'] }
   if (name === 'DialDeniedError' || name === 'ConnectionDeniedError' || name === 'ConnectionInterceptedError') return { kind: 'denied', text: TEXT.denied, ...at }
-  if (name === 'AbortError') return { kind: 'aborted', text: TEXT.aborted, ...at }
   if (err.cause !== undefined && err.cause !== null && typeof err.cause === 'object') {
     const inner = one(err.cause as ErrLike)
     if (inner.kind !== 'other') return { ...inner, ...(inner.address === undefined ? at : {}) }

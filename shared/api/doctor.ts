@@ -9,7 +9,7 @@ import type { PathKind } from './types.ts'
 
 /** Why a dial failed, classified from libp2p's errors (main/node/dial-log.ts). */
 export type DialErrorKind =
-  | 'refused' | 'timeout' | 'no-route' | 'peer-id-mismatch' | 'no-address' | 'denied' | 'reset' | 'aborted' | 'other'
+  | 'refused' | 'timeout' | 'no-route' | 'peer-id-mismatch' | 'no-address' | 'denied' | 'reset' | 'other'
 
 export interface DialFailure {
   kind: DialErrorKind

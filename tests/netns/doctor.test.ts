@@ -99,14 +99,17 @@ test('NAT without relay: dials find no route, and the doctor says to add a relay
   t.diagnostic(`NAT test ${Date.now() - t0} ms`)
 })
 
-test('wrong peer ID and device offline: the mismatch, the LAN path with rtt, then offline with last seen', { timeout: 60_000 }, async (t) => {
+test('wrong peer ID, a silent address, device offline: the mismatch, a timeout, the LAN path with rtt, then offline with last seen', { timeout: 60_000 }, async (t) => {
   const t0 = Date.now()
   const topo = await Topology.create(t)
-  const [nsA, nsB, nsC] = await Promise.all(['a', 'b', 'c'].map((s) => topo.addNamespace(s)))
+  const [nsA, nsB, nsC, nsD] = await Promise.all(['a', 'b', 'c', 'd'].map((s) => topo.addNamespace(s)))
   const ab = await topo.link(nsA!, nsB!, { subnet: 0, multicast: false })
   const ac = await topo.link(nsA!, nsC!, { subnet: 1, multicast: false })
+  // A host that drops what comes to the Tandem port (a firewall; a device asleep behind one).
+  const ad = await topo.link(nsA!, nsD!, { subnet: 2, multicast: false })
+  await iptables(nsD!, '-A', 'INPUT', '-p', 'tcp', '--dport', '9171', '-j', 'DROP')
   const [a, b, c] = await Promise.all([
-    NsNode.spawn(t, topo, nsA!, { listen: [`/ip4/${ab.addrA}/tcp/9171`, `/ip4/${ac.addrA}/tcp/9171`] }),
+    NsNode.spawn(t, topo, nsA!, { listen: [`/ip4/${ab.addrA}/tcp/9171`, `/ip4/${ac.addrA}/tcp/9171`, `/ip4/${ad.addrA}/tcp/9171`] }),
     NsNode.spawn(t, topo, nsB!, { listen: [`/ip4/${ab.addrB}/tcp/9171`] }),
     NsNode.spawn(t, topo, nsC!, { listen: [`/ip4/${ac.addrB}/tcp/9171`] }),
   ])
@@ -116,6 +119,8 @@ test('wrong peer ID and device offline: the mismatch, the LAN path with rtt, the
   // A device paired long ago at the address where C (another install) now listens.
   const gone = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
   await a.call('groupAdd', { deviceID: gone, name: 'old laptop', addrs: [`/ip4/${ac.addrB}/tcp/9171`] })
+  const silent = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+  await a.call('groupAdd', { deviceID: silent, name: 'behind a firewall', addrs: [`/ip4/${ad.addrB}/tcp/9171`] })
 
   const mismatch = await eventually(async () => {
     const d = device(await a.call('doctor', {}), gone)
@@ -147,5 +152,14 @@ test('wrong peer ID and device offline: the mismatch, the LAN path with rtt, the
   assert.match(off.suggestions[0]!.text, /^Device is offline — last seen \d+ s ago \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)/)
   assert.ok(off.lastSeen !== null)
   t.diagnostic(`offline: ${off.suggestions[0]!.text}`)
+
+  const quiet = await eventually(async () => {
+    const d = device(await a.call('doctor', {}), silent)
+    return d.dials.some((x) => !x.ok) ? d : undefined
+  }, 'the dial into the firewall gave up', 25_000)
+  const q = quiet.dials.find((x) => !x.ok)!
+  t.diagnostic(`firewall: ${q.kind} after ${q.durationMs} ms: ${q.text}`)
+  assert.equal(q.kind, 'timeout', JSON.stringify(q))
+  assert.deepEqual(codes(quiet), ['NEVER_CONNECTED'])
   t.diagnostic(`mismatch/offline test ${Date.now() - t0} ms`)
 })

@@ -78,6 +78,8 @@ test('dial errors from libp2p are classified in plain words', async (t) => {
   assert.equal(classifyDialError(Object.assign(new Error('connect ENETUNREACH'), { code: 'ENETUNREACH' })).kind, 'no-route')
   assert.equal(classifyDialError(new AggregateError([Object.assign(new Error('x'), { code: 'ETIMEDOUT' })], 'All multiaddr dials failed')).kind, 'timeout')
   assert.equal(classifyDialError(Object.assign(new Error('denied'), { name: 'DialDeniedError' })).kind, 'denied')
+  // libp2p's own per-address timeout (6 s) aborts the transport's dial: met for real in tests/netns/doctor.test.ts.
+  assert.equal(classifyDialError(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })).kind, 'timeout')
   assert.equal(classifyDialError('weird').kind, 'other')
 })
 
