@@ -58,6 +58,9 @@ test('blocked multicast: no device found by mDNS → the pair-by-QR suggestion; 
   assert.ok(rc.self.mdns.found >= 1, `C found D by mDNS: ${JSON.stringify(rc.self.mdns)}`)
   assert.ok(!codes(rc).includes('MDNS_NOTHING_FOUND'), `no mDNS suggestion on C: ${JSON.stringify(rc.suggestions)}`)
   assert.ok((await d.call('doctor', { mdnsGraceMs: MDNS_GRACE_MS })).self.mdns.found >= 1)
+  // Paired, D is listed as found by mDNS too.
+  await c.call('groupAdd', { deviceID: d.deviceID, name: 'd', addrs: [] })
+  assert.ok(device(await c.call('doctor', {}), d.deviceID).knownBy.includes('mdns'))
   t.diagnostic(`multicast test ${Date.now() - t0} ms`)
 })
 

@@ -140,6 +140,20 @@ test('suggestions follow from the facts', () => {
   assert.equal(reachabilityOf({ network: 'paused', addresses: [], observed: [], relays: [], own }).reachability, 'offline')
 })
 
+test('a device introduced by another one is known by the introducer', async (t) => {
+  const a = await startNode(t)
+  const b = await startNode(t)
+  const c = await startNode(t)
+  await formGroup([a, b])
+  await eventually(() => a.connectedDevices().includes(b.deviceID), 'A and B connected')
+  await b.group.add({ deviceID: c.deviceID, name: 'c', addrs: c.addresses() })
+  const dev = await eventually(async () => (await a.doctor({ ping: false })).devices.find((d) => d.peerID === c.deviceID), 'A learned of C from B')
+  assert.ok(dev.knownBy.includes('introducer'), dev.knownBy.join())
+  assert.ok(!dev.knownBy.includes('paired'))
+  const bHere = (await a.doctor({ ping: false })).devices.find((d) => d.peerID === b.deviceID)!
+  assert.ok(bHere.knownBy.includes('paired'))
+})
+
 test('two nodes: the report shows the LAN path with its rtt, then the device offline with its last dial refused', async (t) => {
   const a = await startNode(t)
   const b = await startNode(t)
