@@ -1,4 +1,9 @@
-/** Pairing requests: compare the code on both screens, then accept or decline. */
+/**
+ * Pairing requests: compare the code on both screens, then accept or decline. Both people accept,
+ * the one who asked too (after comparing codes): a look-alike device that accepts at once is not
+ * enough to join the group.
+ */
+import { useState } from 'react'
 import type { PairingRequest } from '../../../shared/api/index.ts'
 import { api } from '../bridge/current.ts'
 import { ErrorText } from '../common/ErrorText.tsx'
@@ -19,22 +24,26 @@ export function PairingRequests({ requests }: { requests: PairingRequest[] }) {
 
 function RequestRow({ request: r }: { request: PairingRequest }) {
   const who = r.name ?? shortID(r.peerID)
+  const [accepted, setAccepted] = useState(false)
   const { busy, error, act } = useAction(async (accept: boolean) => {
     await api().call(accept ? 'pairing.accept' : 'pairing.decline', { id: r.id })
+    if (accept) setAccepted(true)
     await Promise.all([loaders.requests(), loaders.devices()])
   })
   return (
     <li className="request">
       {r.direction === 'incoming'
         ? <p><strong>{who}</strong> wants to pair. Pair only if it shows the same code:</p>
-        : <p>Waiting for <strong>{who}</strong> to accept. It should show this code:</p>}
+        : <p>Pairing with <strong>{who}</strong>. Accept only if it shows the same code:</p>}
       <p className="code" aria-label="Pairing code">{r.code}</p>
-      {r.direction === 'incoming' && (
-        <div className="actions">
-          <button type="button" className="primary" disabled={busy} onClick={() => void act(true)}>Accept</button>
-          <button type="button" disabled={busy} onClick={() => void act(false)}>Decline</button>
-        </div>
-      )}
+      {accepted
+        ? <p>Accepted here. Waiting for <strong>{who}</strong> to accept too…</p>
+        : (
+          <div className="actions">
+            <button type="button" className="primary" disabled={busy} onClick={() => void act(true)}>Accept</button>
+            <button type="button" disabled={busy} onClick={() => void act(false)}>{r.direction === 'incoming' ? 'Decline' : 'Cancel'}</button>
+          </div>
+        )}
       <ErrorText error={error} />
     </li>
   )
