@@ -429,6 +429,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.#nearby!.start()
     await this.replicators!.start()
     host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
+    host.addEventListener('peer:identify', (evt) => {
+      const peer = evt.detail.peerId.toString()
+      if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
+      const listen = evt.detail.listenAddrs.map((a) => a.toString())
+      if (listen.length > 0) void this.group.seen(peer, listen).catch(() => {})
+    })
     host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
     this.group.on('change', ({ deviceID, removed }) => {
       // A relay of ours may have refused us a slot until we became one group.
@@ -453,7 +459,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
     this.#backoff.reset(peer)
     this.#cancelDial(peer)
-    const addrs = this.host!.getConnections(peerIdFromString(peer)).map((c) => c.remoteAddr.toString())
+    // Only addresses we dialed are worth redialing: an inbound connection's remote address carries
+    // the other side's ephemeral source port. Its listen addresses arrive by identify (below).
+    const addrs = this.host!.getConnections(peerIdFromString(peer))
+      .filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString())
     void this.group.seen(peer, addrs).catch(() => {})
     this.emit('peer:connect', peer as DeviceID)
     // First agree on the group (devices, secret), then on the data.
