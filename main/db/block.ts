@@ -15,6 +15,7 @@ import type { BlockCID, DocID } from '../../shared/types.ts'
 import { encodeCbor, encodeCborWithSlot, encodesTo, slabAlloc, spliceEntry, writeLatin1 } from './cbor.ts'
 import { cidOf, cidString, compareCIDStrings, isCIDString, isOurCID, sha256Latin1 } from './cid.ts'
 import { verifySignature, type DeviceIdentity } from './identity.ts'
+import { decodeCanonicalBlock } from './block-decode.ts'
 
 export const BLOCK_VERSION = 1
 /** The reserved field that carries deletion (an LWW register like any other field). */
@@ -193,19 +194,40 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out
 }
 
-/** The Merkle root a block's proof leads to, from its leaf hash; `memo` shares inner nodes between blocks of one batch. */
-function rootFrom(leaf: string, sig: BlockSignature, memo: Map<string, { sibling: string; up: string }>): string {
+/** Inner nodes already hashed in one batch: by the hash below and the side its sibling is on. */
+interface ProofMemo {
+  left: Map<string, { p: Uint8Array; at: number; up: string }>
+  right: Map<string, { p: Uint8Array; at: number; up: string }>
+}
+
+function sameSibling(a: Uint8Array, at: number, b: Uint8Array, bt: number): boolean {
+  for (let i = 0; i < 32; i++) if (a[at + i] !== b[bt + i]) return false
+  return true
+}
+
+/**
+ * The Merkle root a block's proof leads to, from its leaf hash; `memo` shares inner nodes between
+ * blocks of one batch. Siblings are read from the proof's bytes in place (no string per step).
+ */
+function rootFrom(leaf: string, sig: BlockSignature, memo: ProofMemo): string {
   let h = leaf
   const { p, d } = sig
   for (let j = 0; j * 32 < p.length; j++) {
-    const sibling = String.fromCharCode.apply(null, p.subarray(j * 32, j * 32 + 32) as unknown as number[])
+    const at = j * 32
     const right = (d & (1 << j)) !== 0
     // The node above h, if an earlier block of this batch went the same way (same sibling, same side).
-    const key = right ? h : `${h}<`
-    const seen = memo.get(key)
-    if (seen !== undefined && seen.sibling === sibling) { h = seen.up; continue }
-    const up = right ? nodeHash(h, sibling) : nodeHash(sibling, h)
-    memo.set(key, { sibling, up })
+    const m = right ? memo.right : memo.left
+    const seen = m.get(h)
+    if (seen !== undefined && sameSibling(seen.p, seen.at, p, at)) { h = seen.up; continue }
+    if (right) {
+      writeLatin1(nodeBuf, 1, h)
+      for (let i = 0; i < 32; i++) nodeBuf[33 + i] = p[at + i]!
+    } else {
+      for (let i = 0; i < 32; i++) nodeBuf[1 + i] = p[at + i]!
+      writeLatin1(nodeBuf, 33, h)
+    }
+    const up = sha256Latin1(nodeBuf)
+    m.set(h, { p, at, up })
     h = up
   }
   return h
@@ -232,7 +254,10 @@ export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise
  */
 export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; expected?: string | undefined; cid?: CID | undefined }>): Promise<Array<EncodedBlock | TandemError>> {
   const out = new Array<EncodedBlock | TandemError>(items.length)
-  const memo = new Map<string, { sibling: string; up: string }>()
+  const memo: ProofMemo = { left: new Map(), right: new Map() }
+  // Blocks signed together carry equal signatures: the last one's key part is reused.
+  let lastS: Uint8Array | null = null
+  let lastSKey = ''
   // signature key → the indexes of the blocks that need it, and what to verify
   const bySig = new Map<string, { author: string; root: Uint8Array; s: Uint8Array; at: number[] }>()
   for (let i = 0; i < items.length; i++) {
@@ -240,10 +265,18 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
       const { enc, root } = decodeChecked(items[i]!.bytes, items[i]!.expected, items[i]!.cid, memo)
       out[i] = enc
       const { author, sig } = enc.block
-      const key = `${author}|${Buffer.from(root).toString('base64')}|${Buffer.from(sig.s).toString('base64')}`
+      if (lastS === null || !sameSignature(lastS, sig.s)) {
+        lastS = sig.s
+        lastSKey = Buffer.from(sig.s.buffer, sig.s.byteOffset, sig.s.length).toString('latin1')
+      }
+      const key = `${author}|${root}|${lastSKey}` // root and signature as latin1 (fixed lengths)
       if (verifiedRoots.has(key)) continue
       let entry = bySig.get(key)
-      if (entry === undefined) bySig.set(key, entry = { author, root, s: sig.s, at: [] })
+      if (entry === undefined) {
+        const rootBytes = new Uint8Array(32)
+        writeLatin1(rootBytes, 0, root)
+        bySig.set(key, entry = { author, root: rootBytes, s: sig.s, at: [] })
+      }
       entry.at.push(i)
     } catch (err) {
       out[i] = err instanceof TandemError ? err : invalid((err as Error).message)
@@ -265,8 +298,14 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
   return out
 }
 
-/** Every check of `verifyBlock` but the signature; returns the block and the root its proof leads to. */
-function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: CID | undefined, memo: Map<string, { sibling: string; up: string }>): { enc: EncodedBlock; root: Uint8Array } {
+function sameSignature(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Every check of `verifyBlock` but the signature; returns the block and the root its proof leads to (latin1). */
+function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: CID | undefined, memo: ProofMemo): { enc: EncodedBlock; root: string } {
   if (!(bytes instanceof Uint8Array)) throw invalid('a block must be bytes')
   if (bytes.length > MAX_BLOCK_BYTES) throw invalid(`the block is ${bytes.length} bytes, over the ${MAX_BLOCK_BYTES} limit`)
   const cid = known ?? cidOf(bytes) // `known`: computed by the caller from these very bytes
@@ -274,16 +313,25 @@ function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: C
   if (expected !== undefined && id !== expected) {
     throw new TandemError('BAD_CID', `the block's bytes hash to ${id}, not to ${expected}`)
   }
+  let leaf: string
+  let block: Block
+  // Canonical bytes (what honest peers send) decode in one strict pass that also yields the leaf's
+  // bytes; anything else takes the general path below, which decides as before.
+  const fast = decodeCanonicalBlock(bytes)
+  if (fast !== null) {
+    block = checkShape(fast.value)
+    leaf = sha256Latin1(fast.leafInput) // its lead byte is 0 = LEAF
+    return { enc: { cid, id, bytes, block }, root: rootFrom(leaf, block.sig, memo) }
+  }
   let decoded: unknown
   try {
     decoded = dagCbor.decode(bytes)
   } catch (err) {
     throw invalid(`not dag-cbor (${(err as Error).message})`)
   }
-  const block = checkShape(decoded)
+  block = checkShape(decoded)
   // One logical block must have one CID: refuse other encodings of the same content. The unsigned
   // part is encoded once, for both this check (with the signature spliced in) and the leaf hash.
-  let leaf: string
   const u = encodeCborWithSlot(unsignedPart(block) as unknown as Record<string, unknown>, 'sig', 1)
   if (u !== null) {
     const full = spliceEntry(u.bytes.subarray(1), u.at, 'sig', block.sig)
@@ -293,9 +341,7 @@ function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: C
     if (!encodesTo(block, bytes)) throw invalid('not in canonical dag-cbor form')
     leaf = leafHash(block)
   }
-  const root = new Uint8Array(32)
-  writeLatin1(root, 0, rootFrom(leaf, block.sig, memo))
-  return { enc: { cid, id, bytes, block }, root }
+  return { enc: { cid, id, bytes, block }, root: rootFrom(leaf, block.sig, memo) }
 }
 
 /** Decodes a block that came from our own store (already verified when it was written). */
