@@ -7,7 +7,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
-import { encodeCbor } from '../db/cbor.ts'
+import { encodeCbor, slabAlloc } from '../db/cbor.ts'
 
 export class WireError extends Error {
   override name = 'WireError'
@@ -35,16 +35,26 @@ export class Channel {
     await this.#lp.write(encodeCbor(message), { signal: this.#signal })
   }
 
-  async recv<T>(schema: z.ZodType<T>): Promise<T> {
+  /**
+   * The next message, checked against `schema`. `fast`, when given, may read the bytes first and
+   * return a value only where the general decode plus `schema` would give that same value (e.g.
+   * `blocksFrame`); null hands the message to the general path.
+   */
+  async recv<T>(schema: z.ZodType<T>, fast?: (data: Uint8Array) => T | null): Promise<T> {
     let data
     try {
       data = await this.#lp.read({ signal: this.#signal })
     } catch (err) {
       throw new WireError(`could not read a message: ${(err as Error).message}`)
     }
+    const bytes = data.subarray()
+    if (fast !== undefined) {
+      const quick = fast(bytes)
+      if (quick !== null) return quick
+    }
     let value: unknown
     try {
-      value = dagCbor.decode(data.subarray())
+      value = dagCbor.decode(bytes)
     } catch {
       throw new WireError('a message was not valid dag-cbor')
     }
@@ -66,3 +76,56 @@ export class Channel {
 export const bytes = z.instanceof(Uint8Array)
 export const cidString = z.string().min(8).max(128).regex(/^b[a-z2-7]+$/, 'a CID string')
 export const docIDString = z.string().min(12).max(132).regex(/^bae-b[a-z2-7]+$/, 'a docID')
+
+const BLOCKS_KEY = [0xa1, 0x66, ...new TextEncoder().encode('blocks')] // a map of one entry, "blocks"
+
+/**
+ * A fast reader for frames of blocks, `{ blocks: [bytes, …] }` with at most `max` entries: each
+ * block is copied out of the frame into a shared slab (no ArrayBuffer of its own, no token tree,
+ * no schema walk over every block; each block is checked in full by the block verifier). Anything
+ * else — other or extra keys, longer-than-needed or indefinite lengths, other item types, trailing
+ * bytes — returns null and takes the general path (dag-cbor decode + zod), which decides as before.
+ */
+export function blocksFrame(max: number): (data: Uint8Array) => { blocks: Array<Uint8Array<ArrayBuffer>> } | null {
+  return (data) => {
+    if (data.length < BLOCKS_KEY.length + 1) return null
+    for (let i = 0; i < BLOCKS_KEY.length; i++) if (data[i] !== BLOCKS_KEY[i]) return null
+    const at = { pos: BLOCKS_KEY.length }
+    const n = shortestHead(data, at, 4)
+    if (n < 0 || n > max || n > data.length - at.pos) return null
+    const blocks = new Array<Uint8Array<ArrayBuffer>>(n)
+    for (let i = 0; i < n; i++) {
+      const len = shortestHead(data, at, 2)
+      if (len < 0 || at.pos + len > data.length) return null
+      const out = slabAlloc(len) as Uint8Array<ArrayBuffer> // slabs are plain ArrayBuffers
+      out.set(data.subarray(at.pos, at.pos + len))
+      blocks[i] = out
+      at.pos += len
+    }
+    return at.pos === data.length ? { blocks } : null
+  }
+}
+
+/** The argument of the head at `at.pos` when it has major type `major` in its shortest form (up to 4 bytes), else -1. */
+function shortestHead(data: Uint8Array, at: { pos: number }, major: number): number {
+  if (at.pos >= data.length) return -1
+  const first = data[at.pos]!
+  if (first >> 5 !== major) return -1
+  const info = first & 31
+  const p = at.pos + 1
+  if (info < 24) { at.pos = p; return info }
+  if (info === 24 && p + 1 <= data.length && data[p]! >= 24) { at.pos = p + 1; return data[p]! }
+  if (info === 25 && p + 2 <= data.length) {
+    const n = (data[p]! << 8) | data[p + 1]!
+    if (n < 0x100) return -1
+    at.pos = p + 2
+    return n
+  }
+  if (info === 26 && p + 4 <= data.length) {
+    const n = ((data[p]! << 24) >>> 0) + (data[p + 1]! << 16) + (data[p + 2]! << 8) + data[p + 3]!
+    if (n < 0x10000) return -1
+    at.pos = p + 4
+    return n
+  }
+  return -1
+}

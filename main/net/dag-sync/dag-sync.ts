@@ -9,7 +9,7 @@ import { z } from 'zod'
 import type { Database, PreparedBlocks } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
 import type { DeviceID } from '../../../shared/types.ts'
-import { bytes, Channel, cidString, WireError } from '../wire.ts'
+import { blocksFrame, bytes, Channel, cidString, WireError } from '../wire.ts'
 import {
   FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, TIMEOUT_MS,
@@ -20,6 +20,7 @@ const Request = z.object({
   want: z.array(cidString).min(1).max(MAX_CIDS_PER_REQUEST),
   have: z.array(cidString).max(MAX_CIDS_PER_REQUEST),
 })
+const readBlocksFrame = blocksFrame(FRAME_BLOCKS)
 const Frame = z.union([
   z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS) }),
   z.object({ done: z.literal(true), truncated: z.boolean(), missing: z.array(cidString).max(MAX_CIDS_PER_REQUEST) }),
@@ -175,7 +176,7 @@ export class DagSync {
     try {
       await ch.send({ v: 1, want, have })
       for (;;) {
-        const frame = await ch.recv(Frame)
+        const frame = await ch.recv(Frame, readBlocksFrame)
         if ('error' in frame) throw new WireError(`peer answered: ${frame.error}`)
         if ('done' in frame) {
           await applying
