@@ -14,15 +14,13 @@ import { nodeHandlers } from './handlers/node.ts'
 import { peers } from './handlers/peers.ts'
 import { pairing } from './handlers/pairing.ts'
 import { replicators } from './handlers/replicators.ts'
+import { nearby } from './handlers/nearby.ts'
 import { doctor } from './handlers/doctor.ts'
 import { version } from './version.ts'
 
-/**
- * Calls of the contract not implemented here yet: nearby pairing (`pairing.nearby`, `.request`,
- * `.requests`, `.accept`, `.decline`) waits for TandemNode's nearby members. They answer NOT_SUPPORTED.
- */
+/** Every call of the contract; a call missing here would answer NOT_SUPPORTED. */
 const HANDLERS: Partial<{ [N in CallName]: Handler<N> }> = {
-  ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...replicators, ...doctor,
+  ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...nearby, ...replicators, ...doctor,
 }
 
 export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ApiError }

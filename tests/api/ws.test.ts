@@ -130,7 +130,7 @@ test('events reach subscribers only, for the events they asked for', async (t) =
   await quiet.close()
 })
 
-test('every call of the contract has a handler, except nearby pairing until the node has it', async (t) => {
+test('every call of the contract has a handler', async (t) => {
   const { server } = await serve(t)
   const api = await ApiClient.connect(server.address, TOKEN)
   const unsupported: string[] = []
@@ -142,7 +142,7 @@ test('every call of the contract has a handler, except nearby pairing until the 
     }
   }
   await api.close()
-  assert.ok(unsupported.every((n) => ['pairing.nearby', 'pairing.request', 'pairing.requests', 'pairing.accept', 'pairing.decline'].includes(n)), unsupported.join(', '))
+  assert.deepEqual(unsupported, [])
 })
 
 test('--ui: the same port serves the window files (never outside their folder), and the page origin may connect', async (t) => {
