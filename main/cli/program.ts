@@ -38,15 +38,21 @@ export function buildProgram(): Command {
     .option('--no-mdns', 'do not look for devices on the local network')
     .option('--relay-server', 'serve as a circuit relay for the group')
     .option('--relays <ma,...>', 'relays to reserve a slot on')
+    .option('--announce <ma,...>', 'addresses to announce besides the listen ones (a relay server\'s public IP, a port forward)')
+    .option('--stun-port <port|off>', 'relay server: UDP port of its STUN responder (default 3478; off: none)')
+    .option('--stun <host:port,...>', "our own STUN servers for hole punching (default: each relay's host, port 3478; public STUN is never used)")
     .option('--device-name <name>', 'how other devices show this one (default: the host name)')
     .option('--ui', 'also serve the window (built renderer) on the API port; prints its URL with the token')
     .action(async (o: {
       dataDir?: string; apiAddr: string; p2paddr?: string[]; p2p: boolean; peers?: string; mdns: boolean
       relayServer?: boolean; relays?: string; deviceName?: string; ui?: boolean
+      announce?: string; stunPort?: string; stun?: string
     }) => {
       let api
+      let network
       try {
         api = parseApiAddr(o.apiAddr)
+        network = parseNetworkFlags(o)
       } catch (err) {
         if (err instanceof UsageError) throw new CommanderError(2, 'tandem.usage', `error: ${err.message}`)
         throw err
@@ -56,7 +62,7 @@ export function buildProgram(): Command {
       await runStart({
         dataDir: o.dataDir ?? defaultDataDir(), api, p2p: o.p2p, ...(o.p2paddr !== undefined ? { listen: o.p2paddr } : {}),
         peers: list(o.peers), mdns: o.mdns, relayServer: o.relayServer === true, relays: list(o.relays),
-        ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}), ui: o.ui === true,
+        ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}), ui: o.ui === true, network,
       })
     })
 
@@ -86,4 +92,23 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err
   }
+}
+
+/** --announce, --stun-port, --stun → the node's network options (a bad value is a usage error). */
+function parseNetworkFlags(o: { announce?: string; stunPort?: string; stun?: string }): { announce?: string[]; stunPort?: number | null; stunServers?: string[] } {
+  const network: { announce?: string[]; stunPort?: number | null; stunServers?: string[] } = {}
+  if (o.announce !== undefined) network.announce = list(o.announce)
+  if (o.stunPort !== undefined) {
+    if (o.stunPort === 'off') network.stunPort = null
+    else if (/^\d{1,5}$/.test(o.stunPort) && Number(o.stunPort) >= 1 && Number(o.stunPort) <= 65535) network.stunPort = Number(o.stunPort)
+    else throw new UsageError(`--stun-port takes a UDP port (1-65535) or off, not "${o.stunPort}"`)
+  }
+  if (o.stun !== undefined) {
+    network.stunServers = list(o.stun).map((hp) => {
+      const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(hp)
+      if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--stun takes host:port entries, not "${hp}"`)
+      return `stun:${hp}`
+    })
+  }
+  return network
 }

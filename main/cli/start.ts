@@ -24,6 +24,8 @@ export interface StartOptions {
   relays: string[]
   deviceName?: string
   ui: boolean
+  /** Relay server and hole-punching settings (--announce, --stun-port, --stun). */
+  network?: { announce?: string[]; stunPort?: number | null; stunServers?: string[] }
 }
 
 /** The built renderer (electron-vite build), served by --ui. */
@@ -43,6 +45,7 @@ export async function runStart(o: StartOptions): Promise<void> {
     node = await TandemNode.start({
       dataDir, p2p: o.p2p, listen: o.listen, peers: o.peers, mdns: o.mdns, relayServer: o.relayServer, relays: o.relays,
       ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}),
+      ...(o.network !== undefined ? { network: o.network } : {}),
       log: (msg) => err(`${new Date().toISOString()} ${msg}`),
     })
   } catch (e) {
