@@ -42,17 +42,19 @@ export function buildProgram(): Command {
     .option('--stun-port <port|off>', 'relay server: UDP port of its STUN responder (default 3478; off: none)')
     .option('--stun <host:port,...>', "our own STUN servers for hole punching (default: each relay's host, port 3478; public STUN is never used)")
     .option('--device-name <name>', 'how other devices show this one (default: the host name)')
+    .option('--anti-entropy <seconds>', 'head exchange with each connected device this often (default 30; 0: only on connect)')
     .option('--ui', 'also serve the window (built renderer) on the API port; prints its URL with the token')
     .action(async (o: {
       dataDir?: string; apiAddr: string; p2paddr?: string[]; p2p: boolean; peers?: string; mdns: boolean
       relayServer?: boolean; relays?: string; deviceName?: string; ui?: boolean
-      announce?: string; stunPort?: string; stun?: string
+      announce?: string; stunPort?: string; stun?: string; antiEntropy?: string
     }) => {
       let api
       let network
       try {
         api = parseApiAddr(o.apiAddr)
         network = parseNetworkFlags(o)
+        if (o.antiEntropy !== undefined && !/^\d+(\.\d+)?$/.test(o.antiEntropy)) throw new UsageError(`--anti-entropy takes seconds (a number ≥ 0), not '${o.antiEntropy}'`)
       } catch (err) {
         if (err instanceof UsageError) throw new CommanderError(2, 'tandem.usage', `error: ${err.message}`)
         throw err
@@ -63,6 +65,7 @@ export function buildProgram(): Command {
         dataDir: o.dataDir ?? defaultDataDir(), api, p2p: o.p2p, ...(o.p2paddr !== undefined ? { listen: o.p2paddr } : {}),
         peers: list(o.peers), mdns: o.mdns, relayServer: o.relayServer === true, relays: list(o.relays),
         ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}), ui: o.ui === true, network,
+        ...(o.antiEntropy !== undefined ? { antiEntropyMs: Math.round(Number(o.antiEntropy) * 1000) } : {}),
       })
     })
 

@@ -23,6 +23,8 @@ export interface StartOptions {
   relayServer: boolean
   relays: string[]
   deviceName?: string
+  /** Anti-entropy period in ms (--anti-entropy seconds). */
+  antiEntropyMs?: number
   ui: boolean
   /** Relay server and hole-punching settings (--announce, --stun-port, --stun). */
   network?: { announce?: string[]; stunPort?: number | null; stunServers?: string[] }
@@ -45,6 +47,7 @@ export async function runStart(o: StartOptions): Promise<void> {
     node = await TandemNode.start({
       dataDir, p2p: o.p2p, listen: o.listen, peers: o.peers, mdns: o.mdns, relayServer: o.relayServer, relays: o.relays,
       ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}),
+      ...(o.antiEntropyMs !== undefined ? { antiEntropyMs: o.antiEntropyMs } : {}),
       ...(o.network !== undefined ? { network: o.network } : {}),
       log: (msg) => err(`${new Date().toISOString()} ${msg}`),
     })

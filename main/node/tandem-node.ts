@@ -28,6 +28,7 @@ import { Replicators, type ReplicatorState } from '../net/replicate/replicators.
 import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type PairingRequest } from '../net/nearby/nearby.ts'
 import { ConnectivityWatch } from './connectivity-watch.ts'
 import { doctorReport, type DoctorOptions } from './doctor.ts'
+import { AntiEntropy, DEFAULT_ANTI_ENTROPY_MS } from '../net/anti-entropy.ts'
 import type { DoctorReport } from '../../shared/api/doctor.ts'
 
 export interface TandemNodeOptions {
@@ -49,6 +50,8 @@ export interface TandemNodeOptions {
   deviceName?: string
   /** Peers never to connect with (a partition in tests; a blocked device). */
   denyPeers?: (peer: string) => boolean
+  /** Head exchange with every connected group device this often (ms; default 30 s, 0 = only on connect). */
+  antiEntropyMs?: number
   log?: (msg: string) => void
 }
 
@@ -93,6 +96,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   #watch: ConnectivityWatch | null = null
   #groupPush: NodeJS.Timeout | null = null
   #syncAllTimer: NodeJS.Timeout | null = null
+  /** Periodic head exchange with connected devices (../net/anti-entropy.ts). */
+  antiEntropy: AntiEntropy | null = null
   readonly #log: (msg: string) => void
   readonly #syncing = new Map<string, Promise<SyncReport>>()
   readonly #again = new Set<string>()
@@ -175,6 +180,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       if (host !== null) {
         node.#peerList = new PeerList({ host, devices: () => g.list(), bootstrap: options.peers, relays: options.relays })
         node.#watch = new ConnectivityWatch(host)
+        const n = node
+        n.antiEntropy = new AntiEntropy({
+          periodMs: options.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS, log,
+          peers: () => (n.#paused || n.#stopped ? [] : n.connectedDevices()),
+          exchange: (peer) => n.syncWith(peer),
+        })
       }
       await node.#startNetwork(options.peers ?? [])
       return node
@@ -453,6 +464,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       void this.dial(addr).catch((err: Error) => this.#log(`could not dial ${addr}: ${err.message}`))
     }
     for (const d of this.group.list()) this.#scheduleDial(d.deviceID, 0)
+    this.antiEntropy?.start()
   }
 
   #onConnect(peer: string): void {
@@ -518,6 +530,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#dialTimers.clear()
     if (this.#groupPush !== null) clearTimeout(this.#groupPush)
     if (this.#syncAllTimer !== null) clearTimeout(this.#syncAllTimer)
+    await this.antiEntropy?.stop()
     await this.gossip?.stop()
     await this.replicators?.stop()
     await this.#nearby?.stop()
