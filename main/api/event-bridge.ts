@@ -27,6 +27,19 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
   on(node, 'replicator', (r: ApiEvents['replicator']) => sink('replicator', r))
   on(node, 'sync', (r: ApiEvents['sync']) => sink('sync', r))
   on(node, 'sync:error', (e: ApiEvents['sync:error']) => sink('sync:error', e))
+  // Sync status: after each check, and when a device comes or goes; coalesced to one report per 200 ms.
+  let statusTimer: NodeJS.Timeout | null = null
+  const statusSoon = (): void => {
+    if (statusTimer !== null) return
+    statusTimer = setTimeout(() => {
+      statusTimer = null
+      void node.syncStatusReport().then((r) => sink('sync:status', r)).catch(() => {})
+    }, 200)
+  }
+  on(node.syncStatus, 'change', statusSoon)
+  on(node, 'peer:connect', statusSoon)
+  on(node, 'peer:disconnect', statusSoon)
+  offs.push(() => { if (statusTimer !== null) clearTimeout(statusTimer) })
   offs.push(api.onEvent(sink))
   return () => { for (const off of offs.splice(0)) off() }
 }

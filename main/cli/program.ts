@@ -15,6 +15,7 @@ import { p2pCommands } from './client/p2p.ts'
 import { pairingCommands } from './client/pairing.ts'
 import { deviceCommands } from './client/devices.ts'
 import { doctorCommands } from './client/doctor.ts'
+import { syncCommands } from './client/sync.ts'
 import { version } from '../api/version.ts'
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
   pairingCommands(client)
   deviceCommands(client)
   doctorCommands(client)
+  syncCommands(client)
   return program
 }
 

@@ -29,6 +29,8 @@ import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type Pairing
 import { ConnectivityWatch } from './connectivity-watch.ts'
 import { doctorReport, type DoctorOptions } from './doctor.ts'
 import { AntiEntropy, DEFAULT_ANTI_ENTROPY_MS } from '../net/anti-entropy.ts'
+import { SyncStatus } from './sync-status.ts'
+import type { SyncStatusReport } from '../../shared/api/sync-status.ts'
 import type { DoctorReport } from '../../shared/api/doctor.ts'
 
 export interface TandemNodeOptions {
@@ -98,6 +100,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   #syncAllTimer: NodeJS.Timeout | null = null
   /** Periodic head exchange with connected devices (../net/anti-entropy.ts). */
   antiEntropy: AntiEntropy | null = null
+  /** Verified sync status per device and collection, from head exchanges (./sync-status.ts). */
+  readonly syncStatus: SyncStatus
   readonly #log: (msg: string) => void
   readonly #syncing = new Map<string, Promise<SyncReport>>()
   readonly #again = new Set<string>()
@@ -113,6 +117,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.host = host
     this.#log = log
     group.on('change', (c) => this.emit('device', c))
+    this.syncStatus = new SyncStatus({
+      db, group, connected: () => this.connectedDevices(),
+      outboxPending: (d) => this.replicators?.state(d)?.pending ?? 0,
+      antiEntropyMs: () => this.antiEntropy?.periodMs ?? 0,
+    })
     if (host === null) {
       this.#nearby = null
       this.dagSync = null
@@ -212,6 +221,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   /** The connectivity doctor: per device how we know it, dial errors, path and rtt, our reachability, suggestions. */
   doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
     return doctorReport(this, this.#watch, options)
+  }
+
+  /** Per group device and collection: verified in sync (equal head digests, when), or what differs. */
+  syncStatusReport(): Promise<SyncStatusReport> {
+    return this.syncStatus.report()
   }
 
   connectedDevices(): DeviceID[] {
@@ -367,7 +381,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const peer = peerIdFromString(peerStr)
     // Collections kept only in part (single documents replicated here) are not pulled whole.
     const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)
+    const localDigests = await this.db.collectionDigests()
     const remote = await this.heads.compare(peer, scope)
+    await this.syncStatus.record(peerStr, scope, remote, localDigests)
     const report: SyncReport = { peer: peerStr as DeviceID, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
     const want: string[] = []
     const have: string[] = []
@@ -394,6 +410,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       report.fetched = r.received
       report.applied = r.applied
       report.rejected = r.rejected
+      // Verify right away (digests first: cheap when now equal) rather than at the next period.
+      const after = await this.db.collectionDigests()
+      try {
+        await this.syncStatus.record(peerStr, scope, await this.heads.compare(peer, scope), after)
+      } catch (err) {
+        this.#log(`re-check with ${peerStr} failed: ${(err as Error).message}`)
+      }
     }
     this.emit('sync', report)
     return report

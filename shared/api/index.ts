@@ -11,6 +11,7 @@ import { peerCalls } from './peers.ts'
 import { pairingCalls } from './pairing.ts'
 import { replicatorCalls } from './replicators.ts'
 import { doctorCalls } from './doctor.ts'
+import { syncStatusCalls } from './sync-status.ts'
 import type { CallSpec } from './define.ts'
 
 export const CALLS = {
@@ -21,6 +22,7 @@ export const CALLS = {
   ...pairingCalls,
   ...replicatorCalls,
   ...doctorCalls,
+  ...syncStatusCalls,
 } as const
 
 export type Calls = typeof CALLS
@@ -45,4 +47,5 @@ export type { ApiEvents, EventName } from './events.ts'
 export { EVENT_NAMES } from './events.ts'
 export * from './types.ts'
 export type * from './doctor.ts'
+export type * from './sync-status.ts'
 export * from './wire.ts'

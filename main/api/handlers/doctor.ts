@@ -1,5 +1,6 @@
 import type { Handlers } from '../context.ts'
 
-export const doctor: Handlers<'doctor.report'> = {
+export const doctor: Handlers<'doctor.report' | 'sync.status'> = {
   'doctor.report': ({ node }, input) => node.doctor({ ping: input?.ping }),
+  'sync.status': ({ node }) => node.syncStatusReport(),
 }
