@@ -22,6 +22,8 @@ export function documentCommands(client: Command): void {
     .action(action((api, collection: string, docID: string) => api.call('documents.delete', { collection, docID })))
   d.command('restore').argument('<collection>').argument('<docID>').description('Restore a deleted document.')
     .action(action((api, collection: string, docID: string) => api.call('documents.restore', { collection, docID })))
+  d.command('trash').argument('<collection>').description('Deleted documents (restorable with doc restore); prints {"total", "docs"}.')
+    .action(action((api, collection: string) => api.call('documents.list', { collection, deleted: true })))
   d.command('list').argument('<collection>')
     .option('--filter <json>', 'e.g. \'{"pages": {"_gt": 100}, "read": true}\'')
     .option('--sort <field>', 'a field; -field for descending')

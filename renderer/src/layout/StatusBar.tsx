@@ -1,5 +1,6 @@
 /** Always visible: is this device online, how many of its devices are connected, what waits to go out. */
 import { useTandem } from '../store/store.ts'
+import { SyncSummary } from '../views/SyncSummary.tsx'
 
 export function StatusBar() {
   const link = useTandem((s) => s.link)
@@ -24,6 +25,7 @@ export function StatusBar() {
           </span>
         </>
       )}
+      {link === 'up' && node !== null && node.network !== 'off' && <SyncSummary />}
       {problem !== null && link === 'up' && <span className="status-problem" title={problem}>{problem}</span>}
     </footer>
   )
