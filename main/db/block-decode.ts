@@ -22,6 +22,8 @@ const MAX_DEPTH = 32
 const SIG = 0x73_69_67 // "sig"
 
 let b: Uint8Array = new Uint8Array(0)
+/** `b` as a Buffer, for its string readers (one view per block, not one per string). */
+let bb: Buffer = Buffer.alloc(0)
 let pos = 0
 let maj = 0
 
@@ -79,11 +81,10 @@ function text(n: number): string {
   let ascii = true
   for (let i = start; i < start + n; i++) if (b[i]! >= 0x80) { ascii = false; break }
   pos += n
-  const view = Buffer.from(b.buffer, b.byteOffset + start, n)
-  if (ascii) return view.toString('latin1')
+  if (ascii) return bb.toString('latin1', start, start + n)
   // A leading BOM is dropped by the general decoder (TextDecoder): leave such text to it.
-  if (!isUtf8(view) || (n >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf)) throw DECLINE
-  return view.toString('utf8')
+  if (!isUtf8(b.subarray(start, start + n)) || (n >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf)) throw DECLINE
+  return bb.toString('utf8', start, start + n)
 }
 
 function item(depth: number): unknown {
@@ -137,6 +138,25 @@ function item(depth: number): unknown {
   }
 }
 
+// Map keys repeat (block fields, document fields): short ones are kept by length and first and last
+// byte, and reused when every byte matches, so a key costs no new string.
+const keys = new Map<number, string>()
+const MAX_KEYS = 4096
+
+function keyString(at: number, n: number): string {
+  if (n === 0 || n > 32) return bb.toString('latin1', at, at + n)
+  const slot = (n << 16) | (b[at]! << 8) | b[at + n - 1]!
+  const known = keys.get(slot)
+  if (known !== undefined && known.length === n) {
+    let same = true
+    for (let i = 1; i < n - 1; i++) if (known.charCodeAt(i) !== b[at + i]) { same = false; break }
+    if (same) return known
+  }
+  const key = bb.toString('latin1', at, at + n)
+  if (known === undefined && keys.size < MAX_KEYS) keys.set(slot, key)
+  return key
+}
+
 /** Where the top-level `sig` entry lies: [start, end) in the bytes. */
 const sigAt = { start: -1, end: -1 }
 
@@ -160,7 +180,7 @@ function map(n: number, depth: number, sig: typeof sigAt | null): Record<string,
     for (let j = at; j < at + kn; j++) if (b[j]! >= 0x80) throw DECLINE
     prevAt = at
     prevLen = kn
-    const key = Buffer.from(b.buffer, b.byteOffset + at, kn).toString('latin1')
+    const key = keyString(at, kn)
     if (key === '__proto__') throw DECLINE
     pos += kn
     const value = item(depth + 1)
@@ -189,6 +209,7 @@ let leafScratch = Buffer.allocUnsafeSlow(4096)
  */
 export function decodeCanonicalBlock(bytes: Uint8Array): FastBlock | null {
   b = bytes
+  bb = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
   pos = 0
   sigAt.start = sigAt.end = -1
   try {
@@ -211,7 +232,9 @@ export function decodeCanonicalBlock(bytes: Uint8Array): FastBlock | null {
     throw err
   } finally {
     b = EMPTY
+    bb = EMPTY_BUFFER
   }
 }
 
 const EMPTY = new Uint8Array(0)
+const EMPTY_BUFFER = Buffer.alloc(0)
