@@ -349,6 +349,9 @@ export class Replicators extends EventEmitter<Events> {
     const inFlight: Array<Promise<unknown>> = []
     let acked = 0
     for (let i = 0; i < found.length;) {
+      // Stopping mid-backfill: what was acked is committed at the target; the next start's head
+      // exchange finds it there and sends only the rest.
+      if (this.#stopped) break
       const cids = found.slice(i, i + BATCH_BLOCKS).map((f) => f.cid)
       const datas = await this.#db.store.blocks.getMany(cids)
       const blocks: Uint8Array[] = []
@@ -376,6 +379,7 @@ export class Replicators extends EventEmitter<Events> {
       if (inFlight.length >= 2) await inFlight.shift()
     }
     await Promise.all(inFlight)
+    if (this.#stopped) return
     const current = this.#records.get(target)
     if (current !== undefined) {
       const synced = { ...current, initialSynced: true }
