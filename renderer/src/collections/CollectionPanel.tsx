@@ -6,11 +6,13 @@ import { DocumentsTable } from './DocumentsTable.tsx'
 import { DocumentDialog } from './DocumentDialog.tsx'
 import { HistoryView } from '../history/HistoryView.tsx'
 import { ReplicatePicker } from '../replicators/ReplicatePicker.tsx'
+import { TrashView } from '../views/TrashView.tsx'
 
 export function CollectionPanel({ collection, historyDoc }: { collection: CollectionInfo; historyDoc: string | null }) {
   const navigate = useTandem((s) => s.navigate)
   const [editing, setEditing] = useState<DocumentView | 'new' | null>(null)
   const [replicating, setReplicating] = useState(false)
+  const [trash, setTrash] = useState(false)
   if (historyDoc !== null) {
     return (
       <HistoryView
@@ -25,15 +27,20 @@ export function CollectionPanel({ collection, historyDoc }: { collection: Collec
       <header className="pane-head">
         <h2>{collection.name} <span className="muted">· {collection.count} {collection.count === 1 ? 'document' : 'documents'}</span></h2>
         <div className="actions">
+          <button type="button" aria-pressed={trash} onClick={() => setTrash(!trash)}>{trash ? 'Documents' : 'Trash'}</button>
           <button type="button" onClick={() => setReplicating(true)}>Replicate collection to…</button>
           <button type="button" className="primary" onClick={() => setEditing('new')}>Add document</button>
         </div>
       </header>
-      <DocumentsTable
-        collection={collection}
-        onEdit={(doc) => setEditing(doc)}
-        onHistory={(doc) => navigate({ section: 'collections', collection: collection.name, history: doc.docID })}
-      />
+      {trash ? (
+        <TrashView collection={collection} onHistory={(doc) => navigate({ section: 'collections', collection: collection.name, history: doc.docID })} />
+      ) : (
+        <DocumentsTable
+          collection={collection}
+          onEdit={(doc) => setEditing(doc)}
+          onHistory={(doc) => navigate({ section: 'collections', collection: collection.name, history: doc.docID })}
+        />
+      )}
       {editing !== null && (
         <DocumentDialog collection={collection} doc={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />
       )}
