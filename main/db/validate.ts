@@ -60,7 +60,7 @@ function checkValue(collection: string, f: FieldSchema, value: unknown): FieldVa
 function checkScalar(collection: string, f: FieldSchema, v: unknown): FieldValue {
   switch (f.type) {
     case 'String':
-      if (typeof v === 'string') return v
+      if (typeof v === 'string') return noLeadingBOM(collection, f, v)
       break
     case 'Int':
       if (typeof v === 'number' && Number.isSafeInteger(v)) return v
@@ -79,12 +79,39 @@ function checkScalar(collection: string, f: FieldSchema, v: unknown): FieldValue
       break
     }
     case 'JSON':
-      if (isJSON(v, 0)) return v
+      if (isJSON(v, 0)) {
+        if (hasLeadingBOM(v, 0)) throw bomError(collection, f)
+        return v
+      }
       throw new TandemError('WRONG_TYPE',
         `${collection}.${f.name} must be plain JSON (objects, arrays, strings, finite numbers, booleans, null; at most ${MAX_JSON_DEPTH} levels deep).`,
         { collection, field: f.name })
   }
   throw wrongType(collection, f, v)
+}
+
+/**
+ * Text may not begin with a byte-order mark (U+FEFF, invisible; it comes with text pasted from some
+ * files): the CBOR decoder other devices verify blocks with (cborg, through TextDecoder) drops it, so
+ * such a block would no longer match its bytes there and would never sync. Refused here, with words.
+ */
+function noLeadingBOM(collection: string, f: FieldSchema, v: string): string {
+  if (v.charCodeAt(0) === 0xfeff) throw bomError(collection, f)
+  return v
+}
+
+function hasLeadingBOM(v: unknown, depth: number): boolean {
+  if (depth > MAX_JSON_DEPTH) return false
+  if (typeof v === 'string') return v.charCodeAt(0) === 0xfeff
+  if (Array.isArray(v)) return v.some((x) => hasLeadingBOM(x, depth + 1))
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.charCodeAt(0) === 0xfeff || hasLeadingBOM(x, depth + 1))
+  return false
+}
+
+function bomError(collection: string, f: FieldSchema): TandemError {
+  return new TandemError('INVALID_INPUT',
+    `${collection}.${f.name} has text that begins with an invisible byte-order mark (U+FEFF); remove it and try again.`,
+    { collection, field: f.name })
 }
 
 function isJSON(v: unknown, depth: number): boolean {
