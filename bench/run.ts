@@ -11,7 +11,8 @@
  * os.tmpdir(), removed afterwards. See bench/README.md.
  *
  * Then, unless --local-only, it runs the sync benchmark (bench/sync.ts) in a child process with the
- * same --quick and --runs, so `npm run bench` runs both.
+ * same --quick and --runs, and then Tandem against automerge-repo and OrbitDB (bench/compare.ts), so
+ * `npm run bench` runs all three.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -36,7 +37,7 @@ const USAGE = `usage: node bench/run.ts [--quick] [--n N] [--runs R] [--local-on
   --quick       N = 10000, R = 1 (a smoke run)
   --n N         documents for the bulk workload (default 100000); the single workload writes min(N, ${SINGLE_MAX})
   --runs R      times each workload is measured (default 3); medians are reported
-  --local-only  skip the sync benchmark (bench/sync.ts), which otherwise runs next with the same --quick and --runs`
+  --local-only  skip the sync benchmark (bench/sync.ts) and the peers (bench/compare.ts), which otherwise run next with the same --quick and --runs`
 
 function options(): { n: number; runs: number; quick: boolean; localOnly: boolean } {
   let values
@@ -337,4 +338,12 @@ if (!localOnly) {
     process.exit(1)
   }
   if (child.status !== 0) process.exit(child.status ?? 1)
+  // Then Tandem against automerge-repo and OrbitDB (bench/compare.ts, its peers in bench/node_modules).
+  console.log('')
+  const peers = spawnSync(process.execPath, [fileURLToPath(new URL('./compare.ts', import.meta.url)), '--runs', String(runs), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' })
+  if (peers.error !== undefined) {
+    console.error(`could not run bench/compare.ts: ${peers.error.message}`)
+    process.exit(1)
+  }
+  if (peers.status !== 0) process.exit(peers.status ?? 1)
 }

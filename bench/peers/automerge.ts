@@ -42,7 +42,7 @@ async function w2(): Promise<{ seconds: number; docsPerSec: number }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
   await new Promise<void>((r) => wss.once('listening', () => r()))
   const port = (wss.address() as { port: number }).port
-  const a = new Repo({ storage: new NodeFSStorageAdapter(await freshDir()), network: [new WebSocketServerAdapter(wss)] })
+  const a = new Repo({ storage: new NodeFSStorageAdapter(await freshDir()), network: [new WebSocketServerAdapter(wss as unknown as ConstructorParameters<typeof WebSocketServerAdapter>[0])] })
   const urls: AutomergeUrl[] = docs.map((d) => a.create<Doc>(d).url)
   await a.flush()
   const bDir = await freshDir()

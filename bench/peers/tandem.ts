@@ -6,6 +6,7 @@
  *
  *   W1: Database.createDocuments('Books', …) in batches of 1000 (Tandem's bulk call) on a fresh
  *       on-disk LevelDB; from the first call to the last one resolving (each call commits its batch).
+ *   W1 single: Database.createDocument awaited one at a time (like OrbitDB's put, which has no batch).
  *   W2: bench/sync.ts's S1 passive path. A holds N documents (made untimed, A then restarted from
  *       disk); B defines Books; from forming the group (B connects over TCP on 127.0.0.1, head
  *       exchange, DAG sync) to B's remote 'change' event for the N-th document. Both nodes in this
@@ -39,6 +40,20 @@ async function w1(): Promise<{ seconds: number; docsPerSec: number }> {
   const stored = (await db.getCollection('Books')).count
   await db.close()
   if (stored !== n) throw new Error(`Tandem W1: ${stored} documents stored, ${n} written`)
+  return { seconds, docsPerSec: n / seconds }
+}
+
+/** Tandem createDocument awaited one at a time: the like-for-like of OrbitDB's put(), which has no batch. */
+async function w1Single(): Promise<{ seconds: number; docsPerSec: number }> {
+  const db = await Database.open(await freshDir())
+  await db.addCollections(BOOKS)
+  gc()
+  const t0 = performance.now()
+  for (const d of docs) await db.createDocument('Books', d)
+  const seconds = (performance.now() - t0) / 1000
+  const stored = (await db.getCollection('Books')).count
+  await db.close()
+  if (stored !== n) throw new Error(`Tandem W1 single: ${stored} documents stored, ${n} written`)
   return { seconds, docsPerSec: n / seconds }
 }
 
@@ -77,8 +92,9 @@ async function w2(): Promise<{ seconds: number; docsPerSec: number }> {
 
 try {
   const r1 = await w1()
+  const r1Single = await w1Single()
   const r2 = await w2()
-  process.stdout.write(`${JSON.stringify({ system: 'Tandem', n, w1: r1, w2: r2, versions: {}, sameProcess: true })}\n`)
+  process.stdout.write(`${JSON.stringify({ system: 'Tandem', n, w1: r1, w1Single: r1Single, w2: r2, versions: {}, sameProcess: true })}\n`)
 } finally {
   for (const d of dirs) await rm(d, { recursive: true, force: true })
 }
