@@ -26,8 +26,10 @@ const n = Number(parseArgs({ options: { n: { type: 'string', default: '1000' } }
 const dirs: string[] = []
 const freshDir = async (): Promise<string> => { const d = await mkdtemp(join(tmpdir(), 'tandem-bench-am-')); dirs.push(d); return d }
 const docs: Doc[] = Array.from({ length: n }, (_, i) => makeDoc(i))
+const warm: Doc[] = Array.from({ length: 200 }, (_, i) => makeDoc(i))
 
-async function w1(): Promise<{ seconds: number; docsPerSec: number }> {
+async function w1(docs: Doc[]): Promise<{ seconds: number; docsPerSec: number }> {
+  const n = docs.length
   const repo = new Repo({ storage: new NodeFSStorageAdapter(await freshDir()), network: [] })
   gc()
   const t0 = performance.now()
@@ -64,7 +66,8 @@ async function w2(): Promise<{ seconds: number; docsPerSec: number }> {
 }
 
 try {
-  const r1 = await w1()
+  await w1(warm) // untimed warm-up: lets V8 compile the write path first
+  const r1 = await w1(docs)
   const r2 = await w2()
   process.stdout.write(`${JSON.stringify({ system: 'automerge-repo', n, w1: r1, w2: r2, versions: { '@automerge/automerge-repo': version('@automerge/automerge-repo'), '@automerge/automerge': version('@automerge/automerge') }, sameProcess: true })}\n`)
 } finally {

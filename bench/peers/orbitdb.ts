@@ -39,6 +39,7 @@ const n = Number(parseArgs({ options: { n: { type: 'string', default: '1000' } }
 const dirs: string[] = []
 const freshDir = async (): Promise<string> => { const d = await mkdtemp(join(tmpdir(), 'tandem-bench-orbit-')); dirs.push(d); return d }
 const docs: Doc[] = Array.from({ length: n }, (_, i) => makeDoc(i))
+const warm: Doc[] = Array.from({ length: 200 }, (_, i) => makeDoc(i))
 
 interface Peer { helia: any; orbitdb: any; stop: () => Promise<void> }
 
@@ -69,7 +70,8 @@ async function startPeer(): Promise<Peer> {
   }
 }
 
-async function w1(): Promise<{ seconds: number; docsPerSec: number }> {
+async function w1(docs: Doc[]): Promise<{ seconds: number; docsPerSec: number }> {
+  const n = docs.length
   const p = await startPeer()
   try {
     const db = await p.orbitdb.open('bench-w1', { type: 'documents' })
@@ -121,7 +123,8 @@ async function w2(): Promise<{ seconds: number; docsPerSec: number; remoteAddrs:
 }
 
 try {
-  const r1 = await w1()
+  await w1(warm) // untimed warm-up: lets V8 compile the write path first
+  const r1 = await w1(docs)
   const r2 = await w2()
   const versions = Object.fromEntries(['@orbitdb/core', 'helia', 'libp2p', 'blockstore-level', 'datastore-level'].map((p) => [p, version(p)]))
   process.stdout.write(`${JSON.stringify({ system: 'OrbitDB', n, w1: r1, w2: { seconds: r2.seconds, docsPerSec: r2.docsPerSec }, connections: r2.remoteAddrs, versions, sameProcess: true })}\n`)
