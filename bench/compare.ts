@@ -1,12 +1,16 @@
 /**
- * Tandem against its peers, pair by pair in one run: automerge-repo and OrbitDB (issue 7, W1 and W2).
+ * Tandem against automerge-repo, OrbitDB and the physical limits of its own stack, pair by pair in one
+ * run (issue 7): W1 local writes, W2 replication A→B, W3 one-edit latency, W4 partition and resync,
+ * W5 one collection at scale; limits: raw classic-level batch(), one raw libp2p stream, plain TCP.
  *
- *   node bench/compare.ts [--quick] [--n N] [--runs R] [--only tandem,automerge,orbitdb]
+ *   node bench/compare.ts [--quick] [--n N,N] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N]
  *
- * Each system runs in its own child process (bench/peers/<system>.ts --n N), one after the other, R
- * times (the order rotates between runs); each child prints one JSON line with its W1 and W2 seconds.
- * The table shows medians and the ratios Tandem ÷ peer of documents/s. Results:
- * bench/results/compare.json. See bench/README.md, "Peers".
+ * Every (workload, system) pair runs in its own child process (bench/peers/<system>.ts), R times; within
+ * a run the order of the systems rotates. Each child has a time cap for its timed part and, past it,
+ * reports how far it got: the table says "did not finish" instead of the peer being tuned down.
+ * Ratios are computed within each run (Tandem and the other side measured minutes apart on the same
+ * machine), then their median is shown. Results: bench/results/compare.json and one SVG chart per
+ * workload, bench/results/w1.svg … w5.svg. See bench/README.md, "Peers".
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, platform, arch, release, tmpdir, totalmem } from 'node:os'
@@ -15,22 +19,34 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { spawnSync } from 'node:child_process'
 import { fmt, median, table } from './common.ts'
+import { chart, COLORS, type Bar, type Panel } from './svg.ts'
 
-const SYSTEMS = ['tandem', 'automerge', 'orbitdb'] as const
+const SYSTEMS = ['tandem', 'automerge', 'orbitdb', 'limits'] as const
 type System = (typeof SYSTEMS)[number]
-const NAMES: Record<System, string> = { tandem: 'Tandem', automerge: 'automerge-repo', orbitdb: 'OrbitDB' }
-const GOAL_W2_VS_ORBITDB = 10
+const NAMES: Record<System, string> = { tandem: 'Tandem', automerge: 'automerge-repo', orbitdb: 'OrbitDB', limits: 'limit' }
+const PEERS = ['automerge', 'orbitdb'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+type Workload = (typeof WORKLOADS)[number]
+const MiB = 1024 * 1024
+const GOALS = { w1VsClassic: 0.25, w2VsOrbitdb: 10, w2VsLibp2p: 0.30, w3P99Ms: 50, w4Seconds: 3, w4Edits: 10_000, w5RssMB: 400, w5N: 1_000_000 }
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
-const USAGE = `usage: node bench/compare.ts [--quick] [--n N] [--runs R] [--only LIST]
-  --quick      N = 1000, R = 1 (a smoke run, well under a minute)
-  --n N        documents for W1 and W2 (default 10000)
-  --runs R     runs of each system (default 3); medians are reported
-  --only LIST  systems to run, from ${SYSTEMS.join(',')} (ratios need tandem)`
+const USAGE = `usage: node bench/compare.ts [--quick] [--n LIST] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N]
+  --quick          W1/W2 N = 1000, W3 100 edits, W4 200 edits a side on 100 shared docs, W5 20k docs,
+                   raw streams 64 MiB, cap 0.5 min, R = 1 (a smoke run)
+  --n LIST         W1/W2 sizes, comma-separated (default 10000,100000)
+  --runs R         runs (default 3); medians are reported
+  --only LIST      systems, from ${SYSTEMS.join(',')} (ratios need tandem)
+  --workloads LIST workloads, from ${WORKLOADS.join(',')}
+  --cap MIN        time cap of each system's timed part in each workload, minutes (default 5)
+  --w5 N           W5 collection size (default 1000000)`
 
 let values
 try {
   values = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      quick: { type: 'boolean', default: false }, n: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' },
+      workloads: { type: 'string' }, cap: { type: 'string' }, w5: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   }).values
 } catch (err) {
@@ -39,105 +55,294 @@ try {
 }
 if (values.help) { console.log(USAGE); process.exit(0) }
 const quick = values.quick === true
-const count = (flag: string, raw: string | undefined, fallback: number): number => {
-  if (raw === undefined) return fallback
+const positive = (flag: string, raw: string, int = true): number => {
   const v = Number(raw)
-  if (!Number.isInteger(v) || v < 1) { console.error(`--${flag} must be a positive integer, got ${raw}\n${USAGE}`); process.exit(2) }
+  if (!(int ? Number.isSafeInteger(v) : Number.isFinite(v)) || v <= 0) { console.error(`--${flag} takes a positive number, not "${raw}"\n${USAGE}`); process.exit(2) }
   return v
 }
-const n = count('n', values.n, quick ? 1000 : 10_000)
-const runs = count('runs', values.runs, quick ? 1 : 3)
-const only = (values.only ?? SYSTEMS.join(',')).split(',').map((s) => s.trim())
-for (const s of only) if (!(SYSTEMS as readonly string[]).includes(s)) { console.error(`--only: unknown system ${s}\n${USAGE}`); process.exit(2) }
-const systems = SYSTEMS.filter((s) => only.includes(s))
-
-interface Figure { seconds: number; docsPerSec: number }
-interface Sample { system: System; run: number; w1: Figure; w1Single?: Figure; w2: Figure; versions: Record<string, string>; connections?: string[] }
+const list = <T extends string>(flag: string, raw: string | undefined, all: readonly T[]): T[] => {
+  const xs = (raw ?? all.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const s of xs) if (!(all as readonly string[]).includes(s)) { console.error(`--${flag}: unknown ${s}\n${USAGE}`); process.exit(2) }
+  return all.filter((s) => xs.includes(s))
+}
+const sizes = values.n === undefined ? (quick ? [1000] : [10_000, 100_000]) : values.n.split(',').map((x) => positive('n', x))
+const runs = values.runs === undefined ? (quick ? 1 : 3) : positive('runs', values.runs)
+const systems = list('only', values.only, SYSTEMS)
+const workloads = list('workloads', values.workloads, WORKLOADS)
+const capMin = values.cap === undefined ? (quick ? 0.5 : 5) : positive('cap', values.cap, false)
+const w5N = values.w5 === undefined ? (quick ? 20_000 : GOALS.w5N) : positive('w5', values.w5)
+const W3_EDITS = quick ? 100 : 1000
+const W4_EDITS = quick ? 200 : GOALS.w4Edits
+const W4_SHARED = quick ? 100 : 1000
+const RAW_BYTES = (quick ? 64 : 256) * MiB
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`) }
+
+// ---- running the children ----
+
+type Out = Record<string, any> & { finished: boolean; reached: number }
+interface Sample { workload: Workload; system: System; variant: string; size: number; run: number; out: Out }
 const samples: Sample[] = []
-const failures: { system: System; run: number; error: string }[] = []
-const childTimeoutMs = 120_000 + n * 300 // a peer slower than ~7 docs/s on both workloads is cut off
+const failures: Array<{ workload: Workload; system: System; variant: string; size: number; run: number; error: string }> = []
+
+function child(workload: Workload, system: System, variant: string, size: number, run: number): void {
+  const script = fileURLToPath(new URL(`./peers/${system}.ts`, import.meta.url))
+  const args = [script, '--workload', variant, '--n', String(size), '--edits', String(workload === 'w3' ? W3_EDITS : W4_EDITS), '--shared', String(W4_SHARED), '--cap', String(capMin * 60)]
+  // The cap bounds the timed part; set-up (W2's N documents on A, W4's offline edits, W5's build) and
+  // start-up get as long again plus 2 minutes (W5 at 1M: its build, 20 minutes) before the child is killed.
+  const timeout = (workload === 'w5' ? 20 * 60_000 : 0) + 2 * capMin * 60_000 + 120_000
+  log(`  ${NAMES[system]}${system === 'limits' ? ` (${variant})` : ''}…`)
+  const t0 = performance.now()
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 })
+  const line = r.stdout?.trim().split('\n').pop() ?? ''
+  if (r.status !== 0 || !line.startsWith('{')) {
+    const why = r.error?.message ?? (r.signal !== null ? `killed by ${r.signal} after ${fmt((performance.now() - t0) / 1000)} s` : `exit ${r.status}`)
+    const error = `${why}: ${(r.stderr ?? '').trim().split('\n').filter((l) => !l.startsWith('    at ')).slice(-4).join(' | ')}`
+    log(`    failed: ${error}`)
+    failures.push({ workload, system, variant, size, run, error })
+    return
+  }
+  const out = JSON.parse(line) as Out
+  samples.push({ workload, system, variant, size, run, out })
+  log(`    ${summary(workload, out)} (${fmt((performance.now() - t0) / 1000)} s with set-up)`)
+}
+
+function summary(w: Workload, o: Out): string {
+  const tail = o.finished ? '' : ` — did not finish in ${capMin} min (reached ${fmt(o.reached)})`
+  if (o.mibPerSec !== undefined) return `${fmt(o.mibPerSec)} MiB/s`
+  if (w === 'w1' || w === 'w2') return `${fmt(o.docsPerSec)} docs/s${tail}`
+  if (w === 'w3') return `p50 ${fmt(o.p50, 1)} ms, p99 ${fmt(o.p99, 1)} ms${tail}`
+  if (w === 'w4') return `${fmt(o.seconds, 2)} s (offline edits ${fmt(o.editSeconds, 1)} s)${tail}`
+  return `open ${fmt(o.openMs)} ms, first page ${fmt(o.firstPageMs, 1)} ms, RSS ${fmt(o.rssMB)} MB, ${o.topics} topics`
+}
+
+const rotate = <T>(xs: T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.length]!)
+const has = (s: System): boolean => systems.includes(s)
 
 for (let r = 0; r < runs; r++) {
-  const order = systems.map((_, i) => systems[(i + r) % systems.length]!)
-  for (const system of order) {
-    log(`run ${r + 1}/${runs}: ${NAMES[system]} W1 + W2 (${fmt(n)} docs)…`)
-    const script = fileURLToPath(new URL(`./peers/${system}.ts`, import.meta.url))
-    const child = spawnSync(process.execPath, [script, '--n', String(n)], { encoding: 'utf8', timeout: childTimeoutMs, maxBuffer: 16 * 1024 * 1024 })
-    const line = child.stdout?.trim().split('\n').pop() ?? ''
-    if (child.status !== 0 || !line.startsWith('{')) {
-      const why = child.error?.message ?? (child.signal !== null ? `killed by ${child.signal}` : `exit ${child.status}`)
-      const error = `${why}: ${(child.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`
-      log(`  ${NAMES[system]} failed: ${error}`)
-      failures.push({ system, run: r, error })
-      continue
+  for (const w of workloads) {
+    const plan: Array<[System, string, number]> = []
+    if (w === 'w1' || w === 'w2') {
+      for (const size of sizes) {
+        const row: Array<[System, string, number]> = [...(['tandem', 'automerge', 'orbitdb'] as const).filter(has).map((s): [System, string, number] => [s, w, size])]
+        if (has('limits')) row.push(w === 'w1' ? ['limits', 'classic', size] : ['limits', 'libp2p', RAW_BYTES])
+        if (has('limits') && w === 'w2' && size === sizes[0]) row.push(['limits', 'tcp', RAW_BYTES])
+        plan.push(...rotate(row, r))
+      }
+    } else if (w === 'w5') {
+      if (has('tandem')) plan.push(['tandem', 'w5', w5N])
+    } else {
+      plan.push(...rotate((['tandem', 'automerge', 'orbitdb'] as const).filter(has).map((s): [System, string, number] => [s, w, w === 'w3' ? W3_EDITS : W4_EDITS]), r))
     }
-    const out = JSON.parse(line) as Omit<Sample, 'system' | 'run'>
-    samples.push({ system, run: r, w1: out.w1, ...(out.w1Single ? { w1Single: out.w1Single } : {}), w2: out.w2, versions: out.versions, ...(out.connections ? { connections: out.connections } : {}) })
+    if (plan.length === 0) continue
+    log(`run ${r + 1}/${runs}: ${w.toUpperCase()}${w === 'w1' || w === 'w2' ? ` (${sizes.map((s) => fmt(s)).join(', ')} docs)` : ''}`)
+    for (const [system, variant, size] of plan) child(w, system, variant, size, r)
   }
 }
 
-const med = (system: System, w: 'w1' | 'w2'): number | undefined => {
-  const xs = samples.filter((s) => s.system === system).map((s) => s[w].docsPerSec)
-  return xs.length === 0 ? undefined : median(xs)
-}
-const tandemSingle = ((): number | undefined => {
-  const xs = samples.filter((s) => s.system === 'tandem' && s.w1Single !== undefined).map((s) => s.w1Single!.docsPerSec)
-  return xs.length === 0 ? undefined : median(xs)
-})()
-const medians = Object.fromEntries(systems.map((s) => [s, { w1: med(s, 'w1'), w2: med(s, 'w2') }])) as Record<System, { w1?: number; w2?: number }>
-const ratio = (w: 'w1' | 'w2', peer: System): number | undefined => {
-  const t = medians.tandem?.[w]
-  const p = medians[peer]?.[w]
-  return t === undefined || p === undefined ? undefined : t / p
-}
-const ratios = {
-  w1: { automerge: ratio('w1', 'automerge'), orbitdb: ratio('w1', 'orbitdb') },
-  w1SingleVsOrbitdb: tandemSingle === undefined || medians.orbitdb?.w1 === undefined ? undefined : tandemSingle / medians.orbitdb.w1,
-  w2: { automerge: ratio('w2', 'automerge'), orbitdb: ratio('w2', 'orbitdb') },
-}
-const w2Goal = ratios.w2.orbitdb === undefined ? undefined : ratios.w2.orbitdb >= GOAL_W2_VS_ORBITDB
+// ---- medians and ratios, within each run ----
 
-const cell = (x: number | undefined, system: System = 'tandem'): string =>
-  (x !== undefined ? `${fmt(x)} docs/s` : systems.includes(system) ? 'failed' : 'not run')
-const rcell = (x: number | undefined): string => (x === undefined ? '-' : `${x.toFixed(1)}×`)
-const rows = [
-  ['workload', 'Tandem', 'automerge-repo', 'Tandem/automerge', 'OrbitDB', 'Tandem/OrbitDB', 'goal'],
-  [`W1 local writes (${fmt(n)} docs)`, cell(medians.tandem?.w1), cell(medians.automerge?.w1, 'automerge'), rcell(ratios.w1.automerge), cell(medians.orbitdb?.w1, 'orbitdb'), rcell(ratios.w1.orbitdb), 'info'],
-  [`W1 one at a time, awaited (${fmt(n)} docs)`, cell(tandemSingle), '-', '-', cell(medians.orbitdb?.w1, 'orbitdb'), rcell(ratios.w1SingleVsOrbitdb), 'info'],
-  [`W2 replication A→B (${fmt(n)} docs)`, cell(medians.tandem?.w2), cell(medians.automerge?.w2, 'automerge'), rcell(ratios.w2.automerge), cell(medians.orbitdb?.w2, 'orbitdb'), rcell(ratios.w2.orbitdb),
-    w2Goal === undefined ? `>= ${GOAL_W2_VS_ORBITDB}× OrbitDB` : `>= ${GOAL_W2_VS_ORBITDB}× OrbitDB: ${w2Goal ? 'pass' : 'MISS'}`],
-]
+const pick = (w: Workload, system: System, variant: string, size?: number): Sample[] =>
+  samples.filter((s) => s.workload === w && s.system === system && s.variant === variant && (size === undefined || s.size === size))
+interface Cell { value?: number; dnf?: { reached: number; of: number }; runs: number }
+/** The median of a figure over the runs that finished; "did not finish" when any run did not. */
+function cellOf(xs: Sample[], f: (o: Out) => number, of: number): Cell {
+  if (xs.length === 0) return { runs: 0 }
+  const dnf = xs.filter((s) => !s.out.finished)
+  if (dnf.length > 0) return { dnf: { reached: median(dnf.map((s) => s.out.reached)), of }, runs: xs.length, value: median(dnf.map((s) => f(s.out))) }
+  return { value: median(xs.map((s) => f(s.out))), runs: xs.length }
+}
+/** Median over runs of (Tandem's figure ÷ the other's), both from the same run; `invert` for times (other ÷ Tandem). */
+function ratioOf(t: Sample[], o: Sample[], f: (o: Out) => number, g: (o: Out) => number = f, invert = false): number | undefined {
+  const xs: number[] = []
+  for (const a of t) {
+    const b = o.find((s) => s.run === a.run)
+    if (b === undefined || !a.out.finished) continue
+    const x = f(a.out)
+    const y = g(b.out)
+    if (!Number.isFinite(x) || !Number.isFinite(y) || x <= 0 || y <= 0) continue
+    xs.push(invert ? y / x : x / y) // a peer that did not finish gives a lower bound on Tandem's lead
+  }
+  return xs.length === 0 ? undefined : median(xs)
+}
+
+const docsPerSec = (o: Out): number => o.docsPerSec
+const capText = `${capMin} min`
+const fmtCell = (c: Cell, unit: (v: number) => string, what = 'docs'): string => {
+  if (c.runs === 0) return '-'
+  if (c.dnf !== undefined) return `did not finish in ${capText} (reached ${fmt(c.dnf.reached)} of ${fmt(c.dnf.of)} ${what})`
+  return unit(c.value!)
+}
+const perSec = (v: number): string => `${fmt(v)} docs/s`
+const times = (x: number | undefined): string => (x === undefined ? '-' : `${x < 10 ? x.toFixed(2) : x.toFixed(1)}×`)
+const verdict = (pass: boolean | undefined): string => (pass === undefined ? '-' : pass ? 'pass' : 'MISS')
+const unavailable = (s: System): string => (has(s) ? 'failed' : 'not run')
+const orFailed = (c: Cell, s: System, text: string): string => (c.runs === 0 ? unavailable(s) : text)
+
+const rows: string[][] = [['workload', 'Tandem', 'automerge-repo', 'OrbitDB', 'limit', 'T÷automerge', 'T÷OrbitDB', 'T÷limit', 'goal', 'result']]
+const results: Record<string, unknown> = {}
+const charts: Record<string, Panel[]> = { w1: [], w2: [], w3: [], w4: [], w5: [] }
+const bar = (label: string, c: Cell, color: string, text: string): Bar => ({ label, value: c.value, text, color, ...(c.dnf ? { dnf: true } : {}) })
+
+for (const size of workloads.includes('w1') ? sizes : []) {
+  const t = pick('w1', 'tandem', 'w1', size)
+  const cells = { tandem: cellOf(t, docsPerSec, size), automerge: cellOf(pick('w1', 'automerge', 'w1', size), docsPerSec, size), orbitdb: cellOf(pick('w1', 'orbitdb', 'w1', size), docsPerSec, size), classic: cellOf(pick('w1', 'limits', 'classic', size), docsPerSec, size) }
+  const single = cellOf(t, (o) => o.single.docsPerSec, size)
+  const ratios = {
+    automerge: ratioOf(t, pick('w1', 'automerge', 'w1', size), docsPerSec),
+    orbitdb: ratioOf(t, pick('w1', 'orbitdb', 'w1', size), docsPerSec),
+    classic: ratioOf(t, pick('w1', 'limits', 'classic', size), docsPerSec),
+    singleVsOrbitdb: ratioOf(t, pick('w1', 'orbitdb', 'w1', size), (o) => o.single.docsPerSec, docsPerSec),
+  }
+  const pass = ratios.classic === undefined ? undefined : ratios.classic >= GOALS.w1VsClassic
+  rows.push([`W1 local writes, ${fmt(size)} docs`, orFailed(cells.tandem, 'tandem', fmtCell(cells.tandem, perSec)), orFailed(cells.automerge, 'automerge', fmtCell(cells.automerge, perSec)),
+    orFailed(cells.orbitdb, 'orbitdb', fmtCell(cells.orbitdb, perSec)), orFailed(cells.classic, 'limits', `classic-level batch(): ${fmtCell(cells.classic, (v) => `${fmt(v)} puts/s`)}`),
+    times(ratios.automerge), times(ratios.orbitdb), ratios.classic === undefined ? '-' : ratios.classic.toFixed(3), `T÷limit >= ${GOALS.w1VsClassic}`, verdict(pass)])
+  rows.push([`W1 one at a time, awaited, ${fmt(Math.min(size, 10_000))} docs`, orFailed(single, 'tandem', fmtCell(single, perSec)), '-', orFailed(cells.orbitdb, 'orbitdb', fmtCell(cells.orbitdb, perSec)), '-', '-', times(ratios.singleVsOrbitdb), '-', '-', 'info'])
+  results[`w1_${size}`] = { n: size, medians: cells, tandemSingle: single, ratios, goal: { minRatioVsClassic: GOALS.w1VsClassic, pass: pass ?? null } }
+  charts.w1!.push({ title: `${fmt(size)} documents: documents written per second (higher is better)`, bars: [
+    bar('Tandem (batches of 1000)', cells.tandem, COLORS.Tandem!, fmtCell(cells.tandem, perSec)),
+    bar('Tandem (one at a time)', single, COLORS.Tandem!, fmtCell(single, perSec)),
+    bar('automerge-repo', cells.automerge, COLORS['automerge-repo']!, fmtCell(cells.automerge, perSec)),
+    bar('OrbitDB (one at a time)', cells.orbitdb, COLORS.OrbitDB!, fmtCell(cells.orbitdb, perSec)),
+    bar('raw classic-level batch()', cells.classic, COLORS.limit!, fmtCell(cells.classic, (v) => `${fmt(v)} puts/s`)),
+  ] })
+}
+
+const libp2p = cellOf(pick('w2', 'limits', 'libp2p'), (o) => o.bytesPerSec, RAW_BYTES)
+const tcp = cellOf(pick('w2', 'limits', 'tcp'), (o) => o.bytesPerSec, RAW_BYTES)
+const mibs = (v: number): string => `${fmt(v / MiB)} MiB/s`
+for (const size of workloads.includes('w2') ? sizes : []) {
+  const t = pick('w2', 'tandem', 'w2', size)
+  const cells = { tandem: cellOf(t, docsPerSec, size), tandemBytes: cellOf(t, (o) => o.bytesPerSec, size), automerge: cellOf(pick('w2', 'automerge', 'w2', size), docsPerSec, size), orbitdb: cellOf(pick('w2', 'orbitdb', 'w2', size), docsPerSec, size) }
+  const ratios = {
+    automerge: ratioOf(t, pick('w2', 'automerge', 'w2', size), docsPerSec),
+    orbitdb: ratioOf(t, pick('w2', 'orbitdb', 'w2', size), docsPerSec),
+    libp2pBytes: ratioOf(t, pick('w2', 'limits', 'libp2p'), (o) => o.bytesPerSec, (o) => o.bytesPerSec),
+  }
+  const passOrbit = ratios.orbitdb === undefined ? undefined : ratios.orbitdb >= GOALS.w2VsOrbitdb
+  const passBytes = ratios.libp2pBytes === undefined ? undefined : ratios.libp2pBytes >= GOALS.w2VsLibp2p
+  const pass = passOrbit === undefined && passBytes === undefined ? undefined : passOrbit !== false && passBytes !== false
+  rows.push([`W2 replication A→B, ${fmt(size)} docs`, orFailed(cells.tandem, 'tandem', fmtCell(cells.tandem, (v) => `${perSec(v)} (${mibs(cells.tandemBytes.value ?? 0)} of blocks)`)),
+    orFailed(cells.automerge, 'automerge', fmtCell(cells.automerge, perSec)), orFailed(cells.orbitdb, 'orbitdb', fmtCell(cells.orbitdb, perSec)),
+    orFailed(libp2p, 'limits', `libp2p stream: ${fmtCell(libp2p, mibs, 'bytes')}`), times(ratios.automerge), times(ratios.orbitdb), ratios.libp2pBytes === undefined ? '-' : ratios.libp2pBytes.toFixed(3),
+    `>= ${GOALS.w2VsOrbitdb}× OrbitDB; bytes T÷limit >= ${GOALS.w2VsLibp2p}`, `${verdict(passOrbit)}; ${verdict(passBytes)}`])
+  results[`w2_${size}`] = { n: size, medians: cells, ratios, goals: { minVsOrbitdb: GOALS.w2VsOrbitdb, passVsOrbitdb: passOrbit ?? null, minBytesVsLibp2p: GOALS.w2VsLibp2p, passBytes: passBytes ?? null, pass: pass ?? null } }
+  charts.w2!.push({ title: `${fmt(size)} documents A→B: documents per second (higher is better)`, bars: [
+    bar('Tandem', cells.tandem, COLORS.Tandem!, fmtCell(cells.tandem, perSec)),
+    bar('automerge-repo', cells.automerge, COLORS['automerge-repo']!, fmtCell(cells.automerge, perSec)),
+    bar('OrbitDB', cells.orbitdb, COLORS.OrbitDB!, fmtCell(cells.orbitdb, perSec)),
+  ] })
+}
+if (workloads.includes('w2') && (libp2p.runs > 0 || tcp.runs > 0)) {
+  rows.push([`limits: ${fmt(RAW_BYTES / MiB)} MiB in 64 KiB chunks`, '-', '-', '-', `libp2p ${fmtCell(libp2p, mibs, 'bytes')}; TCP ${fmtCell(tcp, mibs, 'bytes')}`, '-', '-', '-', '-', 'limit'])
+  const tandemBytes = (size: number): Cell => cellOf(pick('w2', 'tandem', 'w2', size), (o) => o.bytesPerSec, size)
+  charts.w2!.push({ title: 'bytes per second: Tandem\'s stored blocks moved, against the raw streams', bars: [
+    ...sizes.map((size) => { const c = tandemBytes(size); return bar(`Tandem, ${fmt(size)} docs`, c, COLORS.Tandem!, fmtCell(c, mibs)) }),
+    bar('raw libp2p stream', libp2p, COLORS.limit!, fmtCell(libp2p, mibs, 'bytes')),
+    bar('plain TCP loopback', tcp, COLORS.limit!, fmtCell(tcp, mibs, 'bytes')),
+  ] })
+  results.limits = { libp2pStream: libp2p, tcp, bytes: RAW_BYTES, chunk: 64 * 1024 }
+}
+
+if (workloads.includes('w3')) {
+  const t = pick('w3', 'tandem', 'w3')
+  const ms = (v: number): string => `${fmt(v, 1)} ms`
+  const c = (s: System): { p50: Cell; p99: Cell } => ({ p50: cellOf(pick('w3', s, 'w3'), (o) => o.p50, W3_EDITS), p99: cellOf(pick('w3', s, 'w3'), (o) => o.p99, W3_EDITS) })
+  const cells = { tandem: c('tandem'), automerge: c('automerge'), orbitdb: c('orbitdb') }
+  const ratios = { automergeP99: ratioOf(t, pick('w3', 'automerge', 'w3'), (o) => o.p99, (o) => o.p99, true), orbitdbP99: ratioOf(t, pick('w3', 'orbitdb', 'w3'), (o) => o.p99, (o) => o.p99, true) }
+  const pass = cells.tandem.p99.value === undefined || cells.tandem.p99.dnf ? undefined : cells.tandem.p99.value < GOALS.w3P99Ms
+  const lat = (x: { p50: Cell; p99: Cell }, s: System): string => orFailed(x.p99, s, x.p99.dnf ? fmtCell(x.p99, ms, 'edits') : `p50 ${ms(x.p50.value!)}, p99 ${ms(x.p99.value!)}`)
+  rows.push([`W3 one edit A→B, ${fmt(W3_EDITS)} edits one at a time`, lat(cells.tandem, 'tandem'), lat(cells.automerge, 'automerge'), lat(cells.orbitdb, 'orbitdb'), '-', times(ratios.automergeP99), times(ratios.orbitdbP99), '-', `Tandem p99 < ${GOALS.w3P99Ms} ms`, verdict(pass)])
+  results.w3 = { edits: W3_EDITS, medians: cells, ratiosPeerP99OverTandemP99: ratios, goal: { maxP99Ms: GOALS.w3P99Ms, pass: pass ?? null } }
+  charts.w3!.push(...(['p50', 'p99'] as const).map((p) => ({
+    title: `${p} latency of one edit A→B, ms (lower is better)`,
+    bars: (['tandem', 'automerge', 'orbitdb'] as const).map((s) => bar(NAMES[s], cells[s][p], COLORS[NAMES[s]]!, fmtCell(cells[s][p], ms, 'edits'))),
+    ...(p === 'p99' ? { goal: { value: GOALS.w3P99Ms, text: `goal ${GOALS.w3P99Ms} ms` } } : {}),
+  })))
+}
+
+if (workloads.includes('w4')) {
+  const t = pick('w4', 'tandem', 'w4')
+  const docs = W4_SHARED + 2 * Math.floor(W4_EDITS / 2)
+  const sec = (v: number): string => `${fmt(v, 2)} s`
+  const c = (s: System): Cell => cellOf(pick('w4', s, 'w4'), (o) => o.seconds, docs)
+  const cells = { tandem: c('tandem'), automerge: c('automerge'), orbitdb: c('orbitdb') }
+  const ratios = { automerge: ratioOf(t, pick('w4', 'automerge', 'w4'), (o) => o.seconds, (o) => o.seconds, true), orbitdb: ratioOf(t, pick('w4', 'orbitdb', 'w4'), (o) => o.seconds, (o) => o.seconds, true) }
+  const judged = W4_EDITS === GOALS.w4Edits
+  const pass = !judged || cells.tandem.value === undefined || cells.tandem.dnf ? undefined : cells.tandem.value < GOALS.w4Seconds
+  rows.push([`W4 partition, ${fmt(W4_EDITS)} edits a side (${fmt(W4_SHARED)} shared docs), resync`, ...(['tandem', 'automerge', 'orbitdb'] as const).map((s) => orFailed(cells[s], s, fmtCell(cells[s], sec))),
+    '-', times(ratios.automerge), times(ratios.orbitdb), '-', `Tandem < ${GOALS.w4Seconds} s at ${fmt(GOALS.w4Edits)} a side`, judged ? verdict(pass) : 'info'])
+  results.w4 = { editsPerSide: W4_EDITS, shared: W4_SHARED, docs, medians: cells, ratiosPeerOverTandem: ratios, goal: { maxSeconds: GOALS.w4Seconds, atEdits: GOALS.w4Edits, judged, pass: pass ?? null } }
+  charts.w4!.push({ title: `seconds from reconnect to identical state, ${fmt(W4_EDITS)} edits a side (lower is better)`,
+    bars: (['tandem', 'automerge', 'orbitdb'] as const).map((s) => bar(NAMES[s], cells[s], COLORS[NAMES[s]]!, fmtCell(cells[s], sec))),
+    ...(judged ? { goal: { value: GOALS.w4Seconds, text: `goal ${GOALS.w4Seconds} s` } } : {}) })
+}
+
+if (workloads.includes('w5')) {
+  const t = pick('w5', 'tandem', 'w5')
+  const f = (k: string): Cell => cellOf(t, (o) => o[k], w5N)
+  const cells = { openMs: f('openMs'), firstPageMs: f('firstPageMs'), rssMB: f('rssMB'), topics: f('topics'), topicsWith10Hot: f('topicsWith10Hot'), buildSeconds: f('buildSeconds') }
+  const judged = w5N === GOALS.w5N
+  const rssPass = cells.rssMB.value === undefined ? undefined : cells.rssMB.value < GOALS.w5RssMB
+  const topicsPass = cells.topics.value === undefined ? undefined : cells.topics.value <= 1 && (cells.topicsWith10Hot.value ?? Infinity) <= 11
+  const text = cells.openMs.value === undefined ? unavailable('tandem')
+    : `open ${fmt(cells.openMs.value)} ms, first page ${fmt(cells.firstPageMs.value!, 1)} ms, RSS ${fmt(cells.rssMB.value!)} MB, ${fmt(cells.topics.value!)} topic(s) (${fmt(cells.topicsWith10Hot.value!)} with 10 hot docs)`
+  const peerNote = `not run: no collection to open (one document per record / one log); see README`
+  rows.push([`W5 one collection of ${fmt(w5N)} docs, one node`, text, peerNote, peerNote, '-', '-', '-', '-', `RSS < ${GOALS.w5RssMB} MB at ${fmt(GOALS.w5N)}; topics O(collections + hot docs)`,
+    `${judged ? verdict(rssPass) : 'info'}; ${verdict(topicsPass)}`])
+  results.w5 = { n: w5N, medians: cells, goals: { maxRssMB: GOALS.w5RssMB, judged, rssPass: judged ? rssPass ?? null : null, topicsPass: topicsPass ?? null } }
+  const one = (label: string, c: Cell, u: string, goal?: number): Panel => ({ title: label, bars: [bar('Tandem', c, COLORS.Tandem!, c.value === undefined ? '-' : `${fmt(c.value, c.value < 10 ? 1 : 0)} ${u}`)], ...(goal !== undefined && judged ? { goal: { value: goal, text: `goal ${goal} ${u}` } } : {}) })
+  charts.w5!.push(one('open the node (ms)', cells.openMs, 'ms'), one('first page of 50 (ms)', cells.firstPageMs, 'ms'), one('RSS after open and first page (MB)', cells.rssMB, 'MB', GOALS.w5RssMB), one('pubsub topics subscribed (1 collection, then 10 hot docs)', cells.topicsWith10Hot, 'topics'))
+}
+
+// ---- output ----
+
 const cpu = cpus()
+const machine = `node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, dir ${tmpdir()}`
+const head = `Tandem vs automerge-repo, OrbitDB and the limits: ${runs} run${runs === 1 ? '' : 's'}, medians; time cap ${capText} per system per workload`
 console.log('')
-console.log(`Tandem vs peers: ${fmt(n)} documents of ~200 B, ${runs} run${runs === 1 ? '' : 's'}, medians; each system in its own process, both peers of W2 in that process`)
-console.log(`node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, dir ${tmpdir()}`)
+console.log(head)
+console.log(machine)
 console.log('')
 console.log(table(rows))
 console.log('')
-console.log('ratio = Tandem docs/s ÷ peer docs/s (higher is better for Tandem). W1: Tandem createDocuments in batches of 1000,')
-console.log('automerge-repo create() + flush(), OrbitDB put() awaited one at a time (it has no batch; compare it with Tandem')
-console.log('createDocument awaited one at a time, the second row). W2: from connect to all N documents on B.')
-if (failures.length > 0) console.log(`failed: ${failures.map((f) => `${NAMES[f.system]} run ${f.run + 1}`).join(', ')} (see compare.json)`)
+console.log('T÷peer: how many times better Tandem is (docs/s: Tandem ÷ peer; latency and time: peer ÷ Tandem), computed within each run, median.')
+console.log('T÷limit: Tandem docs/s ÷ raw classic-level puts/s (W1); Tandem block bytes/s ÷ raw libp2p stream bytes/s (W2).')
+console.log('Each system in its own process; both nodes of W2–W4 in that one process. ~200 B documents.')
+if (failures.length > 0) console.log(`failed: ${failures.map((f) => `${f.workload} ${NAMES[f.system]}${f.system === 'limits' ? ` ${f.variant}` : ''} run ${f.run + 1}`).join(', ')} (see compare.json)`)
 
+mkdirSync(RESULTS, { recursive: true })
+const subtitle = `${runs} run${runs === 1 ? '' : 's'}, medians; cap ${capText}; ${machine}; ${new Date().toISOString().slice(0, 16)}Z`
+const titles: Record<string, string> = {
+  w1: 'W1 local writes', w2: 'W2 replication A→B, from connect to all documents on B', w3: `W3 one-edit propagation, ${fmt(W3_EDITS)} edits one at a time`,
+  w4: `W4 partition: ${fmt(W4_EDITS)} edits a side, ${fmt(W4_SHARED)} shared docs, then reconnect`, w5: `W5 one collection of ${fmt(w5N)} documents on one Tandem node`,
+}
+const written: string[] = []
+for (const [w, panels] of Object.entries(charts)) {
+  if (panels.length === 0) continue
+  const file = join(RESULTS, `${w}.svg`)
+  writeFileSync(file, chart(titles[w]!, subtitle, panels))
+  written.push(file)
+}
 const result = {
   benchmark: 'compare',
   date: new Date().toISOString(),
   node: process.version,
   machine: { platform: platform(), release: release(), arch: arch(), cpus: cpu.length, cpuModel: cpu[0]?.model ?? null, totalMemBytes: totalmem(), tmpdir: tmpdir() },
   quick,
-  n,
-  runs,
-  units: { docsPerSec: 'documents per second', seconds: 'wall time of the timed part' },
+  options: { sizes, runs, systems, workloads, capMinutes: capMin, w3Edits: W3_EDITS, w4EditsPerSide: W4_EDITS, w4Shared: W4_SHARED, w5N, rawBytes: RAW_BYTES },
+  goals: GOALS,
+  table: rows,
+  results,
   samples,
   failures,
-  medians: { ...medians, tandemW1Single: tandemSingle },
-  ratios,
-  goals: { w2VsOrbitdb: { min: GOAL_W2_VS_ORBITDB, ratio: ratios.w2.orbitdb ?? null, pass: w2Goal ?? null } },
 }
-mkdirSync(RESULTS, { recursive: true })
+// The same table in Markdown, for the README's "Performance" section.
+const md = [`${head}. ${machine}.`, '', `| ${rows[0]!.join(' | ')} |`, `| ${rows[0]!.map(() => '---').join(' | ')} |`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`), ''].join('\n')
+writeFileSync(join(RESULTS, 'compare.md'), md)
 const out = join(RESULTS, 'compare.json')
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
 console.log(`results: ${out}`)
+console.log(`charts: ${written.join(', ')}`)
 process.exit(0)

@@ -1,24 +1,27 @@
 /**
- * OrbitDB peer for bench/compare.ts: W1 local writes and W2 replication A→B of N documents.
+ * OrbitDB peer for bench/compare.ts, one workload per process: @orbitdb/core 4 on Helia 7 with persistent
+ * LevelBlockstore/LevelDatastore, a `documents` database (one entry per Book, `_id` its index). Both
+ * peers of W2–W4 run in this one process.
  *
- *   node bench/peers/orbitdb.ts --n N     prints one JSON line: { system, n, w1, w2, versions }
+ *   node bench/peers/orbitdb.ts --workload w1|w2|w3|w4 --n N [--edits E] [--shared S] [--cap SECONDS]
  *
- * @orbitdb/core 4 on Helia 7 with persistent LevelBlockstore/LevelDatastore, a `documents` database
- * (one entry per Book, `_id` = the document's index). Both peers of W2 run in this one process.
- *   W1: from the first db.put() to the N-th resolving, awaited one at a time (OrbitDB has no batch put;
- *       each put appends one signed entry to the oplog).
- *   W2: A holds N documents (untimed). From B dialling A to B's database holding all N (B opens A's
- *       address, then its 'update' events are counted and db.all() is checked).
+ *   W1 db.put() awaited one at a time (OrbitDB has no batch put; each appends one signed oplog entry),
+ *      after an untimed 200-document warm-up.
+ *   W2 A holds N documents (untimed). From B dialling A to B's database holding all N (B opens A's
+ *      address; counted on its 'update' events, checked with db.all()).
+ *   W3 A and B connected with the database open on both, 100 documents replicated, 20 untimed edits;
+ *      then E puts one at a time: from db.put() on A to B's 'update' event for the entry put returned.
+ *   W4 A and B share S documents; partition = each side's libp2p hangUp() of the other (no discovery,
+ *      nothing redials); each side makes E puts, even ones replacing a shared document, odd ones new
+ *      documents; from B dialling A again to both logs having the same heads (polled every 50 ms), checked
+ *      with the same document count.
  *
  * Loopback only, configured explicitly: Helia "light" (no HTTP gateways, no delegated routing, no
  * trustless-gateway broker; bitswap over libp2p only); libp2p with TCP on /ip4/127.0.0.1/tcp/0 as the
  * only transport and listen address, no peer discovery (no bootstrap, no mDNS), no DHT, no autoNAT,
  * no UPnP, no relay, no websockets/webrtc; B dials A's 127.0.0.1 address directly.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { createHeliaLight } from 'helia'
 import { withLibp2pLight } from '@helia/libp2p'
 import { withBitswap } from '@helia/bitswap'
@@ -31,20 +34,15 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 // @ts-expect-error @orbitdb/core ships JavaScript without types
-import { createOrbitDB } from '@orbitdb/core'
+import { createOrbitDB, IPFSAccessController } from '@orbitdb/core'
 import { gc, makeDoc, type Doc } from '../common.ts'
+import { capMs, edits, freshDir, main, n, orTimeout, percentile, pollUntil, shared, sleep } from './child.ts'
 import { version } from './version.ts'
-
-const n = Number(parseArgs({ options: { n: { type: 'string', default: '1000' } } }).values.n)
-const dirs: string[] = []
-const freshDir = async (): Promise<string> => { const d = await mkdtemp(join(tmpdir(), 'tandem-bench-orbit-')); dirs.push(d); return d }
-const docs: Doc[] = Array.from({ length: n }, (_, i) => makeDoc(i))
-const warm: Doc[] = Array.from({ length: 200 }, (_, i) => makeDoc(i))
 
 interface Peer { helia: any; orbitdb: any; stop: () => Promise<void> }
 
 async function startPeer(): Promise<Peer> {
-  const dir = await freshDir()
+  const dir = await freshDir('orbit')
   const blockstore = new LevelBlockstore(join(dir, 'blocks'))
   const datastore = new LevelDatastore(join(dir, 'data'))
   await blockstore.open()
@@ -70,65 +68,145 @@ async function startPeer(): Promise<Peer> {
   }
 }
 
-async function w1(docs: Doc[]): Promise<{ seconds: number; docsPerSec: number }> {
-  const n = docs.length
-  const p = await startPeer()
-  try {
-    const db = await p.orbitdb.open('bench-w1', { type: 'documents' })
-    gc()
-    const t0 = performance.now()
-    for (let i = 0; i < n; i++) await db.put({ _id: String(i), ...docs[i] })
-    const seconds = (performance.now() - t0) / 1000
-    const stored = (await db.all()).length
-    if (stored !== n) throw new Error(`OrbitDB W1: ${stored} documents stored, ${n} written`)
-    await db.close()
-    return { seconds, docsPerSec: n / seconds }
-  } finally {
-    await p.stop()
+function loopbackAddr(p: Peer): unknown {
+  const addr = p.helia.libp2p.getMultiaddrs()[0]
+  if (!String(addr).startsWith('/ip4/127.0.0.1/')) throw new Error(`OrbitDB: listening on ${addr}, not loopback`)
+  return addr
+}
+const remoteAddrs = (...ps: Peer[]): string[] => ps.flatMap((p) => p.helia.libp2p.getConnections().map((c: any) => String(c.remoteAddr)))
+
+async function w1(): Promise<Record<string, unknown>> {
+  const write = async (docs: Doc[], until: number): Promise<{ seconds: number; reached: number }> => {
+    const p = await startPeer()
+    try {
+      const db = await p.orbitdb.open('bench-w1', { type: 'documents' })
+      gc()
+      const t0 = performance.now()
+      let reached = 0
+      for (let i = 0; i < docs.length; i++) { await db.put({ _id: String(i), ...docs[i] }); reached++; if (performance.now() > until) break }
+      const seconds = (performance.now() - t0) / 1000
+      const stored = (await db.all()).length
+      if (stored !== reached) throw new Error(`OrbitDB W1: ${stored} documents stored, ${reached} written`)
+      await db.close()
+      return { seconds, reached }
+    } finally {
+      await p.stop()
+    }
   }
+  await write(Array.from({ length: 200 }, (_, i) => makeDoc(i)), Infinity) // untimed warm-up
+  const r = await write(Array.from({ length: n }, (_, i) => makeDoc(i)), performance.now() + capMs)
+  return { finished: r.reached === n, reached: r.reached, seconds: r.seconds, docsPerSec: r.reached / r.seconds }
 }
 
-async function w2(): Promise<{ seconds: number; docsPerSec: number; remoteAddrs: string[] }> {
+async function w2(): Promise<Record<string, unknown>> {
   const a = await startPeer()
   const b = await startPeer()
   try {
     const dbA = await a.orbitdb.open('bench-w2', { type: 'documents' })
-    for (let i = 0; i < n; i++) await dbA.put({ _id: String(i), ...docs[i] })
-    const addr = a.helia.libp2p.getMultiaddrs()[0]
-    if (!String(addr).startsWith('/ip4/127.0.0.1/')) throw new Error(`OrbitDB: A listens on ${addr}, not loopback`)
-    let timer: NodeJS.Timeout | undefined
+    for (let i = 0; i < n; i++) await dbA.put({ _id: String(i), ...makeDoc(i) })
+    const addr = loopbackAddr(a)
     gc()
     const t0 = performance.now()
     await b.helia.libp2p.dial(addr)
     const dbB = await b.orbitdb.open(dbA.address)
-    const done = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('OrbitDB W2: timed out waiting for all documents on B')), 60_000 + n * 50)
-      const check = async (): Promise<void> => { if ((await dbB.all()).length >= n) resolve() }
-      dbB.events.on('update', () => { void check() })
-      void check()
-    })
-    await done
-    clearTimeout(timer)
+    let reached = 0
+    const ok = await pollUntil(async () => { reached = (await dbB.all()).length; return reached >= n }, t0 + capMs, 50)
     const seconds = (performance.now() - t0) / 1000
-    const all = await dbB.all()
-    if (all.length !== n) throw new Error(`OrbitDB W2: ${all.length} documents on B, ${n} on A`)
-    const remoteAddrs = [...a.helia.libp2p.getConnections(), ...b.helia.libp2p.getConnections()].map((c: any) => String(c.remoteAddr))
+    const connections = remoteAddrs(a, b)
+    await sleep(200) // reads in flight end before close (LAB-NOTES)
     await dbB.close()
     await dbA.close()
-    return { seconds, docsPerSec: n / seconds, remoteAddrs }
+    return { finished: ok, reached, seconds, docsPerSec: reached / seconds, connections }
   } finally {
     await b.stop()
     await a.stop()
   }
 }
 
-try {
-  await w1(warm) // untimed warm-up: lets V8 compile the write path first
-  const r1 = await w1(docs)
-  const r2 = await w2()
-  const versions = Object.fromEntries(['@orbitdb/core', 'helia', 'libp2p', 'blockstore-level', 'datastore-level'].map((p) => [p, version(p)]))
-  process.stdout.write(`${JSON.stringify({ system: 'OrbitDB', n, w1: r1, w2: { seconds: r2.seconds, docsPerSec: r2.docsPerSec }, connections: r2.remoteAddrs, versions, sameProcess: true })}\n`)
-} finally {
-  for (const d of dirs) await rm(d, { recursive: true, force: true })
+/** A and B with one database open on both, `docs` documents replicated; both may write (W4 needs it). */
+async function pair(docs: number): Promise<{ a: Peer; b: Peer; dbA: any; dbB: any; addr: unknown }> {
+  const a = await startPeer()
+  const b = await startPeer()
+  const dbA = await a.orbitdb.open('bench-pair', { type: 'documents', AccessController: IPFSAccessController({ write: ['*'] }) })
+  for (let i = 0; i < docs; i++) await dbA.put({ _id: String(i), ...makeDoc(i) })
+  const addr = loopbackAddr(a)
+  await b.helia.libp2p.dial(addr)
+  const dbB = await b.orbitdb.open(dbA.address)
+  if (!await pollUntil(async () => (await dbB.all()).length >= docs, performance.now() + 120_000, 100)) throw new Error(`OrbitDB: B did not get the ${docs} documents`)
+  return { a, b, dbA, dbB, addr }
 }
-process.exit(0)
+
+async function w3(): Promise<Record<string, unknown>> {
+  const { a, b, dbA, dbB } = await pair(100)
+  try {
+    await sleep(1000) // the gossip mesh forms
+    const waiters = new Map<string, () => void>()
+    dbB.events.on('update', (entry: any) => { waiters.get(entry.hash)?.() })
+    const early = new Set<string>() // an update that arrives before put() returns its hash
+    dbB.events.on('update', (entry: any) => { early.add(entry.hash) })
+    const edit = async (i: number, until: number): Promise<number | undefined> => {
+      const t0 = performance.now()
+      const hash: string = await dbA.put({ _id: String(i % 100), ...makeDoc(i) })
+      const seen = early.has(hash) ? Promise.resolve() : new Promise<void>((r) => waiters.set(hash, r))
+      const ok = await orTimeout(seen.then(() => true), until)
+      waiters.delete(hash)
+      early.clear()
+      return ok === undefined ? undefined : performance.now() - t0
+    }
+    for (let i = 0; i < 20; i++) await edit(i, performance.now() + 10_000)
+    gc()
+    const latencies: number[] = []
+    const end = performance.now() + capMs
+    for (let i = 0; i < edits; i++) {
+      const ms = await edit(20 + i, Math.min(end, performance.now() + 10_000))
+      if (ms === undefined) break
+      latencies.push(ms)
+      if (performance.now() > end) break
+    }
+    await sleep(200)
+    await dbB.close()
+    await dbA.close()
+    return { finished: latencies.length === edits, reached: latencies.length, edits, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies), connections: remoteAddrs(a, b) }
+  } finally {
+    await b.stop()
+    await a.stop()
+  }
+}
+
+async function w4(): Promise<Record<string, unknown>> {
+  const { a, b, dbA, dbB, addr } = await pair(shared)
+  try {
+    // The partition: both sides hang up; with no discovery and no keep-alive tag nothing redials.
+    await b.helia.libp2p.hangUp(a.helia.libp2p.peerId)
+    await a.helia.libp2p.hangUp(b.helia.libp2p.peerId)
+    if (!await pollUntil(() => a.helia.libp2p.getConnections().length === 0 && b.helia.libp2p.getConnections().length === 0, performance.now() + 15_000)) throw new Error('OrbitDB W4: A and B did not disconnect')
+    const offline = async (db: any, side: string): Promise<void> => {
+      for (let i = 0; i < edits; i++) {
+        const id = i % 2 === 0 ? String((i >> 1) % shared) : `${side}-${i}`
+        await db.put({ _id: id, ...makeDoc(i), title: `${side} edit ${i}` })
+      }
+    }
+    const e0 = performance.now()
+    await Promise.all([offline(dbA, 'A'), offline(dbB, 'B')])
+    const editSeconds = (performance.now() - e0) / 1000
+    const docs = shared + 2 * Math.floor(edits / 2)
+    const heads = async (db: any): Promise<string> => (await db.log.heads()).map((e: any) => e.hash).sort().join(',')
+    gc()
+    const t0 = performance.now()
+    await b.helia.libp2p.dial(addr)
+    const ok = await pollUntil(async () => (await heads(dbA)) === (await heads(dbB)), t0 + capMs, 50)
+    const seconds = (performance.now() - t0) / 1000
+    const [ca, cb] = [(await dbA.all()).length, (await dbB.all()).length]
+    if (ok && (ca !== docs || cb !== docs)) throw new Error(`OrbitDB W4: ${ca} and ${cb} documents after resync, ${docs} expected`)
+    await sleep(200)
+    await dbB.close()
+    await dbA.close()
+    return { finished: ok, reached: Math.min(ca, cb), docs, editsPerSide: edits, shared, seconds, editSeconds }
+  } finally {
+    await b.stop()
+    await a.stop()
+  }
+}
+
+const versions = Object.fromEntries(['@orbitdb/core', 'helia', 'libp2p', 'blockstore-level', 'datastore-level'].map((p) => [p, version(p)]))
+await main('OrbitDB', { w1, w2, w3, w4 }, versions)

@@ -1,0 +1,79 @@
+/**
+ * What every child of bench/compare.ts shares: its options, a time cap per workload, percentiles, fresh
+ * directories removed at exit, and the one JSON line it prints.
+ *
+ *   node bench/peers/<system>.ts --workload w1|w2|w3|w4|w5 --n N [--edits E] [--shared S] [--cap SECONDS]
+ *
+ * A workload that reaches its cap stops and reports how far it got ({ finished: false, reached }): the
+ * table says "did not finish in X min (reached k)" rather than the peer being tuned down.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    workload: { type: 'string', default: 'w1' }, n: { type: 'string', default: '1000' }, edits: { type: 'string', default: '1000' },
+    shared: { type: 'string', default: '1000' }, cap: { type: 'string', default: '600' }, dir: { type: 'string' },
+  },
+  strict: true,
+})
+export const workload = values.workload!
+export const n = Number(values.n)
+export const edits = Number(values.edits)
+export const shared = Number(values.shared)
+/** The workload's time cap in milliseconds, from its first timed step. */
+export const capMs = Number(values.cap) * 1000
+export const dirArg = values.dir
+for (const [k, v] of Object.entries({ n, edits, shared, capMs })) {
+  if (!Number.isFinite(v) || v < 0) { console.error(`bad --${k}`); process.exit(2) }
+}
+
+const dirs: string[] = []
+export async function freshDir(prefix: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), `tandem-bench-${prefix}-`))
+  dirs.push(d)
+  return d
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return Number.NaN
+  const s = [...xs].sort((x, y) => x - y)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
+}
+
+/** Polls `check` until true or `untilMs` (a performance.now() time) passes; returns whether it became true. */
+export async function pollUntil(check: () => Promise<boolean> | boolean, untilMs: number, everyMs = 20): Promise<boolean> {
+  for (;;) {
+    if (await check()) return true
+    if (performance.now() > untilMs) return false
+    await sleep(everyMs)
+  }
+}
+
+/** Resolves with `p`'s value, or with `undefined` once `untilMs` passes. */
+export function orTimeout<T>(p: Promise<T>, untilMs: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const t = new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), Math.max(0, untilMs - performance.now())) })
+  return Promise.race([p, t]).finally(() => clearTimeout(timer))
+}
+
+/** Runs the workload, prints its one JSON line, removes the directories, exits. */
+export async function main(system: string, run: Record<string, () => Promise<Record<string, unknown>>>, versions: Record<string, string> = {}): Promise<never> {
+  const fn = run[workload]
+  let code = 0
+  try {
+    if (fn === undefined) throw new Error(`${system} has no workload ${workload}`)
+    const out = await fn()
+    process.stdout.write(`${JSON.stringify({ system, workload, n, versions, ...out })}\n`)
+  } catch (err) {
+    console.error(`${system} ${workload}: ${(err as Error).stack ?? String(err)}`)
+    code = 1
+  } finally {
+    for (const d of dirs) await rm(d, { recursive: true, force: true }).catch(() => {})
+  }
+  process.exit(code)
+}
