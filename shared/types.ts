@@ -58,6 +58,11 @@ export interface DocumentView {
   heads: BlockCID[]
   createdAt: number
   updatedAt: number
+  /**
+   * Another device deleted this document in a mass delete that the guard holds: it reads as alive
+   * (`deleted` false) until the batch is released or rejected (sync.held / release / reject).
+   */
+  held?: { batch: string; since: number }
 }
 
 export interface HistoryEntry {

@@ -5,6 +5,7 @@
 import type { ApiEvents, EventName } from '../../shared/api/index.ts'
 import type { TandemNode } from '../node/tandem-node.ts'
 import type { ApiImplementation } from './implementation.ts'
+import { heldList } from './handlers/held.ts'
 
 export type EventSink = <E extends EventName>(event: E, data: ApiEvents[E]) => void
 
@@ -18,6 +19,7 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
     collection: c.collection, docID: c.docID, cids: c.cids, origin: c.origin, deleted: c.deleted, batchDocs: c.batchDocs,
   }))
   on(node.db, 'collection', (c: ApiEvents['collection']) => sink('collection', c))
+  on(node.db, 'held', () => sink('sync:held', { batches: heldList(node) }))
   on(node, 'peer:connect', (p: ApiEvents['peer:connect']['peerID']) => sink('peer:connect', { peerID: p }))
   on(node, 'peer:disconnect', (p: ApiEvents['peer:disconnect']['peerID']) => sink('peer:disconnect', { peerID: p }))
   on(node, 'device', (d: { deviceID: ApiEvents['device']['peerID']; removed: boolean }) => sink('device', { peerID: d.deviceID, removed: d.removed }))

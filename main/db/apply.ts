@@ -7,7 +7,7 @@
 import { CID } from 'multiformats/cid'
 import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
-import type { BlockCID, CollectionID, DocID } from '../../shared/types.ts'
+import type { BlockCID, CollectionID, DeviceID, DocID } from '../../shared/types.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
 import { applyToRecord, type DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
@@ -18,6 +18,8 @@ export interface Applied {
   collection: CollectionID
   docID: DocID
   cid: BlockCID
+  /** The device that wrote the block. */
+  author: DeviceID
   before: DocRecord | undefined
   after: DocRecord
 }
@@ -207,13 +209,12 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   metas.remember(txn, cid, { height: block.height, doc: docID, collection })
   const delta = (after.deleted ? 0 : 1) - (before === undefined || before.deleted ? 0 : 1)
   if (delta !== 0) txn.add(store.counts, collection, delta)
-  return { collection, docID, cid, before, after }
+  return { collection, docID, cid, author: block.author as DeviceID, before, after }
 }
 
 function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: string, old: string[] | undefined, heads: string[]): void {
   const bk = bucketKey(bucketOf(docID))
-  txn.put(store.heads, `${collection}!${bk}!${docID}`, heads)
-  // One small key per bucket: a single edit rewrites 32 bytes, not the whole collection's digests.
+  // The heads themselves are in the record, stored by bucket (store.ts). One small key per bucket: a single edit rewrites 32 bytes, not the whole collection's digests.
   const key = `${collection}!${bk}`
   if (old !== undefined) txn.xor(store.digests, key, entryHashLatin1(docID, old))
   txn.xor(store.digests, key, entryHashLatin1(docID, heads))

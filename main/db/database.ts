@@ -23,6 +23,7 @@ import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
 import { BUCKET_BYTES, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
 import { Store, type StoredCollection, type Txn } from './store.ts'
 import { validateFields } from './validate.ts'
+import { HeldChanges, HeldDeletes, type HeldBatch, type HeldDoc, type MassDeleteOptions } from './held.ts'
 
 export interface DatabaseOptions {
   /**
@@ -33,6 +34,12 @@ export interface DatabaseOptions {
   isTrustedAuthor?: (author: DeviceID, from: DeviceID | undefined) => boolean
   /** Wall clock for block times (display only); tests pin it. */
   now?: () => number
+  /**
+   * The mass-delete guard (held.ts): deletions by another device of more than `ratio` of a
+   * collection and more than `minDocs` documents within `windowMs` are held until the person
+   * releases or rejects them. Defaults 0.5, 20, 60 s; false turns it off.
+   */
+  massDelete?: MassDeleteOptions | false
 }
 
 /** Blocks checked by `prepareBlocks`, to hand to `applyPrepared` (opaque to callers). */
@@ -69,6 +76,8 @@ export interface RejectEvent {
 
 interface DatabaseEvents {
   change: [ChangeEvent]
+  /** The held deletions changed (a batch held, grown, released, rejected or emptied): read `heldBatches()`. */
+  held: []
   rejected: [RejectEvent]
   collection: [CollectionInfo]
 }
@@ -85,6 +94,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #byName = new Map<string, StoredCollection>()
   readonly #metas = new BlockMetaCache()
   #pending!: PendingIndex
+  #held!: HeldDeletes
   /** Bucket digests by collection, once read (see bucketDigests). */
   readonly #buckets = new Map<string, Uint8Array>()
   #digestCommits = 0
@@ -118,6 +128,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const db = new Database(dir, identity, store, options)
     try {
       db.#pending = await PendingIndex.load(store)
+      db.#held = await HeldDeletes.load(store, identity.deviceID, options.massDelete)
       for await (const c of store.schemas.values()) db.#remember(c)
     } catch (err) {
       await store.close()
@@ -205,25 +216,33 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const txn = this.#store.txn()
       const applied: Applied[] = []
       for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
-      await this.#commit(txn, applied, 'local', undefined)
-      this.#emitChanges(applied, 'local')
+      const held = await this.#commit(txn, applied, 'local', undefined)
+      this.#emitChanges(applied, 'local', held)
       return applied.map((a) => a.docID)
     })
   }
 
-  /** Sets the given fields (the others keep their values). */
+  /**
+   * Sets the given fields (the others keep their values). A document whose deletion is held (it
+   * reads as alive) is kept by an edit: the edit also restores it, as the person expects of a
+   * document they see and change. The other held documents of its batch stay held.
+   */
   async updateDocument(collection: string, docID: string, patch: unknown): Promise<DocumentView> {
     const c = this.#resolve(collection)
     const fields = validateFields(c.schema, patch, 'update')
-    return this.#change(c, docID, fields, (rec) => {
+    return this.#change(c, docID, fields, (rec, held) => {
+      if (rec.deleted && held !== undefined) return { [DELETED_FIELD]: false }
       if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before editing.`, { docID })
+      return undefined
     })
   }
 
+  /** Deletes a document; one whose deletion is held is deleted by this device too (its hold ends). */
   async deleteDocument(collection: string, docID: string): Promise<DocumentView> {
     const c = this.#resolve(collection)
-    return this.#change(c, docID, { [DELETED_FIELD]: true }, (rec) => {
-      if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is already deleted.`, { docID })
+    return this.#change(c, docID, { [DELETED_FIELD]: true }, (rec, held) => {
+      if (rec.deleted && held === undefined) throw new TandemError('DOC_DELETED', `Document ${docID} is already deleted.`, { docID })
+      return undefined
     })
   }
 
@@ -232,23 +251,85 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const c = this.#resolve(collection)
     return this.#change(c, docID, { [DELETED_FIELD]: false }, (rec) => {
       if (!rec.deleted) throw new TandemError('INVALID_INPUT', `Document ${docID} is not deleted.`, { docID })
+      return undefined
     })
   }
 
-  async #change(c: StoredCollection, docID: string, fields: Record<string, unknown>, check: (rec: DocRecord) => void): Promise<DocumentView> {
+  async #change(c: StoredCollection, docID: string, fields: Record<string, unknown>,
+    check: (rec: DocRecord, held: HeldDoc | undefined) => Record<string, unknown> | undefined): Promise<DocumentView> {
     return this.#exclusive(async () => {
       const key = docKey(c.id, docID)
       const txn = this.#store.txn()
       const rec = await txn.get(this.#store.docs, key)
       if (rec === undefined) throw notFound(c, docID)
-      check(rec)
-      const block = this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields })
+      const extra = check(rec, this.#held.get(key))
+      const block = this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { ...fields, ...extra } })
       const [enc] = await signBlocks(this.identity, [block])
       const applied = await applyBlock(this.#store, txn, this.#metas, enc!)
-      await this.#commit(txn, [applied], 'local', undefined)
-      this.#emitChanges([applied], 'local')
+      const held = await this.#commit(txn, [applied], 'local', undefined)
+      this.#emitChanges([applied], 'local', held)
       return view(c, docID as DocID, applied.after)
     })
+  }
+
+  // ---- the mass-delete guard (held.ts) ----
+
+  /** Deletions held by the mass-delete guard, by batch (oldest first). */
+  heldBatches(): HeldBatch[] {
+    return this.#held.list()
+  }
+
+  /** Accepts a held batch: its documents become deleted here (they move to the trash). */
+  async releaseHeld(batchID: string): Promise<HeldBatch> {
+    return this.#exclusive(async () => {
+      const batch = this.#heldBatch(batchID)
+      const changes = this.#held.dropBatch(batchID)
+      const txn = this.#store.txn()
+      this.#held.write(txn, changes)
+      await txn.commit()
+      this.#held.committed(changes)
+      const docs = [...changes.dels].map((k) => { const at = k.indexOf('!'); return { collection: k.slice(0, at) as CollectionID, docID: k.slice(at + 1) as DocID } })
+      for (const d of docs) this.emit('change', { ...d, cids: [], origin: 'remote', deleted: true, batchDocs: docs.length })
+      this.emit('held')
+      return batch
+    })
+  }
+
+  /**
+   * Rejects a held batch: every document of it still deleted is restored by a new change of this
+   * device (one commit), which replicates to every device, the author's too. Nothing is lost: the
+   * values the documents had (and any edit merged meanwhile) are what the restore brings back.
+   */
+  async rejectHeld(batchID: string): Promise<HeldBatch & { restored: number }> {
+    return this.#exclusive(async () => {
+      const batch = this.#heldBatch(batchID)
+      const { docKeys } = this.#held.batch(batchID)!
+      const txn = this.#store.txn()
+      await txn.prefetch(this.#store.docs, docKeys)
+      const blocks: UnsignedBlock[] = []
+      for (const key of docKeys) {
+        const rec = await txn.get(this.#store.docs, key)
+        if (rec === undefined || !rec.deleted) continue
+        const c = this.#collections.get(batch.collection)!
+        const docID = key.slice(key.indexOf('!') + 1)
+        blocks.push(this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { [DELETED_FIELD]: false } }))
+      }
+      const encoded = blocks.length === 0 ? [] : await signBlocks(this.identity, blocks)
+      const applied: Applied[] = []
+      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      const held = await this.#commit(txn, applied, 'local', undefined, this.#held.dropBatch(batchID))
+      this.#emitChanges(applied, 'local', held)
+      return { ...batch, restored: applied.length }
+    })
+  }
+
+  #heldBatch(batchID: string): HeldBatch {
+    const batch = this.#held.list().find((b) => b.id === batchID)
+    if (batch === undefined) {
+      const ids = this.#held.list().map((b) => b.id)
+      throw new TandemError('NOT_FOUND', `There is no held deletion batch "${batchID}"; ${ids.length === 0 ? 'no deletions are held' : `held: ${ids.join(', ')}`}.`, { batch: batchID })
+    }
+    return batch
   }
 
   #unsigned(c: StoredCollection, part: Pick<UnsignedBlock, 'parents' | 'height' | 'fields'> & Partial<UnsignedBlock>): UnsignedBlock {
@@ -259,9 +340,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   async getDocument(collection: string, docID: string): Promise<DocumentView> {
     const c = this.#resolve(collection)
-    const rec = await this.#store.docs.get(docKey(c.id, docID))
+    const key = docKey(c.id, docID)
+    const rec = await this.#store.docs.get(key)
     if (rec === undefined) throw notFound(c, docID)
-    return view(c, docID as DocID, rec)
+    return view(c, docID as DocID, rec, this.#held.get(key))
   }
 
   async listDocuments(collection: string, query: ListQuery = {}): Promise<ListResult> {
@@ -274,16 +356,18 @@ export class Database extends EventEmitter<DatabaseEvents> {
       let skipped = 0
       for await (const [key, rec] of this.#store.docs.iterator(range)) {
         if (docs.length >= q.limit) break
-        if (rec.deleted) continue
+        const held = rec.deleted ? this.#held.get(key) : undefined
+        if (rec.deleted && held === undefined) continue
         if (skipped < q.offset) { skipped++; continue }
-        docs.push(view(c, key.slice(c.id.length + 1) as DocID, rec))
+        docs.push(view(c, key.slice(c.id.length + 1) as DocID, rec, held))
       }
       return { total: await this.#count(c.id), docs }
     }
     const matched: DocumentView[] = []
     for await (const [key, rec] of this.#store.docs.iterator(range)) {
-      if (rec.deleted !== q.deleted) continue
-      const v = view(c, key.slice(c.id.length + 1) as DocID, rec)
+      const held = rec.deleted ? this.#held.get(key) : undefined
+      if ((rec.deleted && held === undefined) !== q.deleted) continue
+      const v = view(c, key.slice(c.id.length + 1) as DocID, rec, held)
       if (q.match(v.fields)) matched.push(v)
     }
     if (q.compare !== null) {
@@ -359,23 +443,23 @@ export class Database extends EventEmitter<DatabaseEvents> {
     }
   }
 
-  /** Heads of every document of a collection in the given buckets. */
+  /** Heads of every document of a collection in the given buckets (scans of the records, stored by bucket). */
   async bucketHeads(collection: CollectionID, buckets: readonly number[]): Promise<Array<{ docID: DocID; heads: BlockCID[] }>> {
     const out: Array<{ docID: DocID; heads: BlockCID[] }> = []
     if (buckets.length > 16) {
-      // Many buckets: one scan of the collection's heads beats an iterator per bucket.
+      // Many buckets: one scan of the collection beats an iterator per bucket.
       const wanted = new Set(buckets.map(bucketKey))
       const prefix = `${collection}!`
-      for await (const [key, heads] of this.#store.heads.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+      for await (const [key, json] of this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
         const rest = key.slice(prefix.length)
-        if (wanted.has(rest.slice(0, 2))) out.push({ docID: rest.slice(3) as DocID, heads: heads as BlockCID[] })
+        if (wanted.has(rest.slice(0, 2))) out.push({ docID: rest.slice(3) as DocID, heads: headsOf(json) })
       }
       return out
     }
     for (const b of buckets) {
       const prefix = `${collection}!${bucketKey(b)}!`
-      for await (const [key, heads] of this.#store.heads.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
-        out.push({ docID: key.slice(prefix.length) as DocID, heads: heads as BlockCID[] })
+      for await (const [key, json] of this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+        out.push({ docID: key.slice(prefix.length) as DocID, heads: headsOf(json) })
       }
     }
     return out
@@ -383,8 +467,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** The heads of one document, or [] when it is not here. */
   async documentHeads(collection: CollectionID, docID: string): Promise<BlockCID[]> {
-    const heads = await this.#store.heads.get(`${collection}!${bucketKey(bucketOf(docID))}!${docID}`)
-    return (heads ?? []) as BlockCID[]
+    const rec = await this.#store.docs.get(docKey(collection, docID))
+    return (rec?.heads ?? []) as BlockCID[]
   }
 
   async hasBlock(cid: string): Promise<boolean> {
@@ -413,14 +497,19 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** The heads of many documents of a collection at once ([] where a document is not here). */
   async documentHeadsMany(collection: CollectionID, docIDs: readonly string[]): Promise<BlockCID[][]> {
     if (docIDs.length === 0) return []
-    const heads = await this.#store.heads.getMany(docIDs.map((d) => `${collection}!${bucketKey(bucketOf(d))}!${d}`))
-    return heads.map((h) => (h ?? []) as BlockCID[])
+    const recs = await this.#store.docs.getMany(docIDs.map((d) => docKey(collection, d)))
+    return recs.map((r) => (r?.heads ?? []) as BlockCID[])
   }
 
   /** The SDL of one collection alone (canonical), to hand to a device that lacks it. */
   collectionSDL(id: string): string | undefined {
     const c = this.#collections.get(id)
     return c === undefined ? undefined : toSDL(c.schema)
+  }
+
+  /** The name of a collection by ID (undefined when unknown). */
+  collectionName(id: string): string | undefined {
+    return this.#collections.get(id)?.name
   }
 
   hasCollection(id: string): boolean {
@@ -596,9 +685,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
         }
         frontier = next
       }
-      await this.#commit(txn, applied, 'remote', options.from)
+      const held = await this.#commit(txn, applied, 'remote', options.from)
       this.#pending.apply(changes)
-      this.#emitChanges(applied, 'remote')
+      this.#emitChanges(applied, 'remote', held)
       return results
     })
   }
@@ -685,26 +774,42 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return this.#exclusive(fn)
   }
 
-  async #commit(txn: Txn, applied: Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Promise<void> {
+  /** Commits `txn` with what the hooks and the mass-delete guard add to it; returns the guard's changes. */
+  async #commit(txn: Txn, applied: Applied[], origin: ChangeOrigin, from: DeviceID | undefined, extra?: HeldChanges): Promise<HeldChanges> {
     if (applied.length > 0) for (const hook of this.#hooks) await hook(txn, applied, origin, from)
+    const held = await this.#held.observe(txn, applied, origin, this.#now(), (c) => this.#count(c))
+    if (extra !== undefined) {
+      for (const k of extra.dels) held.dels.add(k)
+      for (const id of extra.droppedBatches) held.droppedBatches.add(id)
+    }
+    this.#held.write(txn, held)
     await txn.commit()
     this.#metas.committed(txn)
     this.#digestsCommitted(txn)
+    this.#held.committed(held)
+    return held
   }
 
-  #emitChanges(applied: Applied[], origin: ChangeOrigin): void {
+  /** Change events for a commit; a document whose deletion is held reads as alive in them. */
+  #emitChanges(applied: Applied[], origin: ChangeOrigin, held: HeldChanges): void {
     const byDoc = new Map<string, ChangeEvent>()
     for (const a of applied) {
       const key = docKey(a.collection, a.docID)
       const ev = byDoc.get(key) ?? { collection: a.collection, docID: a.docID, cids: [], origin, deleted: false, batchDocs: 0 }
       ev.cids.push(a.cid)
-      ev.deleted = a.after.deleted
+      ev.deleted = a.after.deleted && this.#held.get(key) === undefined
       byDoc.set(key, ev)
+    }
+    // Deleted by an earlier commit of the window and held now: alive again as the window shows it.
+    for (const d of held.surfaced) {
+      const key = docKey(d.collection, d.docID)
+      if (!byDoc.has(key)) byDoc.set(key, { ...d, cids: [], origin: 'remote', deleted: false, batchDocs: 0 })
     }
     for (const ev of byDoc.values()) {
       ev.batchDocs = byDoc.size
       this.emit('change', ev)
     }
+    if (!held.empty) this.emit('held')
   }
 
   /** Runs writes one at a time: each reads the state the previous one committed. */
@@ -737,8 +842,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return info
   }
 
+  /** Live documents: those alive here, and those whose deletion is held. */
   async #count(id: string): Promise<number> {
-    return (await this.#store.counts.get(id)) ?? 0
+    return ((await this.#store.counts.get(id)) ?? 0) + this.#held.count(id)
   }
 
   #now(): number {
@@ -746,13 +852,20 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 }
 
-function view(c: StoredCollection, docID: DocID, rec: DocRecord): DocumentView {
+function view(c: StoredCollection, docID: DocID, rec: DocRecord, held?: HeldDoc): DocumentView {
   const fields: Record<string, unknown> = {}
   for (const f of c.schema.fields) fields[f.name] = rec.v[f.name] ?? null
-  return {
-    docID, collection: c.id as CollectionID, fields, deleted: rec.deleted,
+  const v: DocumentView = {
+    docID, collection: c.id as CollectionID, fields, deleted: rec.deleted && held === undefined,
     heads: rec.heads as BlockCID[], createdAt: rec.createdAt, updatedAt: rec.updatedAt,
   }
+  if (rec.deleted && held !== undefined) v.held = { batch: held.batch, since: held.at }
+  return v
+}
+
+/** The heads of a stored record from its JSON text. */
+function headsOf(json: string): BlockCID[] {
+  return (JSON.parse(json) as DocRecord).heads as BlockCID[]
 }
 
 function notFound(c: StoredCollection, docID: string): TandemError {

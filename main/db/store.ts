@@ -7,6 +7,7 @@ import { ClassicLevel } from 'classic-level'
 import type { AbstractSublevel } from 'abstract-level'
 import { TandemError } from '../../shared/errors.ts'
 import type { DocRecord } from './crdt.ts'
+import { bucketKey, bucketOf } from './digest.ts'
 
 type Sub<V> = AbstractSublevel<ClassicLevel<string, unknown>, string | Buffer | Uint8Array, string, V>
 
@@ -25,9 +26,12 @@ export interface StoredCollection {
 
 /**
  * The layout of records on disk. 2: document records keep each stamp's CID once, in a table (`c`).
- * Nothing was released in format 1, so there is no migration: such a directory is refused.
+ * 3: document records are stored under `collectionID!bucket!docID` (see `docKeyEncoding`) and the
+ * separate heads index is gone: a bucket of a collection is a prefix scan of the records themselves,
+ * so a new document costs LevelDB one key fewer. Nothing was released in formats 1 and 2, so there
+ * is no migration: such a directory is refused.
  */
-export const STORE_FORMAT = 2
+export const STORE_FORMAT = 3
 const FORMAT_KEY = 'storeFormat'
 
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
@@ -35,8 +39,14 @@ export class Store {
   readonly db: ClassicLevel<string, unknown>
   /** CID → block bytes. */
   readonly blocks: Sub<Uint8Array>
-  /** `collectionID!docID` → materialized document (values, winners, heads). */
+  /**
+   * `collectionID!docID` → materialized document (values, winners, heads). Stored under
+   * `collectionID!bucket!docID` (the key encoding adds the bucket), so that `docsByBucket` can scan
+   * one bucket of a collection; callers use the plain key.
+   */
   readonly docs: Sub<DocRecord>
+  /** The same records by their stored keys, `collectionID!bucket!docID` → JSON text (bucket scans). */
+  readonly docsByBucket: Sub<string>
   /** collectionID → schema. */
   readonly schemas: Sub<StoredCollection>
   /** collectionID → number of live documents. */
@@ -47,8 +57,6 @@ export class Store {
   readonly waiting: Sub<string>
   /** `collectionID!bucket` → that bucket's digest of document heads (see digest.ts). */
   readonly digests: Sub<Uint8Array>
-  /** `collectionID!bucket!docID` → heads: a bucket of a collection is a prefix scan (head exchange). */
-  readonly heads: Sub<string[]>
   /** deviceID → a device of this person's group (see main/net/group.ts). */
   readonly devices: Sub<unknown>
   /** replicator ID → standing order "push these collections/documents to that device". */
@@ -57,23 +65,26 @@ export class Store {
   readonly outbox: Sub<unknown>
   /** Node settings (format version, group secret, …). */
   readonly meta: Sub<unknown>
+  /** Deletions held by the mass-delete guard: `b!batchID` → batch, `d!collectionID!docID` → held delete (see held.ts). */
+  readonly held: Sub<unknown>
 
   private constructor(db: ClassicLevel<string, unknown>) {
     this.db = db
     const json = { valueEncoding: 'json' as const }
     const view = { valueEncoding: 'view' as const }
     this.blocks = db.sublevel<string, Uint8Array>('blocks', view)
-    this.docs = db.sublevel<string, DocRecord>('docs', json)
+    this.docs = db.sublevel<string, DocRecord>('docs', { keyEncoding: docKeyEncoding, valueEncoding: 'json' })
+    this.docsByBucket = db.sublevel<string, string>('docs', { valueEncoding: 'utf8' })
     this.schemas = db.sublevel<string, StoredCollection>('schemas', json)
     this.counts = db.sublevel<string, number>('counts', json)
     this.pending = db.sublevel<string, Uint8Array>('pending', view)
     this.waiting = db.sublevel<string, string>('waiting', { valueEncoding: 'utf8' })
     this.digests = db.sublevel<string, Uint8Array>('digests', view)
-    this.heads = db.sublevel<string, string[]>('heads', json)
     this.devices = db.sublevel<string, unknown>('devices', json)
     this.replicators = db.sublevel<string, unknown>('replicators', json)
     this.outbox = db.sublevel<string, unknown>('outbox', json)
     this.meta = db.sublevel<string, unknown>('meta', json)
+    this.held = db.sublevel<string, unknown>('held', json)
   }
 
   static async open(path: string): Promise<Store> {
@@ -142,7 +153,32 @@ export class Store {
   }
 }
 
-interface SubEncoding { prefix: string; encode: (value: unknown) => unknown; options: { valueEncoding: string } }
+/**
+ * The key encoding of `Store.docs`: `collectionID!docID` is stored as `collectionID!bucket!docID`
+ * (bucket: two hex digits, digest.ts). Range bounds with an empty docID or one starting with \xff
+ * (`C!`, `C!\xff`: a whole collection) stay as they are, and bracket every bucket.
+ */
+export const docKeyEncoding = {
+  name: 'tandem-doc-key',
+  format: 'utf8' as const,
+  encode(key: string): string {
+    const at = key.indexOf('!')
+    if (at < 0 || at + 1 >= key.length || key.charCodeAt(at + 1) === 0xff) return key
+    const docID = key.slice(at + 1)
+    return `${key.slice(0, at + 1)}${bucketKey(bucketOf(docID))}!${docID}`
+  },
+  decode(stored: string): string {
+    const at = stored.indexOf('!')
+    return at < 0 || stored.charCodeAt(at + 3) !== 0x21 ? stored : stored.slice(0, at + 1) + stored.slice(at + 4)
+  },
+}
+
+interface SubEncoding {
+  prefix: string
+  key: ((key: string) => string) | null
+  encode: (value: unknown) => unknown
+  options: { valueEncoding: string }
+}
 const encodings = new WeakMap<object, SubEncoding>()
 
 /** How a sublevel prefixes keys (utf8) and encodes values, taken from the sublevel itself. */
@@ -150,10 +186,13 @@ function encodingOf(sub: Sub<unknown>): SubEncoding {
   let e = encodings.get(sub)
   if (e === undefined) {
     const enc = sub.valueEncoding() as unknown as { encode: (v: unknown) => unknown; format: string }
-    if (sub.keyEncoding().format !== 'utf8' || !['utf8', 'view', 'buffer'].includes(enc.format)) {
+    const keyEnc = sub.keyEncoding()
+    if (keyEnc.format !== 'utf8' || !['utf8', 'view', 'buffer'].includes(enc.format)) {
       throw new Error(`sublevel ${sub.prefix}: unsupported encodings`)
     }
-    e = { prefix: sub.prefix, encode: (v) => enc.encode(v), options: Object.freeze({ valueEncoding: enc.format }) }
+    const key = keyEnc.name === 'utf8' ? null : keyEnc.name === docKeyEncoding.name ? docKeyEncoding.encode : undefined
+    if (key === undefined) throw new Error(`sublevel ${sub.prefix}: unsupported key encoding ${keyEnc.name}`)
+    e = { prefix: sub.prefix, key, encode: (v) => enc.encode(v), options: Object.freeze({ valueEncoding: enc.format }) }
     encodings.set(sub, e)
   }
   return e
@@ -341,10 +380,11 @@ export class Txn {
     const batch = this.#store.db.batch()
     try {
       for (const [sublevel, layer] of this.#overlay) {
-        const { prefix, encode, options } = encodingOf(sublevel as Sub<unknown>)
+        const { prefix, key: encodeKey, encode, options } = encodingOf(sublevel as Sub<unknown>)
         for (const [key, value] of layer) {
-          if (value === undefined) batch.del(prefix + key)
-          else batch.put(prefix + key, encode(value), options as never)
+          const stored = prefix + (encodeKey === null ? key : encodeKey(key))
+          if (value === undefined) batch.del(stored)
+          else batch.put(stored, encode(value), options as never)
         }
       }
     } catch (err) {

@@ -9,6 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { Database } from '../db/database.ts'
+import type { MassDeleteOptions } from '../db/held.ts'
 import { decodeStoredBlock } from '../db/block.ts'
 import type { CollectionID, DeviceID } from '../../shared/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
@@ -54,6 +55,8 @@ export interface TandemNodeOptions {
   denyPeers?: (peer: string) => boolean
   /** Head exchange with every connected group device this often (ms; default 30 s, 0 = only on connect). */
   antiEntropyMs?: number
+  /** The mass-delete guard's threshold and window (see main/db/held.ts); false turns it off. */
+  massDelete?: MassDeleteOptions | false
   log?: (msg: string) => void
 }
 
@@ -166,7 +169,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const paused = (): boolean => node?.paused ?? false
     // Blocks from other devices are accepted only when written by a device of the group, or by a
     // former one and delivered by a member (history from before its removal: Group.trustsBlock).
-    const db = await Database.open(options.dataDir, { isTrustedAuthor: (author, from) => group?.trustsBlock(author, from) ?? false })
+    const db = await Database.open(options.dataDir, {
+      isTrustedAuthor: (author, from) => group?.trustsBlock(author, from) ?? false,
+      ...(options.massDelete !== undefined ? { massDelete: options.massDelete } : {}),
+    })
     try {
       group = await Group.load(db, options.deviceName)
       const g = group

@@ -1,6 +1,7 @@
 /** Everything the node pushes to subscribers, by event name. */
 import type { CollectionID, CollectionInfo, DeviceID, DocID, BlockCID } from '../types.ts'
 import type { SyncStatusReport } from './sync-status.ts'
+import type { HeldBatchInfo } from './held.ts'
 import type { NearbyDevice, NodeInfo, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from './types.ts'
 
 export interface ApiEvents {
@@ -29,6 +30,8 @@ export interface ApiEvents {
   'sync:error': { peer: DeviceID; error: string }
   /** The verified sync status changed (a head exchange checked a device, a device came or went). */
   'sync:status': SyncStatusReport
+  /** Deletions held by the mass-delete guard changed (held, grown, released, rejected); carries every batch. */
+  'sync:held': { batches: HeldBatchInfo[] }
   /** The nearby list changed; carries the whole list. */
   'nearby': NearbyDevice[]
   'pairing:request': PairingRequest
@@ -38,7 +41,7 @@ export interface ApiEvents {
 export type EventName = keyof ApiEvents
 export const EVENT_NAMES = [
   'document', 'collection', 'peer:connect', 'peer:disconnect', 'device', 'node', 'replicator',
-  'sync', 'sync:error', 'sync:status', 'nearby', 'pairing:request', 'pairing:resolved',
+  'sync', 'sync:error', 'sync:status', 'sync:held', 'nearby', 'pairing:request', 'pairing:resolved',
 ] as const satisfies readonly EventName[]
 
 // Compile-time check that EVENT_NAMES lists every event.

@@ -12,6 +12,7 @@ import { pairingCalls } from './pairing.ts'
 import { replicatorCalls } from './replicators.ts'
 import { doctorCalls } from './doctor.ts'
 import { syncStatusCalls } from './sync-status.ts'
+import { heldCalls } from './held.ts'
 import type { CallSpec } from './define.ts'
 
 export const CALLS = {
@@ -23,6 +24,7 @@ export const CALLS = {
   ...replicatorCalls,
   ...doctorCalls,
   ...syncStatusCalls,
+  ...heldCalls,
 } as const
 
 export type Calls = typeof CALLS
@@ -48,4 +50,5 @@ export { EVENT_NAMES } from './events.ts'
 export * from './types.ts'
 export type * from './doctor.ts'
 export type * from './sync-status.ts'
+export type * from './held.ts'
 export * from './wire.ts'
