@@ -7,6 +7,7 @@ import { DevicesView } from './devices/DevicesView.tsx'
 import { ReplicatorsView } from './replicators/ReplicatorsView.tsx'
 import { ThisDeviceView } from './device/ThisDeviceView.tsx'
 import { DoctorView } from './doctor/DoctorView.tsx'
+import { HeldNotice } from './views/HeldNotice.tsx'
 
 export function App() {
   const section = useTandem((s) => s.route.section)
@@ -14,6 +15,7 @@ export function App() {
     <div className="app">
       <Sidebar />
       <main className="content">
+        <HeldNotice />
         {section === 'collections' && <CollectionsView />}
         {section === 'devices' && <DevicesView />}
         {section === 'replicators' && <ReplicatorsView />}

@@ -70,6 +70,7 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
               <tr key={doc.docID} data-docid={doc.docID}>
                 {fields.map((f) => <td key={f.name}>{showValue(doc.fields[f.name])}</td>)}
                 <td className="row-actions">
+                  {doc.held !== undefined && <span className="pill warn" title="Another device deleted it; the deletion is held until you choose (banner above).">deletion held</span>}
                   <button type="button" className="small" aria-label={`Edit ${label(doc, fields)}`} onClick={() => onEdit(doc)}>Edit</button>
                   <button type="button" className="small" aria-label={`History of ${label(doc, fields)}`} onClick={() => onHistory(doc)}>History</button>
                   <DeleteButton collection={collection.name} doc={doc} label={label(doc, fields)} onDeleted={() => setReloads((n) => n + 1)} />
