@@ -44,18 +44,21 @@ export function buildProgram(): Command {
     .option('--stun <host:port,...>', "our own STUN servers for hole punching (default: each relay's host, port 3478; public STUN is never used)")
     .option('--device-name <name>', 'how other devices show this one (default: the host name)')
     .option('--anti-entropy <seconds>', 'head exchange with each connected device this often (default 30; 0: only on connect)')
+    .option('--mass-delete <percent,docs,seconds|off>', 'hold deletions by another device of more than percent% and more than docs documents of a collection within seconds, until released or rejected (default 50,20,60)')
     .option('--ui', 'also serve the window (built renderer) on the API port; prints its URL with the token')
     .action(async (o: {
       dataDir?: string; apiAddr: string; p2paddr?: string[]; p2p: boolean; peers?: string; mdns: boolean
       relayServer?: boolean; relays?: string; deviceName?: string; ui?: boolean
-      announce?: string; stunPort?: string; stun?: string; antiEntropy?: string
+      announce?: string; stunPort?: string; stun?: string; antiEntropy?: string; massDelete?: string
     }) => {
       let api
       let network
+      let massDelete
       try {
         api = parseApiAddr(o.apiAddr)
         network = parseNetworkFlags(o)
         if (o.antiEntropy !== undefined && !/^\d+(\.\d+)?$/.test(o.antiEntropy)) throw new UsageError(`--anti-entropy takes seconds (a number ≥ 0), not '${o.antiEntropy}'`)
+        massDelete = o.massDelete === undefined ? undefined : parseMassDelete(o.massDelete)
       } catch (err) {
         if (err instanceof UsageError) throw new CommanderError(2, 'tandem.usage', `error: ${err.message}`)
         throw err
@@ -67,6 +70,7 @@ export function buildProgram(): Command {
         peers: list(o.peers), mdns: o.mdns, relayServer: o.relayServer === true, relays: list(o.relays),
         ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}), ui: o.ui === true, network,
         ...(o.antiEntropy !== undefined ? { antiEntropyMs: Math.round(Number(o.antiEntropy) * 1000) } : {}),
+        ...(massDelete !== undefined ? { massDelete } : {}),
       })
     })
 
@@ -116,4 +120,14 @@ function parseNetworkFlags(o: { announce?: string; stunPort?: string; stun?: str
     })
   }
   return network
+}
+
+/** --mass-delete: 'off', or percent,docs,seconds (e.g. 50,20,60). */
+function parseMassDelete(text: string): { ratio: number; minDocs: number; windowMs: number } | false {
+  if (text === 'off') return false
+  const m = /^(\d+(?:\.\d+)?),(\d+),(\d+(?:\.\d+)?)$/.exec(text)
+  if (m === null || Number(m[1]) > 100 || Number(m[3]) <= 0) {
+    throw new UsageError(`--mass-delete takes percent,docs,seconds (e.g. 50,20,60; percent at most 100, seconds above 0) or off, not '${text}'`)
+  }
+  return { ratio: Number(m[1]) / 100, minDocs: Number(m[2]), windowMs: Math.round(Number(m[3]) * 1000) }
 }

@@ -25,6 +25,8 @@ export interface StartOptions {
   deviceName?: string
   /** Anti-entropy period in ms (--anti-entropy seconds). */
   antiEntropyMs?: number
+  /** The mass-delete guard (--mass-delete percent,docs,seconds | off). */
+  massDelete?: { ratio: number; minDocs: number; windowMs: number } | false
   ui: boolean
   /** Relay server and hole-punching settings (--announce, --stun-port, --stun). */
   network?: { announce?: string[]; stunPort?: number | null; stunServers?: string[] }
@@ -48,6 +50,7 @@ export async function runStart(o: StartOptions): Promise<void> {
       dataDir, p2p: o.p2p, listen: o.listen, peers: o.peers, mdns: o.mdns, relayServer: o.relayServer, relays: o.relays,
       ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}),
       ...(o.antiEntropyMs !== undefined ? { antiEntropyMs: o.antiEntropyMs } : {}),
+      ...(o.massDelete !== undefined ? { massDelete: o.massDelete } : {}),
       ...(o.network !== undefined ? { network: o.network } : {}),
       log: (msg) => err(`${new Date().toISOString()} ${msg}`),
     })
