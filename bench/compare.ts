@@ -12,7 +12,7 @@
  * machine), then their median is shown. Results: bench/results/compare.json and one SVG chart per
  * workload, bench/results/w1.svg … w5.svg. See bench/README.md, "Peers".
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, platform, arch, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,7 +31,7 @@ const MiB = 1024 * 1024
 const GOALS = { w1VsClassic: 0.25, w2VsOrbitdb: 10, w2VsLibp2p: 0.30, w3P99Ms: 50, w4Seconds: 3, w4Edits: 10_000, w5RssMB: 400, w5N: 1_000_000 }
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const USAGE = `usage: node bench/compare.ts [--quick] [--n LIST] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N]
-  --quick          W1/W2 N = 1000, W3 100 edits, W4 200 edits a side on 100 shared docs, W5 20k docs,
+  --quick          W1/W2 N = 1000, W3 100 edits, W4 100 edits a side on 50 shared docs, W5 20k docs,
                    raw streams 64 MiB, cap 0.5 min, R = 1 (a smoke run)
   --n LIST         W1/W2 sizes, comma-separated (default 10000,100000)
   --runs R         runs (default 3); medians are reported
@@ -67,13 +67,19 @@ const list = <T extends string>(flag: string, raw: string | undefined, all: read
 }
 const sizes = values.n === undefined ? (quick ? [1000] : [10_000, 100_000]) : values.n.split(',').map((x) => positive('n', x))
 const runs = values.runs === undefined ? (quick ? 1 : 3) : positive('runs', values.runs)
-const systems = list('only', values.only, SYSTEMS)
+const systems = list('only', values.only, SYSTEMS).filter((s) => {
+  // The peers are dependencies of bench/ alone: without them installed they are left out, said so.
+  const pkg = s === 'automerge' ? '@automerge/automerge-repo' : s === 'orbitdb' ? '@orbitdb/core' : undefined
+  if (pkg === undefined || existsSync(fileURLToPath(new URL(`./node_modules/${pkg}/package.json`, import.meta.url)))) return true
+  console.error(`${s}: ${pkg} is not installed in bench/node_modules; run (cd bench && npm install) to include it`)
+  return false
+})
 const workloads = list('workloads', values.workloads, WORKLOADS)
 const capMin = values.cap === undefined ? (quick ? 0.5 : 5) : positive('cap', values.cap, false)
 const w5N = values.w5 === undefined ? (quick ? 20_000 : GOALS.w5N) : positive('w5', values.w5)
 const W3_EDITS = quick ? 100 : 1000
-const W4_EDITS = quick ? 200 : GOALS.w4Edits
-const W4_SHARED = quick ? 100 : 1000
+const W4_EDITS = quick ? 100 : GOALS.w4Edits
+const W4_SHARED = quick ? 50 : 1000
 const RAW_BYTES = (quick ? 64 : 256) * MiB
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`) }
@@ -108,7 +114,7 @@ function child(workload: Workload, system: System, variant: string, size: number
 }
 
 function summary(w: Workload, o: Out): string {
-  const tail = o.finished ? '' : ` — did not finish in ${capMin} min (reached ${fmt(o.reached)})`
+  const tail = o.finished ? '' : ` — did not finish in ${capMin} min (${o.note ?? `reached ${fmt(o.reached)}`})`
   if (o.mibPerSec !== undefined) return `${fmt(o.mibPerSec)} MiB/s`
   if (w === 'w1' || w === 'w2') return `${fmt(o.docsPerSec)} docs/s${tail}`
   if (w === 'w3') return `p50 ${fmt(o.p50, 1)} ms, p99 ${fmt(o.p99, 1)} ms${tail}`
@@ -144,12 +150,16 @@ for (let r = 0; r < runs; r++) {
 
 const pick = (w: Workload, system: System, variant: string, size?: number): Sample[] =>
   samples.filter((s) => s.workload === w && s.system === system && s.variant === variant && (size === undefined || s.size === size))
-interface Cell { value?: number; dnf?: { reached: number; of: number }; runs: number }
+interface Cell { value?: number; dnf?: { reached: number; of: number; note?: string }; runs: number }
 /** The median of a figure over the runs that finished; "did not finish" when any run did not. */
 function cellOf(xs: Sample[], f: (o: Out) => number, of: number): Cell {
   if (xs.length === 0) return { runs: 0 }
   const dnf = xs.filter((s) => !s.out.finished)
-  if (dnf.length > 0) return { dnf: { reached: median(dnf.map((s) => s.out.reached)), of }, runs: xs.length, value: median(dnf.map((s) => f(s.out))) }
+  if (dnf.length > 0) {
+    const note = dnf.map((s) => s.out.note as string | undefined).find((x) => x !== undefined)
+    const finite = dnf.map((s) => f(s.out)).filter((v) => Number.isFinite(v) && v > 0)
+    return { dnf: { reached: median(dnf.map((s) => s.out.reached)), of, ...(note !== undefined ? { note } : {}) }, runs: xs.length, ...(finite.length > 0 ? { value: median(finite) } : {}) }
+  }
   return { value: median(xs.map((s) => f(s.out))), runs: xs.length }
 }
 /** Median over runs of (Tandem's figure ÷ the other's), both from the same run; `invert` for times (other ÷ Tandem). */
@@ -170,7 +180,7 @@ const docsPerSec = (o: Out): number => o.docsPerSec
 const capText = `${capMin} min`
 const fmtCell = (c: Cell, unit: (v: number) => string, what = 'docs'): string => {
   if (c.runs === 0) return '-'
-  if (c.dnf !== undefined) return `did not finish in ${capText} (reached ${fmt(c.dnf.reached)} of ${fmt(c.dnf.of)} ${what})`
+  if (c.dnf !== undefined) return `did not finish in ${capText} (${c.dnf.note ?? `reached ${fmt(c.dnf.reached)} of ${fmt(c.dnf.of)} ${what}${c.value !== undefined ? `; ${unit(c.value)} until then` : ''}`})`
   return unit(c.value!)
 }
 const perSec = (v: number): string => `${fmt(v)} docs/s`

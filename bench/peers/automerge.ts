@@ -56,7 +56,13 @@ async function w1(): Promise<Record<string, unknown>> {
 async function w2(): Promise<Record<string, unknown>> {
   const s = await server()
   const docs = Array.from({ length: n }, (_, i) => makeDoc(i))
-  const urls: AutomergeUrl[] = docs.map((d) => s.repo.create<Doc>(d).url)
+  // Set-up, untimed but bounded by the same cap: A's N documents.
+  const s0 = performance.now()
+  const urls: AutomergeUrl[] = []
+  for (const d of docs) {
+    urls.push(s.repo.create<Doc>(d).url)
+    if ((urls.length & 63) === 0 && performance.now() - s0 > capMs) { await stop(s); return { finished: false, reached: 0, note: `set-up: A created ${urls.length} of ${n} documents within the cap` } }
+  }
   await s.repo.flush()
   gc()
   const t0 = performance.now()
@@ -125,17 +131,21 @@ async function w4(): Promise<Record<string, unknown>> {
     await b.flush()
     b.networkSubsystem.disconnect() // the partition
     await new Promise((r) => setTimeout(r, 200))
+    const e0 = performance.now()
+    let made = 0
     const offline = (repo: Repo, handles: DocHandle<Doc>[], side: string): DocHandle<Doc>[] => {
       const created: DocHandle<Doc>[] = []
       for (let i = 0; i < edits; i++) {
         if (i % 2 === 0) handles[(i >> 1) % handles.length]!.change((d) => { d.pages = i; d.title = `${side} edit ${i}` })
         else created.push(repo.create<Doc>(makeDoc(i)))
+        made++
+        if ((made & 63) === 0 && performance.now() - e0 > capMs) break
       }
       return created
     }
-    const e0 = performance.now()
     const aNew = offline(s.repo, aShared, 'A')
     const bNew = offline(b, bShared, 'B')
+    if (made < 2 * edits) return { finished: false, reached: 0, note: `set-up: ${made} of ${2 * edits} offline edits made within the cap` }
     await Promise.all([s.repo.flush(), b.flush()])
     const editSeconds = (performance.now() - e0) / 1000
     const ids = [...aShared, ...aNew, ...bNew].map((h) => h.documentId)

@@ -103,7 +103,12 @@ async function w2(): Promise<Record<string, unknown>> {
   const b = await startPeer()
   try {
     const dbA = await a.orbitdb.open('bench-w2', { type: 'documents' })
-    for (let i = 0; i < n; i++) await dbA.put({ _id: String(i), ...makeDoc(i) })
+    // Set-up, untimed but bounded by the same cap: A's N documents.
+    const s0 = performance.now()
+    for (let i = 0; i < n; i++) {
+      await dbA.put({ _id: String(i), ...makeDoc(i) })
+      if (performance.now() - s0 > capMs) { await dbA.close(); return { finished: false, reached: 0, note: `set-up: A wrote ${i + 1} of ${n} documents within the cap` } }
+    }
     const addr = loopbackAddr(a)
     gc()
     const t0 = performance.now()
@@ -180,15 +185,19 @@ async function w4(): Promise<Record<string, unknown>> {
     await b.helia.libp2p.hangUp(a.helia.libp2p.peerId)
     await a.helia.libp2p.hangUp(b.helia.libp2p.peerId)
     if (!await pollUntil(() => a.helia.libp2p.getConnections().length === 0 && b.helia.libp2p.getConnections().length === 0, performance.now() + 15_000)) throw new Error('OrbitDB W4: A and B did not disconnect')
+    const e0 = performance.now()
+    let made = 0
     const offline = async (db: any, side: string): Promise<void> => {
       for (let i = 0; i < edits; i++) {
         const id = i % 2 === 0 ? String((i >> 1) % shared) : `${side}-${i}`
         await db.put({ _id: id, ...makeDoc(i), title: `${side} edit ${i}` })
+        made++
+        if (performance.now() - e0 > capMs) return
       }
     }
-    const e0 = performance.now()
     await Promise.all([offline(dbA, 'A'), offline(dbB, 'B')])
     const editSeconds = (performance.now() - e0) / 1000
+    if (made < 2 * edits) { await sleep(200); await dbB.close(); await dbA.close(); return { finished: false, reached: 0, note: `set-up: ${made} of ${2 * edits} offline edits made within the cap` } }
     const docs = shared + 2 * Math.floor(edits / 2)
     const heads = async (db: any): Promise<string> => (await db.log.heads()).map((e: any) => e.hash).sort().join(',')
     gc()
