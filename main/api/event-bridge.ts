@@ -39,6 +39,7 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
     }, 200)
   }
   on(node.syncStatus, 'change', statusSoon)
+  on(node.db, 'held', statusSoon) // the summary counts held deletions
   on(node, 'peer:connect', statusSoon)
   on(node, 'peer:disconnect', statusSoon)
   offs.push(() => { if (statusTimer !== null) clearTimeout(statusTimer) })

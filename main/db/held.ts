@@ -37,6 +37,8 @@ export interface MassDeleteOptions {
  * first sync of a large collection can take a few minutes between its creations and deletions.
  */
 const ARRIVAL_GRACE_MS = 10 * 60_000
+/** At most this many recent arrivals are remembered (the oldest go first; about 100 bytes each). */
+const MAX_ARRIVED = 500_000
 
 export const DEFAULT_MASS_DELETE: Required<MassDeleteOptions> = { ratio: 0.5, minDocs: 20, windowMs: 60_000 }
 
@@ -189,7 +191,11 @@ export class HeldDeletes {
         continue
       }
       if (origin !== 'remote' || opts === null) continue
-      if (first.before === undefined) { this.#arrived.set(key, now); continue }
+      if (first.before === undefined) {
+        if (this.#arrived.size >= MAX_ARRIVED) this.#arrived.delete(this.#arrived.keys().next().value!)
+        this.#arrived.set(key, now)
+        continue
+      }
       if (first.before.deleted || !last.after.deleted) continue
       if (this.#arrived.has(key)) continue
       const cid = deleteWinner(last.after) ?? last.cid
@@ -225,11 +231,10 @@ export class HeldDeletes {
       const inCommit = new Set(docs.map((d) => d.key))
       for (const [key, d] of w.docs) {
         if (!inCommit.has(key)) {
-          // Deleted by an earlier commit: hold it only if it is still deleted (and not held already).
+          // Deleted by an earlier commit: hold it only if it is still deleted (as this commit leaves it) and not held already.
           const current = await txn.get(this.#store.docs, key) as DocRecord | undefined
           if (current === undefined || !current.deleted || this.#byDoc.has(key)) continue
-          if (perDoc.has(key)) continue // changed again by this commit, yet not a candidate now: leave it
-          changes.surfaced.push({ collection, docID: d.docID })
+          if (!perDoc.has(key)) changes.surfaced.push({ collection, docID: d.docID })
         }
         changes.puts.set(key, { batch: rec.id, cid: d.cid, at: d.at })
       }

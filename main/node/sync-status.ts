@@ -101,7 +101,10 @@ export class SyncStatus extends EventEmitter<{ change: [] }> {
     const times = inSync.flatMap((d) => d.collections.map((c) => c.checkedAt ?? 0))
     return {
       devices,
-      summary: { devices: devices.length, inSync: inSync.length, verifiedAt: inSync.length === 0 ? null : times.length === 0 ? null : Math.min(...times) },
+      summary: {
+        devices: devices.length, inSync: inSync.length, verifiedAt: inSync.length === 0 ? null : times.length === 0 ? null : Math.min(...times),
+        heldDeletes: this.#init.db.heldBatches().reduce((n, b) => n + b.docs, 0),
+      },
       antiEntropyMs: this.#init.antiEntropyMs(),
       at: Date.now(),
     }

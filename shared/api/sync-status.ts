@@ -48,6 +48,11 @@ export interface SyncStatusReport {
     inSync: number
     /** The oldest check behind an in-sync device, or null when none is in sync. */
     verifiedAt: number | null
+    /**
+     * Documents whose deletion by another device the mass-delete guard holds (sync.held): the
+     * blocks are here (so in sync), the decision is the person's.
+     */
+    heldDeletes?: number
   }
   /** Anti-entropy period in ms (0: only on connect). */
   antiEntropyMs: number

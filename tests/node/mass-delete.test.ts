@@ -11,7 +11,7 @@ const SDL = 'type Books { title: String! }'
 
 /** A and B in one group, 40 Books written on A and synced to B. */
 async function pair(t: Parameters<typeof startNode>[0], dataDirA?: string): Promise<{ a: TandemNode; b: TandemNode; ids: string[] }> {
-  const [a, b] = [await startNode(t, dataDirA !== undefined ? { dataDir: dataDirA } : {}), await startNode(t)]
+  const [a, b] = [await startNode(t, { antiEntropyMs: 500, ...(dataDirA !== undefined ? { dataDir: dataDirA } : {}) }), await startNode(t)]
   await a.db.addCollections(SDL)
   await b.db.addCollections(SDL)
   await formGroup([a, b])
@@ -58,6 +58,11 @@ test('B deletes 30 of 40 Books: A holds them (still 40, marked held, not in the 
   assert.equal((await call<ListResult>(a, 'documents.list', { collection: 'Books', deleted: true })).total, 0, 'held documents are not in the trash')
   assert.equal((await a.db.getCollection('Books')).count, 40)
   await eventually(() => digestsEqual(a, b), 'equal head digests: the delete blocks are stored, sync is whole')
+  // Sync status stays honest: B is in sync (the blocks are all here), and 30 deletions wait for the person.
+  await eventually(async () => {
+    const r = await a.syncStatusReport()
+    return r.devices[0]?.inSync === true && r.summary.heldDeletes === 30
+  }, 'A: B in sync, 30 deletions held')
   assert.equal((await b.db.listDocuments('Books')).total, 10, 'B, the author, sees its own deletions')
 
   // A change from another device for a held document loses nothing: B restores one, A's hold on it ends.

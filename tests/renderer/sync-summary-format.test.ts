@@ -13,6 +13,8 @@ test('summary words', () => {
   assert.deepEqual(summaryText(report(1, 3, now - 2000), now), { text: '1 of 3 devices in sync · verified 2 s ago', tone: 'warn' })
   assert.equal(summaryText(report(0, 2, null), now).text, '0 of 2 devices in sync')
   assert.equal(summaryText(report(0, 0, null), now).text, 'No other devices')
+  const held = { ...report(2, 2, now - 4000), summary: { devices: 2, inSync: 2, verifiedAt: now - 4000, heldDeletes: 30 } }
+  assert.deepEqual(summaryText(held, now), { text: 'All 2 devices in sync · verified 4 s ago · 30 deletions held', tone: 'warn' })
 })
 
 test('per collection and device words', () => {

@@ -13,11 +13,13 @@ export function agoText(ms: number): string {
 /** "All 3 devices in sync · verified 4 s ago", "1 of 3 devices in sync · …", "No other devices". */
 export function summaryText(r: SyncStatusReport, now: number): { text: string; tone: 'good' | 'warn' | 'muted' } {
   const { devices, inSync, verifiedAt } = r.summary
-  if (devices === 0) return { text: 'No other devices', tone: 'muted' }
+  const heldCount = r.summary.heldDeletes ?? 0
+  const held = heldCount === 0 ? '' : ` · ${heldCount} ${heldCount === 1 ? 'deletion' : 'deletions'} held`
+  if (devices === 0) return { text: `No other devices${held}`, tone: heldCount === 0 ? 'muted' : 'warn' }
   const verified = verifiedAt === null ? '' : ` · verified ${agoText(now - verifiedAt)}`
   const noun = devices === 1 ? 'device' : 'devices'
-  if (inSync === devices) return { text: `${devices === 1 ? 'The other device' : `All ${devices} devices`} in sync${verified}`, tone: 'good' }
-  return { text: `${inSync} of ${devices} ${noun} in sync${verified}`, tone: 'warn' }
+  if (inSync === devices) return { text: `${devices === 1 ? 'The other device' : `All ${devices} devices`} in sync${verified}${held}`, tone: heldCount === 0 ? 'good' : 'warn' }
+  return { text: `${inSync} of ${devices} ${noun} in sync${verified}${held}`, tone: 'warn' }
 }
 
 export function collectionText(c: CollectionSyncStatus, now: number): string {
