@@ -32,6 +32,8 @@ export interface Commands {
   repSet: { args: { target: string }; result: null }
   repRemove: { args: { target: string }; result: null }
   status: { args: Record<string, never>; result: Status }
+  /** Documents in a collection here (0 when it is not here yet). */
+  count: { args: { collection: string }; result: number }
   stop: { args: Record<string, never>; result: null }
 }
 export type Command = keyof Commands

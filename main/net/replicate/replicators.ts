@@ -28,9 +28,11 @@ export interface ReplicatorRecord {
   createdAt: number
   /** The target was brought up to date for this scope (head exchange + push) since the scope last grew. */
   initialSynced: boolean
+  /** Blocks the first initial-sync plan for this scope counted: progress of a resumed sync is shown against it. */
+  initialPlanned?: number
 }
 
-export interface ReplicatorState extends ReplicatorRecord {
+export interface ReplicatorState extends Omit<ReplicatorRecord, 'initialPlanned'> {
   connected: boolean
   /** Changes in the outbox, not yet acked by the target. */
   pending: number
@@ -51,6 +53,17 @@ interface Events {
   state: [ReplicatorState]
 }
 
+interface Live {
+  lastAck: number | null
+  lastError: string | null
+  initialSync: ReplicatorState['initialSync']
+  /** Initial-sync passes cut short because the target already had most of a batch, and the last plan's size. */
+  replans: number
+  lastPlan: number | null
+}
+
+/** Re-plans of one initial sync when the target turns out to have most of a batch already. */
+const MAX_REPLANS = 4
 const SEQ_KEY = 'outbox.seq'
 const queuePrefix = (target: string): string => `q!${target}!`
 const countKey = (target: string): string => `n!${target}`
@@ -62,7 +75,7 @@ export class Replicators extends EventEmitter<Events> {
   readonly #heads: HeadExchange
   readonly #log: (msg: string) => void
   readonly #records = new Map<string, ReplicatorRecord>()
-  readonly #live = new Map<string, { lastAck: number | null; lastError: string | null; initialSync: ReplicatorState['initialSync'] }>()
+  readonly #live = new Map<string, Live>()
   readonly #wake = new Map<string, () => void>()
   readonly #workers = new Map<string, Promise<void>>()
   readonly #backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS })
@@ -139,7 +152,7 @@ export class Replicators extends EventEmitter<Events> {
       await this.#db.store.replicators.put(target, record)
       this.#records.set(target, record)
     })
-    this.#liveOf(target).initialSync = { state: 'waiting', done: 0, total: 0 }
+    Object.assign(this.#liveOf(target), { initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, lastPlan: null })
     this.#startWorker(target)
     this.#wake.get(target)?.()
     return this.state(target)!
@@ -186,8 +199,9 @@ export class Replicators extends EventEmitter<Events> {
     const r = this.#records.get(target)
     if (r === undefined) return undefined
     const live = this.#liveOf(target)
+    const { initialPlanned: _, ...record } = r
     return {
-      ...r, connected: this.#connected(target), pending: this.#pendingCounts.get(target) ?? 0,
+      ...record, connected: this.#connected(target), pending: this.#pendingCounts.get(target) ?? 0,
       lastAck: live.lastAck, lastError: live.lastError, initialSync: live.initialSync,
     }
   }
@@ -303,12 +317,97 @@ export class Replicators extends EventEmitter<Events> {
     return done.length
   }
 
-  /** Brings the target up to date for the replicator's scope: what it lacks, found by head exchange. */
+  /**
+   * Brings the target up to date for the replicator's scope: what it lacks, found by head exchange.
+   * Resumable: what the target committed (acked pushes, or blocks it pulled itself) is not planned
+   * again after a restart of either side, and progress counts against the first plan's total.
+   */
   async #initialSync(peer: PeerId, record: ReplicatorRecord): Promise<void> {
     const target = record.target
     const live = this.#liveOf(target)
-    live.initialSync = { state: 'running', done: 0, total: 0 }
+    // While planning, the last known progress stays shown (a resumed sync does not drop to 0 %).
+    live.initialSync = { ...live.initialSync, state: 'running' }
     this.#emitState(target)
+    const found = await this.#plan(peer, record)
+    // Progress against the whole: the first plan for this scope is remembered (on disk, so a
+    // restart keeps it); what is planned now is what is left of it.
+    const total = Math.max(record.initialPlanned ?? 0, found.length)
+    if (record.initialPlanned === undefined) await this.#updateRecord(record, { initialPlanned: total })
+    const base = total - found.length
+    live.initialSync = { state: 'running', done: base, total }
+    this.#emitState(target)
+    // A re-plan is worth it only while plans shrink (the target pulled blocks itself meanwhile).
+    const mayReplan = live.replans < MAX_REPLANS && (live.lastPlan === null || found.length < live.lastPlan)
+    live.lastPlan = found.length
+    // Two pushes in flight: the next batch travels while the target commits the previous one.
+    const inFlight: Array<Promise<unknown>> = []
+    let acked = 0
+    let replan = false
+    for (let i = 0; i < found.length;) {
+      // Stopping mid-backfill: what was acked is committed at the target; the next start's head
+      // exchange finds it there and sends only the rest.
+      if (this.#stopped || replan) break
+      const cids = found.slice(i, i + BATCH_BLOCKS).map((f) => f.cid)
+      const datas = await this.#db.store.blocks.getMany(cids)
+      const blocks: Uint8Array[] = []
+      const collections = new Set<string>()
+      let size = 0
+      let taken = 0
+      for (const data of datas) {
+        if (blocks.length > 0 && data !== undefined && size + data.length > BATCH_BYTES) break
+        taken++
+        if (data === undefined) continue
+        blocks.push(data)
+        size += data.length
+        collections.add(blockLinks(data).collection)
+      }
+      i += taken
+      if (blocks.length === 0) continue
+      const count = taken
+      const more = i < found.length
+      const sent = push(this.#host, peer, this.#schemas(target, collections), blocks).then((ack) => {
+        acked += count
+        live.initialSync = { state: 'running', done: Math.min(base + acked, total), total }
+        live.lastAck = Date.now()
+        // Most of the batch was there already: the target is getting these blocks another way (its
+        // own head exchange on connect pulls them too). Ask again what it lacks rather than push
+        // the rest of a stale plan.
+        if (mayReplan && more && ack.duplicate * 2 > blocks.length) replan = true
+        this.#emitState(target)
+      })
+      // The target may go away with both pushes in flight: the second one's failure must not be
+      // left unhandled (that would end the process) while the first one's is thrown.
+      sent.catch(() => {})
+      inFlight.push(sent)
+      if (inFlight.length >= 2) {
+        try {
+          await inFlight.shift()
+        } catch (err) {
+          await Promise.allSettled(inFlight)
+          throw err
+        }
+      }
+    }
+    const settled = await Promise.allSettled(inFlight)
+    const failed = settled.find((s) => s.status === 'rejected')
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
+    if (this.#stopped) return
+    if (replan) {
+      live.replans++
+      this.#log(`replicator ${target}: the target already had most of a batch; planning the rest again`)
+      return // the worker runs the initial sync again: a fresh head exchange plans what is left
+    }
+    // Done only for the scope planned here: a scope that grew meanwhile (set) is synced next.
+    await this.#updateRecord(record, { initialSynced: true })
+    live.initialSync = { state: 'done', done: total, total }
+    live.lastError = null
+    live.replans = 0
+    live.lastPlan = null
+    this.#emitState(target)
+  }
+
+  /** Every block reachable from our heads in the scope that the target's heads do not cover, parents first. */
+  async #plan(peer: PeerId, record: ReplicatorRecord): Promise<Array<{ cid: string; height: number }>> {
     const stopAt = new Set<string>()
     const starts: Array<{ heads: BlockCID[] }> = []
     if (record.collections.length > 0) {
@@ -320,7 +419,6 @@ export class Replicators extends EventEmitter<Events> {
       }
     }
     for (const d of record.documents) starts.push({ heads: await this.#db.documentHeads(d.collection, d.docID) })
-    // Every block reachable from our heads that the target's heads do not cover, parents first.
     // Walked level by level with one multi-get per level: one read per block would dominate.
     const found: Array<{ cid: string; height: number }> = []
     const seen = new Set<string>()
@@ -343,52 +441,18 @@ export class Replicators extends EventEmitter<Events> {
       frontier = next
     }
     found.sort((a, b) => a.height - b.height)
-    live.initialSync = { state: 'running', done: 0, total: found.length }
-    this.#emitState(target)
-    // Two pushes in flight: the next batch travels while the target commits the previous one.
-    const inFlight: Array<Promise<unknown>> = []
-    let acked = 0
-    for (let i = 0; i < found.length;) {
-      // Stopping mid-backfill: what was acked is committed at the target; the next start's head
-      // exchange finds it there and sends only the rest.
-      if (this.#stopped) break
-      const cids = found.slice(i, i + BATCH_BLOCKS).map((f) => f.cid)
-      const datas = await this.#db.store.blocks.getMany(cids)
-      const blocks: Uint8Array[] = []
-      const collections = new Set<string>()
-      let size = 0
-      let taken = 0
-      for (const data of datas) {
-        if (blocks.length > 0 && data !== undefined && size + data.length > BATCH_BYTES) break
-        taken++
-        if (data === undefined) continue
-        blocks.push(data)
-        size += data.length
-        collections.add(blockLinks(data).collection)
-      }
-      i += taken
-      if (blocks.length === 0) continue
-      const count = taken
-      const sent = push(this.#host, peer, this.#schemas(target, collections), blocks).then(() => {
-        acked += count
-        live.initialSync = { state: 'running', done: Math.min(acked, found.length), total: found.length }
-        live.lastAck = Date.now()
-        this.#emitState(target)
-      })
-      inFlight.push(sent)
-      if (inFlight.length >= 2) await inFlight.shift()
-    }
-    await Promise.all(inFlight)
-    if (this.#stopped) return
-    const current = this.#records.get(target)
-    if (current !== undefined) {
-      const synced = { ...current, initialSynced: true }
-      await this.#db.store.replicators.put(target, synced)
-      this.#records.set(target, synced)
-    }
-    live.initialSync = { state: 'done', done: found.length, total: found.length }
-    live.lastError = null
-    this.#emitState(target)
+    return found
+  }
+
+  /** Updates the stored record, unless its scope changed since `planned` was read (set() grew it). */
+  async #updateRecord(planned: ReplicatorRecord, patch: Partial<Pick<ReplicatorRecord, 'initialSynced' | 'initialPlanned'>>): Promise<void> {
+    await this.#db.exclusive(async () => {
+      const current = this.#records.get(planned.target)
+      if (current === undefined || scopeKey(current) !== scopeKey(planned)) return
+      const next = { ...current, ...patch }
+      await this.#db.store.replicators.put(planned.target, next)
+      this.#records.set(planned.target, next)
+    })
   }
 
   #schemas(target: string, collections: Set<string>): Array<{ id: string; sdl: string; partial: boolean }> {
@@ -415,10 +479,10 @@ export class Replicators extends EventEmitter<Events> {
     }
   }
 
-  #liveOf(target: string): { lastAck: number | null; lastError: string | null; initialSync: ReplicatorState['initialSync'] } {
+  #liveOf(target: string): Live {
     let live = this.#live.get(target)
     if (live === undefined) {
-      live = { lastAck: null, lastError: null, initialSync: { state: 'waiting', done: 0, total: 0 } }
+      live = { lastAck: null, lastError: null, initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, lastPlan: null }
       this.#live.set(target, live)
     }
     return live
@@ -437,6 +501,10 @@ function inScope(r: ReplicatorRecord, collection: string, docID: string): boolea
 function dedupeDocs(docs: ReplicatorRecord['documents']): ReplicatorRecord['documents'] {
   const seen = new Set<string>()
   return docs.filter((d) => (seen.has(d.docID) ? false : (seen.add(d.docID), true)))
+}
+
+function scopeKey(r: ReplicatorRecord): string {
+  return JSON.stringify([r.collections, r.documents.map((d) => d.docID)])
 }
 
 function allBuckets(): number[] {
