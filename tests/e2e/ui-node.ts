@@ -14,10 +14,11 @@ export interface UiNode {
   stop: () => Promise<void>
 }
 
-export async function startUiNode(dataDir: string, name: string, timeoutMs = 30_000): Promise<UiNode> {
+/** `extra`: more `tandem start` options (e.g. `--anti-entropy 1`). */
+export async function startUiNode(dataDir: string, name: string, timeoutMs = 30_000, extra: string[] = []): Promise<UiNode> {
   const child: ChildProcess = spawn(process.execPath, [
     BIN, 'start', '--ui', '--data-dir', dataDir, '--api-addr', '127.0.0.1:0',
-    '--p2paddr', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--device-name', name,
+    '--p2paddr', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--device-name', name, ...extra,
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
