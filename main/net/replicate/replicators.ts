@@ -328,7 +328,10 @@ export class Replicators extends EventEmitter<Events> {
     // While planning, the last known progress stays shown (a resumed sync does not drop to 0 %).
     live.initialSync = { ...live.initialSync, state: 'running' }
     this.#emitState(target)
-    const found = await this.#plan(peer, record)
+    const { found, unknown } = await this.#plan(peer, record)
+    // Collections the target does not hold yet are created there first, even when they are empty
+    // here (schemas otherwise travel only with blocks): what is replicated is there, and checks as such.
+    if (unknown.length > 0) await push(this.#host, peer, this.#schemas(target, new Set(unknown)), [])
     // Progress against the whole: the first plan for this scope is remembered (on disk, so a
     // restart keeps it); what is planned now is what is left of it.
     const total = Math.max(record.initialPlanned ?? 0, found.length)
@@ -407,11 +410,13 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Every block reachable from our heads in the scope that the target's heads do not cover, parents first. */
-  async #plan(peer: PeerId, record: ReplicatorRecord): Promise<Array<{ cid: string; height: number }>> {
+  async #plan(peer: PeerId, record: ReplicatorRecord): Promise<{ found: Array<{ cid: string; height: number }>; unknown: CollectionID[] }> {
     const stopAt = new Set<string>()
     const starts: Array<{ heads: BlockCID[] }> = []
+    let unknown: CollectionID[] = []
     if (record.collections.length > 0) {
       const remote = await this.#heads.compare(peer, record.collections)
+      unknown = remote.unknown
       for (const id of remote.unknown) starts.push(...await this.#db.bucketHeads(id, allBuckets()))
       for (const [id, { buckets, docs }] of remote.differing) {
         for (const d of docs) for (const h of d.heads) stopAt.add(h)
@@ -441,7 +446,7 @@ export class Replicators extends EventEmitter<Events> {
       frontier = next
     }
     found.sort((a, b) => a.height - b.height)
-    return found
+    return { found, unknown }
   }
 
   /** Updates the stored record, unless its scope changed since `planned` was read (set() grew it). */
