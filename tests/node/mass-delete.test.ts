@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
 import { createApi } from '../../main/api/implementation.ts'
+import { bridgeEvents } from '../../main/api/event-bridge.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
 import type { HeldBatchInfo, HeldOutcome } from '../../shared/api/index.ts'
 import type { ListResult } from '../../shared/types.ts'
@@ -46,9 +47,14 @@ async function digestsEqual(a: TandemNode, b: TandemNode): Promise<boolean> {
 test('B deletes 30 of 40 Books: A holds them (still 40, marked held, not in the trash, heads equal), keeps them over a restart, and reject restores all 40 on A and B', async (t) => {
   const dirA = await tempDir(t)
   const { a, b, ids } = await pair(t, dirA)
+  const events: Array<{ batches: HeldBatchInfo[] }> = []
+  const detach = bridgeEvents(a, createApi(a), (event, data) => { if (event === 'sync:held') events.push(data as { batches: HeldBatchInfo[] }) })
   await deleteOn(b, ids.slice(0, 30))
   const batch = await heldOn(a, 30)
+  detach()
   assert.equal(batch.device, b.deviceID)
+  assert.equal(batch.deviceName, `node-${b.deviceID.slice(-4)}`, 'named as the group knows the device')
+  assert.ok(events.length > 0 && events.at(-1)!.batches[0]?.id === batch.id, 'the window hears of it (sync:held)')
   assert.equal(batch.collectionName, 'Books')
   assert.equal(batch.liveAtStart, 40)
   const list = await call<ListResult>(a, 'documents.list', { collection: 'Books' })
