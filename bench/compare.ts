@@ -115,6 +115,7 @@ function child(workload: Workload, system: System, variant: string, size: number
 
 function summary(w: Workload, o: Out): string {
   const tail = o.finished ? '' : ` — did not finish in ${capMin} min (${o.note ?? `reached ${fmt(o.reached)}`})`
+  if (!o.finished && o.note !== undefined) return tail.slice(3) // its set-up did not finish: no figure
   if (o.mibPerSec !== undefined) return `${fmt(o.mibPerSec)} MiB/s`
   if (w === 'w1' || w === 'w2') return `${fmt(o.docsPerSec)} docs/s${tail}`
   if (w === 'w3') return `p50 ${fmt(o.p50, 1)} ms, p99 ${fmt(o.p99, 1)} ms${tail}`
