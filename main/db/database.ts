@@ -22,6 +22,7 @@ import { compileQuery } from './query.ts'
 import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
 import { BUCKET_BYTES, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
 import { Store, type StoredCollection, type Txn } from './store.ts'
+import { recordHeads } from './record-codec.ts'
 import { validateFields } from './validate.ts'
 import { HeldChanges, HeldDeletes, type HeldBatch, type HeldDoc, type MassDeleteOptions } from './held.ts'
 
@@ -863,9 +864,9 @@ function view(c: StoredCollection, docID: DocID, rec: DocRecord, held?: HeldDoc)
   return v
 }
 
-/** The heads of a stored record from its JSON text. */
-function headsOf(json: string): BlockCID[] {
-  return (JSON.parse(json) as DocRecord).heads as BlockCID[]
+/** The heads of a stored record from its text. */
+function headsOf(text: string): BlockCID[] {
+  return recordHeads(text) as BlockCID[]
 }
 
 function notFound(c: StoredCollection, docID: string): TandemError {

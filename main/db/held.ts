@@ -173,6 +173,8 @@ export class HeldDeletes {
   async observe(txn: Txn, applied: readonly Applied[], origin: 'local' | 'remote', now: number, live: LiveCount): Promise<HeldChanges> {
     const changes = new HeldChanges()
     if (applied.length === 0) return changes
+    // Nothing held: a local commit changes nothing here (and a bulk create skips the per-document work).
+    if (origin === 'local' && this.#byDoc.size === 0) return changes
     const perDoc = new Map<string, { first: Applied; last: Applied }>()
     const authors = new Map<string, DeviceID>()
     for (const a of applied) {

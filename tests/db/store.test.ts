@@ -74,3 +74,25 @@ test('a data directory in another store format is refused with a clear error', a
   const again = await Store.open(`${dir}/db`).catch((e: unknown) => e) // and the directory is not left locked
   assert.ok(isTandemError(again, 'DATA_DIR_INVALID'))
 })
+
+test('records are stored by bucket in their compact form and read back whole (store format 4)', async (t) => {
+  const store = await Store.open(`${await tempDir(t)}/db`)
+  t.after(() => store.close())
+  const a = `b${'a'.repeat(58)}`
+  const b = `b${'b'.repeat(58)}`
+  const c = `b${'c'.repeat(58)}`
+  const docID = `bae-${a}`
+  // Two heads, one of them not in the stamp table (a concurrent block that won no field).
+  const rec = { v: { title: 'x', tags: ['p', 'q'] }, w: { title: [2, 1] as [number, number], tags: [1, 0] as [number, number] }, c: [a, b], heads: [b, c], h: 2, deleted: true, createdAt: 5, updatedAt: 9 }
+  const txn = store.txn()
+  txn.put(store.docs, `coll!${docID}`, rec)
+  await txn.commit()
+  assert.deepEqual(await store.docs.get(`coll!${docID}`), rec)
+  assert.deepEqual(await store.docs.keys().all(), [`coll!${docID}`])
+  const [stored, text] = (await store.docsByBucket.iterator().all())[0]!
+  assert.equal(stored, `coll!${bucketOf(docID).toString(16).padStart(2, '0')}!${docID}`)
+  assert.deepEqual(JSON.parse(text)[3], [1, c], 'a head in the stamp table is its index there')
+  assert.ok(text.length < JSON.stringify(rec).length - 60)
+  // A collection's range still brackets every bucket.
+  assert.equal((await store.docs.iterator({ gte: 'coll!', lt: 'coll!\xff' }).all()).length, 1)
+})
