@@ -12,8 +12,9 @@ import { humanError } from '../common/human-error.ts'
 
 const REFRESH_MS = 5_000
 
+/** "Phone deleted 30 of 40 Books" (of at least as many as it deleted: documents created since count too). */
 export function heldText(b: HeldBatchInfo): string {
-  return `${b.deviceName} deleted ${b.docs} of ${b.liveAtStart} ${b.collectionName}`
+  return `${b.deviceName} deleted ${b.docs} of ${Math.max(b.liveAtStart, b.docs)} ${b.collectionName}`
 }
 
 export function HeldNotice() {
