@@ -200,6 +200,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     if (!Array.isArray(inputs) || inputs.length === 0) throw new TandemError('INVALID_INPUT', 'Give at least one document to create.')
     if (inputs.length > MAX_BATCH) throw new TandemError('INVALID_INPUT', `At most ${MAX_BATCH} documents can be created in one call.`)
     const nonces = newNonces(inputs.length)
+    const time = this.#now() // one commit, one time (a clock read per document showed in profiles)
     const blocks = inputs.map((input, i): UnsignedBlock => {
       let fields
       try {
@@ -210,7 +211,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         }
         throw err
       }
-      return this.#unsigned(c, { nonce: nonces[i]!, parents: [], height: 1, fields })
+      return this.#unsigned(c, { nonce: nonces[i]!, parents: [], height: 1, fields, time })
     })
     return this.#exclusive(async () => {
       const encoded = await signBlocks(this.identity, blocks)
@@ -334,7 +335,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 
   #unsigned(c: StoredCollection, part: Pick<UnsignedBlock, 'parents' | 'height' | 'fields'> & Partial<UnsignedBlock>): UnsignedBlock {
-    return { v: BLOCK_VERSION, collection: c.id, schema: c.id, author: this.deviceID, time: this.#now(), ...part }
+    return { v: BLOCK_VERSION, collection: c.id, schema: c.id, author: this.deviceID, time: part.time ?? this.#now(), ...part }
   }
 
   // ---- documents: reads ----

@@ -13,7 +13,7 @@ export function validateFields(schema: CollectionSchema, input: unknown, mode: V
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new TandemError('INVALID_INPUT', `A ${schema.name} document must be a JSON object of fields, e.g. {"${schema.fields[0]?.name ?? 'field'}": …}.`)
   }
-  const byName = new Map(schema.fields.map((f) => [f.name, f]))
+  const byName = fieldsByName(schema)
   const out: Fields = {}
   for (const [name, value] of Object.entries(input as Record<string, unknown>)) {
     const field = byName.get(name)
@@ -35,6 +35,15 @@ export function validateFields(schema: CollectionSchema, input: unknown, mode: V
     throw new TandemError('INVALID_INPUT', `Nothing to update: name at least one field of ${schema.name}.`)
   }
   return out
+}
+
+// A schema's fields by name, built once per schema (a bulk create validates thousands of documents).
+const byNames = new WeakMap<CollectionSchema, Map<string, FieldSchema>>()
+
+function fieldsByName(schema: CollectionSchema): Map<string, FieldSchema> {
+  let m = byNames.get(schema)
+  if (m === undefined) byNames.set(schema, m = new Map(schema.fields.map((f) => [f.name, f])))
+  return m
 }
 
 function checkValue(collection: string, f: FieldSchema, value: unknown): FieldValue {
