@@ -154,7 +154,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
       onUndelivered: () => this.#syncAllSoon(),
     })
-    this.replicators = new Replicators({ db, host, group, heads: this.heads, log })
+    const dagSync = this.dagSync
+    this.replicators = new Replicators({ db, host, group, heads: this.heads, log, pulling: (peer) => dagSync.servingTo(peer) })
     this.replicators.on('state', (s) => this.emit('replicator', s))
     this.#replicateServer = new ReplicateServer({
       db, host, isMember, log,

@@ -47,6 +47,8 @@ export class DagSync {
   readonly #host: Libp2p
   readonly #isMember: (peer: string) => boolean
   readonly #log: (msg: string) => void
+  /** Requests being answered, per asking peer. */
+  readonly #serving = new Map<string, number>()
 
   constructor(init: DagSyncInit) {
     this.#db = init.db
@@ -65,9 +67,15 @@ export class DagSync {
     await this.#host.unhandle(PROTOCOL)
   }
 
+  /** Whether `peer` is fetching blocks from this device right now. */
+  servingTo(peer: string): boolean {
+    return (this.#serving.get(peer) ?? 0) > 0
+  }
+
   async #serve(stream: Stream, connection: Connection): Promise<void> {
     const ch = new Channel(stream, { maxMessageBytes: MAX_REQUEST_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
     const peer = connection.remotePeer.toString()
+    let served = false
     try {
       if (!this.#isMember(peer)) {
         await ch.send({ error: 'refused: not a device of this group' })
@@ -75,6 +83,8 @@ export class DagSync {
         return
       }
       const req = await ch.recv(Request)
+      this.#serving.set(peer, (this.#serving.get(peer) ?? 0) + 1)
+      served = true
       const have = new Set(req.have)
       // The ancestors, walked level by level with one multi-read per level (a read per block
       // would cost a round trip to LevelDB's thread each).
@@ -119,7 +129,24 @@ export class DagSync {
     } catch (err) {
       this.#log(`dag-sync: serving ${peer} failed: ${(err as Error).message}`)
       ch.abort(err as Error)
+    } finally {
+      // The asker applies what it read after we sent the last frame, and closes its end when it
+      // has: only then is its pull over.
+      if (served) this.#untilClosed(stream, () => {
+        const n = (this.#serving.get(peer) ?? 1) - 1
+        if (n <= 0) this.#serving.delete(peer)
+        else this.#serving.set(peer, n)
+      })
     }
+  }
+
+  #untilClosed(stream: Stream, then: () => void): void {
+    let done = false
+    const once = (): void => { if (!done) { done = true; clearTimeout(timer); then() } }
+    const timer = setTimeout(once, TIMEOUT_MS)
+    timer.unref()
+    stream.addEventListener('close', once, { once: true })
+    if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') once()
   }
 
   /**

@@ -46,6 +46,11 @@ export interface ReplicatorsInit {
   host: Libp2p
   group: Group
   heads: HeadExchange
+  /**
+   * Whether the target is fetching blocks from this device right now (DAG sync): its own head
+   * exchange pulls what it lacks, so an initial sync waits for that and plans only the rest.
+   */
+  pulling?: (peer: string) => boolean
   log?: (msg: string) => void
 }
 
@@ -59,11 +64,20 @@ interface Live {
   initialSync: ReplicatorState['initialSync']
   /** Initial-sync passes cut short because the target already had most of a batch, and the last plan's size. */
   replans: number
+  /** Passes cut short because the target was pulling from us. */
+  yields: number
   lastPlan: number | null
+  /** The target connected since the last initial-sync pass began. */
+  justConnected: boolean
 }
 
 /** Re-plans of one initial sync when the target turns out to have most of a batch already. */
 const MAX_REPLANS = 4
+/** Passes of one initial sync that stop to let the target's own pull finish, and how long one waits. */
+const MAX_YIELDS = 16
+const PULL_WAIT_MS = 60_000
+/** How long a resumed initial sync waits, after the target connects, for the target's own pull to begin. */
+const PULL_START_WAIT_MS = 3_000
 const SEQ_KEY = 'outbox.seq'
 const queuePrefix = (target: string): string => `q!${target}!`
 const countKey = (target: string): string => `n!${target}`
@@ -73,6 +87,7 @@ export class Replicators extends EventEmitter<Events> {
   readonly #host: Libp2p
   readonly #group: Group
   readonly #heads: HeadExchange
+  readonly #pulling: (peer: string) => boolean
   readonly #log: (msg: string) => void
   readonly #records = new Map<string, ReplicatorRecord>()
   readonly #live = new Map<string, Live>()
@@ -88,6 +103,7 @@ export class Replicators extends EventEmitter<Events> {
     this.#host = init.host
     this.#group = init.group
     this.#heads = init.heads
+    this.#pulling = init.pulling ?? (() => false)
     this.#log = init.log ?? (() => {})
   }
 
@@ -104,6 +120,7 @@ export class Replicators extends EventEmitter<Events> {
       const target = evt.detail.toString()
       if (!this.#records.has(target)) return
       this.#backoff.reset(target)
+      this.#liveOf(target).justConnected = true
       this.#wake.get(target)?.()
       this.#emitState(target)
     }
@@ -152,7 +169,7 @@ export class Replicators extends EventEmitter<Events> {
       await this.#db.store.replicators.put(target, record)
       this.#records.set(target, record)
     })
-    Object.assign(this.#liveOf(target), { initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, lastPlan: null })
+    Object.assign(this.#liveOf(target), { initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, yields: 0, lastPlan: null, justConnected: false })
     this.#startWorker(target)
     this.#wake.get(target)?.()
     return this.state(target)!
@@ -328,6 +345,12 @@ export class Replicators extends EventEmitter<Events> {
     // While planning, the last known progress stays shown (a resumed sync does not drop to 0 %).
     live.initialSync = { ...live.initialSync, state: 'running' }
     this.#emitState(target)
+    // The target pulling from us (its head exchange on connect) gets what it lacks that way;
+    // planning after it ends leaves only the rest to push, rather than sending blocks twice. A
+    // resumed sync (the target holds part of the scope, so it pulls on connect) gives it a moment.
+    if (live.justConnected && record.initialPlanned !== undefined) await this.#pullStarts(target)
+    live.justConnected = false
+    await this.#pullEnded(target)
     const { found, unknown } = await this.#plan(peer, record)
     // Collections the target does not hold yet are created there first, even when they are empty
     // here (schemas otherwise travel only with blocks): what is replicated is there, and checks as such.
@@ -345,11 +368,12 @@ export class Replicators extends EventEmitter<Events> {
     // Two pushes in flight: the next batch travels while the target commits the previous one.
     const inFlight: Array<Promise<unknown>> = []
     let acked = 0
-    let replan = false
+    let replan: false | 'duplicates' | 'pulling' = false
     for (let i = 0; i < found.length;) {
       // Stopping mid-backfill: what was acked is committed at the target; the next start's head
       // exchange finds it there and sends only the rest.
       if (this.#stopped || replan) break
+      if (live.yields < MAX_YIELDS && this.#pulling(target)) { live.yields++; replan = 'pulling'; break }
       const cids = found.slice(i, i + BATCH_BLOCKS).map((f) => f.cid)
       const datas = await this.#db.store.blocks.getMany(cids)
       const blocks: Uint8Array[] = []
@@ -375,7 +399,7 @@ export class Replicators extends EventEmitter<Events> {
         // Most of the batch was there already: the target is getting these blocks another way (its
         // own head exchange on connect pulls them too). Ask again what it lacks rather than push
         // the rest of a stale plan.
-        if (mayReplan && more && ack.duplicate * 2 > blocks.length) replan = true
+        if (mayReplan && more && ack.duplicate * 2 > blocks.length) replan ||= 'duplicates'
         this.#emitState(target)
       })
       // The target may go away with both pushes in flight: the second one's failure must not be
@@ -395,9 +419,10 @@ export class Replicators extends EventEmitter<Events> {
     const failed = settled.find((s) => s.status === 'rejected')
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
     if (this.#stopped) return
-    if (replan) {
-      live.replans++
-      this.#log(`replicator ${target}: the target already had most of a batch; planning the rest again`)
+    const why = replan as false | 'duplicates' | 'pulling' // set in the ack handlers too
+    if (why !== false) {
+      if (why === 'duplicates') live.replans++
+      this.#log(`replicator ${target}: the target gets blocks another way (${why === 'pulling' ? 'it pulls from us' : 'it had most of a batch'}); planning the rest again`)
       return // the worker runs the initial sync again: a fresh head exchange plans what is left
     }
     // Done only for the scope planned here: a scope that grew meanwhile (set) is synced next.
@@ -405,8 +430,25 @@ export class Replicators extends EventEmitter<Events> {
     live.initialSync = { state: 'done', done: total, total }
     live.lastError = null
     live.replans = 0
+    live.yields = 0
     live.lastPlan = null
     this.#emitState(target)
+  }
+
+  /** Waits (bounded) until the target starts fetching from this device. */
+  async #pullStarts(target: string): Promise<void> {
+    const end = Date.now() + PULL_START_WAIT_MS
+    while (!this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  /** Waits (bounded) until the target is no longer fetching from this device. */
+  async #pullEnded(target: string): Promise<void> {
+    const end = Date.now() + PULL_WAIT_MS
+    while (this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
   }
 
   /** Every block reachable from our heads in the scope that the target's heads do not cover, parents first. */
@@ -487,7 +529,7 @@ export class Replicators extends EventEmitter<Events> {
   #liveOf(target: string): Live {
     let live = this.#live.get(target)
     if (live === undefined) {
-      live = { lastAck: null, lastError: null, initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, lastPlan: null }
+      live = { lastAck: null, lastError: null, initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, yields: 0, lastPlan: null, justConnected: false }
       this.#live.set(target, live)
     }
     return live
