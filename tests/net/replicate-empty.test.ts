@@ -1,7 +1,7 @@
 /**
  * Replicating a collection that is still empty: the target gets the collection (schemas otherwise
- * travel only with blocks), so it lists it and the verified sync status says in sync, not
- * "not on that device" until a first document is written.
+ * travel only with blocks), so it lists it and the verified sync status goes from "not on that
+ * device" to in sync at once, not only after a first document is written.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,6 +12,8 @@ test('an empty collection replicated is created at the target and verified in sy
   await a.db.addCollections('type Notes { title: String! }')
   await formGroup([a, b])
   await eventually(() => a.connectedDevices().includes(b.deviceID), 'connected')
+  // Checked on connect: B does not hold Notes.
+  await eventually(async () => (await a.syncStatusReport()).devices[0]!.collections[0]!.state === 'not-there', 'not there before')
   await a.replicators!.set({ target: b.deviceID, collections: ['Notes'] })
   await eventually(() => a.replicators!.state(b.deviceID)!.initialSync.state === 'done', 'initial sync done')
   const notes = await eventually(async () => (await b.db.listCollections()).find((c) => c.name === 'Notes'), 'Notes at B')
