@@ -14,7 +14,8 @@ import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, DocID } from '../../shared/types.ts'
 import { encodeCbor, encodeCborWithSlot, encodesTo, slabAlloc, spliceEntry, writeLatin1 } from './cbor.ts'
 import { cidOf, cidString, compareCIDStrings, isCIDString, isOurCID, sha256Latin1 } from './cid.ts'
-import { verifySignature, type DeviceIdentity } from './identity.ts'
+import { publicKeyOf, verifySignature, type DeviceIdentity } from './identity.ts'
+import { verifyMany, type SignatureCheck } from './verify-worker.ts'
 import { decodeCanonicalBlock } from './block-decode.ts'
 
 export const BLOCK_VERSION = 1
@@ -226,10 +227,15 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out
 }
 
-/** Inner nodes already hashed in one batch: by the hash below and the side its sibling is on. */
+/**
+ * Inner nodes already hashed in one batch, by the hash below and the side its sibling is on: the
+ * sibling (32 bytes at `sibAt` of `sib`), the node above, and the walk that hashed it — its proof
+ * (`ref`, `refD`) and, once that walk ended, its root.
+ */
+interface ProofStep { sib: Uint8Array; sibAt: number; up: string; j: number; ref: Uint8Array; refD: number; walk: { root: string | null } }
 interface ProofMemo {
-  left: Map<string, { p: Uint8Array; at: number; up: string }>
-  right: Map<string, { p: Uint8Array; at: number; up: string }>
+  left: Map<string, ProofStep>
+  right: Map<string, ProofStep>
 }
 
 function sameSibling(a: Uint8Array, at: number, b: Uint8Array, bt: number): boolean {
@@ -237,20 +243,38 @@ function sameSibling(a: Uint8Array, at: number, b: Uint8Array, bt: number): bool
   return true
 }
 
+const compareBytes = Buffer.prototype.compare as (this: Uint8Array, target: Uint8Array, targetStart: number, targetEnd: number, sourceStart: number, sourceEnd: number) => number
+
 /**
  * The Merkle root a block's proof leads to, from its leaf hash; `memo` shares inner nodes between
  * blocks of one batch. Siblings are read from the proof's bytes in place (no string per step).
+ *
+ * A node is remembered for both of its children: the walk up from the other child (the next block
+ * of the batch, usually) finds it without hashing. And where a walk meets a node an earlier walk
+ * went through, with the same proof from there up (compared as bytes), it takes that walk's root:
+ * the rest of the path would hash to it again. So a batch costs about one node hash per two blocks.
  */
 function rootFrom(leaf: string, sig: BlockSignature, memo: ProofMemo): string {
   let h = leaf
   const { p, d } = sig
+  const walk: { root: string | null } = { root: null }
   for (let j = 0; j * 32 < p.length; j++) {
     const at = j * 32
     const right = (d & (1 << j)) !== 0
     // The node above h, if an earlier block of this batch went the same way (same sibling, same side).
     const m = right ? memo.right : memo.left
     const seen = m.get(h)
-    if (seen !== undefined && sameSibling(seen.p, seen.at, p, at)) { h = seen.up; continue }
+    if (seen !== undefined && sameSibling(seen.sib, seen.sibAt, p, at)) {
+      const root = seen.walk.root
+      const rest = at + 32
+      if (root !== null && seen.j === j && seen.ref.length === p.length && (seen.refD >>> (j + 1)) === (d >>> (j + 1)) &&
+        (rest >= p.length || compareBytes.call(seen.ref, p, rest, p.length, rest, p.length) === 0)) {
+        h = root
+        break
+      }
+      h = seen.up
+      continue
+    }
     if (right) {
       writeLatin1(nodeBuf, 1, h)
       for (let i = 0; i < 32; i++) nodeBuf[33 + i] = p[at + i]!
@@ -259,9 +283,15 @@ function rootFrom(leaf: string, sig: BlockSignature, memo: ProofMemo): string {
       writeLatin1(nodeBuf, 33, h)
     }
     const up = sha256Latin1(nodeBuf)
-    m.set(h, { p, at, up })
+    m.set(h, { sib: p, sibAt: at, up, j, ref: p, refD: d, walk })
+    // The same node as the walk from the sibling will ask for it: keyed by the sibling, h beside it.
+    const hBytes = new Uint8Array(32)
+    writeLatin1(hBytes, 0, h)
+    const sibling = Buffer.from(p.buffer, p.byteOffset + at, 32).toString('latin1')
+    ;(right ? memo.left : memo.right).set(sibling, { sib: hBytes, sibAt: 0, up, j, ref: p, refD: d, walk })
     h = up
   }
+  walk.root = h
   return h
 }
 
@@ -314,19 +344,44 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
       out[i] = err instanceof TandemError ? err : invalid((err as Error).message)
     }
   }
-  const inline = bySig.size <= 2
-  await Promise.all([...bySig].map(async ([key, { author, root, s, at }]) => {
-    let ok = false
-    let error: TandemError | null = null
-    try {
-      ok = await verifySignature(author, concat(SIGN_DOMAIN, root), s, { inline })
-    } catch (err) {
-      if (err instanceof TandemError) error = err
-    }
-    if (ok) { verifiedRoots.set(key, true); return }
+  const failed = (author: string, at: number[], error?: TandemError): void => {
     error ??= new TandemError('BAD_SIGNATURE', `the signature is not ${author}'s`)
     for (const i of at) out[i] = error
-  }))
+  }
+  if (bySig.size <= 2) {
+    // One or two (an edit by gossip): checked at once, the hop to another thread costs more.
+    for (const [key, { author, root, s, at }] of bySig) {
+      let ok = false
+      let error: TandemError | undefined
+      try {
+        ok = await verifySignature(author, concat(SIGN_DOMAIN, root), s, { inline: true })
+      } catch (err) {
+        if (err instanceof TandemError) error = err
+      }
+      if (ok) verifiedRoots.set(key, true)
+      else failed(author, at, error)
+    }
+    return out
+  }
+  // Many: checked together on the signature worker (verify-worker.ts), off the event loop.
+  const checks: SignatureCheck[] = []
+  const entries: Array<{ key: string; author: string; at: number[] }> = []
+  for (const [key, { author, root, s, at }] of bySig) {
+    let pub
+    try {
+      pub = publicKeyOf(author)
+    } catch (err) {
+      failed(author, at, err instanceof TandemError ? err : undefined)
+      continue
+    }
+    checks.push({ key: pub, data: concat(SIGN_DOMAIN, root), sig: s })
+    entries.push({ key, author, at })
+  }
+  const oks = await verifyMany(checks)
+  entries.forEach(({ key, author, at }, k) => {
+    if (oks[k] === true) verifiedRoots.set(key, true)
+    else failed(author, at)
+  })
   return out
 }
 

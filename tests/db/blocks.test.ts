@@ -150,6 +150,30 @@ test('one signature covers a bulk create, and every block of it verifies alone',
   await assert.rejects(verifyBlock(swapped), (e) => isTandemError(e, 'BAD_SIGNATURE'))
 })
 
+test('a batch of many signatures is checked block by block: a moved proof and a changed signature are refused, the rest apply', async (t) => {
+  const { a, b } = await pair(t)
+  await a.createDocuments('Books', Array.from({ length: 64 }, (_, i) => ({ title: `bulk ${i}` }))) // one signature, 64 proofs
+  for (let i = 0; i < 8; i++) await a.createDocument('Books', { title: `alone ${i}` }) // a signature each
+  const blocks = (await allBlocks(a)).map((x) => ({ ...x, block: decodeStoredBlock(x.bytes) }))
+  const bulk = blocks.filter((x) => x.block.sig.p.length > 0)
+  const alone = blocks.filter((x) => x.block.sig.p.length === 0)
+  assert.equal(bulk.length, 64)
+  assert.equal(alone.length, 8)
+  const movedProof = dagCbor.encode({ ...bulk[5]!.block, sig: bulk[6]!.block.sig })
+  const s = Uint8Array.from(alone[3]!.block.sig.s)
+  s[10]! ^= 1
+  const changedSig = dagCbor.encode({ ...alone[3]!.block, sig: { ...alone[3]!.block.sig, s } })
+  const batch = [...bulk.filter((_, i) => i !== 5), ...alone.filter((_, i) => i !== 3)].map((x) => ({ bytes: x.bytes }))
+  batch.splice(20, 0, { bytes: movedProof })
+  batch.push({ bytes: changedSig })
+  const results = await b.applyBlocks(batch)
+  const refused = results.filter((r) => r.status === 'rejected')
+  assert.equal(refused.length, 2)
+  for (const r of refused) assert.match(r.reason!, /signature/)
+  assert.equal(results.filter((r) => r.status === 'applied').length, batch.length - 2)
+  assert.equal((await b.listDocuments('Books', { limit: 0 })).total, 64 + 8 - 2)
+})
+
 test('blockLinks reads the height and parents of a stored block as a full decode does', async (t) => {
   const { a, b } = await pair(t)
   const id = await a.createDocument('Books', { title: 'Dune', pages: 412 })
