@@ -42,6 +42,37 @@ interface BlockMeta {
 export class BlockMetaCache {
   readonly #cache = new LRUCache<string, BlockMeta>({ max: 50_000 })
   readonly #staged = new WeakMap<Txn, Map<string, BlockMeta>>()
+  /** Blocks (and pending blocks) each recent commit wrote, newest last, for `writtenSince`. */
+  readonly #writes: Array<{ gen: number; cids: Iterable<string> }> = []
+  #gen = 0
+
+  /** The current write generation: what commits after this, `writtenSince` names. */
+  generation(): number {
+    return this.#gen
+  }
+
+  /**
+   * CIDs of the blocks and pending blocks committed since generation `gen`, or null when too many
+   * commits happened since to say (then the caller reads the store). Lets a batch checked before it
+   * took the write lock skip asking the store again whether its blocks arrived meanwhile.
+   */
+  writtenSince(gen: number): Set<string> | null {
+    if (gen === this.#gen) return new Set()
+    if (this.#writes.length === 0 || this.#writes[0]!.gen > gen + 1) return null
+    const out = new Set<string>()
+    for (const w of this.#writes) if (w.gen > gen) for (const c of w.cids) out.add(c)
+    return out
+  }
+
+  /** Pending blocks a commit wrote (after it committed). */
+  notePending(cids: Iterable<string>): void {
+    this.#note(cids)
+  }
+
+  #note(cids: Iterable<string>): void {
+    this.#writes.push({ gen: ++this.#gen, cids })
+    if (this.#writes.length > 64) this.#writes.shift()
+  }
 
   async get(txn: Txn, store: Store, cid: string): Promise<BlockMeta | undefined> {
     const hit = this.#staged.get(txn)?.get(cid) ?? this.#cache.get(cid)
@@ -79,6 +110,7 @@ export class BlockMetaCache {
     if (staged === undefined) return
     for (const [cid, meta] of staged) this.#cache.set(cid, meta)
     this.#staged.delete(txn)
+    this.#note([...staged.keys()])
   }
 }
 

@@ -51,6 +51,8 @@ export interface PreparedBlocks {
   readonly first: ReadonlyMap<string, number>
   readonly checked: ReadonlyMap<number, EncodedBlock | TandemError>
   readonly from: DeviceID | undefined
+  /** The write generation before the store was asked which blocks are here (when it was asked). */
+  readonly gen?: number
 }
 
 export type ChangeOrigin = 'local' | 'remote'
@@ -606,6 +608,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     // A block or two (an edit by gossip) skip this read: checking them costs less than the round
     // trip to LevelDB, and the write lock's own check still answers a duplicate.
     const known = entries.length <= 2 ? [] : [...new Set(ids.filter((id): id is string => id !== null))]
+    const gen = known.length === 0 ? undefined : this.#metas.generation()
     const [stored, pending] = known.length === 0 ? [[], []] : await Promise.all([this.#store.blocks.hasMany(known), this.#store.pending.hasMany(known)])
     const before = new Map<string, 'duplicate' | 'pending'>()
     known.forEach((id, i) => {
@@ -626,7 +629,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const v = verified[k]!
       checked.set(i, v instanceof TandemError ? v : this.#checkDecoded(v, options.from))
     })
-    return { entries, ids, before, first, checked, from: options.from }
+    return { entries, ids, before, first, checked, from: options.from, gen }
   }
 
   /** The second half of `applyBlocks`, under the write lock: applies what `prepareBlocks` checked, in one commit. */
@@ -636,7 +639,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return this.#exclusive(async () => {
       const txn = this.#store.txn()
       const changes = this.#pending.changes()
-      await this.#prefetch(txn, [...checked.values()].filter((c): c is EncodedBlock => !(c instanceof TandemError)))
+      // Blocks checked before the lock were neither stored nor pending then: only what committed
+      // since can have brought them (null: too much committed since to tell, so ask the store).
+      const since = prepared.gen === undefined ? null : this.#metas.writtenSince(prepared.gen)
+      await this.#prefetch(txn, [...checked.values()].filter((c): c is EncodedBlock => !(c instanceof TandemError)), since === null)
       const results: ApplyResult[] = []
       const resultByCid = new Map<string, ApplyResult>()
       const applied: Applied[] = []
@@ -657,7 +663,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
           results.push(this.#reject(null, item))
           continue
         }
-        const res = await this.#applyOne(txn, changes, item, applied)
+        const res = await this.#applyOne(txn, changes, item, applied, since !== null && !since.has(item.id))
         results.push(res)
         resultByCid.set(item.id, res)
       }
@@ -689,6 +695,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       }
       const held = await this.#commit(txn, applied, 'remote', options.from)
       this.#pending.apply(changes)
+      if (changes.added.size > 0) this.#metas.notePending([...new Set([...changes.added.values()].flatMap((s) => [...s]))])
       this.#emitChanges(applied, 'remote', held)
       return results
     })
@@ -698,7 +705,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * Reads at once what applying these blocks will read: whether they and their parents are here,
    * their parents' metadata, and the records of the documents they continue.
    */
-  async #prefetch(txn: Txn, blocks: EncodedBlock[]): Promise<void> {
+  async #prefetch(txn: Txn, blocks: EncodedBlock[], presence = true): Promise<void> {
     if (blocks.length === 0) return
     const inBatch = new Set(blocks.map((b) => b.id as string))
     const parents = new Set<string>()
@@ -709,17 +716,20 @@ export class Database extends EventEmitter<DatabaseEvents> {
       docs.add(docKey(block.collection, blockDocID(block, cid)))
     }
     await Promise.all([
-      txn.prefetchHas(this.#store.blocks, [...inBatch]),
-      txn.prefetchHas(this.#store.pending, [...inBatch]),
+      presence ? txn.prefetchHas(this.#store.blocks, [...inBatch]) : undefined,
+      presence ? txn.prefetchHas(this.#store.pending, [...inBatch]) : undefined,
       this.#metas.prefetch(txn, this.#store, parents),
       txn.prefetch(this.#store.docs, [...docs]),
     ])
   }
 
-  async #applyOne(txn: Txn, changes: PendingChanges, enc: EncodedBlock, applied: Applied[]): Promise<ApplyResult> {
+  /** `absent`: known to be neither stored nor pending (checked before the lock, nothing written since). */
+  async #applyOne(txn: Txn, changes: PendingChanges, enc: EncodedBlock, applied: Applied[], absent = false): Promise<ApplyResult> {
     const cid = enc.id
-    if (await txn.has(this.#store.blocks, cid)) return { cid, status: 'duplicate' }
-    if (await txn.has(this.#store.pending, cid)) return { cid, status: 'pending' }
+    if (!absent) {
+      if (txn.knownHas(this.#store.blocks, cid) ?? await txn.has(this.#store.blocks, cid)) return { cid, status: 'duplicate' }
+      if (txn.knownHas(this.#store.pending, cid) ?? await txn.has(this.#store.pending, cid)) return { cid, status: 'pending' }
+    }
     const missing = await missingParents(this.#store, txn, this.#metas, enc)
     if (missing.length > 0) {
       changes.put(this.#store, txn, enc, missing)
