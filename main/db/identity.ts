@@ -19,8 +19,6 @@ export interface DeviceIdentity {
   readonly peerId: PeerId
   readonly privateKey: Ed25519PrivateKey
   sign(data: Uint8Array): Promise<Uint8Array>
-  /** `sign` on the thread pool, so the event loop goes on meanwhile (bulk writes sign many roots). */
-  signOffThread?(data: Uint8Array): Promise<Uint8Array>
 }
 
 /** Loads the device key from `dir`, creating it (mode 0600) on first start. */
@@ -57,9 +55,6 @@ export function identityFromKey(privateKey: Ed25519PrivateKey): DeviceIdentity {
     peerId,
     privateKey,
     sign: async (data) => nodeSign(null, data, keyObject),
-    signOffThread: (data) => new Promise((resolve, reject) => {
-      nodeSign(null, data, keyObject, (err, signature) => { if (err !== null) reject(err); else resolve(signature) })
-    }),
   }
 }
 
