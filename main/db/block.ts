@@ -286,7 +286,9 @@ function rootFrom(leaf: string, sig: BlockSignature, memo: ProofMemo): string {
 }
 
 // Roots whose signatures were already checked, so each batch's signature is verified once.
-const verifiedRoots = new LRUCache<string, true>({ max: 4096 })
+// Keyed by the signature's bytes (latin1), which stand for the whole check only with the same
+// author and root: a hit needs all three equal.
+const verifiedRoots = new LRUCache<string, { author: string; root: string }>({ max: 4096 })
 
 /**
  * Decodes and checks one block received from anywhere: the bytes are canonical dag-cbor of the block
@@ -311,7 +313,7 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
   let lastS: Uint8Array | null = null
   let lastSKey = ''
   // signature key → the indexes of the blocks that need it, and what to verify
-  const bySig = new Map<string, { author: string; root: Uint8Array; s: Uint8Array; at: number[] }>()
+  const bySig = new Map<string, { author: string; rootKey: string; sKey: string; root: Uint8Array; s: Uint8Array; at: number[] }>()
   for (let i = 0; i < items.length; i++) {
     try {
       const { enc, root } = decodeChecked(items[i]!.bytes, items[i]!.expected, items[i]!.cid, memo)
@@ -321,13 +323,19 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
         lastS = sig.s
         lastSKey = Buffer.from(sig.s.buffer, sig.s.byteOffset, sig.s.length).toString('latin1')
       }
-      const key = `${author}|${root}|${lastSKey}` // root and signature as latin1 (fixed lengths)
-      if (verifiedRoots.has(key)) continue
+      // By the signature alone (one short string, hashed once); the author and root must match too.
+      const done = verifiedRoots.get(lastSKey)
+      if (done !== undefined && done.author === author && done.root === root) continue
+      let key = lastSKey
       let entry = bySig.get(key)
+      if (entry !== undefined && (entry.author !== author || entry.rootKey !== root)) {
+        key = `${author}|${root}|${lastSKey}` // the same signature bytes claimed for another author or root
+        entry = bySig.get(key)
+      }
       if (entry === undefined) {
         const rootBytes = new Uint8Array(32)
         writeLatin1(rootBytes, 0, root)
-        bySig.set(key, entry = { author, root: rootBytes, s: sig.s, at: [] })
+        bySig.set(key, entry = { author, rootKey: root, sKey: lastSKey, root: rootBytes, s: sig.s, at: [] })
       }
       entry.at.push(i)
     } catch (err) {
@@ -340,7 +348,7 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
   }
   if (bySig.size <= 2) {
     // One or two (an edit by gossip): checked at once, the hop to another thread costs more.
-    for (const [key, { author, root, s, at }] of bySig) {
+    for (const { author, rootKey, sKey, root, s, at } of bySig.values()) {
       let ok = false
       let error: TandemError | undefined
       try {
@@ -348,15 +356,15 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
       } catch (err) {
         if (err instanceof TandemError) error = err
       }
-      if (ok) verifiedRoots.set(key, true)
+      if (ok) verifiedRoots.set(sKey, { author, root: rootKey })
       else failed(author, at, error)
     }
     return out
   }
   // Many: checked together on the signature worker (verify-worker.ts), off the event loop.
   const checks: SignatureCheck[] = []
-  const entries: Array<{ key: string; author: string; at: number[] }> = []
-  for (const [key, { author, root, s, at }] of bySig) {
+  const entries: Array<{ author: string; rootKey: string; sKey: string; at: number[] }> = []
+  for (const { author, rootKey, sKey, root, s, at } of bySig.values()) {
     let pub
     try {
       pub = publicKeyOf(author)
@@ -365,11 +373,11 @@ export async function verifyBlocks(items: ReadonlyArray<{ bytes: Uint8Array; exp
       continue
     }
     checks.push({ key: pub, data: concat(SIGN_DOMAIN, root), sig: s })
-    entries.push({ key, author, at })
+    entries.push({ author, rootKey, sKey, at })
   }
   const oks = await verifyMany(checks)
-  entries.forEach(({ key, author, at }, k) => {
-    if (oks[k] === true) verifiedRoots.set(key, true)
+  entries.forEach(({ author, rootKey, sKey, at }, k) => {
+    if (oks[k] === true) verifiedRoots.set(sKey, { author, root: rootKey })
     else failed(author, at)
   })
   return out

@@ -172,6 +172,9 @@ test('a batch of many signatures is checked block by block: a moved proof and a 
   for (const r of refused) assert.match(r.reason!, /signature/)
   assert.equal(results.filter((r) => r.status === 'applied').length, batch.length - 2)
   assert.equal((await b.listDocuments('Books', { limit: 0 })).total, 64 + 8 - 2)
+  // Again, now that the batch's true root is known to be signed: the moved proof still is not.
+  const again = await b.applyBlocks([{ bytes: movedProof }, { bytes: changedSig }, ...alone.slice(0, 2).map((x) => ({ bytes: x.bytes }))])
+  assert.deepEqual(again.map((r) => r.status), ['rejected', 'rejected', 'duplicate', 'duplicate'])
 })
 
 test('blockLinks reads the height and parents of a stored block as a full decode does', async (t) => {
