@@ -454,17 +454,17 @@ export class Database extends EventEmitter<DatabaseEvents> {
       // Many buckets: one scan of the collection beats an iterator per bucket.
       const wanted = new Set(buckets.map(bucketKey))
       const prefix = `${collection}!`
-      for await (const [key, json] of this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+      await scan(this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` }), (key, text) => {
         const rest = key.slice(prefix.length)
-        if (wanted.has(rest.slice(0, 2))) out.push({ docID: rest.slice(3) as DocID, heads: headsOf(json) })
-      }
+        if (wanted.has(rest.slice(0, 2))) out.push({ docID: rest.slice(3) as DocID, heads: headsOf(text) })
+      })
       return out
     }
     for (const b of buckets) {
       const prefix = `${collection}!${bucketKey(b)}!`
-      for await (const [key, json] of this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
-        out.push({ docID: key.slice(prefix.length) as DocID, heads: headsOf(json) })
-      }
+      await scan(this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` }), (key, text) => {
+        out.push({ docID: key.slice(prefix.length) as DocID, heads: headsOf(text) })
+      })
     }
     return out
   }
@@ -873,6 +873,19 @@ function view(c: StoredCollection, docID: DocID, rec: DocRecord, held?: HeldDoc)
   }
   if (rec.deleted && held !== undefined) v.held = { batch: held.batch, since: held.at }
   return v
+}
+
+/** Visits every entry of an iterator, a thousand per call into LevelDB (for await costs a promise each). */
+async function scan(it: { nextv(n: number): Promise<Array<[string, string]>>; close(): Promise<void> }, visit: (key: string, value: string) => void): Promise<void> {
+  try {
+    for (;;) {
+      const entries = await it.nextv(1000)
+      if (entries.length === 0) return
+      for (const [key, value] of entries) visit(key, value)
+    }
+  } finally {
+    await it.close()
+  }
 }
 
 /** The heads of a stored record from its text. */
