@@ -303,8 +303,10 @@ if (workloads.includes('w5')) {
   rows.push([`W5 one collection of ${fmt(w5N)} docs, one node`, text, peerNote, peerNote, '-', '-', '-', '-', `RSS < ${GOALS.w5RssMB} MB at ${fmt(GOALS.w5N)}; topics O(collections + hot docs)`,
     `${judged ? verdict(rssPass) : 'info'}; ${verdict(topicsPass)}`])
   results.w5 = { n: w5N, medians: cells, goals: { maxRssMB: GOALS.w5RssMB, judged, rssPass: judged ? rssPass ?? null : null, topicsPass: topicsPass ?? null } }
-  const one = (label: string, c: Cell, u: string, goal?: number): Panel => ({ title: label, bars: [bar('Tandem', c, COLORS.Tandem!, c.value === undefined ? '-' : `${fmt(c.value, c.value < 10 ? 1 : 0)} ${u}`)], ...(goal !== undefined && judged ? { goal: { value: goal, text: `goal ${goal} ${u}` } } : {}) })
-  charts.w5!.push(one('open the node (ms)', cells.openMs, 'ms'), one('first page of 50 (ms)', cells.firstPageMs, 'ms'), one('RSS after open and first page (MB)', cells.rssMB, 'MB', GOALS.w5RssMB), one('pubsub topics subscribed (1 collection, then 10 hot docs)', cells.topicsWith10Hot, 'topics'))
+  const val = (c: Cell, u: string): string => (c.value === undefined ? '-' : `${fmt(c.value, c.value < 10 ? 1 : 0)} ${u}`)
+  const one = (label: string, c: Cell, u: string, goal?: number): Panel => ({ title: label, bars: [bar('Tandem', c, COLORS.Tandem!, val(c, u))], ...(goal !== undefined ? { goal: { value: goal, text: `goal ${goal} ${u} at ${fmt(GOALS.w5N)}` } } : {}) })
+  charts.w5!.push(one('open the node (ms)', cells.openMs, 'ms'), one('first page of 50 (ms)', cells.firstPageMs, 'ms'), one('RSS after open and first page (MB)', cells.rssMB, 'MB', GOALS.w5RssMB),
+    { title: 'pubsub topics subscribed', bars: [bar('1 collection', cells.topics, COLORS.Tandem!, val(cells.topics, 'topic(s)')), bar('+ 10 opened docs', cells.topicsWith10Hot, COLORS.Tandem!, val(cells.topicsWith10Hot, 'topics'))] })
 }
 
 // ---- output ----
