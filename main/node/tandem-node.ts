@@ -107,7 +107,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly syncStatus: SyncStatus
   readonly #log: (msg: string) => void
   readonly #syncing = new Map<string, Promise<SyncReport>>()
-  readonly #again = new Set<string>()
+  readonly #again = new Map<string, Promise<SyncReport>>()
   readonly #backoff = new Backoff({ initialMs: 500, maxMs: 60_000 })
   readonly #dialTimers = new Map<string, NodeJS.Timeout>()
   #stopped = false
@@ -367,18 +367,26 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   /**
    * Head exchange with a connected group device, then DAG sync of every block it has that we lack.
-   * Concurrent calls for the same peer share one run (and one more runs after, if asked meanwhile).
+   * Concurrent calls for the same peer share one run; a call made while one runs gets the next one
+   * (shared by every call made meanwhile), so its check follows whatever made the caller ask.
    */
   syncWith(peer: string, collections?: CollectionID[]): Promise<SyncReport> {
     const running = this.#syncing.get(peer)
     if (running !== undefined) {
-      this.#again.add(peer)
-      return running
+      // The running one may have compared heads before the caller's reason to sync (a write just
+      // now): the caller gets the one that runs after it, shared by everyone who asks meanwhile.
+      let next = this.#again.get(peer)
+      if (next === undefined) {
+        next = running.catch(() => {}).then(() => {
+          this.#again.delete(peer)
+          return this.#stopped ? running : this.syncWith(peer)
+        })
+        next.catch(() => {}) // callers that fired and forgot
+        this.#again.set(peer, next)
+      }
+      return next
     }
-    const run = this.#sync(peer, collections).finally(() => {
-      this.#syncing.delete(peer)
-      if (this.#again.delete(peer) && !this.#stopped) void this.syncWith(peer).catch(() => {})
-    })
+    const run = this.#sync(peer, collections).finally(() => { this.#syncing.delete(peer) })
     this.#syncing.set(peer, run)
     return run
   }
