@@ -73,6 +73,9 @@ export async function main(system: string, run: Record<string, () => Promise<Rec
     console.error(`${system} ${workload}: ${(err as Error).stack ?? String(err)}`)
     code = 1
   } finally {
+    // Twice: automerge-repo's storage can still write a debounced save after shutdown, recreating a directory.
+    for (const d of dirs) await rm(d, { recursive: true, force: true }).catch(() => {})
+    await sleep(500)
     for (const d of dirs) await rm(d, { recursive: true, force: true }).catch(() => {})
   }
   process.exit(code)
