@@ -90,7 +90,12 @@ export class Store {
   }
 
   static async open(path: string): Promise<Store> {
-    const db = new ClassicLevel<string, unknown>(path, { valueEncoding: 'json' })
+    // A 16 MiB write buffer (LevelDB's default is 4 MiB): a bulk create writes ~1.3 KB a document
+    // (block, record, digests), so the default memtable filled every ~3k documents and each flush
+    // started compactions that competed with the writes; 50k-document creates measured 20–30% more
+    // documents/s with it here. It costs memory only as it fills (up to twice this during a flush),
+    // and changes nothing about durability: every commit is still one atomic batch in the log.
+    const db = new ClassicLevel<string, unknown>(path, { valueEncoding: 'json', writeBufferSize: 16 * 1024 * 1024 })
     try {
       await db.open()
     } catch (err) {
