@@ -21,7 +21,7 @@ import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import { WebSocketServer } from 'ws'
 import { gc, makeDoc, type Doc } from '../common.ts'
-import { capMs, edits, freshDir, main, n, orTimeout, percentile, pollUntil, shared } from './child.ts'
+import { capMs, edits, freshDir, main, n, orTimeout, pollUntil, timeEdits, shared } from './child.ts'
 import { version } from './version.ts'
 
 type Server = { wss: WebSocketServer; url: string; repo: Repo }
@@ -110,17 +110,7 @@ async function w3(): Promise<Record<string, unknown>> {
       waiters.delete(k)
       return ok === undefined ? undefined : performance.now() - t0
     }
-    for (let i = 0; i < 20; i++) await edit(i, performance.now() + 10_000)
-    gc()
-    const latencies: number[] = []
-    const end = performance.now() + capMs
-    for (let i = 0; i < edits; i++) {
-      const ms = await edit(20 + i, Math.min(end, performance.now() + 10_000))
-      if (ms === undefined) break
-      latencies.push(ms)
-      if (performance.now() > end) break
-    }
-    return { finished: latencies.length === edits, reached: latencies.length, edits, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) }
+    return await timeEdits(edit)
   } finally {
     await stop(s, b)
   }

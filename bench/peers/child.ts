@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { gc } from '../common.ts'
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +44,25 @@ export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return Number.NaN
   const s = [...xs].sort((x, y) => x - y)
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
+}
+
+/**
+ * W3's timed loop, the same for every system: 20 untimed warm-up edits, then `edits` edits one at a
+ * time until the cap; `edit(i, until)` returns the milliseconds edit i took to show on B, or
+ * undefined when it did not by `until`.
+ */
+export async function timeEdits(edit: (i: number, untilMs: number) => Promise<number | undefined>): Promise<{ finished: boolean; reached: number; edits: number; p50: number; p99: number; max: number }> {
+  for (let i = 0; i < 20; i++) await edit(i, performance.now() + 10_000)
+  gc()
+  const latencies: number[] = []
+  const end = performance.now() + capMs
+  for (let i = 0; i < edits; i++) {
+    const ms = await edit(20 + i, Math.min(end, performance.now() + 10_000))
+    if (ms === undefined) break
+    latencies.push(ms)
+    if (performance.now() > end) break
+  }
+  return { finished: latencies.length === edits, reached: latencies.length, edits, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) }
 }
 
 /** Polls `check` until true or `untilMs` (a performance.now() time) passes; returns whether it became true. */

@@ -36,7 +36,7 @@ import { LevelDatastore } from 'datastore-level'
 // @ts-expect-error @orbitdb/core ships JavaScript without types
 import { createOrbitDB, IPFSAccessController } from '@orbitdb/core'
 import { gc, makeDoc, type Doc } from '../common.ts'
-import { capMs, edits, freshDir, main, n, orTimeout, percentile, pollUntil, shared, sleep } from './child.ts'
+import { capMs, edits, freshDir, main, n, orTimeout, pollUntil, timeEdits, shared, sleep } from './child.ts'
 import { version } from './version.ts'
 
 interface Peer { helia: any; orbitdb: any; stop: () => Promise<void> }
@@ -158,20 +158,11 @@ async function w3(): Promise<Record<string, unknown>> {
       early.clear()
       return ok === undefined ? undefined : performance.now() - t0
     }
-    for (let i = 0; i < 20; i++) await edit(i, performance.now() + 10_000)
-    gc()
-    const latencies: number[] = []
-    const end = performance.now() + capMs
-    for (let i = 0; i < edits; i++) {
-      const ms = await edit(20 + i, Math.min(end, performance.now() + 10_000))
-      if (ms === undefined) break
-      latencies.push(ms)
-      if (performance.now() > end) break
-    }
+    const result = await timeEdits(edit)
     await sleep(200)
     await dbB.close()
     await dbA.close()
-    return { finished: latencies.length === edits, reached: latencies.length, edits, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies), connections: remoteAddrs(a, b) }
+    return { ...result, connections: remoteAddrs(a, b) }
   } finally {
     await b.stop()
     await a.stop()

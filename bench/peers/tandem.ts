@@ -23,7 +23,7 @@ import { Database } from '../../main/db/database.ts'
 import type { ChangeEvent } from '../../main/db/database.ts'
 import { TandemNode } from '../../main/node/tandem-node.ts'
 import { BOOKS, gc, makeDoc, type Doc } from '../common.ts'
-import { capMs, dirArg, edits, freshDir, main, n, orTimeout, percentile, pollUntil, shared, sleep } from './child.ts'
+import { capMs, dirArg, edits, freshDir, main, n, orTimeout, pollUntil, timeEdits, shared, sleep } from './child.ts'
 
 const BATCH = 1000
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
@@ -140,17 +140,7 @@ async function w3(): Promise<Record<string, unknown>> {
       if (!ev.cids.includes(view.heads[0]!)) throw new Error(`Tandem W3: B reported another change of ${id}`)
       return performance.now() - t0
     }
-    for (let i = 0; i < 20; i++) await edit(i, performance.now() + 10_000)
-    gc()
-    const latencies: number[] = []
-    const end = performance.now() + capMs
-    for (let i = 0; i < edits; i++) {
-      const ms = await edit(20 + i, Math.min(end, performance.now() + 10_000))
-      if (ms === undefined) break
-      latencies.push(ms)
-      if (performance.now() > end) break
-    }
-    return { finished: latencies.length === edits, reached: latencies.length, edits, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies) }
+    return await timeEdits(edit)
   } finally {
     await a.stop()
     await b.stop()

@@ -53,7 +53,7 @@ function start(): Worker | null {
       for (const p of waiting.values()) p.reject(err)
       waiting.clear()
     }
-    w.on('error', (err) => { broken = true; fail(err) })
+    w.on('error', (err: Error) => { broken = true; fail(err) })
     w.on('exit', (code) => fail(new Error(`the signature worker exited (${code})`)))
     w.unref()
     worker = w
