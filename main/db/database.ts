@@ -18,6 +18,7 @@ import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
 import type { DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
+import { attestFrame, checkAttestation } from './attest.ts'
 import { compileQuery } from './query.ts'
 import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
 import { BUCKET_BYTES, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
@@ -505,6 +506,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return recs.map((r) => (r?.heads ?? []) as BlockCID[])
   }
 
+  /** This device's attestation of a frame of blocks with these CIDs, sent along with it (attest.ts). */
+  attest(ids: readonly string[]): Promise<Uint8Array> {
+    return attestFrame(this.identity, ids)
+  }
+
   /** The SDL of one collection alone (canonical), to hand to a device that lacks it. */
   collectionSDL(id: string): string | undefined {
     const c = this.#collections.get(id)
@@ -584,7 +590,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * are answered without being checked again. The others are verified together (each signature
    * once, off the event loop), and what applying them reads is read up front in a few multi-gets.
    */
-  async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID } = {}): Promise<ApplyResult[]> {
+  async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID; attestation?: Uint8Array } = {}): Promise<ApplyResult[]> {
     return this.applyPrepared(await this.prepareBlocks(entries, options))
   }
 
@@ -593,7 +599,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * signature, author, schema). A receiver can prepare the next batch while the previous one
    * commits, then `applyPrepared` them in order.
    */
-  async prepareBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID } = {}): Promise<PreparedBlocks> {
+  async prepareBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID; attestation?: Uint8Array } = {}): Promise<PreparedBlocks> {
     if (!Array.isArray(entries)) throw new TandemError('INVALID_INPUT', 'applyBlocks takes a list of blocks.')
     // The CID of each well-formed entry, to answer duplicates before any costlier check.
     const cids: Array<CID | null> = entries.map((e) => {
@@ -623,7 +629,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
       if (id !== null && id !== undefined) first.set(id, i)
       toCheck.push(i)
     }
-    const verified = await verifyBlocks(toCheck.map((i) => ({ bytes: entries[i]?.bytes as Uint8Array, expected: entries[i]?.cid, cid: ids[i] === null ? undefined : cids[i]! })))
+    // The sender's one signature over every CID of the frame stands for its own blocks' signatures
+    // (attest.ts); one that does not hold saves nothing, and every block is checked on its own.
+    const attestedBy = options.attestation !== undefined && options.from !== undefined && toCheck.length > 0 &&
+      checkAttestation(options.from, ids, options.attestation) ? options.from : undefined
+    const verified = await verifyBlocks(toCheck.map((i) => ({ bytes: entries[i]?.bytes as Uint8Array, expected: entries[i]?.cid, cid: ids[i] === null ? undefined : cids[i]! })), { attestedBy })
     const checked = new Map<number, EncodedBlock | TandemError>()
     toCheck.forEach((i, k) => {
       const v = verified[k]!

@@ -78,19 +78,30 @@ export const cidString = z.string().min(8).max(128).regex(/^b[a-z2-7]+$/, 'a CID
 export const docIDString = z.string().min(12).max(132).regex(/^bae-b[a-z2-7]+$/, 'a docID')
 
 const BLOCKS_KEY = [0xa1, 0x66, ...new TextEncoder().encode('blocks')] // a map of one entry, "blocks"
+// A map of two entries, "att" (64 bytes: a frame attestation, db/attest.ts) then "blocks" (dag-cbor's key order).
+const ATT_KEY = [0xa2, 0x63, ...new TextEncoder().encode('att'), 0x58, 64]
+const ATT_BYTES = 64
 
 /**
- * A fast reader for frames of blocks, `{ blocks: [bytes, …] }` with at most `max` entries: each
+ * A fast reader for frames of blocks, `{ blocks: [bytes, …] }` or `{ att: 64 bytes, blocks: [bytes, …] }`, with at most `max` entries: each
  * block is copied out of the frame into a shared slab (no ArrayBuffer of its own, no token tree,
  * no schema walk over every block; each block is checked in full by the block verifier). Anything
  * else — other or extra keys, longer-than-needed or indefinite lengths, other item types, trailing
  * bytes — returns null and takes the general path (dag-cbor decode + zod), which decides as before.
  */
-export function blocksFrame(max: number): (data: Uint8Array) => { blocks: Array<Uint8Array<ArrayBuffer>> } | null {
+export function blocksFrame(max: number): (data: Uint8Array) => { blocks: Array<Uint8Array<ArrayBuffer>>; att?: Uint8Array<ArrayBuffer> } | null {
   return (data) => {
-    if (data.length < BLOCKS_KEY.length + 1) return null
-    for (let i = 0; i < BLOCKS_KEY.length; i++) if (data[i] !== BLOCKS_KEY[i]) return null
-    const at = { pos: BLOCKS_KEY.length }
+    let start = 0
+    let att: Uint8Array<ArrayBuffer> | undefined
+    if (data[0] === ATT_KEY[0]) {
+      if (data.length < ATT_KEY.length + ATT_BYTES + BLOCKS_KEY.length) return null
+      for (let i = 0; i < ATT_KEY.length; i++) if (data[i] !== ATT_KEY[i]) return null
+      att = new Uint8Array(data.subarray(ATT_KEY.length, ATT_KEY.length + ATT_BYTES))
+      start = ATT_KEY.length + ATT_BYTES - 1 // "blocks" follows, without the one-entry map head
+    }
+    if (data.length < start + BLOCKS_KEY.length + 1) return null
+    for (let i = att === undefined ? 0 : 1; i < BLOCKS_KEY.length; i++) if (data[start + i] !== BLOCKS_KEY[i]) return null
+    const at = { pos: start + BLOCKS_KEY.length }
     const n = shortestHead(data, at, 4)
     if (n < 0 || n > max || n > data.length - at.pos) return null
     const blocks = new Array<Uint8Array<ArrayBuffer>>(n)
@@ -102,7 +113,8 @@ export function blocksFrame(max: number): (data: Uint8Array) => { blocks: Array<
       blocks[i] = out
       at.pos += len
     }
-    return at.pos === data.length ? { blocks } : null
+    if (at.pos !== data.length) return null
+    return att === undefined ? { blocks } : { att, blocks }
   }
 }
 

@@ -10,10 +10,10 @@ import { z } from 'zod'
 import { blocksFrame, bytes } from '../../main/net/wire.ts'
 
 const MAX = 16
-const schema = z.object({ blocks: z.array(bytes).max(MAX) })
+const schema = z.object({ blocks: z.array(bytes).max(MAX), att: bytes.refine((b) => b.length === 64).optional() })
 const read = blocksFrame(MAX)
 
-function general(data: Uint8Array): { blocks: Uint8Array[] } | undefined {
+function general(data: Uint8Array): { blocks: Uint8Array[]; att?: Uint8Array } | undefined {
   try {
     const r = schema.safeParse(dagCbor.decode(data))
     return r.success ? r.data : undefined
@@ -33,6 +33,15 @@ test('frames of blocks read fast give what the general path gives', () => {
     assert.ok(got !== null)
     assert.deepEqual(got, general(data))
   }
+  for (const n of [0, 3]) {
+    // With the sender's attestation (64 bytes) before the blocks.
+    const data = dagCbor.encode({ att: new Uint8Array(64).map((_, i) => i), blocks: Array.from({ length: n }, (_, i) => new Uint8Array(10 + i).fill(i)) })
+    const got = read(data)
+    assert.ok(got !== null && got.att?.length === 64)
+    assert.deepEqual(got, general(data))
+  }
+  assert.equal(read(dagCbor.encode({ att: new Uint8Array(63), blocks: [] })), null)
+  assert.equal(read(dagCbor.encode({ att: new Uint8Array(64), blocks: [], x: 1 })), null)
   assert.equal(read(dagCbor.encode({ blocks: Array.from({ length: MAX + 1 }, () => new Uint8Array(1)) })), null)
   assert.equal(read(dagCbor.encode({ blocks: [new Uint8Array(1)], extra: 1 })), null)
   assert.equal(read(dagCbor.encode({ blocks: ['text'] })), null)
@@ -43,9 +52,11 @@ test('frames of blocks read fast give what the general path gives', () => {
 })
 
 test('corrupted frames: whatever the fast reader accepts, the general path accepts identically', () => {
-  const base = dagCbor.encode({ blocks: Array.from({ length: 6 }, (_, i) => new Uint8Array(20 + i * 30).fill(i)) })
+  const plain = dagCbor.encode({ blocks: Array.from({ length: 6 }, (_, i) => new Uint8Array(20 + i * 30).fill(i)) })
+  const attested = dagCbor.encode({ att: new Uint8Array(64).fill(9), blocks: Array.from({ length: 4 }, (_, i) => new Uint8Array(20 + i * 30).fill(i)) })
   let accepted = 0
-  for (let k = 0; k < 20000; k++) {
+  for (let k = 0; k < 40000; k++) {
+    const base = k % 2 === 0 ? plain : attested
     let data = base.slice()
     const op = Math.floor(rnd() * 3)
     if (op === 0) data[Math.floor(rnd() * data.length)] = Math.floor(rnd() * 256)

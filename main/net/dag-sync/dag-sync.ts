@@ -8,6 +8,7 @@ import type { Libp2p } from 'libp2p'
 import { z } from 'zod'
 import type { Database, PreparedBlocks } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
+import { ATTESTATION_BYTES } from '../../db/attest.ts'
 import type { DeviceID } from '../../../shared/types.ts'
 import { blocksFrame, bytes, Channel, cidString, WireError } from '../wire.ts'
 import {
@@ -22,7 +23,7 @@ const Request = z.object({
 })
 const readBlocksFrame = blocksFrame(FRAME_BLOCKS)
 const Frame = z.union([
-  z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS) }),
+  z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS), att: bytes.refine((b) => b.length === ATTESTATION_BYTES).optional() }),
   z.object({ done: z.literal(true), truncated: z.boolean(), missing: z.array(cidString).max(MAX_CIDS_PER_REQUEST) }),
   z.object({ error: z.string().max(500) }),
 ])
@@ -90,7 +91,7 @@ export class DagSync {
       // would cost a round trip to LevelDB's thread each).
       let level = [...new Set(req.want)].filter((c) => !have.has(c))
       const seen = new Set(level)
-      const found: Array<{ bytes: Uint8Array; height: number }> = []
+      const found: Array<{ bytes: Uint8Array; height: number; id: string }> = []
       const missing: string[] = []
       let total = 0
       let truncated = false
@@ -103,7 +104,7 @@ export class DagSync {
           if (data === undefined) { if (missing.length < MAX_CIDS_PER_REQUEST) missing.push(level[i]!); continue }
           if (found.length >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break }
           const block = blockLinks(data)
-          found.push({ bytes: data, height: block.height })
+          found.push({ bytes: data, height: block.height, id: level[i]! })
           total += data.length
           for (const s of block.parents) {
             if (!have.has(s) && !seen.has(s)) { seen.add(s); next.push(s) }
@@ -112,18 +113,23 @@ export class DagSync {
         level = next
       }
       found.sort((a, b) => a.height - b.height) // parents before children: nothing waits on arrival
-      let frame: Uint8Array[] = []
+      // Each frame carries this device's one signature over its CIDs: the asker need not check the
+      // signature of each block this device wrote itself (attest.ts).
+      const sendFrame = async (frame: typeof found): Promise<void> => {
+        await ch.send({ att: await this.#db.attest(frame.map((f) => f.id)), blocks: frame.map((f) => f.bytes) })
+      }
+      let frame: typeof found = []
       let frameBytes = 0
       for (const f of found) {
         if (frame.length >= FRAME_BLOCKS || frameBytes + f.bytes.length > FRAME_BYTES) {
-          await ch.send({ blocks: frame })
+          await sendFrame(frame)
           frame = []
           frameBytes = 0
         }
-        frame.push(f.bytes)
+        frame.push(f)
         frameBytes += f.bytes.length
       }
-      if (frame.length > 0) await ch.send({ blocks: frame })
+      if (frame.length > 0) await sendFrame(frame)
       await ch.send({ done: true, truncated, missing })
       await ch.close()
     } catch (err) {
@@ -215,7 +221,7 @@ export class DagSync {
         count += frame.blocks.length
         if (count > MAX_BLOCKS_PER_RESPONSE + FRAME_BLOCKS) throw new WireError('the peer sent more blocks than allowed')
         // Checked at once (no lock needed; signatures off the event loop), committed in order.
-        const prepared = this.#db.prepareBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: peer.toString() as DeviceID })
+        const prepared = this.#db.prepareBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: peer.toString() as DeviceID, attestation: frame.att })
         prepared.catch(() => {}) // handled where it is awaited
         applying = applying.then(() => apply(frame.blocks, prepared)).catch((err: unknown) => { failed ??= err })
       }

@@ -303,6 +303,7 @@ export class Replicators extends EventEmitter<Events> {
       return 0
     }
     const blocks: Uint8Array[] = []
+    const ids: string[] = []
     const collections = new Set<string>()
     let size = 0
     let taken = 0
@@ -311,12 +312,13 @@ export class Replicators extends EventEmitter<Events> {
       if (data !== undefined) {
         if (blocks.length > 0 && size + data.length > BATCH_BYTES) break
         blocks.push(data)
+        ids.push(e.cid)
         size += data.length
         collections.add(blockLinks(data).collection)
       }
       taken++
     }
-    if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks)
+    if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids))
     const done = entries.slice(0, taken)
     await this.#db.exclusive(async () => {
       const txn = store.txn()
@@ -377,6 +379,7 @@ export class Replicators extends EventEmitter<Events> {
       const cids = found.slice(i, i + BATCH_BLOCKS).map((f) => f.cid)
       const datas = await this.#db.store.blocks.getMany(cids)
       const blocks: Uint8Array[] = []
+      const ids: string[] = []
       const collections = new Set<string>()
       let size = 0
       let taken = 0
@@ -385,6 +388,7 @@ export class Replicators extends EventEmitter<Events> {
         taken++
         if (data === undefined) continue
         blocks.push(data)
+        ids.push(cids[taken - 1]!)
         size += data.length
         collections.add(blockLinks(data).collection)
       }
@@ -392,7 +396,7 @@ export class Replicators extends EventEmitter<Events> {
       if (blocks.length === 0) continue
       const count = taken
       const more = i < found.length
-      const sent = push(this.#host, peer, this.#schemas(target, collections), blocks).then((ack) => {
+      const sent = push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids)).then((ack) => {
         acked += count
         live.initialSync = { state: 'running', done: Math.min(base + acked, total), total }
         live.lastAck = Date.now()
