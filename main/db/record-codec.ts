@@ -28,9 +28,25 @@ export function decodeRecord(text: string): DocRecord {
   return { v: a[0], w: a[1], c, heads, h: a[4], deleted: a[5] === 1, createdAt: a[6], updatedAt: a[7] }
 }
 
-/** The heads of a stored record, from its text (head exchange scans records for these alone). */
+/**
+ * The heads of a stored record, from its text (head exchange scans records for these alone). The
+ * last four entries are numbers, and `c` and the heads hold only CID strings and small integers (no
+ * brackets): both are cut out from the end and parsed alone, without parsing the fields before
+ * them. Text of any other shape takes the full decode.
+ */
 export function recordHeads(text: string): string[] {
-  return decodeRecord(text).heads
+  const hsEnd = text.lastIndexOf(']', text.length - 2)
+  const hsStart = hsEnd < 0 ? -1 : text.lastIndexOf('[', hsEnd)
+  if (hsStart < 2 || text.charCodeAt(hsStart - 1) !== 0x2c /* , */ || text.charCodeAt(hsStart - 2) !== 0x5d /* ] */) return decodeRecord(text).heads
+  try {
+    const hs = JSON.parse(text.slice(hsStart, hsEnd + 1)) as Array<string | number>
+    if (hs.every((h) => typeof h === 'string')) return hs as string[]
+    const cStart = text.lastIndexOf('[', hsStart - 2)
+    const c = JSON.parse(text.slice(cStart, hsStart - 1)) as string[]
+    return hs.map((h) => typeof h === 'number' ? c[h]! : h)
+  } catch {
+    return decodeRecord(text).heads
+  }
 }
 
 /** The value encoding of `Store.docs` (abstract-level's custom encoding form). */
