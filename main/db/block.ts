@@ -321,11 +321,11 @@ export async function verifyBlocks(
   const bySig = new Map<string, { author: string; rootKey: string; sKey: string; root: Uint8Array; s: Uint8Array; at: number[] }>()
   for (let i = 0; i < items.length; i++) {
     try {
-      const { enc, root } = decodeChecked(items[i]!.bytes, items[i]!.expected, items[i]!.cid, memo)
+      const { enc, root } = decodeChecked(items[i]!.bytes, items[i]!.expected, items[i]!.cid, memo, options.attestedBy)
       out[i] = enc
-      const { author, sig } = enc.block
       // Its author sent it and signed the frame's CIDs (attest.ts): that signature covers this block.
-      if (author === options.attestedBy) continue
+      if (root === null) continue
+      const { author, sig } = enc.block
       if (lastS === null || !sameSignature(lastS, sig.s)) {
         lastS = sig.s
         lastSKey = Buffer.from(sig.s.buffer, sig.s.byteOffset, sig.s.length).toString('latin1')
@@ -396,8 +396,12 @@ function sameSignature(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-/** Every check of `verifyBlock` but the signature; returns the block and the root its proof leads to (latin1). */
-function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: CID | undefined, memo: ProofMemo): { enc: EncodedBlock; root: string } {
+/**
+ * Every check of `verifyBlock` but the signature; returns the block and the root its proof leads to
+ * (latin1), or null for a block by `attestedBy`, whose own signature need not be checked (neither
+ * is its root needed: the leaf and proof hashes are skipped).
+ */
+function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: CID | undefined, memo: ProofMemo, attestedBy?: string): { enc: EncodedBlock; root: string | null } {
   if (!(bytes instanceof Uint8Array)) throw invalid('a block must be bytes')
   if (bytes.length > MAX_BLOCK_BYTES) throw invalid(`the block is ${bytes.length} bytes, over the ${MAX_BLOCK_BYTES} limit`)
   const cid = known ?? cidOf(bytes) // `known`: computed by the caller from these very bytes
@@ -412,6 +416,7 @@ function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: C
   const fast = decodeCanonicalBlock(bytes)
   if (fast !== null) {
     block = checkShape(fast.value)
+    if (block.author === attestedBy) return { enc: { cid, id, bytes, block }, root: null }
     leaf = sha256Latin1(fast.leafInput) // its lead byte is 0 = LEAF
     return { enc: { cid, id, bytes, block }, root: rootFrom(leaf, block.sig, memo) }
   }
@@ -433,7 +438,7 @@ function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: C
     if (!encodesTo(block, bytes)) throw invalid('not in canonical dag-cbor form')
     leaf = leafHash(block)
   }
-  return { enc: { cid, id, bytes, block }, root: rootFrom(leaf, block.sig, memo) }
+  return { enc: { cid, id, bytes, block }, root: block.author === attestedBy ? null : rootFrom(leaf, block.sig, memo) }
 }
 
 /** Decodes a block that came from our own store (already verified when it was written). */
