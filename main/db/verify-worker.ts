@@ -6,11 +6,12 @@
  * writes on the same pool. One message per batch to a worker that checks them in a row costs the
  * loop next to nothing and leaves the pool to the database.
  *
- * The worker is one per process, started on first use and kept only while it has work (it never
- * holds the process open). Its code is inline (no file to resolve, bundled or not). If it cannot
+ * The workers (one per core, at most two, sharing each large batch) are per process, started on
+ * first use and kept only while they have work (they never hold the process open). Its code is inline (no file to resolve, bundled or not). If it cannot
  * start or dies, the batch is checked on libuv's pool as before: a check is never skipped.
  */
 import { verify as nodeVerify, type KeyObject } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 
 const WORKER_CODE = `
@@ -32,15 +33,21 @@ export interface SignatureCheck {
   sig: Uint8Array
 }
 
-let worker: Worker | null = null
+/** Workers: one per core (a batch is split between them), at most two (the event loop needs a core too). */
+const POOL = Math.max(1, Math.min(2, availableParallelism()))
+/** Checks below this many go to one worker: splitting a small batch costs more than it saves. */
+const SPLIT_AT = 64
+
+interface Slot { worker: Worker | null; waiting: Map<number, { resolve: (ok: boolean[]) => void; reject: (err: Error) => void }> }
+const slots: Slot[] = Array.from({ length: POOL }, () => ({ worker: null, waiting: new Map() }))
 let broken = false
 let nextID = 0
-const waiting = new Map<number, { resolve: (ok: boolean[]) => void; reject: (err: Error) => void }>()
 
-function start(): Worker | null {
-  if (worker !== null || broken) return worker
+function start(slot: Slot): Worker | null {
+  if (slot.worker !== null || broken) return slot.worker
   try {
     const w = new Worker(WORKER_CODE, { eval: true })
+    const { waiting } = slot
     w.on('message', ({ id, ok }: { id: number; ok: Uint8Array }) => {
       const p = waiting.get(id)
       if (p === undefined) return
@@ -49,24 +56,37 @@ function start(): Worker | null {
       p.resolve(Array.from(ok, (x) => x === 1))
     })
     const fail = (err: Error): void => {
-      if (worker === w) worker = null
+      if (slot.worker === w) slot.worker = null
       for (const p of waiting.values()) p.reject(err)
       waiting.clear()
     }
     w.on('error', (err: Error) => { broken = true; fail(err) })
     w.on('exit', (code) => fail(new Error(`the signature worker exited (${code})`)))
     w.unref()
-    worker = w
+    slot.worker = w
   } catch {
     broken = true
   }
-  return worker
+  return slot.worker
 }
 
 /** For each check, true when `sig` is the key's Ed25519 signature of `data`. */
 export async function verifyMany(checks: readonly SignatureCheck[]): Promise<boolean[]> {
   if (checks.length === 0) return []
-  const w = start()
+  if (checks.length >= SPLIT_AT && POOL > 1) {
+    // Each worker takes a share; a share whose worker fails is checked on libuv's pool (onWorker's fallback).
+    const per = Math.ceil(checks.length / POOL)
+    const shares = await Promise.all(slots.map((slot, k) => onWorker(slot, checks.slice(k * per, (k + 1) * per))))
+    return shares.flat()
+  }
+  // The least busy worker.
+  return onWorker(slots.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a)), checks)
+}
+
+async function onWorker(slot: Slot, checks: readonly SignatureCheck[]): Promise<boolean[]> {
+  if (checks.length === 0) return []
+  const w = start(slot)
+  const { waiting } = slot
   if (w !== null) {
     const keys: KeyObject[] = []
     const index = new Map<KeyObject, number>()
@@ -97,7 +117,9 @@ export async function verifyMany(checks: readonly SignatureCheck[]): Promise<boo
 
 /** Ends the worker (tests; it is unref'd and ends with the process anyway). */
 export async function stopVerifyWorker(): Promise<void> {
-  const w = worker
-  worker = null
-  if (w !== null) await w.terminate()
+  await Promise.all(slots.map(async (slot) => {
+    const w = slot.worker
+    slot.worker = null
+    if (w !== null) await w.terminate()
+  }))
 }
