@@ -83,7 +83,8 @@ const ATT_KEY = [0xa2, 0x63, ...new TextEncoder().encode('att'), 0x58, 64]
 const ATT_BYTES = 64
 
 /**
- * A fast reader for frames of blocks, `{ blocks: [bytes, …] }` or `{ att: 64 bytes, blocks: [bytes, …] }`, with at most `max` entries: each
+ * A fast reader for frames of blocks, `{ blocks: [bytes, …] }` or `{ att: 64 bytes, blocks: […] }`,
+ * with at most `max` blocks: each
  * block is copied out of the frame into a shared slab (no ArrayBuffer of its own, no token tree,
  * no schema walk over every block; each block is checked in full by the block verifier). Anything
  * else — other or extra keys, longer-than-needed or indefinite lengths, other item types, trailing
