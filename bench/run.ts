@@ -6,6 +6,9 @@
  * Workloads (each timed R times, medians reported):
  *   bulk    Tandem `createDocuments` in batches of 1000   vs  classic-level `batch()` of 1000 puts
  *   single  Tandem `createDocument`, awaited one by one   vs  classic-level `put()`, awaited one by one
+ *   replay  classic-level `batch()` of Tandem's own keys and values (what a bulk run leaves in its
+ *           store), in as many batches, with Tandem's store options: the most Tandem's storage
+ *           format allows, with no CPU work at all (information: where the bulk time goes)
  * Only the writes are timed: documents, keys and batches are built before the clock starts, and the
  * database is opened before and closed after. Each timed part writes into a fresh directory under
  * os.tmpdir(), removed afterwards. See bench/README.md.
@@ -30,6 +33,8 @@ import { BOOKS, fmt, gc, makeDoc, mb, median, table, type Doc } from './common.t
 const BATCH = 1000
 const SINGLE_MAX = 5000
 const GOAL_BULK = 0.25
+/** LevelDB's write buffer as Tandem's store opens it (main/db/store.ts). */
+const STORE_WRITE_BUFFER = 16 * 1024 * 1024
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 // ---- options ----
@@ -212,6 +217,47 @@ async function rawSingle(keys: string[], json: string[], bytes: number): Promise
   }
 }
 
+/** Tandem's own writes: the keys and values a bulk run leaves in its store (untimed), cut into as many batches. */
+async function tandemWrites(batches: Doc[][]): Promise<Array<Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>>> {
+  const dir = await freshDir()
+  try {
+    const db = await Database.open(dir)
+    await db.addCollections(BOOKS)
+    for (const batch of batches) await db.createDocuments('Books', batch)
+    await db.close()
+    const raw = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'db'), { keyEncoding: 'view', valueEncoding: 'view' })
+    await raw.open()
+    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
+    for await (const [key, value] of raw.iterator()) ops.push({ type: 'put', key, value })
+    await raw.close()
+    const per = Math.ceil(ops.length / batches.length)
+    return batches.map((_, i) => ops.slice(i * per, (i + 1) * per))
+  } finally {
+    await removeDir(dir)
+  }
+}
+
+/** Replay: classic-level batch() of Tandem's own writes, with the options Tandem's store opens LevelDB with. */
+async function replayBulk(batches: Array<Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>>, docs: number, bytes: number): Promise<Sample> {
+  const dir = await freshDir()
+  try {
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'db'), { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: STORE_WRITE_BUFFER })
+    await db.open()
+    gc()
+    const t0 = performance.now()
+    for (const batch of batches) await db.batch(batch)
+    const seconds = (performance.now() - t0) / 1000
+    const count = batches.reduce((s, b) => s + b.length, 0)
+    let stored = 0
+    for await (const _ of db.keys()) stored++
+    await db.close()
+    if (stored !== count) throw new Error(`replay: ${stored} keys stored, ${count} written`)
+    return sample(seconds, docs, bytes)
+  } finally {
+    await removeDir(dir)
+  }
+}
+
 function medianOf(samples: Sample[]): { seconds: number; perSec: number; mbPerSec: number } {
   return { seconds: median(samples.map((s) => s.seconds)), perSec: median(samples.map((s) => s.perSec)), mbPerSec: median(samples.map((s) => s.mbPerSec)) }
 }
@@ -240,7 +286,11 @@ await rawBulk(warm.rawBatches, warm.bytes)
 await tandemSingle(warm.docs.slice(0, 200), 0)
 await rawSingle(warm.keys.slice(0, 200), warm.json.slice(0, 200), 0)
 
-const samples = { tandemBulk: [] as Sample[], rawBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[] }
+log('recording the keys and values Tandem writes (untimed)…')
+const replayBatches = await tandemWrites(data.docBatches)
+const replayBytes = replayBatches.flat().reduce((s, op) => s + op.key.length + op.value.length, 0)
+
+const samples = { tandemBulk: [] as Sample[], rawBulk: [] as Sample[], replayBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[] }
 for (let r = 0; r < runs; r++) {
   // Alternate which side goes first, so neither always runs on a warmer (or more fragmented) disk.
   const tandemFirst = r % 2 === 0
@@ -252,6 +302,8 @@ for (let r = 0; r < runs; r++) {
     samples.rawBulk.push(await rawBulk(data.rawBatches, data.bytes))
     samples.tandemBulk.push(await tandemBulk(data.docBatches, data.bytes))
   }
+  log(`run ${r + 1}/${runs}: replay of Tandem's writes…`)
+  samples.replayBulk.push(await replayBulk(replayBatches, n, data.bytes))
   log(`run ${r + 1}/${runs}: single (${fmt(singleN)} docs)…`)
   if (tandemFirst) {
     samples.tandemSingle.push(await tandemSingle(singleDocs, singleBytes))
@@ -265,12 +317,17 @@ for (let r = 0; r < runs; r++) {
 const medians = {
   tandemBulk: medianOf(samples.tandemBulk),
   rawBulk: medianOf(samples.rawBulk),
+  replayBulk: medianOf(samples.replayBulk),
   tandemSingle: medianOf(samples.tandemSingle),
   rawSingle: medianOf(samples.rawSingle),
 }
 const ratios = {
   bulk: medians.tandemBulk.perSec / medians.rawBulk.perSec,
   single: medians.tandemSingle.perSec / medians.rawSingle.perSec,
+  /** The most the storage format allows: Tandem's own bytes written raw, ÷ raw. */
+  replay: medians.replayBulk.perSec / medians.rawBulk.perSec,
+  /** Tandem ÷ its own bytes written raw: the share of the format's limit the CPU work leaves. */
+  tandemOfReplay: medians.tandemBulk.perSec / medians.replayBulk.perSec,
 }
 const bulkPass = ratios.bulk >= GOAL_BULK
 const cpu = cpus()
@@ -284,6 +341,14 @@ const rows = [
     ratios.bulk.toFixed(3),
     `>= ${GOAL_BULK}`,
     bulkPass ? 'pass' : 'MISS',
+  ],
+  [
+    `replay: Tandem's ${fmt(replayBatches.flat().length)} keys and values (${mb(replayBytes / 1e6)} MB) written raw, ${fmt(replayBatches.length)} batches`,
+    `${fmt(medians.replayBulk.perSec)} docs/s (Tandem: ${ratios.tandemOfReplay.toFixed(2)} of it)`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.replay.toFixed(3),
+    '-',
+    'limit',
   ],
   [
     `single create, awaited one by one (${fmt(singleN)} docs)`,
@@ -303,6 +368,8 @@ console.log('')
 console.log(table(rows))
 console.log('')
 console.log('ratio = Tandem docs/s ÷ raw puts/s. MB/s counts document JSON bytes (1 MB = 10^6 B).')
+console.log(`replay = the bytes a bulk run leaves in Tandem's store (blocks, records, digests; ${fmt(replayBytes / n)} B a document), written by`)
+console.log('classic-level batch() with no other work: its ratio is the most Tandem could reach with its storage format.')
 
 const result = {
   benchmark: 'local-writes',
@@ -317,6 +384,7 @@ const result = {
   runs,
   batchSize: BATCH,
   docBytes: { total: data.bytes, mean: data.bytes / n, min: Math.min(...sizes), max: Math.max(...sizes), singleTotal: singleBytes },
+  replay: { keys: replayBatches.flat().length, bytes: replayBytes, batches: replayBatches.length, writeBufferSize: STORE_WRITE_BUFFER },
   units: { perSec: 'documents (Tandem) or puts (raw) per second', mbPerSec: 'document JSON bytes / 1e6 per second', seconds: 'wall time of the writes alone' },
   samples,
   medians,
