@@ -25,7 +25,7 @@ const SDL = 'type Notes { title: String! body: String }'
 const cborValue = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof({ depthSize: 'small' }, fc.string({ maxLength: 30 }), fc.integer(), fc.boolean(), fc.constant(null),
     fc.uint8Array({ maxLength: 64 }), fc.array(tie('v'), { maxLength: 6 }),
-    fc.dictionary(fc.constantFrom('blocks', 'done', 'truncated', 'missing', 'error', 'cols', 'unknown', 'buckets', 'id', 'docs', 'c', 'd', 'h', 'ok', 'applied', 'duplicate', 'pending', 'rejected', 't', 'nonce', 'mac', 'state', 'x'), tie('v'), { maxKeys: 6 })),
+    fc.dictionary(fc.constantFrom('blocks', 'att', 'done', 'truncated', 'missing', 'error', 'cols', 'unknown', 'buckets', 'id', 'docs', 'c', 'd', 'h', 'ok', 'applied', 'duplicate', 'pending', 'rejected', 't', 'nonce', 'mac', 'state', 'x'), tie('v'), { maxKeys: 6 })),
 }))
 
 test('hostile answers to DAG sync, head exchange, replication and pairing are survived', async (t) => {
