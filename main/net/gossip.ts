@@ -6,6 +6,7 @@
  * it; messages are accepted only when signed by a group device. A block that arrives without its
  * ancestors makes the receiver fetch them by DAG sync.
  */
+import { hash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import type { GossipSub, GossipsubMessage } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -47,6 +48,12 @@ export class Gossip {
   readonly #onUndelivered: () => void
   readonly #log: (msg: string) => void
   readonly #hot: LRUCache<string, string>
+  /**
+   * Payloads taken lately, by hash: an edit goes out as one sealed payload on its collection's
+   * topic and on its document's, and a device following both gets it twice. The second is dropped
+   * here rather than decoded, checked and applied again (a duplicate still takes the write lock).
+   */
+  readonly #taken = new LRUCache<string, true>({ max: 1024 })
   readonly #collectionTopics = new Map<string, CollectionID>()
   /** Changes waiting for the next flush, by collection. */
   #queue = new Map<string, { blocks: string[]; docTopics: Set<string> }>()
@@ -218,9 +225,12 @@ export class Gossip {
   async #onMessage({ propagationSource, msg }: GossipsubMessage): Promise<void> {
     if (this.#stopped || msg.type !== 'signed') return
     if (!this.#collectionTopics.has(msg.topic) && ![...this.#hot.values()].includes(msg.topic)) return
+    const key = hash('sha256', msg.data, 'base64')
+    if (this.#taken.has(key)) return
     const payload = this.#open(msg.data)
     if (payload === null) return
     if (!this.#db.hasCollection(payload.c)) return
+    this.#taken.set(key, true)
     try {
       const results = await this.#db.applyBlocks(payload.b.map((b) => ({ bytes: b })), { from: msg.from.toString() as DeviceID })
       const parents = new Set<string>()
@@ -237,6 +247,7 @@ export class Gossip {
         this.#onMissing(peers, [...missing])
       }
     } catch (err) {
+      this.#taken.delete(key) // the copy on the other topic may still bring it
       this.#log(`gossip: applying a message failed: ${(err as Error).message}`)
     }
   }
