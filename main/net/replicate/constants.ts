@@ -1,6 +1,6 @@
 export const PROTOCOL = '/tandem/replicate/1.0.0'
-/** Blocks per push: small enough to ack quickly, large enough to amortize one commit at the target. */
-export const BATCH_BLOCKS = 512
+/** Blocks per push: small enough to ack quickly, large enough to amortize one commit at the target (1024: S1 active 20k docs, same run, 9.5k → 10.9k docs/s over 512). */
+export const BATCH_BLOCKS = 1024
 /** Bytes of blocks per push. */
 export const BATCH_BYTES = 4 * 1024 * 1024
 /** Schemas per push (one per collection in the batch). */
