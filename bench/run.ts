@@ -230,6 +230,12 @@ async function tandemWrites(batches: Doc[][]): Promise<Array<Array<{ type: 'put'
     const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
     for await (const [key, value] of raw.iterator()) ops.push({ type: 'put', key, value })
     await raw.close()
+    // In no particular order, as Tandem writes them (CIDs and docIDs are random), not in the
+    // iterator's key order, which LevelDB would take faster.
+    for (let i = ops.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[ops[i], ops[j]] = [ops[j]!, ops[i]!]
+    }
     const per = Math.ceil(ops.length / batches.length)
     return batches.map((_, i) => ops.slice(i * per, (i + 1) * per))
   } finally {
