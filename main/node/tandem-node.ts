@@ -322,8 +322,18 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    */
   async removeDevice(deviceID: string): Promise<void> {
     if (this.group.get(deviceID) === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
-    if (this.#groupSync !== null && this.host !== null && this.host.getConnections(peerIdFromString(deviceID)).length > 0) {
-      await this.#groupSync.tellRemoved(peerIdFromString(deviceID)).catch((err: Error) => this.#log(`could not tell ${deviceID} it was removed: ${err.message}`))
+    // Told while still a member (afterwards it can reach none of our protocols). A busy device may
+    // refuse one stream (its inbound stream limit) or answer late: try a few times.
+    const peer = peerIdFromString(deviceID)
+    for (let attempt = 1; this.#groupSync !== null && this.host !== null && this.host.getConnections(peer).length > 0; attempt++) {
+      try {
+        await this.#groupSync.tellRemoved(peer)
+        break
+      } catch (err) {
+        this.#log(`could not tell ${deviceID} it was removed (attempt ${attempt} of 3): ${(err as Error).message}`)
+        if (attempt >= 3) break
+        await new Promise((r) => setTimeout(r, 300))
+      }
     }
     await this.group.remove(deviceID)
     await this.group.rekey()
