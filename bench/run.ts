@@ -172,30 +172,35 @@ async function tandemSingle(docs: Doc[], bytes: number): Promise<Sample> {
   }
 }
 
-async function countKeys(db: ClassicLevel<string, string>): Promise<number> {
+async function countKeys<K, V>(db: ClassicLevel<K, V>): Promise<number> {
   let n = 0
   for await (const _ of db.keys()) n++
   return n
 }
 
-/** Raw bulk: classic-level batch() of 1000 puts of the same JSON. */
-async function rawBulk(batches: Data['rawBatches'], bytes: number): Promise<Sample> {
+/** Times `batch()` of each batch into a fresh LevelDB (opened with `options`), then checks every key is stored; `count`: what one key stands for. */
+async function timedBatches<K, V>(what: string, options: ConstructorParameters<typeof ClassicLevel<K, V>>[1], batches: Array<Array<{ type: 'put'; key: K; value: V }>>, count: number, bytes: number): Promise<Sample> {
   const dir = await freshDir()
   try {
-    const db = new ClassicLevel<string, string>(join(dir, 'db'))
+    const db = new ClassicLevel<K, V>(join(dir, 'db'), options)
     await db.open()
     gc()
     const t0 = performance.now()
     for (const batch of batches) await db.batch(batch)
     const seconds = (performance.now() - t0) / 1000
-    const count = batches.reduce((s, b) => s + b.length, 0)
+    const keys = batches.reduce((s, b) => s + b.length, 0)
     const stored = await countKeys(db)
     await db.close()
-    if (stored !== count) throw new Error(`raw bulk: ${stored} keys stored, ${count} written`)
+    if (stored !== keys) throw new Error(`${what}: ${stored} keys stored, ${keys} written`)
     return sample(seconds, count, bytes)
   } finally {
     await removeDir(dir)
   }
+}
+
+/** Raw bulk: classic-level batch() of 1000 puts of the same JSON. */
+async function rawBulk(batches: Data['rawBatches'], bytes: number): Promise<Sample> {
+  return timedBatches<string, string>('raw bulk', {}, batches, batches.reduce((s, b) => s + b.length, 0), bytes)
 }
 
 /** Raw single: classic-level put() awaited one at a time. */
@@ -245,23 +250,7 @@ async function tandemWrites(batches: Doc[][]): Promise<Array<Array<{ type: 'put'
 
 /** Replay: classic-level batch() of Tandem's own writes, with the options Tandem's store opens LevelDB with. */
 async function replayBulk(batches: Array<Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>>, docs: number, bytes: number): Promise<Sample> {
-  const dir = await freshDir()
-  try {
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'db'), { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: STORE_WRITE_BUFFER })
-    await db.open()
-    gc()
-    const t0 = performance.now()
-    for (const batch of batches) await db.batch(batch)
-    const seconds = (performance.now() - t0) / 1000
-    const count = batches.reduce((s, b) => s + b.length, 0)
-    let stored = 0
-    for await (const _ of db.keys()) stored++
-    await db.close()
-    if (stored !== count) throw new Error(`replay: ${stored} keys stored, ${count} written`)
-    return sample(seconds, docs, bytes)
-  } finally {
-    await removeDir(dir)
-  }
+  return timedBatches<Uint8Array, Uint8Array>('replay', { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: STORE_WRITE_BUFFER }, batches, docs, bytes)
 }
 
 function medianOf(samples: Sample[]): { seconds: number; perSec: number; mbPerSec: number } {

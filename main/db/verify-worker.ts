@@ -7,8 +7,9 @@
  * loop next to nothing and leaves the pool to the database.
  *
  * The workers (one per core, at most two, sharing each large batch) are per process, started on
- * first use and kept only while they have work (they never hold the process open). Its code is inline (no file to resolve, bundled or not). If it cannot
- * start or dies, the batch is checked on libuv's pool as before: a check is never skipped.
+ * first use and kept only while they have work (they never hold the process open). Their code is
+ * inline (no file to resolve, bundled or not). If one cannot start or dies, its share is checked
+ * on libuv's pool as before: a check is never skipped.
  */
 import { verify as nodeVerify, type KeyObject } from 'node:crypto'
 import { availableParallelism } from 'node:os'

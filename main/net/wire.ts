@@ -8,6 +8,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import { encodeCbor, slabAlloc } from '../db/cbor.ts'
+import { ATTESTATION_BYTES } from '../db/attest.ts'
 
 export class WireError extends Error {
   override name = 'WireError'
@@ -74,13 +75,15 @@ export class Channel {
 
 // Shared pieces of message schemas.
 export const bytes = z.instanceof(Uint8Array)
+/** A frame attestation (db/attest.ts), sent along with blocks. */
+export const attestation = bytes.refine((b) => b.length === ATTESTATION_BYTES, 'an attestation of 64 bytes')
 export const cidString = z.string().min(8).max(128).regex(/^b[a-z2-7]+$/, 'a CID string')
 export const docIDString = z.string().min(12).max(132).regex(/^bae-b[a-z2-7]+$/, 'a docID')
 
 const BLOCKS_KEY = [0xa1, 0x66, ...new TextEncoder().encode('blocks')] // a map of one entry, "blocks"
 // A map of two entries, "att" (64 bytes: a frame attestation, db/attest.ts) then "blocks" (dag-cbor's key order).
-const ATT_KEY = [0xa2, 0x63, ...new TextEncoder().encode('att'), 0x58, 64]
-const ATT_BYTES = 64
+const ATT_KEY = [0xa2, 0x63, ...new TextEncoder().encode('att'), 0x58, ATTESTATION_BYTES]
+const ATT_BYTES = ATTESTATION_BYTES
 
 /**
  * A fast reader for frames of blocks, `{ blocks: [bytes, …] }` or `{ att: 64 bytes, blocks: […] }`,

@@ -8,9 +8,8 @@ import type { Libp2p } from 'libp2p'
 import { z } from 'zod'
 import type { Database, PreparedBlocks } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
-import { ATTESTATION_BYTES } from '../../db/attest.ts'
 import type { DeviceID } from '../../../shared/types.ts'
-import { blocksFrame, bytes, Channel, cidString, WireError } from '../wire.ts'
+import { attestation, blocksFrame, bytes, Channel, cidString, WireError } from '../wire.ts'
 import {
   FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, TIMEOUT_MS,
@@ -23,7 +22,7 @@ const Request = z.object({
 })
 const readBlocksFrame = blocksFrame(FRAME_BLOCKS)
 const Frame = z.union([
-  z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS), att: bytes.refine((b) => b.length === ATTESTATION_BYTES).optional() }),
+  z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS), att: attestation.optional() }),
   z.object({ done: z.literal(true), truncated: z.boolean(), missing: z.array(cidString).max(MAX_CIDS_PER_REQUEST) }),
   z.object({ error: z.string().max(500) }),
 ])

@@ -7,9 +7,8 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { z } from 'zod'
 import type { Database } from '../../db/database.ts'
-import { ATTESTATION_BYTES } from '../../db/attest.ts'
 import type { DeviceID } from '../../../shared/types.ts'
-import { bytes, Channel, cidString, WireError } from '../wire.ts'
+import { attestation, bytes, Channel, cidString, WireError } from '../wire.ts'
 import { BATCH_BLOCKS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SCHEMAS, MAX_SDL_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Push = z.object({
@@ -17,7 +16,7 @@ const Push = z.object({
   schemas: z.array(z.object({ id: cidString, sdl: z.string().max(MAX_SDL_BYTES), partial: z.boolean() })).max(MAX_SCHEMAS),
   blocks: z.array(bytes).max(BATCH_BLOCKS),
   /** The sender's signature over the blocks' CIDs (db/attest.ts): its own blocks need no check each. */
-  att: bytes.refine((b) => b.length === ATTESTATION_BYTES).optional(),
+  att: attestation.optional(),
 })
 const Ack = z.union([
   z.object({ ok: z.literal(true), applied: z.number().int(), duplicate: z.number().int(), pending: z.array(cidString).max(BATCH_BLOCKS), rejected: z.number().int() }),
@@ -88,11 +87,11 @@ export class ReplicateServer {
 }
 
 /** Pushes one batch and waits for the target's ack (sent after its commit). */
-export async function push(host: Libp2p, peer: PeerId, schemas: Array<{ id: string; sdl: string; partial: boolean }>, blocks: Uint8Array[], attestation?: Uint8Array): Promise<AckMessage> {
+export async function push(host: Libp2p, peer: PeerId, schemas: Array<{ id: string; sdl: string; partial: boolean }>, blocks: Uint8Array[], att?: Uint8Array): Promise<AckMessage> {
   const stream = await host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
   const ch = new Channel(stream, { maxMessageBytes: 1024 * 1024, signal: AbortSignal.timeout(TIMEOUT_MS) })
   try {
-    await ch.send(attestation === undefined ? { v: 1, schemas, blocks } : { v: 1, schemas, blocks, att: attestation })
+    await ch.send(att === undefined ? { v: 1, schemas, blocks } : { v: 1, schemas, blocks, att })
     const ack = await ch.recv(Ack)
     await ch.close()
     if (!ack.ok) throw new WireError(`the device refused: ${ack.error}`)
