@@ -14,6 +14,8 @@
  *       count, same collection digest). K = 10k (quick: 1k).
  *   raw one libp2p stream (tcp + noise + yamux) between two bare libp2p 3 nodes, 256 MiB (quick:
  *       64 MiB) in 64 KiB chunks: the limit S1 is compared to.
+ *   copy each S1 source's whole LevelDB copied into an empty one over such a stream, pairs written
+ *       by raw batch() (bench/copy-limit.ts): no checks, no merge, the most S1 could reach here.
  * Every node listens on 127.0.0.1 only, without mDNS; both ends run in this one process (one
  * event loop), as do both ends of the raw stream. See bench/README.md.
  */
@@ -32,6 +34,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { TandemNode } from '../main/node/tandem-node.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table } from './common.ts'
+import { copyRun, type CopySample } from './copy-limit.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const BATCH = 1000
@@ -51,7 +54,7 @@ const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 // ---- options ----
 
-const WORKLOADS = ['raw', 's1', 's2', 's3'] as const
+const WORKLOADS = ['raw', 'copy', 's1', 's2', 's3'] as const
 type Workload = typeof WORKLOADS[number]
 
 const USAGE = `usage: node bench/sync.ts [--quick] [--runs R] [--n LIST] [--only LIST]
@@ -493,11 +496,33 @@ async function rawRun(bytes: number): Promise<RawSample> {
   }
 }
 
+// ---- copy: the S1 source's store moved by the rawest means ----
+
+async function copyLimit(src: Source): Promise<CopySample> {
+  const receiver = await bareHost()
+  const sender = await bareHost()
+  const to = await freshDir()
+  try {
+    gc()
+    await profileStart()
+    const sample = await copyRun(join(src.dir, 'db'), join(to, 'db'), sender, receiver, 30_000 + src.n * 5)
+    await profileStop(`copy-${src.n}`)
+    return sample
+  } finally {
+    for (const h of [sender, receiver]) {
+      hosts.delete(h)
+      await h.stop()
+    }
+    await removeDir(to)
+  }
+}
+
 // ---- main ----
 
 const cpu = cpus()
 const samples = {
   raw: [] as RawSample[],
+  copy: [] as Array<CopySample & { n: number }>,
   s1: [] as S1Sample[],
   s2: [] as S2Sample[],
   s3: [] as S3Sample[],
@@ -505,9 +530,10 @@ const samples = {
 const sources: Array<Omit<Source, 'dir'>> = []
 
 try {
-  if (only.has('s1')) log(`sync: building the S1 source${S1_SIZES.length > 1 ? 's' : ''} (${S1_SIZES.map((n) => fmt(n)).join(', ')} documents on A, untimed)…`)
+  const needSources = only.has('s1') || only.has('copy')
+  if (needSources) log(`sync: building the S1 source${S1_SIZES.length > 1 ? 's' : ''} (${S1_SIZES.map((n) => fmt(n)).join(', ')} documents on A, untimed)…`)
   const built: Source[] = []
-  for (const n of only.has('s1') ? S1_SIZES : []) {
+  for (const n of needSources ? S1_SIZES : []) {
     const src = await buildSource(n)
     built.push(src)
     const { dir: _dir, ...info } = src
@@ -519,8 +545,9 @@ try {
   const warm = await buildSource(1000)
   await s1Run(warm, 'passive')
   await s1Run(warm, 'active')
-  await removeDir(warm.dir)
   if (only.has('raw')) await rawRun(16 * MiB)
+  if (only.has('copy')) for (let i = 0; i < 3; i++) await copyLimit(warm)
+  await removeDir(warm.dir)
   profileOn = true
 
   for (let r = 0; r < runs; r++) {
@@ -528,7 +555,13 @@ try {
       log(`sync run ${r + 1}/${runs}: raw libp2p stream (${fmt(RAW_BYTES / MiB)} MiB)…`)
       samples.raw.push(await rawRun(RAW_BYTES))
     }
-    for (const src of built) {
+    for (const src of only.has('copy') ? built : []) {
+      log(`sync run ${r + 1}/${runs}: copy limit (${fmt(src.n)} docs' store)…`)
+      const c = await copyLimit(src)
+      log(`  ${fmt(src.n / c.seconds)} docs/s, ${fmt(c.seconds, 2)} s`)
+      samples.copy.push({ ...c, n: src.n })
+    }
+    for (const src of only.has('s1') ? built : []) {
       // Alternate which path goes first, as bench/run.ts alternates its sides.
       const order: S1Path[] = r % 2 === 0 ? ['passive', 'active'] : ['active', 'passive']
       for (const path of order) {
@@ -563,15 +596,29 @@ const rawMedian = samples.raw.length === 0 ? null : {
   bytesPerSec: median(samples.raw.map((s) => s.bytesPerSec)),
   mibPerSec: median(samples.raw.map((s) => s.mibPerSec)),
 }
-const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).map((path) => {
+const copyMedians = sources.flatMap((src) => {
+  const xs = samples.copy.filter((s) => s.n === src.n)
+  if (xs.length === 0) return []
+  const seconds = median(xs.map((s) => s.seconds))
+  // As S1's ratio: the source's block bytes per second, so the two ratios compare directly.
+  const blockBytesPerSec = src.blockBytes / seconds
+  return [{
+    n: src.n, seconds, docsPerSec: src.n / seconds, pairs: xs[0]!.pairs, bytes: xs[0]!.bytes, storeMbPerSec: xs[0]!.bytes / seconds / 1e6,
+    blockBytesPerSec, ratio: rawMedian === null ? null : blockBytesPerSec / rawMedian.bytesPerSec,
+  }]
+})
+const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flatMap((path) => {
   const xs = samples.s1.filter((s) => s.n === src.n && s.path === path)
+  if (xs.length === 0) return []
+  const copy = copyMedians.find((c) => c.n === src.n)
   const bytesPerSec = median(xs.map((s) => s.bytesPerSec))
   const ratio = rawMedian === null ? null : bytesPerSec / rawMedian.bytesPerSec
-  return {
+  return [{
     path, n: src.n, seconds: median(xs.map((s) => s.seconds)), docsPerSec: median(xs.map((s) => s.docsPerSec)),
     mbPerSec: median(xs.map((s) => s.mbPerSec)), bytesPerSec, connectMs: median(xs.map((s) => s.connectMs)),
     ratio, pass: ratio === null ? null : ratio >= GOAL_S1_RATIO,
-  }
+    ofCopy: copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec,
+  }]
 }))
 const s2Median = samples.s2.length === 0 ? null : {
   p50: median(samples.s2.map((s) => s.p50)), p99: median(samples.s2.map((s) => s.p99)),
@@ -589,11 +636,22 @@ for (const m of s1Medians) {
   const src = sources.find((s) => s.n === m.n)!
   rows.push([
     `S1 bulk A→B, ${m.path === 'passive' ? 'passive (head exchange on connect)' : 'active (replicator set)'}, ${fmt(m.n)} docs`,
-    `${fmt(m.docsPerSec)} docs/s (${mb(m.mbPerSec)} MB/s of ${mb(src.blockBytes / 1e6)} MB blocks), ${fmt(m.seconds, 2)} s`,
+    `${fmt(m.docsPerSec)} docs/s (${mb(m.mbPerSec)} MB/s of ${mb(src.blockBytes / 1e6)} MB blocks), ${fmt(m.seconds, 2)} s` +
+      (m.ofCopy === null ? '' : `, ${m.ofCopy.toFixed(2)} of copy`),
     rawMedian === null ? '(not run)' : `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`,
     m.ratio === null ? '-' : m.ratio.toFixed(3),
     `>= ${GOAL_S1_RATIO.toFixed(2)}`,
     verdict(m.pass),
+  ])
+}
+for (const c of copyMedians) {
+  rows.push([
+    `copy limit: the ${fmt(c.n)}-doc store, ${fmt(c.pairs)} pairs, raw read/stream/batch()`,
+    `${fmt(c.docsPerSec)} docs/s (${mb(c.storeMbPerSec)} MB/s of ${mb(c.bytes / 1e6)} MB stored), ${fmt(c.seconds, 2)} s`,
+    rawMedian === null ? '(not run)' : `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`,
+    c.ratio === null ? '-' : c.ratio.toFixed(3),
+    '-',
+    'limit',
   ])
 }
 if (s2Median !== null) {
@@ -636,6 +694,7 @@ console.log('')
 console.log(table(rows))
 console.log('')
 console.log('S1 ratio = bytes of blocks moved per second ÷ raw stream bytes per second (1 MB = 10^6 B, 1 MiB = 2^20 B).')
+if (copyMedians.length > 0) console.log('copy ratio = the S1 ratio a replication as fast as the copy limit would get; "of copy" = Tandem\'s rate ÷ the copy limit\'s.')
 console.log('S1 time runs from forming the group (passive) or setting the replicator (active) to the last document\'s change event on B.')
 
 // libp2p's package.json is not in its exports: read it from the root node_modules.
@@ -661,6 +720,7 @@ const result = {
     s2: { edits: S2_EDITS, docs: S2_DOCS, warmupEdits: S2_WARMUP, meshSettleMs: MESH_SETTLE_MS },
     s3: { sharedDocs: S3_SHARED, editsPerSide: S3_EDITS, split: 'even edits update a shared document, odd edits create one' },
     raw: { bytes: RAW_BYTES, chunkBytes: RAW_CHUNK },
+    copy: { what: 'each S1 source store copied whole: nextv(1000) reads, 64 KiB frames of length-prefixed pairs on one libp2p stream, batch() of 1024 pairs', writeBufferSize: 16 * MiB },
   },
   sources,
   units: {
@@ -668,7 +728,7 @@ const result = {
     latenciesMs: 'milliseconds from calling updateDocument on A to the change event on B',
   },
   samples,
-  medians: { raw: rawMedian, s1: s1Medians, s2: s2Median, s3: s3Median },
+  medians: { raw: rawMedian, copy: copyMedians, s1: s1Medians, s2: s2Median, s3: s3Median },
   goals: {
     s1: { minRatio: GOAL_S1_RATIO, results: s1Medians.map((m) => ({ path: m.path, n: m.n, ratio: m.ratio, pass: m.pass })) },
     s2: { maxP99Ms: GOAL_S2_P99_MS, p99: s2Median?.p99 ?? null, pass: s2Pass },

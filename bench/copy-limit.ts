@@ -1,0 +1,135 @@
+/**
+ * The copy limit for S1 (bench/sync.ts): A's whole LevelDB moved into an empty one on B by the
+ * rawest means there are — read with `nextv`, framed as length-prefixed key/value pairs, sent over
+ * one libp2p stream (tcp + noise + yamux) between two bare libp2p 3 nodes, written on B with raw
+ * `batch()`es of 1024 pairs and the store's own LevelDB options. No decoding, hashing, checking
+ * or merging: any replication that ends with B holding what A holds does at least this work, so
+ * its rate bounds what S1 can reach in the same run, on the same machine, in the same one process.
+ */
+import { ClassicLevel } from 'classic-level'
+import type { Libp2p } from 'libp2p'
+
+const PROTOCOL = '/tandem-bench/copy/1.0.0'
+const CHUNK = 64 * 1024
+const WRITE_BATCH = 1024
+const READ_BATCH = 1000
+/** As main/db/store.ts opens its LevelDB. */
+const WRITE_BUFFER = 16 * 1024 * 1024
+
+type Raw = ClassicLevel<Uint8Array, Uint8Array>
+const open = (path: string): Raw => new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER })
+
+export interface CopySample { pairs: number; bytes: number; seconds: number }
+
+/** Counts the pairs and bytes in the LevelDB at `path` (untimed; the receiver needs the count to know when it is done). */
+export async function measureStore(path: string): Promise<{ pairs: number; bytes: number }> {
+  const db = open(path)
+  await db.open()
+  let pairs = 0
+  let bytes = 0
+  try {
+    for await (const [k, v] of db.iterator()) {
+      pairs++
+      bytes += k.length + v.length
+    }
+  } finally {
+    await db.close()
+  }
+  return { pairs, bytes }
+}
+
+/**
+ * Copies the LevelDB at `from` into a new one at `to` over a stream from `sender` to `receiver`.
+ * `timed` wraps the timed part (for the caller's CPU profile); the time runs from the first read
+ * to the last batch written on B.
+ */
+export async function copyRun(from: string, to: string, sender: Libp2p, receiver: Libp2p, limitMs: number): Promise<CopySample> {
+  const { pairs } = await measureStore(from)
+  const src = open(from)
+  const dst = open(to)
+  await src.open()
+  await dst.open()
+  try {
+    let written = 0
+    let bytes = 0
+    let failed: Error | null = null
+    let resolve!: () => void
+    const done = new Promise<void>((r) => { resolve = r })
+    let writing: Promise<void> = Promise.resolve()
+    let buffered: Uint8Array = new Uint8Array(0)
+    let ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
+    let received = 0
+    const flush = (): void => {
+      const batch = ops
+      ops = []
+      writing = writing.then(async () => {
+        await dst.batch(batch)
+        written += batch.length
+        if (written === pairs) resolve()
+      }).catch((err: Error) => { failed = err; resolve() })
+    }
+    await receiver.handle(PROTOCOL, (stream) => {
+      stream.addEventListener('message', (evt) => {
+        const data = evt.data.subarray()
+        let buf = buffered.length === 0 ? data : Buffer.concat([buffered, data])
+        let at = 0
+        const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+        while (buf.length - at >= 8) {
+          const kl = view.getUint32(at)
+          const vl = view.getUint32(at + 4)
+          if (buf.length - at - 8 < kl + vl) break
+          ops.push({ type: 'put', key: buf.subarray(at + 8, at + 8 + kl), value: buf.subarray(at + 8 + kl, at + 8 + kl + vl) })
+          at += 8 + kl + vl
+          received++
+          if (ops.length === WRITE_BATCH || received === pairs) flush()
+        }
+        buffered = buf.subarray(at)
+        buf = buffered
+      })
+    }, { force: true })
+    const stream = await sender.dialProtocol(receiver.getMultiaddrs()[0]!, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+    const t0 = performance.now()
+    const it = src.iterator()
+    let chunk = Buffer.allocUnsafe(CHUNK)
+    let fill = 0
+    const send = async (): Promise<void> => {
+      if (fill === 0) return
+      const out = chunk.subarray(0, fill)
+      chunk = Buffer.allocUnsafe(CHUNK)
+      fill = 0
+      if (!stream.send(out)) await stream.onDrain({ signal: AbortSignal.timeout(limitMs) })
+    }
+    // The next read runs in LevelDB's thread while this one is framed and sent.
+    let next = it.nextv(READ_BATCH)
+    for (;;) {
+      const entries = await next
+      if (entries.length === 0) break
+      next = it.nextv(READ_BATCH)
+      for (const [k, v] of entries) {
+        const need = 8 + k.length + v.length
+        if (fill + need > chunk.length) await send()
+        if (need > chunk.length) chunk = Buffer.allocUnsafe(need)
+        chunk.writeUInt32BE(k.length, fill)
+        chunk.writeUInt32BE(v.length, fill + 4)
+        chunk.set(k, fill + 8)
+        chunk.set(v, fill + 8 + k.length)
+        fill += need
+        bytes += k.length + v.length
+      }
+    }
+    await send()
+    await it.close()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([done, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`copy limit: ${written} of ${pairs} pairs written within ${limitMs} ms`)), limitMs) })])
+      .finally(() => clearTimeout(timer))
+    const seconds = (performance.now() - t0) / 1000
+    if (failed !== null) throw failed
+    await stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new Error('close failed')))
+    if (written !== pairs) throw new Error(`copy limit: ${written} pairs written, ${pairs} read`)
+    return { pairs, bytes, seconds }
+  } finally {
+    await receiver.unhandle(PROTOCOL)
+    await src.close()
+    await dst.close()
+  }
+}
