@@ -4,6 +4,12 @@ export const PROTOCOL = '/tandem/dag/1.0.0'
  * (each round trip costs a stream and a walk); the request stays under ~2.5 MB.
  */
 export const MAX_CIDS_PER_REQUEST = 16_384
+/**
+ * The asker splits a long list of wanted blocks into requests of this many, FETCHES_IN_FLIGHT at a
+ * time: the peer reads and walks the next while the asker applies the one before.
+ */
+export const FETCH_CHUNK_CIDS = 4096
+export const FETCHES_IN_FLIGHT = 2
 /** Blocks per response; the asker continues from where the answer stopped. */
 export const MAX_BLOCKS_PER_RESPONSE = 10_000
 /** Bytes of blocks per response, so one answer never holds more than this in memory at either end. */

@@ -11,7 +11,7 @@ import { blockLinks } from '../../db/block.ts'
 import type { DeviceID } from '../../../shared/types.ts'
 import { attestation, blocksFrame, bytes, Channel, cidString, WireError } from '../wire.ts'
 import {
-  FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
+  FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT, FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, TIMEOUT_MS,
 } from './constants.ts'
 
@@ -166,20 +166,37 @@ export class DagSync {
     // and without it the peer would walk (and send) every document's history back to its start.
     const known = have.slice(0, MAX_CIDS_PER_REQUEST)
     for (let round = 0; ask.length > 0 && round < 1000; round++) {
-      const wantNow = ask.slice(0, MAX_CIDS_PER_REQUEST)
-      const { received, pending, missing, truncated } = await this.#fetchOnce(peer, wantNow, known, result)
-      result.missing.push(...missing)
-      // Whatever arrived without its parents (or the rest of `ask`, or what a truncated answer
-      // did not reach) is asked for next.
-      const next = new Set(ask.slice(MAX_CIDS_PER_REQUEST))
-      for (const cid of await this.#missingAncestors(pending)) next.add(cid)
-      if (truncated) {
-        const here = await this.#db.hasBlocks(wantNow)
-        wantNow.forEach((cid, i) => { if (!here[i]) next.add(cid) })
+      // A round asks in chunks, a few at a time: the peer walks and reads the next chunk while
+      // this device applies the one before (one request of everything would leave each side
+      // waiting for the other in turn).
+      const chunks: string[][] = []
+      for (let i = 0; i < ask.length; i += FETCH_CHUNK_CIDS) chunks.push(ask.slice(i, i + FETCH_CHUNK_CIDS))
+      // Whatever arrived without its parents, or what a truncated answer did not reach, is asked for next.
+      const next = new Set<string>()
+      const missing = new Set<string>()
+      let progressed = false
+      const one = async (wantNow: string[]): Promise<void> => {
+        const r = await this.#fetchOnce(peer, wantNow, known, result)
+        for (const m of r.missing) missing.add(m)
+        if (r.received > 0 || r.truncated) progressed = true
+        for (const cid of await this.#missingAncestors(r.pending)) next.add(cid)
+        if (r.truncated) {
+          const here = await this.#db.hasBlocks(wantNow)
+          wantNow.forEach((cid, i) => { if (!here[i]) next.add(cid) })
+        }
       }
+      let at = 0
+      const lane = async (): Promise<void> => { while (at < chunks.length) await one(chunks[at++]!) }
+      const lanes = await Promise.allSettled(Array.from({ length: Math.min(FETCHES_IN_FLIGHT, chunks.length) }, lane))
+      const failed = lanes.find((l) => l.status === 'rejected')
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
+      result.missing.push(...missing)
       for (const m of missing) next.delete(m)
-      if (received === 0 && !truncated) break
-      ask = [...next]
+      if (!progressed) break
+      // A parent another chunk brought in the meantime is not asked for again.
+      const stillMissing = [...next]
+      const here = stillMissing.length === 0 ? [] : await this.#db.hasBlocks(stillMissing)
+      ask = stillMissing.filter((_, i) => !here[i])
     }
     return result
   }
