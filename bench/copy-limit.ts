@@ -5,6 +5,8 @@
  * `batch()`es of 1024 pairs and the store's own LevelDB options. No decoding, hashing, checking
  * or merging: any replication that ends with B holding what A holds does at least this work, so
  * its rate bounds what S1 can reach in the same run, on the same machine, in the same one process.
+ * A second bound copies a store of the blocks alone (`blocksOnly`): what even a design that kept
+ * nothing but the blocks, and did nothing with them, would reach.
  */
 import { ClassicLevel } from 'classic-level'
 import type { Libp2p } from 'libp2p'
@@ -20,6 +22,26 @@ type Raw = ClassicLevel<Uint8Array, Uint8Array>
 const open = (path: string): Raw => new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER })
 
 export interface CopySample { pairs: number; bytes: number; seconds: number }
+
+/** Writes the blocks of the store at `from` (its `blocks` sublevel, keys and values as stored) into a new LevelDB at `to` (untimed set-up). */
+export async function blocksOnly(from: string, to: string): Promise<void> {
+  const src = open(from)
+  const dst = open(to)
+  await src.open()
+  await dst.open()
+  try {
+    const prefix = Buffer.from('!blocks!')
+    let ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
+    for await (const [key, value] of src.iterator({ gte: prefix, lt: Buffer.concat([prefix, Buffer.from([0xff])]) })) {
+      ops.push({ type: 'put', key, value })
+      if (ops.length === WRITE_BATCH) { await dst.batch(ops); ops = [] }
+    }
+    if (ops.length > 0) await dst.batch(ops)
+  } finally {
+    await src.close()
+    await dst.close()
+  }
+}
 
 /** Counts the pairs and bytes in the LevelDB at `path` (untimed; the receiver needs the count to know when it is done). */
 export async function measureStore(path: string): Promise<{ pairs: number; bytes: number }> {

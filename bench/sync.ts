@@ -15,7 +15,8 @@
  *   raw one libp2p stream (tcp + noise + yamux) between two bare libp2p 3 nodes, 256 MiB (quick:
  *       64 MiB) in 64 KiB chunks: the limit S1 is compared to.
  *   copy each S1 source's whole LevelDB copied into an empty one over such a stream, pairs written
- *       by raw batch() (bench/copy-limit.ts): no checks, no merge, the most S1 could reach here.
+ *       by raw batch() (bench/copy-limit.ts): no checks, no merge, the most S1 could reach here;
+ *       and a store of its blocks alone copied the same way.
  * Every node listens on 127.0.0.1 only, without mDNS; both ends run in this one process (one
  * event loop), as do both ends of the raw stream. See bench/README.md.
  */
@@ -34,7 +35,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { TandemNode } from '../main/node/tandem-node.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table } from './common.ts'
-import { copyRun, type CopySample } from './copy-limit.ts'
+import { blocksOnly, copyRun, type CopySample } from './copy-limit.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const BATCH = 1000
@@ -498,15 +499,30 @@ async function rawRun(bytes: number): Promise<RawSample> {
 
 // ---- copy: the S1 source's store moved by the rawest means ----
 
-async function copyLimit(src: Source): Promise<CopySample> {
+type CopyKind = 'store' | 'blocks'
+
+/** The blocks-only store of each source, made untimed when first needed. */
+const blockStores = new Map<string, string>()
+async function blockStore(src: Source): Promise<string> {
+  let dir = blockStores.get(src.dir)
+  if (dir === undefined) {
+    dir = await freshDir()
+    await blocksOnly(join(src.dir, 'db'), join(dir, 'db'))
+    blockStores.set(src.dir, dir)
+  }
+  return dir
+}
+
+async function copyLimit(src: Source, kind: CopyKind): Promise<CopySample> {
+  const from = kind === 'store' ? src.dir : await blockStore(src)
   const receiver = await bareHost()
   const sender = await bareHost()
   const to = await freshDir()
   try {
     gc()
     await profileStart()
-    const sample = await copyRun(join(src.dir, 'db'), join(to, 'db'), sender, receiver, 30_000 + src.n * 5)
-    await profileStop(`copy-${src.n}`)
+    const sample = await copyRun(join(from, 'db'), join(to, 'db'), sender, receiver, 30_000 + src.n * 5)
+    await profileStop(`copy-${kind}-${src.n}`)
     return sample
   } finally {
     for (const h of [sender, receiver]) {
@@ -522,7 +538,7 @@ async function copyLimit(src: Source): Promise<CopySample> {
 const cpu = cpus()
 const samples = {
   raw: [] as RawSample[],
-  copy: [] as Array<CopySample & { n: number }>,
+  copy: [] as Array<CopySample & { n: number; kind: CopyKind }>,
   s1: [] as S1Sample[],
   s2: [] as S2Sample[],
   s3: [] as S3Sample[],
@@ -546,7 +562,7 @@ try {
   await s1Run(warm, 'passive')
   await s1Run(warm, 'active')
   if (only.has('raw')) await rawRun(16 * MiB)
-  if (only.has('copy')) for (let i = 0; i < 3; i++) await copyLimit(warm)
+  if (only.has('copy')) for (let i = 0; i < 3; i++) for (const kind of ['store', 'blocks'] as const) await copyLimit(warm, kind)
   await removeDir(warm.dir)
   profileOn = true
 
@@ -556,10 +572,12 @@ try {
       samples.raw.push(await rawRun(RAW_BYTES))
     }
     for (const src of only.has('copy') ? built : []) {
-      log(`sync run ${r + 1}/${runs}: copy limit (${fmt(src.n)} docs' store)…`)
-      const c = await copyLimit(src)
-      log(`  ${fmt(src.n / c.seconds)} docs/s, ${fmt(c.seconds, 2)} s`)
-      samples.copy.push({ ...c, n: src.n })
+      for (const kind of ['store', 'blocks'] as const) {
+        log(`sync run ${r + 1}/${runs}: copy limit (${fmt(src.n)} docs' ${kind === 'store' ? 'store' : 'blocks alone'})…`)
+        const c = await copyLimit(src, kind)
+        log(`  ${fmt(src.n / c.seconds)} docs/s, ${fmt(c.seconds, 2)} s`)
+        samples.copy.push({ ...c, n: src.n, kind })
+      }
     }
     for (const src of only.has('s1') ? built : []) {
       // Alternate which path goes first, as bench/run.ts alternates its sides.
@@ -596,21 +614,21 @@ const rawMedian = samples.raw.length === 0 ? null : {
   bytesPerSec: median(samples.raw.map((s) => s.bytesPerSec)),
   mibPerSec: median(samples.raw.map((s) => s.mibPerSec)),
 }
-const copyMedians = sources.flatMap((src) => {
-  const xs = samples.copy.filter((s) => s.n === src.n)
+const copyMedians = sources.flatMap((src) => (['store', 'blocks'] as const).flatMap((kind) => {
+  const xs = samples.copy.filter((s) => s.n === src.n && s.kind === kind)
   if (xs.length === 0) return []
   const seconds = median(xs.map((s) => s.seconds))
   // As S1's ratio: the source's block bytes per second, so the two ratios compare directly.
   const blockBytesPerSec = src.blockBytes / seconds
   return [{
-    n: src.n, seconds, docsPerSec: src.n / seconds, pairs: xs[0]!.pairs, bytes: xs[0]!.bytes, storeMbPerSec: xs[0]!.bytes / seconds / 1e6,
+    n: src.n, kind, seconds, docsPerSec: src.n / seconds, pairs: xs[0]!.pairs, bytes: xs[0]!.bytes, storeMbPerSec: xs[0]!.bytes / seconds / 1e6,
     blockBytesPerSec, ratio: rawMedian === null ? null : blockBytesPerSec / rawMedian.bytesPerSec,
   }]
-})
+}))
 const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flatMap((path) => {
   const xs = samples.s1.filter((s) => s.n === src.n && s.path === path)
   if (xs.length === 0) return []
-  const copy = copyMedians.find((c) => c.n === src.n)
+  const copy = copyMedians.find((c) => c.n === src.n && c.kind === 'store')
   const bytesPerSec = median(xs.map((s) => s.bytesPerSec))
   const ratio = rawMedian === null ? null : bytesPerSec / rawMedian.bytesPerSec
   return [{
@@ -646,7 +664,9 @@ for (const m of s1Medians) {
 }
 for (const c of copyMedians) {
   rows.push([
-    `copy limit: the ${fmt(c.n)}-doc store, ${fmt(c.pairs)} pairs, raw read/stream/batch()`,
+    c.kind === 'store'
+      ? `copy limit: the ${fmt(c.n)}-doc store, ${fmt(c.pairs)} pairs, raw read/stream/batch()`
+      : `copy limit: its ${fmt(c.pairs)} blocks alone, the same way`,
     `${fmt(c.docsPerSec)} docs/s (${mb(c.storeMbPerSec)} MB/s of ${mb(c.bytes / 1e6)} MB stored), ${fmt(c.seconds, 2)} s`,
     rawMedian === null ? '(not run)' : `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`,
     c.ratio === null ? '-' : c.ratio.toFixed(3),
@@ -720,7 +740,7 @@ const result = {
     s2: { edits: S2_EDITS, docs: S2_DOCS, warmupEdits: S2_WARMUP, meshSettleMs: MESH_SETTLE_MS },
     s3: { sharedDocs: S3_SHARED, editsPerSide: S3_EDITS, split: 'even edits update a shared document, odd edits create one' },
     raw: { bytes: RAW_BYTES, chunkBytes: RAW_CHUNK },
-    copy: { what: 'each S1 source store copied whole: nextv(1000) reads, 64 KiB frames of length-prefixed pairs on one libp2p stream, batch() of 1024 pairs', writeBufferSize: 16 * MiB },
+    copy: { what: 'each S1 source store copied whole (store), and a store of its blocks alone (blocks): nextv(1000) reads, 64 KiB frames of length-prefixed pairs on one libp2p stream, batch() of 1024 pairs', writeBufferSize: 16 * MiB },
   },
   sources,
   units: {
