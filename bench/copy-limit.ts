@@ -62,8 +62,7 @@ export async function measureStore(path: string): Promise<{ pairs: number; bytes
 
 /**
  * Copies the LevelDB at `from` into a new one at `to` over a stream from `sender` to `receiver`.
- * `timed` wraps the timed part (for the caller's CPU profile); the time runs from the first read
- * to the last batch written on B.
+ * The time runs from the first read to the last batch written on B.
  */
 export async function copyRun(from: string, to: string, sender: Libp2p, receiver: Libp2p, limitMs: number): Promise<CopySample> {
   const { pairs } = await measureStore(from)

@@ -186,7 +186,17 @@ export class DagSync {
         }
       }
       let at = 0
-      const lane = async (): Promise<void> => { while (at < chunks.length) await one(chunks[at++]!) }
+      let failing = false // one request failed: the other lane takes no new chunk
+      const lane = async (): Promise<void> => {
+        while (!failing && at < chunks.length) {
+          try {
+            await one(chunks[at++]!)
+          } catch (err) {
+            failing = true
+            throw err
+          }
+        }
+      }
       const lanes = await Promise.allSettled(Array.from({ length: Math.min(FETCHES_IN_FLIGHT, chunks.length) }, lane))
       const failed = lanes.find((l) => l.status === 'rejected')
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
