@@ -1,6 +1,6 @@
 /**
  * Pieces shared by the benchmarks (bench/run.ts, bench/sync.ts): the ~200-byte test documents,
- * medians, number formatting, the plain-text table and a full GC before each timed part.
+ * medians, bounded waits, number formatting, the plain-text table and a full GC before each timed part.
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -31,6 +31,15 @@ export function makeDoc(i: number): Doc {
 // A full GC before each timed part, so garbage from the previous one is not collected on its clock.
 setFlagsFromString('--expose-gc')
 export const gc = runInNewContext('gc') as () => void
+
+/** Rejects with a clear message when `p` has not settled within `ms`. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${fmt(ms / 1000, 1)} s waiting for ${what}`)), ms)
+  })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)

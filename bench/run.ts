@@ -28,13 +28,12 @@ import { parseArgs } from 'node:util'
 import { spawnSync } from 'node:child_process'
 import { ClassicLevel } from 'classic-level'
 import { Database } from '../main/db/database.ts'
+import { WRITE_BUFFER_BYTES as STORE_WRITE_BUFFER } from '../main/db/store.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table, type Doc } from './common.ts'
 
 const BATCH = 1000
 const SINGLE_MAX = 5000
 const GOAL_BULK = 0.25
-/** LevelDB's write buffer as Tandem's store opens it (main/db/store.ts). */
-const STORE_WRITE_BUFFER = 16 * 1024 * 1024
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 // ---- options ----

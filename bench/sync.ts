@@ -33,8 +33,9 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { TandemNode } from '../main/node/tandem-node.ts'
+import { WRITE_BUFFER_BYTES } from '../main/db/store.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
-import { BOOKS, fmt, gc, makeDoc, mb, median, table } from './common.ts'
+import { BOOKS, fmt, gc, makeDoc, mb, median, table, within } from './common.ts'
 import { blocksOnly, copyRun, type CopySample } from './copy-limit.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
@@ -203,15 +204,6 @@ async function profileStop(name: string): Promise<void> {
 }
 
 // ---- waiting, always bounded ----
-
-/** Rejects with a clear message when `p` has not settled within `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${fmt(ms / 1000, 1)} s waiting for ${what}`)), ms)
-  })
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** Polls `check` every `everyMs` until it returns true; throws after `ms`. */
 async function until(check: () => Promise<boolean> | boolean, what: string, ms: number, everyMs = 20): Promise<void> {
@@ -459,6 +451,13 @@ async function bareHost(): Promise<Libp2p> {
   return host
 }
 
+async function stopHosts(...some: Libp2p[]): Promise<void> {
+  for (const h of some) {
+    hosts.delete(h)
+    await h.stop()
+  }
+}
+
 async function rawRun(bytes: number): Promise<RawSample> {
   const receiver = await bareHost()
   const sender = await bareHost()
@@ -490,10 +489,7 @@ async function rawRun(bytes: number): Promise<RawSample> {
     if (got !== bytes) throw new Error(`raw stream: ${got} bytes received, ${bytes} sent`)
     return { bytes, seconds, bytesPerSec: bytes / seconds, mibPerSec: bytes / MiB / seconds }
   } finally {
-    for (const h of [sender, receiver]) {
-      hosts.delete(h)
-      await h.stop()
-    }
+    await stopHosts(sender, receiver)
   }
 }
 
@@ -525,10 +521,7 @@ async function copyLimit(src: Source, kind: CopyKind): Promise<CopySample> {
     await profileStop(`copy-${kind}-${src.n}`)
     return sample
   } finally {
-    for (const h of [sender, receiver]) {
-      hosts.delete(h)
-      await h.stop()
-    }
+    await stopHosts(sender, receiver)
     await removeDir(to)
   }
 }
@@ -649,6 +642,7 @@ const s3Judged = S3_EDITS === GOAL_S3_EDITS
 const s3Pass = s3Median === null || !s3Judged ? null : s3Median.seconds < GOAL_S3_SECONDS
 const verdict = (pass: boolean | null): string => (pass === null ? 'info' : pass ? 'pass' : 'MISS')
 
+const rawCell = rawMedian === null ? '(not run)' : `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`
 const rows = [['workload', 'Tandem', 'raw libp2p stream', 'ratio', 'goal', 'result']]
 for (const m of s1Medians) {
   const src = sources.find((s) => s.n === m.n)!
@@ -656,7 +650,7 @@ for (const m of s1Medians) {
     `S1 bulk A→B, ${m.path === 'passive' ? 'passive (head exchange on connect)' : 'active (replicator set)'}, ${fmt(m.n)} docs`,
     `${fmt(m.docsPerSec)} docs/s (${mb(m.mbPerSec)} MB/s of ${mb(src.blockBytes / 1e6)} MB blocks), ${fmt(m.seconds, 2)} s` +
       (m.ofCopy === null ? '' : `, ${m.ofCopy.toFixed(2)} of copy`),
-    rawMedian === null ? '(not run)' : `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`,
+    rawCell,
     m.ratio === null ? '-' : m.ratio.toFixed(3),
     `>= ${GOAL_S1_RATIO.toFixed(2)}`,
     verdict(m.pass),
@@ -668,7 +662,7 @@ for (const c of copyMedians) {
       ? `copy limit: the ${fmt(c.n)}-doc store, ${fmt(c.pairs)} pairs, raw read/stream/batch()`
       : `copy limit: its ${fmt(c.pairs)} blocks alone, the same way`,
     `${fmt(c.docsPerSec)} docs/s (${mb(c.storeMbPerSec)} MB/s of ${mb(c.bytes / 1e6)} MB stored), ${fmt(c.seconds, 2)} s`,
-    rawMedian === null ? '(not run)' : `${fmt(rawMedian.mibPerSec)} MiB/s (${mb(rawMedian.bytesPerSec / 1e6)} MB/s)`,
+    rawCell,
     c.ratio === null ? '-' : c.ratio.toFixed(3),
     '-',
     'limit',
@@ -740,7 +734,7 @@ const result = {
     s2: { edits: S2_EDITS, docs: S2_DOCS, warmupEdits: S2_WARMUP, meshSettleMs: MESH_SETTLE_MS },
     s3: { sharedDocs: S3_SHARED, editsPerSide: S3_EDITS, split: 'even edits update a shared document, odd edits create one' },
     raw: { bytes: RAW_BYTES, chunkBytes: RAW_CHUNK },
-    copy: { what: 'each S1 source store copied whole (store), and a store of its blocks alone (blocks): nextv(1000) reads, 64 KiB frames of length-prefixed pairs on one libp2p stream, batch() of 1024 pairs', writeBufferSize: 16 * MiB },
+    copy: { what: 'each S1 source store copied whole (store), and a store of its blocks alone (blocks): nextv(1000) reads, 64 KiB frames of length-prefixed pairs on one libp2p stream, batch() of 1024 pairs', writeBufferSize: WRITE_BUFFER_BYTES },
   },
   sources,
   units: {

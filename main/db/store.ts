@@ -34,6 +34,8 @@ export interface StoredCollection {
  * formats 1 to 3, so there is no migration: such a directory is refused.
  */
 export const STORE_FORMAT = 4
+/** LevelDB's write buffer for the store (see `Store.open`); the benchmarks' raw limits use the same. */
+export const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 const FORMAT_KEY = 'storeFormat'
 
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
@@ -95,7 +97,7 @@ export class Store {
     // started compactions that competed with the writes; 50k-document creates measured 20–30% more
     // documents/s with it here. It costs memory only as it fills (up to twice this during a flush),
     // and changes nothing about durability: every commit is still one atomic batch in the log.
-    const db = new ClassicLevel<string, unknown>(path, { valueEncoding: 'json', writeBufferSize: 16 * 1024 * 1024 })
+    const db = new ClassicLevel<string, unknown>(path, { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_BYTES })
     try {
       await db.open()
     } catch (err) {
