@@ -82,6 +82,29 @@ const SEQ_KEY = 'outbox.seq'
 const queuePrefix = (target: string): string => `q!${target}!`
 const countKey = (target: string): string => `n!${target}`
 
+/**
+ * One push's worth of `cids` (their blocks in `datas`, undefined where not stored): blocks in
+ * order up to BATCH_BYTES (at least one), their CIDs and collections, and how many of `cids` it
+ * took (blocks not stored are taken and skipped).
+ */
+function batchOf(cids: readonly string[], datas: ReadonlyArray<Uint8Array | undefined>): { blocks: Uint8Array[]; ids: string[]; collections: Set<string>; taken: number } {
+  const blocks: Uint8Array[] = []
+  const ids: string[] = []
+  const collections = new Set<string>()
+  let size = 0
+  let taken = 0
+  for (const data of datas) {
+    if (blocks.length > 0 && data !== undefined && size + data.length > BATCH_BYTES) break
+    taken++
+    if (data === undefined) continue
+    blocks.push(data)
+    ids.push(cids[taken - 1]!)
+    size += data.length
+    collections.add(blockLinks(data).collection)
+  }
+  return { blocks, ids, collections, taken }
+}
+
 export class Replicators extends EventEmitter<Events> {
   readonly #db: Database
   readonly #host: Libp2p
@@ -302,22 +325,8 @@ export class Replicators extends EventEmitter<Events> {
       this.#emitState(target)
       return 0
     }
-    const blocks: Uint8Array[] = []
-    const ids: string[] = []
-    const collections = new Set<string>()
-    let size = 0
-    let taken = 0
-    for (const e of entries) {
-      const data = await this.#db.getBlock(e.cid)
-      if (data !== undefined) {
-        if (blocks.length > 0 && size + data.length > BATCH_BYTES) break
-        blocks.push(data)
-        ids.push(e.cid)
-        size += data.length
-        collections.add(blockLinks(data).collection)
-      }
-      taken++
-    }
+    const cids = entries.map((e) => e.cid)
+    const { blocks, ids, collections, taken } = batchOf(cids, await this.#db.getBlocks(cids))
     if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids))
     const done = entries.slice(0, taken)
     await this.#db.exclusive(async () => {
@@ -377,21 +386,7 @@ export class Replicators extends EventEmitter<Events> {
       if (this.#stopped || replan) break
       if (live.yields < MAX_YIELDS && this.#pulling(target)) { live.yields++; replan = 'pulling'; break }
       const cids = found.slice(i, i + BATCH_BLOCKS).map((f) => f.cid)
-      const datas = await this.#db.store.blocks.getMany(cids)
-      const blocks: Uint8Array[] = []
-      const ids: string[] = []
-      const collections = new Set<string>()
-      let size = 0
-      let taken = 0
-      for (const data of datas) {
-        if (blocks.length > 0 && data !== undefined && size + data.length > BATCH_BYTES) break
-        taken++
-        if (data === undefined) continue
-        blocks.push(data)
-        ids.push(cids[taken - 1]!)
-        size += data.length
-        collections.add(blockLinks(data).collection)
-      }
+      const { blocks, ids, collections, taken } = batchOf(cids, await this.#db.getBlocks(cids))
       i += taken
       if (blocks.length === 0) continue
       const count = taken
