@@ -1,7 +1,13 @@
-/** Serves the built renderer (out/renderer) for `tandem start --ui`: files only, never outside the folder. */
+/**
+ * Serves the built renderer (out/renderer) for `tandem start --ui`: files only, never outside the
+ * folder, with the window's CSP as a header (`frame-ancestors 'none'`) and `X-Frame-Options: DENY`
+ * for browsers that know only that, so no page of another origin can frame the window. The caller
+ * has already checked the Host header (ws-server.ts).
+ */
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, sep } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { UI_HEADER_CSP } from '../../shared/csp.ts'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -34,6 +40,8 @@ export async function serveStatic(dir: string, req: IncomingMessage, res: Server
       'x-content-type-options': 'nosniff',
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',
+      'content-security-policy': UI_HEADER_CSP,
+      'x-frame-options': 'DENY',
     })
     res.end(req.method === 'HEAD' ? undefined : body)
   } catch {

@@ -5,6 +5,7 @@
  * exactly which files are reachable.
  */
 import { isAbsolute, join, relative, sep } from 'node:path'
+import { PAGE_CSP } from '../../shared/csp.ts'
 
 export const APP_SCHEME = 'app'
 export const APP_HOST = 'tandem'
@@ -12,11 +13,9 @@ export const APP_ENTRY_URL = `${APP_SCHEME}://${APP_HOST}/index.html`
 
 /**
  * The window's Content-Security-Policy, sent as a header by the app:// handler as well as in the
- * page's <meta> (renderer/index.html; a test keeps the two equal). No inline script or style,
- * nothing remote; data: images for the invite QR; ws to loopback for the --ui browser transport.
+ * page's <meta> (shared/csp.ts). No inline script or style, nothing remote.
  */
-export const APP_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-  "connect-src 'self' ws://127.0.0.1:*; font-src 'self'; base-uri 'none'; form-action 'none'"
+export const APP_CSP = PAGE_CSP
 
 function parse(url: string): URL | null {
   try {

@@ -160,6 +160,10 @@ test('--ui: the same port serves the window files (never outside their folder), 
   assert.equal(index.status, 200)
   assert.match(index.headers.get('content-type') ?? '', /text\/html/)
   assert.match(await index.text(), /Tandem/)
+  // No other origin may frame the window: a <meta> CSP cannot say so, only these headers.
+  assert.match(index.headers.get('content-security-policy') ?? '', /(^|;)\s*frame-ancestors 'none'\s*(;|$)/)
+  assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'none'/)
+  assert.equal(index.headers.get('x-frame-options'), 'DENY')
   assert.match((await fetch(`${base}/assets/app.js`)).headers.get('content-type') ?? '', /javascript/)
   assert.equal((await fetch(`${base}/%2e%2e/secret.txt`)).status, 404)
   assert.equal((await fetch(`${base}/assets/..%2f..%2fsecret.txt`)).status, 404)
