@@ -12,7 +12,7 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Connection, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import { Backoff } from '../node/backoff.ts'
+import { Backoff } from './backoff.ts'
 import { classifyConnection, isRelayed, isWebRTC, selectedPair } from './paths.ts'
 
 export interface HolePunchInit {

@@ -12,7 +12,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ComponentLogger, Connection, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
-import { Backoff } from '../node/backoff.ts'
+import { Backoff } from './backoff.ts'
 
 export interface RelayKeeperInit {
   /** Relay multiaddrs, each ending in /p2p/<relay peer ID>. */

@@ -6,16 +6,34 @@
  */
 import { networkInterfaces } from 'node:os'
 import { isIPv4, isIPv6 } from 'node:net'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PathKind } from '../../shared/api/types.ts'
 import type {
   DialAttempt, DoctorDevice, DoctorReport, DoctorSelf, KnownBy, PathText, Reachability, Suggestion,
 } from '../../shared/api/doctor.ts'
-import { bestPath, classifyIpAddress } from '../net/paths.ts'
+import type { Connection } from '@libp2p/interface'
+import { bestPath, classifyIpAddress, type PeerInfo } from '../net/paths.ts'
 import type { RelayStatus } from '../net/relays.ts'
-import type { TandemNode } from './tandem-node.ts'
+import type { DeviceRecord } from '../net/group.ts'
 import type { ConnectivityWatch } from './connectivity-watch.ts'
+
+/**
+ * What the doctor reads of a running node: a narrow view, so the node depends on the doctor and
+ * not the other way round (TandemNode builds one for each report).
+ */
+export interface DoctorSubject {
+  readonly deviceID: string
+  /** 'off' without a network, 'paused' while offline by choice. */
+  readonly network: 'off' | 'paused' | 'online'
+  addresses(): string[]
+  peers(): PeerInfo[]
+  devices(): readonly DeviceRecord[]
+  connections(peer: string): Connection[]
+  relays(): RelayStatus[]
+  readonly relayServer: boolean
+  /** Round-trip time to a connected peer (ms), or null when there is no ping service or it failed. */
+  ping(peer: string, signal: AbortSignal): Promise<number | null>
+}
 
 /** mDNS asks at start and every ~10 s: after this long with nobody found, multicast is suspect. */
 export const MDNS_GRACE_MS = 15_000
@@ -156,24 +174,17 @@ export function reachabilityOf(input: { network: DoctorSelf['network']; addresse
   return { reachability: 'private-only', text: `Private addresses only: devices on this network can dial it; others only through a relay.${viaRelay}` }
 }
 
-async function pingMs(node: TandemNode, peer: string): Promise<number | null> {
-  const ping = (node.host?.services as Record<string, unknown> | undefined)?.ping as { ping?: (p: unknown, o?: { signal?: AbortSignal }) => Promise<number> } | undefined
-  if (ping?.ping === undefined) return null
-  try {
-    return Math.round((await ping.ping(peerIdFromString(peer), { signal: AbortSignal.timeout(PING_TIMEOUT_MS) })) * 10) / 10
-  } catch {
-    return null
-  }
+async function pingMs(node: DoctorSubject, peer: string): Promise<number | null> {
+  const ms = await node.ping(peer, AbortSignal.timeout(PING_TIMEOUT_MS)).catch(() => null)
+  return ms === null ? null : Math.round(ms * 10) / 10
 }
 
 /** The doctor's report for a running node. */
-export async function doctorReport(node: TandemNode, watch: ConnectivityWatch | null, options: DoctorOptions = {}): Promise<DoctorReport> {
+export async function doctorReport(node: DoctorSubject, watch: ConnectivityWatch | null, options: DoctorOptions = {}): Promise<DoctorReport> {
   const now = options.now ?? Date.now()
-  const host = node.host
-  const network: DoctorSelf['network'] = host === null ? 'off' : node.paused ? 'paused' : 'online'
-  const relayKeeper = (host?.services as Record<string, unknown> | undefined)?.relayKeeper as { status?: () => RelayStatus[] } | undefined
-  const relays = (relayKeeper?.status?.() ?? []).map((r) => ({ relay: r.relay, connected: r.connected, reserved: r.reserved }))
-  const relayServer = (host?.services as Record<string, unknown> | undefined)?.relay !== undefined
+  const network: DoctorSelf['network'] = node.network
+  const relays = node.relays().map((r) => ({ relay: r.relay, connected: r.connected, reserved: r.reserved }))
+  const relayServer = node.relayServer
   const addresses = node.addresses()
   const observed = watch?.observed.slice() ?? []
   const { reachability, text: reachabilityText } = reachabilityOf({ network, addresses, observed, relays })
@@ -188,9 +199,9 @@ export async function doctorReport(node: TandemNode, watch: ConnectivityWatch | 
     onOurLan: (ip) => classifyIpAddress(ip) === 'lan',
   }
   const peerInfo = new Map(node.peers().map((p) => [p.peerID, p]))
-  const devices = await Promise.all(node.group.list().map(async (rec): Promise<DoctorDevice> => {
+  const devices = await Promise.all(node.devices().map(async (rec): Promise<DoctorDevice> => {
     const id = rec.deviceID
-    const conns = host?.getConnections(peerIdFromString(id)) ?? []
+    const conns = node.connections(id)
     const best = bestPath(conns)
     const connected = conns.some((c) => c.status === 'open')
     const info = peerInfo.get(id)

@@ -19,7 +19,7 @@ import { Group } from '../net/group.ts'
 import { checkMultiaddr, createHost, type Host, type HostOptions } from '../net/host.ts'
 import { PeerList } from '../net/peer-list.ts'
 import type { PeerInfo } from '../net/paths.ts'
-import { Backoff } from './backoff.ts'
+import { Backoff } from '../net/backoff.ts'
 import { ReplicateServer } from '../net/replicate/protocol.ts'
 import { GroupSync } from '../net/group-sync/group-sync.ts'
 import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
@@ -28,7 +28,8 @@ import { TandemError } from '../../shared/errors.ts'
 import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
 import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type PairingRequest } from '../net/nearby/nearby.ts'
 import { ConnectivityWatch } from './connectivity-watch.ts'
-import { doctorReport, type DoctorOptions } from './doctor.ts'
+import { doctorReport, type DoctorOptions, type DoctorSubject } from './doctor.ts'
+import type { RelayStatus } from '../net/relays.ts'
 import { AntiEntropy, DEFAULT_ANTI_ENTROPY_MS } from '../net/anti-entropy.ts'
 import { SyncStatus } from './sync-status.ts'
 import type { SyncStatusReport } from '../../shared/api/sync-status.ts'
@@ -227,7 +228,22 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   /** The connectivity doctor: per device how we know it, dial errors, path and rtt, our reachability, suggestions. */
   doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
-    return doctorReport(this, this.#watch, options)
+    const host = this.host
+    const services = host?.services as Record<string, unknown> | undefined
+    const relayKeeper = services?.['relayKeeper'] as { status?: () => RelayStatus[] } | undefined
+    const ping = services?.['ping'] as { ping?: (p: PeerId, o?: { signal?: AbortSignal }) => Promise<number> } | undefined
+    const subject: DoctorSubject = {
+      deviceID: this.deviceID,
+      network: host === null ? 'off' : this.#paused ? 'paused' : 'online',
+      addresses: () => this.addresses(),
+      peers: () => this.peers(),
+      devices: () => this.group.list(),
+      connections: (peer) => host?.getConnections(peerIdFromString(peer)) ?? [],
+      relays: () => relayKeeper?.status?.() ?? [],
+      relayServer: services?.['relay'] !== undefined,
+      ping: async (peer, signal) => ping?.ping === undefined ? null : await ping.ping(peerIdFromString(peer), { signal }),
+    }
+    return doctorReport(subject, this.#watch, options)
   }
 
   /** Per group device and collection: verified in sync (equal head digests, when), or what differs. */

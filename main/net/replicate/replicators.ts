@@ -17,7 +17,7 @@ import { BUCKETS } from '../../db/digest.ts'
 import type { Txn } from '../../db/store.ts'
 import type { Group } from '../group.ts'
 import type { HeadExchange } from '../head-exchange/head-exchange.ts'
-import { Backoff } from '../../node/backoff.ts'
+import { Backoff } from '../backoff.ts'
 import { BATCH_BLOCKS, BATCH_BYTES, RETRY_INITIAL_MS, RETRY_MAX_MS } from './constants.ts'
 import { push } from './protocol.ts'
 

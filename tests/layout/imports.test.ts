@@ -1,0 +1,84 @@
+/**
+ * The parts of main/ and who may use whom (README "Layout"): the database uses no other part; the
+ * network uses the database; the node wires both; the API, CLI and Electron shell sit on the node.
+ * Nothing imports upward, and no file reaches itself through its imports (type imports included:
+ * a circle of types still ties two files together).
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const MAIN = join(ROOT, 'main')
+
+/** Which parts of main/ each part may import (besides itself, shared/ and packages). */
+const MAY_USE: Record<string, readonly string[]> = {
+  db: [],
+  net: ['db'],
+  node: ['db', 'net'],
+  api: ['db', 'net', 'node'],
+  cli: ['db', 'net', 'node', 'api'],
+  electron: ['db', 'net', 'node', 'api', 'cli'],
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') ? [path] : []
+  })
+}
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"`;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
+
+/** Each file of main/ → the files of main/ it imports. */
+function graph(): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const file of files(MAIN)) {
+    const targets: string[] = []
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2] ?? ''
+      if (!spec.startsWith('.')) continue
+      const target = resolve(dirname(file), spec)
+      if (target.startsWith(MAIN + '/')) targets.push(target)
+    }
+    out.set(file, targets)
+  }
+  return out
+}
+
+const partOf = (file: string): string => relative(MAIN, file).split('/')[0] ?? ''
+const name = (file: string): string => relative(ROOT, file)
+
+test('no part of main/ imports a part above it', () => {
+  const wrong: string[] = []
+  for (const [file, targets] of graph()) {
+    const from = partOf(file)
+    const allowed = MAY_USE[from]
+    if (allowed === undefined) continue // main/start.ts and the like: top level
+    for (const target of targets) {
+      const to = partOf(target)
+      if (to !== from && !allowed.includes(to)) wrong.push(`${name(file)} → ${name(target)}`)
+    }
+  }
+  assert.deepEqual(wrong, [])
+})
+
+test('no file of main/ imports itself through a circle', () => {
+  const g = graph()
+  const state = new Map<string, 'open' | 'done'>()
+  const circles: string[] = []
+  const visit = (file: string, path: string[]): void => {
+    if (state.get(file) === 'done') return
+    if (state.get(file) === 'open') {
+      circles.push([...path.slice(path.indexOf(file)), file].map(name).join(' → '))
+      return
+    }
+    state.set(file, 'open')
+    for (const t of g.get(file) ?? []) visit(t, [...path, file])
+    state.set(file, 'done')
+  }
+  for (const file of g.keys()) visit(file, [])
+  assert.deepEqual(circles, [])
+})
