@@ -5,7 +5,6 @@
  * its `change` events.
  */
 import { EventEmitter } from 'node:events'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { TandemError } from '../../shared/errors.ts'
@@ -18,6 +17,7 @@ import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
 import type { DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
+import { privateDataDir } from './private-dir.ts'
 import { attestFrame, checkAttestation } from './attest.ts'
 import { compileQuery } from './query.ts'
 import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
@@ -116,11 +116,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** Opens (creating on first start) the database in a data directory. */
   static async open(dir: string, options: DatabaseOptions = {}): Promise<Database> {
-    try {
-      await mkdir(dir, { recursive: true, mode: 0o700 })
-    } catch (err) {
-      throw new TandemError('DATA_DIR_INVALID', `The data directory ${dir} cannot be created: ${(err as Error).message}`)
-    }
+    await privateDataDir(dir)
     const store = await Store.open(join(dir, 'db'))
     let identity: DeviceIdentity
     try {
