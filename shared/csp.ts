@@ -11,3 +11,10 @@ export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'
 
 /** Sent with the page by `tandem start --ui`: the page's policy, and nobody may frame it. */
 export const UI_HEADER_CSP = `${PAGE_CSP}; frame-ancestors 'none'`
+
+/**
+ * Sent by the Electron shell's app:// handler: the page's policy without the WebSocket (the window
+ * talks to the node over IPC only), and nobody may frame it. With the meta also in force, a page
+ * in Electron can open no socket at all.
+ */
+export const ELECTRON_HEADER_CSP = PAGE_CSP.replace("connect-src 'self' ws://127.0.0.1:*", "connect-src 'self'") + "; frame-ancestors 'none'"

@@ -5,17 +5,18 @@
  * exactly which files are reachable.
  */
 import { isAbsolute, join, relative, sep } from 'node:path'
-import { PAGE_CSP } from '../../shared/csp.ts'
+import { ELECTRON_HEADER_CSP } from '../../shared/csp.ts'
 
 export const APP_SCHEME = 'app'
 export const APP_HOST = 'tandem'
 export const APP_ENTRY_URL = `${APP_SCHEME}://${APP_HOST}/index.html`
 
 /**
- * The window's Content-Security-Policy, sent as a header by the app:// handler as well as in the
- * page's <meta> (shared/csp.ts). No inline script or style, nothing remote.
+ * The window's Content-Security-Policy as the app:// handler sends it (shared/csp.ts): the page's
+ * <meta> policy without the loopback WebSocket, which only the browser window needs. No inline
+ * script or style, nothing remote, no socket, no framing.
  */
-export const APP_CSP = PAGE_CSP
+export const APP_CSP = ELECTRON_HEADER_CSP
 
 function parse(url: string): URL | null {
   try {

@@ -14,6 +14,10 @@ import { startNode } from './node-lifecycle.ts'
 const PRELOAD = join(import.meta.dirname, '../preload/index.cjs')
 const RENDERER_DIR = join(import.meta.dirname, '../renderer')
 
+// Every renderer sandboxed, whatever a window's options say (Electron security checklist); must
+// run before the app is ready.
+app.enableSandbox()
+
 // The dev server URL is honoured only in an unpackaged run: a packaged app always loads its bundle.
 const devOrigin = app.isPackaged ? null : devServerOrigin(process.env['ELECTRON_RENDERER_URL'])
 

@@ -80,6 +80,7 @@ test('the built main process keeps the window locked down', () => {
   assert.doesNotMatch(main, setting('allowRunningInsecureContent', true))
   assert.doesNotMatch(main, setting('webviewTag', true))
 
+  assert.match(main, /\.enableSandbox\(\)/, 'app.enableSandbox(): every renderer sandboxed')
   assert.match(main, /\.setPermissionRequestHandler\(/)
   assert.match(main, /\.setWindowOpenHandler\(/)
   assert.match(main, /action\s*:\s*["']deny["']/)

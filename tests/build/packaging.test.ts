@@ -19,3 +19,13 @@ test('packaging: AppImage + deb, nsis, dmg from the built output, with the app i
   assert.ok(png.width >= 512 && png.width === png.height, 'a square icon of at least 512 px (macOS needs 512)')
   for (const native of ['classic-level', 'node-datachannel', '@node-datachannel']) assert.ok(yml.includes(`node_modules/${native}/**`), `${native} unpacked from the asar`)
 })
+
+test('packaging flips the Electron fuses that turn the app into something else', () => {
+  const fuses = /^electronFuses:\n((?:[ \t]+\S.*\n?)+)/m.exec(yml)?.[1] ?? ''
+  const value = (name: string): string | undefined => new RegExp(`^\\s+${name}:\\s*(\\w+)`, 'm').exec(fuses)?.[1]
+  assert.equal(value('runAsNode'), 'false', 'ELECTRON_RUN_AS_NODE ignored')
+  assert.equal(value('enableNodeOptionsEnvironmentVariable'), 'false', 'NODE_OPTIONS ignored')
+  assert.equal(value('enableNodeCliInspectArguments'), 'false', '--inspect and SIGUSR1 ignored')
+  assert.equal(value('enableEmbeddedAsarIntegrityValidation'), 'true')
+  assert.equal(value('onlyLoadAppFromAsar'), 'true')
+})

@@ -28,11 +28,17 @@ test('the camera only for video, only on our page, only while it shows This devi
   assert.equal(cameraAllowed('app://other/index.html#/device', ['video'], null), false)
 })
 
-test('the CSP the app:// handler sends is the one in the page', async () => {
+test("the CSP the app:// handler sends is the page's, without the WebSocket and with no framing", async () => {
   const { readFileSync } = await import('node:fs')
   const { APP_CSP } = await import('../../main/electron/app-url.ts')
+  const { PAGE_CSP } = await import('../../shared/csp.ts')
   const html = readFileSync(new URL('../../renderer/index.html', import.meta.url), 'utf8')
   const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]*)"/.exec(html)?.[1]
-  const norm = (p: string): string => p.split(';').map((d) => d.trim().split(/\s+/).join(' ')).filter(Boolean).join('; ')
-  assert.equal(norm(APP_CSP), norm(meta ?? ''))
+  const policy = (p: string): Map<string, string> =>
+    new Map(p.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0] !== '').map(([name = '', ...src]) => [name, src.sort().join(' ')]))
+  assert.deepEqual(policy(PAGE_CSP), policy(meta ?? ''), 'the page carries shared/csp.ts PAGE_CSP')
+  const header = policy(APP_CSP)
+  assert.equal(header.get('connect-src'), "'self'", "Electron's window talks over IPC only: no ws:")
+  assert.equal(header.get('frame-ancestors'), "'none'")
+  for (const [name, sources] of policy(PAGE_CSP)) if (name !== 'connect-src') assert.equal(header.get(name), sources, name)
 })
