@@ -14,6 +14,7 @@
 import { isUtf8 } from 'node:buffer'
 import { CID } from 'multiformats/cid'
 import { slabAlloc } from './cbor.ts'
+import { cidString } from './cid.ts'
 
 class Decline extends Error {}
 const DECLINE = new Decline()
@@ -238,3 +239,103 @@ export function decodeCanonicalBlock(bytes: Uint8Array): FastBlock | null {
 
 const EMPTY = new Uint8Array(0)
 const EMPTY_BUFFER = Buffer.alloc(0)
+
+// ---- links only: what DAG walks read of a stored block ----
+
+const HEIGHT = Buffer.from('height')
+const PARENTS = Buffer.from('parents')
+const COLLECTION = Buffer.from('collection')
+
+function isKey(bytes: Uint8Array, at: number, key: Uint8Array): boolean {
+  for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false
+  return true
+}
+
+// The links scanner's cursor: module state, so the scan allocates nothing but its result (a
+// scan runs to completion synchronously, so no two scans share it).
+let sBytes: Uint8Array = new Uint8Array(0)
+let sPos = 0
+let sMajor = 0
+
+/** Reads one CBOR head: sets sMajor, returns its argument. */
+function sHead(): number {
+  const b = sBytes[sPos++]!
+  sMajor = b >> 5
+  const info = b & 31
+  if (info < 24) return info
+  const at = sPos
+  if (info === 24) { sPos += 1; return sBytes[at]! }
+  if (info === 25) { sPos += 2; return (sBytes[at]! << 8) | sBytes[at + 1]! }
+  if (info === 26) { sPos += 4; return ((sBytes[at]! << 24) >>> 0) + (sBytes[at + 1]! << 16) + (sBytes[at + 2]! << 8) + sBytes[at + 3]! }
+  if (info === 27) {
+    sPos += 8
+    const hi = ((sBytes[at]! << 24) >>> 0) + (sBytes[at + 1]! << 16) + (sBytes[at + 2]! << 8) + sBytes[at + 3]!
+    const lo = ((sBytes[at + 4]! << 24) >>> 0) + (sBytes[at + 5]! << 16) + (sBytes[at + 6]! << 8) + sBytes[at + 7]!
+    return hi * 2 ** 32 + lo
+  }
+  throw new Error('unsupported CBOR head')
+}
+
+/** The major type of the last head `sHead` read (a call, so that type narrowing does not stick to it). */
+function sMajorNow(): number {
+  return sMajor
+}
+
+function sSkip(): void {
+  const n = sHead()
+  const major = sMajor
+  if (major === 2 || major === 3) sPos += n
+  else if (major === 4) for (let i = 0; i < n; i++) sSkip()
+  else if (major === 5) for (let i = 0; i < 2 * n; i++) sSkip()
+  else if (major === 6) sSkip()
+  if (sPos > sBytes.length) throw new Error('truncated')
+}
+
+/**
+ * The height, parents and collection of a stored (canonical) block, read from its bytes with no
+ * decode; throws on anything it does not expect (blockLinks in block.ts then decodes in full).
+ */
+export function scanLinks(bytes: Uint8Array): { height: number; parents: string[]; collection: string } {
+  sBytes = bytes
+  sPos = 0
+  const entries = sHead()
+  if (sMajorNow() !== 5) throw new Error('not a map')
+  let height = -1
+  let parents: string[] | null = null
+  let collection: string | null = null
+  for (let e = 0; e < entries; e++) {
+    const kn = sHead()
+    if (sMajorNow() !== 3) throw new Error('key is not a string')
+    const at = sPos
+    sPos += kn
+    if (kn === 6 && isKey(bytes, at, HEIGHT)) {
+      height = sHead()
+      if (sMajorNow() !== 0) throw new Error('height is not an integer')
+    } else if (kn === 7 && isKey(bytes, at, PARENTS)) {
+      const n = sHead()
+      if (sMajorNow() !== 4) throw new Error('parents is not a list')
+      parents = []
+      for (let i = 0; i < n; i++) {
+        const tag = sHead()
+        if (sMajorNow() !== 6 || tag !== 42) throw new Error('a parent is not a CID')
+        const len = sHead()
+        if (sMajorNow() !== 2 || bytes[sPos] !== 0) throw new Error('a parent is not a CID')
+        parents.push(cidString(bytes.subarray(sPos + 1, sPos + len)))
+        sPos += len
+      }
+    } else if (kn === 10 && isKey(bytes, at, COLLECTION)) {
+      const n = sHead()
+      if (sMajorNow() !== 3) throw new Error('collection is not a string')
+      collection = Buffer.from(bytes.buffer, bytes.byteOffset + sPos, n).toString('latin1')
+      sPos += n
+    } else {
+      sSkip()
+    }
+    if (sPos > bytes.length) throw new Error('truncated')
+  }
+  sBytes = EMPTY_BYTES
+  if (height < 1 || parents === null || collection === null) throw new Error('no height, parents or collection')
+  return { height, parents, collection }
+}
+
+const EMPTY_BYTES = new Uint8Array(0)

@@ -13,6 +13,7 @@ import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, DocID } from '../../shared/types.ts'
 import { encodeCbor, encodeCborWithSlot, encodesTo, slabAlloc, spliceEntry, writeLatin1 } from './cbor.ts'
+import { scanLinks } from './block-decode.ts'
 import { cidOf, cidString, compareCIDStrings, isCIDString, isOurCID, sha256Latin1 } from './cid.ts'
 import { publicKeyOf, verifySignature, type DeviceIdentity } from './identity.ts'
 import { verifyMany, type SignatureCheck } from './verify-worker.ts'
@@ -508,96 +509,3 @@ export function blockLinks(bytes: Uint8Array): { height: number; parents: string
     return { height: b.height, parents: b.parents.map((p) => cidString(p.bytes)), collection: b.collection }
   }
 }
-
-const HEIGHT = Buffer.from('height')
-const PARENTS = Buffer.from('parents')
-const COLLECTION = Buffer.from('collection')
-
-function isKey(bytes: Uint8Array, at: number, key: Uint8Array): boolean {
-  for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false
-  return true
-}
-
-// The scanner's cursor: module state, so the scan allocates nothing but its result.
-let sBytes: Uint8Array = new Uint8Array(0)
-let sPos = 0
-let sMajor = 0
-
-/** Reads one CBOR head: sets sMajor, returns its argument. */
-function sHead(): number {
-  const b = sBytes[sPos++]!
-  sMajor = b >> 5
-  const info = b & 31
-  if (info < 24) return info
-  const at = sPos
-  if (info === 24) { sPos += 1; return sBytes[at]! }
-  if (info === 25) { sPos += 2; return (sBytes[at]! << 8) | sBytes[at + 1]! }
-  if (info === 26) { sPos += 4; return ((sBytes[at]! << 24) >>> 0) + (sBytes[at + 1]! << 16) + (sBytes[at + 2]! << 8) + sBytes[at + 3]! }
-  if (info === 27) {
-    sPos += 8
-    const hi = ((sBytes[at]! << 24) >>> 0) + (sBytes[at + 1]! << 16) + (sBytes[at + 2]! << 8) + sBytes[at + 3]!
-    const lo = ((sBytes[at + 4]! << 24) >>> 0) + (sBytes[at + 5]! << 16) + (sBytes[at + 6]! << 8) + sBytes[at + 7]!
-    return hi * 2 ** 32 + lo
-  }
-  throw new Error('unsupported CBOR head')
-}
-
-/** The major type of the last head read (a call, so that type narrowing does not stick to it). */
-function major(): number {
-  return sMajor
-}
-
-function sSkip(): void {
-  const n = sHead()
-  const major = sMajor
-  if (major === 2 || major === 3) sPos += n
-  else if (major === 4) for (let i = 0; i < n; i++) sSkip()
-  else if (major === 5) for (let i = 0; i < 2 * n; i++) sSkip()
-  else if (major === 6) sSkip()
-  if (sPos > sBytes.length) throw new Error('truncated')
-}
-
-function scanLinks(bytes: Uint8Array): { height: number; parents: string[]; collection: string } {
-  sBytes = bytes
-  sPos = 0
-  const entries = sHead()
-  if (major() !== 5) throw new Error('not a map')
-  let height = -1
-  let parents: string[] | null = null
-  let collection: string | null = null
-  for (let e = 0; e < entries; e++) {
-    const kn = sHead()
-    if (major() !== 3) throw new Error('key is not a string')
-    const at = sPos
-    sPos += kn
-    if (kn === 6 && isKey(bytes, at, HEIGHT)) {
-      height = sHead()
-      if (major() !== 0) throw new Error('height is not an integer')
-    } else if (kn === 7 && isKey(bytes, at, PARENTS)) {
-      const n = sHead()
-      if (major() !== 4) throw new Error('parents is not a list')
-      parents = []
-      for (let i = 0; i < n; i++) {
-        const tag = sHead()
-        if (major() !== 6 || tag !== 42) throw new Error('a parent is not a CID')
-        const len = sHead()
-        if (major() !== 2 || bytes[sPos] !== 0) throw new Error('a parent is not a CID')
-        parents.push(cidString(bytes.subarray(sPos + 1, sPos + len)))
-        sPos += len
-      }
-    } else if (kn === 10 && isKey(bytes, at, COLLECTION)) {
-      const n = sHead()
-      if (major() !== 3) throw new Error('collection is not a string')
-      collection = Buffer.from(bytes.buffer, bytes.byteOffset + sPos, n).toString('latin1')
-      sPos += n
-    } else {
-      sSkip()
-    }
-    if (sPos > bytes.length) throw new Error('truncated')
-  }
-  sBytes = EMPTY_BYTES
-  if (height < 1 || parents === null || collection === null) throw new Error('no height, parents or collection')
-  return { height, parents, collection }
-}
-
-const EMPTY_BYTES = new Uint8Array(0)
