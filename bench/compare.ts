@@ -1,6 +1,6 @@
 /**
  * Tandem against automerge-repo, OrbitDB and the physical limits of its own stack, pair by pair in one
- * run (issue 7): W1 local writes, W2 replication A→B, W3 one-edit latency, W4 partition and resync,
+ * run (README "Performance"): W1 local writes, W2 replication A→B, W3 one-edit latency, W4 partition and resync,
  * W5 one collection at scale; limits: raw classic-level batch(), one raw libp2p stream, plain TCP.
  *
  *   node bench/compare.ts [--quick] [--n N,N] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N]

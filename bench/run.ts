@@ -15,7 +15,7 @@
  *
  * Then, unless --local-only, it runs the sync benchmark (bench/sync.ts; not with --quick, whose smoke
  * must stay under two minutes and whose W2–W4 in compare.ts cover S1–S3) in a child process with the
- * same --runs, and then issue 7's run: Tandem against automerge-repo, OrbitDB and the limits
+ * same --runs, and then the comparison: Tandem against automerge-repo, OrbitDB and the limits
  * (bench/compare.ts), so `npm run bench` runs all three.
  */
 import { randomBytes } from 'node:crypto'

@@ -352,7 +352,7 @@ async function s2Run(edits: number): Promise<S2Sample> {
     await formGroup([a, b])
     await until(() => connected(a, b), 'S2: A and B to connect', 15_000)
     await until(async () => (await total(b)) === S2_DOCS, 'S2: the documents on B', 15_000)
-    await sleep(MESH_SETTLE_MS) // let the gossip mesh form (LAB-NOTES: ~25 ms; 1 s to be safe)
+    await sleep(MESH_SETTLE_MS) // let the gossip mesh form (~25 ms measured on loopback; 1 s to be safe)
     const waiters = new Map<string, (ev: ChangeEvent) => void>()
     const on = (ev: ChangeEvent): void => {
       if (ev.origin === 'remote') waiters.get(ev.docID)?.(ev)

@@ -121,7 +121,7 @@ async function w4(): Promise<Record<string, unknown>> {
   const b = await client(s.url)
   try {
     const aShared = Array.from({ length: shared }, (_, i) => s.repo.create<Doc>(makeDoc(i)))
-    // Set-up: B finds the shared documents; at 1000 a find may report "unavailable" (LAB-NOTES), so retry.
+    // Set-up: B finds the shared documents; at 1000 a find may report "unavailable" (seen in our runs), so retry.
     const findRetrying = async (url: AutomergeUrl): Promise<DocHandle<Doc>> => {
       for (let i = 0; ; i++) {
         try { return await b.find<Doc>(url) } catch (err) { if (i >= 10) throw err; await new Promise((r) => setTimeout(r, 500)) }

@@ -118,7 +118,7 @@ async function w2(): Promise<Record<string, unknown>> {
     const ok = await pollUntil(async () => { reached = (await dbB.all()).length; return reached >= n }, t0 + capMs, 50)
     const seconds = (performance.now() - t0) / 1000
     const connections = remoteAddrs(a, b)
-    await sleep(200) // reads in flight end before close (LAB-NOTES)
+    await sleep(200) // reads in flight end before close (closing mid-read threw in our runs)
     await dbB.close()
     await dbA.close()
     return { finished: ok, reached, seconds, docsPerSec: reached / seconds, connections }

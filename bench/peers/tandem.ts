@@ -126,7 +126,7 @@ async function w3(): Promise<Record<string, unknown>> {
     const ids = await a.db.createDocuments('Books', Array.from({ length: 100 }, (_, i) => makeDoc(i)))
     await formGroup(a, b)
     if (!await pollUntil(async () => connected(a, b) && (await total(b)) === 100, performance.now() + 30_000)) throw new Error('Tandem W3: B did not get the 100 documents')
-    await sleep(1000) // the gossip mesh forms (LAB-NOTES: ~25 ms)
+    await sleep(1000) // the gossip mesh forms (~25 ms measured on loopback)
     const waiters = new Map<string, (ev: ChangeEvent) => void>()
     b.db.on('change', (ev: ChangeEvent) => { if (ev.origin === 'remote') waiters.get(ev.docID)?.(ev) })
     const edit = async (i: number, until: number): Promise<number | undefined> => {

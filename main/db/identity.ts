@@ -44,7 +44,7 @@ export async function loadOrCreateIdentity(dir: string): Promise<DeviceIdentity>
 
 export function identityFromKey(privateKey: Ed25519PrivateKey): DeviceIdentity {
   const peerId = peerIdFromPrivateKey(privateKey)
-  // @libp2p/crypto rebuilds a node KeyObject from JWK on every sign (half its cost, LAB-NOTES.md);
+  // @libp2p/crypto rebuilds a node KeyObject from JWK on every sign (about half its cost, profiled);
   // build it once and sign with node:crypto's Ed25519 directly. Same key, same signatures.
   const keyObject = createPrivateKey({
     format: 'jwk',

@@ -1,7 +1,9 @@
 /**
  * Hole punching for group devices that reach each other only through a relay: a WebRTC
  * (private-to-private) connection, signalled over the relayed one, with ICE against our own STUN.
- * DCUtR cannot punch over TCP in js-libp2p 3 (LAB-NOTES.md); WebRTC over UDP can, through the
+ * DCUtR cannot punch over TCP in js-libp2p 3: identify drops observed TCP addresses, and
+ * @libp2p/tcp dials from a random port, so the NAT's mapping never matches the announced one
+ * (measured in network namespaces); WebRTC over UDP can, through the
  * usual home NATs. Symmetric NATs defeat it: then the devices stay relayed, and we try again now
  * and then (backoff), since networks change (a laptop moves home).
  *

@@ -1,7 +1,8 @@
 /**
  * Network namespaces for tests that need a real (simulated) network: mDNS, several hosts.
  *
- * Rules this harness keeps (see ../../../shared/design/LAB-NOTES.md):
+ * Rules this harness keeps (the network rule in README "Test": traffic only to loopback or to
+ * namespaces the test made itself):
  * - namespaces are linked only to each other (veth pairs created directly inside them); none gets a
  *   link or a route to the root namespace, so 10.77.x.y addresses exist only inside them;
  * - names are unique per run (`tdm<pid>x<random><suffix>`) and everything is deleted when the test
