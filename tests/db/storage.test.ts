@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Database } from '../../main/db/database.ts'
+import { Database, storeOf } from '../../main/db/database.ts'
 import type { BlockCID } from '../../shared/types.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
@@ -32,7 +32,7 @@ test('a namespace keeps typed values across a reopen; the store keeps its own su
   for await (const v of again.values()) all.push(v)
   assert.deepEqual(all, [{ id: 'a', n: 1 }, { id: 'b', n: 2 }], 'in key order')
   assert.equal(await db.setting<number>('group.epoch').get(), 7)
-  assert.equal(await db.store.meta.get('group.epoch'), 7, 'settings are where group.ts keeps them today')
+  assert.equal(await storeOf(db).meta.get('group.epoch'), 7, 'settings are where group.ts keeps them today')
   for (const name of ['blocks', 'docs', 'outbox', 'meta', 'Bad!', '']) assert.throws(() => db.namespace(name), new RegExp(`cannot name a namespace`))
   for (const key of ['storeFormat', 'outbox.seq']) assert.throws(() => db.setting(key), /store's own key/)
 })
@@ -105,5 +105,20 @@ test('the outbox: routes fill it inside the commit, peek/ack drain it, counts an
   assert.equal(db.outbox.count(alice), 0)
   assert.deepEqual(await db.outbox.peek(alice, 10), [])
   assert.equal(db.outbox.count(bob), 1, 'other targets keep theirs')
-  assert.deepEqual(await db.store.outbox.keys({ gte: `q!${alice}!`, lt: `q!${alice}!\xff` }).all(), [])
+  assert.deepEqual(await storeOf(db).outbox.keys({ gte: `q!${alice}!`, lt: `q!${alice}!\xff` }).all(), [])
+})
+
+test('allBlocks yields every stored block with its CID', async (t) => {
+  const db = await Database.open(await tempDir(t))
+  t.after(() => db.close())
+  await db.addCollections('type Notes { title: String! }')
+  const ids = await db.createDocuments('Notes', Array.from({ length: 1500 }, (_, i) => ({ title: `n${i}` })))
+  await db.updateDocument('Notes', ids[0]!, { title: 'changed' })
+  const blocks: Array<{ cid: string; bytes: Uint8Array }> = []
+  for await (const b of db.allBlocks()) blocks.push(b)
+  const stored = await storeOf(db).blocks.iterator().all()
+  assert.equal(blocks.length, 1501)
+  assert.deepEqual(blocks.map((b) => [b.cid, Buffer.from(b.bytes).toString('hex')]), stored.map(([c, b]) => [c, Buffer.from(b).toString('hex')]))
+  // Leaving early closes the iterator (the database still closes cleanly after).
+  for await (const _ of db.allBlocks()) break
 })
