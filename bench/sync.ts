@@ -274,7 +274,7 @@ async function buildSource(n: number): Promise<Source> {
   }
   let blocks = 0
   let blockBytes = 0
-  for await (const [, bytes] of node.db.store.blocks.iterator()) {
+  for await (const { bytes } of node.db.allBlocks()) {
     blocks++
     blockBytes += bytes.length
   }

@@ -93,7 +93,7 @@ async function w2(): Promise<Record<string, unknown>> {
   await src.db.addCollections(BOOKS)
   for (const batch of cut(Array.from({ length: n }, (_, i) => makeDoc(i)))) await src.db.createDocuments('Books', batch)
   let blockBytes = 0
-  for await (const [, bytes] of src.db.store.blocks.iterator()) blockBytes += bytes.length
+  for await (const { bytes } of src.db.allBlocks()) blockBytes += bytes.length
   await src.stop()
   const a = await start(aDir)
   const b = await start()

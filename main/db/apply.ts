@@ -14,6 +14,9 @@ import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
 import { cidString } from './cid.ts'
 import type { Store, Txn } from './store.ts'
 
+/** Where the blocks of a commit came from: this device, or another one (sync). */
+export type ChangeOrigin = 'local' | 'remote'
+
 export interface Applied {
   collection: CollectionID
   docID: DocID

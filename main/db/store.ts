@@ -37,6 +37,11 @@ export const STORE_FORMAT = 4
 /** LevelDB's write buffer for the store (see `Store.open`); the benchmarks' raw limits use the same. */
 export const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 const FORMAT_KEY = 'storeFormat'
+/** The outbox's next sequence number (outbox.ts), in `meta`. */
+export const OUTBOX_SEQ_KEY = 'outbox.seq'
+/** Keys of `meta` that only the store itself writes: not settings (namespace.ts). */
+export const OWN_META_KEYS: ReadonlySet<string> = new Set([FORMAT_KEY, OUTBOX_SEQ_KEY])
+const OWN_SUBLEVELS: ReadonlySet<string> = new Set(['blocks', 'docs', 'schemas', 'counts', 'pending', 'waiting', 'digests', 'outbox', 'meta', 'held'])
 
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
 export class Store {
@@ -61,12 +66,12 @@ export class Store {
   readonly waiting: Sub<string>
   /** `collectionID!bucket` → that bucket's digest of document heads (see digest.ts). */
   readonly digests: Sub<Uint8Array>
-  /** deviceID → a device of this person's group (see main/net/group.ts). */
+  /** deviceID → a device of this person's group (see main/net/group.ts); the `devices` namespace. */
   readonly devices: Sub<unknown>
-  /** replicator ID → standing order "push these collections/documents to that device". */
+  /** replicator ID → standing order "push these collections/documents to that device"; the `replicators` namespace. */
   readonly replicators: Sub<unknown>
-  /** `targetDeviceID!seq` → block CID still to push to that device; `#count!target` → how many. */
-  readonly outbox: Sub<unknown>
+  /** `q!targetDeviceID!seq` → block CID still to push to that device; `n!target` → how many (outbox.ts). */
+  readonly outbox: Sub<string | number>
   /** Node settings (format version, group secret, …). */
   readonly meta: Sub<unknown>
   /** Deletions held by the mass-delete guard: `b!batchID` → batch, `d!collectionID!docID` → held delete (see held.ts). */
@@ -86,9 +91,27 @@ export class Store {
     this.digests = db.sublevel<string, Uint8Array>('digests', view)
     this.devices = db.sublevel<string, unknown>('devices', json)
     this.replicators = db.sublevel<string, unknown>('replicators', json)
-    this.outbox = db.sublevel<string, unknown>('outbox', json)
+    this.outbox = db.sublevel<string, string | number>('outbox', json)
     this.meta = db.sublevel<string, unknown>('meta', json)
     this.held = db.sublevel<string, unknown>('held', json)
+    this.#named.set('devices', this.devices)
+    this.#named.set('replicators', this.replicators)
+  }
+
+  // The sublevels handed out as namespaces (namespace.ts), by name.
+  readonly #named = new Map<string, Sub<unknown>>()
+
+  /**
+   * The sublevel of a namespace (JSON values): `devices` and `replicators` are the ones above, any
+   * other name gets a sublevel of its own. The store's own sublevels are not namespaces.
+   */
+  namespace(name: string): Sub<unknown> {
+    let sub = this.#named.get(name)
+    if (sub !== undefined) return sub
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || OWN_SUBLEVELS.has(name)) throw new Error(`"${name}" cannot name a namespace`)
+    sub = this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' })
+    this.#named.set(name, sub)
+    return sub
   }
 
   static async open(path: string): Promise<Store> {

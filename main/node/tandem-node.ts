@@ -10,7 +10,6 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { Database } from '../db/database.ts'
 import type { MassDeleteOptions } from '../db/held.ts'
-import { decodeStoredBlock } from '../db/block.ts'
 import type { CollectionID, DeviceID } from '../../shared/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
 import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
@@ -465,16 +464,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   /** Fetches what pending blocks (received from `peer`) still wait for. */
   async #fetchAncestorsOf(peer: PeerId, pending: string[]): Promise<void> {
-    const missing = new Set<string>()
-    for (const cid of pending) {
-      const data = await this.db.store.pending.get(cid)
-      if (data === undefined) continue
-      for (const p of decodeStoredBlock(data).parents) {
-        const s = p.toString()
-        if (!(await this.db.hasBlock(s))) missing.add(s)
-      }
-    }
-    if (missing.size > 0) await this.#fetchMissing([peer], [...missing])
+    const missing = await this.db.missingParentsOf(pending)
+    if (missing.length > 0) await this.#fetchMissing([peer], missing)
   }
 
   async #fetchMissing(peers: PeerId[], missing: string[]): Promise<void> {

@@ -29,7 +29,7 @@ test(`chaos: ${SEEDS} seeds × ${NODES} nodes × ${OPS} ops converge with no ack
 })
 
 test('the checks catch a lost write, a diverged node and a corrupt record', async (t) => {
-  const { Database } = await import('../../main/db/database.ts')
+  const { Database, storeOf } = await import('../../main/db/database.ts')
   const { tempDir } = await import('../helpers/tmp.ts')
   const { dumpNode, compareNodes } = await import('./verify.ts')
   const { SDL, COLLECTION } = await import('./protocol.ts')
@@ -39,7 +39,7 @@ test('the checks catch a lost write, a diverged node and a corrupt record', asyn
   await y.addCollections(SDL)
   const docID = await x.createDocument(COLLECTION, { title: 'kept' })
   const view = await x.updateDocument(COLLECTION, docID, { pages: 7 })
-  for await (const [cid, bytes] of x.store.blocks.iterator()) await y.applyBlocks([{ bytes, cid }])
+  for await (const { cid, bytes } of x.allBlocks()) await y.applyBlocks([{ bytes, cid }])
   const edit = await x.updateDocument(COLLECTION, docID, { pages: 8 }) // only x has this one
   const acked = [
     { op: 'update' as const, node: 0, at: 1, docID, cid: view.heads[0]!, height: 2, fields: { pages: 7 } },
@@ -47,8 +47,8 @@ test('the checks catch a lost write, a diverged node and a corrupt record', asyn
   ]
   // Corrupt y's record: a value its blocks never set.
   const key = `${(await y.getCollection(COLLECTION)).id}!${docID}`
-  const rec = (await y.store.docs.get(key))!
-  await y.store.docs.put(key, { ...rec, v: { ...rec.v, title: 'tampered' } })
+  const rec = (await storeOf(y).docs.get(key))!
+  await storeOf(y).docs.put(key, { ...rec, v: { ...rec.v, title: 'tampered' } })
   await x.close()
   await y.close()
   const result = compareNodes([await dumpNode(0, dirs[0]!), await dumpNode(1, dirs[1]!)], acked)

@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import { CID } from 'multiformats/cid'
-import { Database } from '../../main/db/database.ts'
+import { Database, storeOf } from '../../main/db/database.ts'
 import { decodeStoredBlock, DELETED_FIELD, verifyBlock, type Block } from '../../main/db/block.ts'
 import { applyToRecord, compareStamps, stampOf, type DocRecord, type Stamp } from '../../main/db/crdt.ts'
 import { bucketKey, bucketOf, collectionDigest, emptyBuckets, entryHash, xorInto } from '../../main/db/digest.ts'
@@ -80,7 +80,7 @@ export async function dumpNode(index: number, dir: string): Promise<NodeDump> {
   const blocks = new Map<string, Block>()
   const digests: Record<string, string> = {}
   try {
-    const store = db.store
+    const store = storeOf(db)
     for await (const [cid, bytes] of store.blocks.iterator()) {
       try {
         const enc = await verifyBlock(bytes, cid)

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { Database } from '../../main/db/database.ts'
+import { Database, storeOf } from '../../main/db/database.ts'
 import { BUCKETS, BUCKET_BYTES, bucketOf, entryHash, entryHashLatin1, xorInto, emptyBuckets } from '../../main/db/digest.ts'
 import { Store } from '../../main/db/store.ts'
 import { isTandemError } from '../../shared/errors.ts'
@@ -68,7 +68,7 @@ test('a data directory in another store format is refused with a clear error', a
   const db = await Database.open(dir)
   await db.addCollections('type Notes { title: String! }')
   await db.createDocument('Notes', { title: 'x' })
-  await db.store.meta.put('storeFormat', 1)
+  await storeOf(db).meta.put('storeFormat', 1)
   await db.close()
   await assert.rejects(Database.open(dir), (e) => isTandemError(e, 'DATA_DIR_INVALID') && /store format 1/.test((e as Error).message))
   const again = await Store.open(`${dir}/db`).catch((e: unknown) => e) // and the directory is not left locked

@@ -15,6 +15,7 @@ import { newToken } from '../../main/api/auth.ts'
 import { API_PATH, API_PROTOCOL, CALLS, MAX_FRAME_BYTES, TOKEN_PROTOCOL_PREFIX } from '../../shared/api/index.ts'
 import { ERROR_CODES } from '../../shared/errors.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
+import { storeOf } from '../../main/db/database.ts'
 import { startNode } from '../helpers/nodes.ts'
 import { fuzz } from './fuzz-seed.ts'
 import { heapMiB } from './wire-client.ts'
@@ -50,7 +51,7 @@ function connect(url: string, protocols: string[], headers: Record<string, strin
 }
 
 async function written(node: TandemNode): Promise<string> {
-  const s = node.db.store
+  const s = storeOf(node.db)
   return JSON.stringify({
     blocks: (await s.blocks.keys().all()).length, docs: await s.docs.keys().all(), schemas: await s.schemas.keys().all(),
     devices: await s.devices.iterator().all(), replicators: await s.replicators.iterator().all(), pending: await s.pending.keys().all(),

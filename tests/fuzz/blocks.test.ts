@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { Database } from '../../main/db/database.ts'
+import { Database, storeOf } from '../../main/db/database.ts'
 import { BLOCK_VERSION, decodeStoredBlock, signBlocks, type Block, type UnsignedBlock } from '../../main/db/block.ts'
 import { cidOf } from '../../main/db/cid.ts'
 import { loadOrCreateIdentity } from '../../main/db/identity.ts'
@@ -36,7 +36,7 @@ async function setup(t: Parameters<typeof tempDir>[0]) {
   await author.updateDocument('Books', d1, { pages: 2 })
   const d2 = await author.createDocument('Books', { title: 'two' })
   const base: Array<{ cid: string; bytes: Uint8Array }> = []
-  for await (const [cid, bytes] of author.store.blocks.iterator()) base.push({ cid, bytes })
+  for await (const { cid, bytes } of author.allBlocks()) base.push({ cid, bytes })
   const r = await victim.applyBlocks(base)
   assert.ok(r.every((x) => x.status === 'applied'))
   const head1 = (await author.getDocument('Books', d1)).heads[0]!
@@ -50,10 +50,10 @@ async function setup(t: Parameters<typeof tempDir>[0]) {
 
 /** Everything applied on the victim, to compare before and after. */
 async function snapshot(db: Database): Promise<string> {
-  const blocks = await db.store.blocks.keys().all()
-  const docs = await db.store.docs.iterator().all()
+  const blocks = await storeOf(db).blocks.keys().all()
+  const docs = await storeOf(db).docs.iterator().all()
   const digests = [...(await db.collectionDigests()).values()].map((d) => Buffer.from(d).toString('hex'))
-  const counts = await db.store.counts.iterator().all()
+  const counts = await storeOf(db).counts.iterator().all()
   return JSON.stringify({ blocks, docs, digests, counts })
 }
 

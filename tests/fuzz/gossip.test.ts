@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { GossipSub } from '@libp2p/gossipsub'
+import { storeOf } from '../../main/db/database.ts'
 import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
 import { fuzz, mutated } from './fuzz-seed.ts'
 import { heapMiB } from './wire-client.ts'
@@ -17,7 +18,7 @@ import { heapMiB } from './wire-client.ts'
 const SDL = 'type Notes { title: String! body: String }'
 
 async function state(db: import('../../main/db/database.ts').Database): Promise<string> {
-  return JSON.stringify({ blocks: await db.store.blocks.keys().all(), pending: await db.store.pending.keys().all() })
+  return JSON.stringify({ blocks: await storeOf(db).blocks.keys().all(), pending: await storeOf(db).pending.keys().all() })
 }
 
 test('junk gossip from a group device or a stranger is dropped and the group keeps syncing', async (t) => {

@@ -16,6 +16,7 @@ import { PROTOCOL as PAIR } from '../../main/net/pairing/constants.ts'
 import { push } from '../../main/net/replicate/protocol.ts'
 import { formatInvite, newInviteSecrets } from '../../main/net/pairing/invite.ts'
 import type { DeviceID } from '../../shared/types.ts'
+import { storeOf } from '../../main/db/database.ts'
 import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
 import { fuzz, mutated } from './fuzz-seed.ts'
 import { frame } from './wire-client.ts'
@@ -57,7 +58,7 @@ test('hostile answers to DAG sync, head exchange, replication and pairing are su
     [REPLICATE]: frame({ ok: true, applied: 1, duplicate: 0, pending: [], rejected: 0 }),
     [PAIR]: frame({ t: 'challenge', nonce: new Uint8Array(16) }),
   }
-  const blocksBefore = JSON.stringify(await a.db.store.blocks.keys().all())
+  const blocksBefore = JSON.stringify(await storeOf(a.db).blocks.keys().all())
   const groupBefore = JSON.stringify({ devices: a.group.list().map((d) => [d.deviceID, d.removedAt]), secret: Buffer.from(a.group.secret.bytes).toString('hex') })
   const { id: inviteID, code } = newInviteSecrets()
   const invite = formatInvite({ peer: evil.deviceID as DeviceID, addrs: evil.addresses().slice(0, 1), id: inviteID, code, name: 'evil' })
@@ -92,7 +93,7 @@ test('hostile answers to DAG sync, head exchange, replication and pairing are su
   // Joining is a call people make: whatever the inviter sends, the error carries a stable code.
   assert.equal(outcomes['pair error'] ?? 0, 0, 'every failed join says why with a typed error')
 
-  assert.equal(JSON.stringify(await a.db.store.blocks.keys().all()), blocksBefore, 'nothing new was applied')
+  assert.equal(JSON.stringify(await storeOf(a.db).blocks.keys().all()), blocksBefore, 'nothing new was applied')
   assert.equal(JSON.stringify({ devices: a.group.list().map((d) => [d.deviceID, d.removedAt]), secret: Buffer.from(a.group.secret.bytes).toString('hex') }), groupBefore, 'the group is unchanged')
   assert.equal(joiner.group.list().length, 0, 'the joiner joined nothing')
   // Still syncing with the honest device.

@@ -4,7 +4,7 @@ import type { DocumentView } from '../../shared/types.ts'
 
 export async function allBlocks(db: Database): Promise<Array<{ cid: string; bytes: Uint8Array }>> {
   const out: Array<{ cid: string; bytes: Uint8Array }> = []
-  for await (const [cid, bytes] of db.store.blocks.iterator()) out.push({ cid, bytes })
+  for await (const { cid, bytes } of db.allBlocks()) out.push({ cid, bytes })
   return out
 }
 

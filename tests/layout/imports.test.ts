@@ -2,7 +2,8 @@
  * The parts of main/ and who may use whom (README "Layout"): the database uses no other part; the
  * network uses the database; the node wires both; the API, CLI and Electron shell sit on the node.
  * Nothing imports upward, and no file reaches itself through its imports (type imports included:
- * a circle of types still ties two files together).
+ * a circle of types still ties two files together). The database owns its storage: nothing else
+ * in main/ touches LevelDB or the store.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -48,6 +49,11 @@ function graph(): Map<string, string[]> {
   return out
 }
 
+/** Each file of main/ → every module it imports, as written (packages and relative paths). */
+function specifiers(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => m[1] ?? m[2] ?? '')
+}
+
 const partOf = (file: string): string => relative(MAIN, file).split('/')[0] ?? ''
 const name = (file: string): string => relative(ROOT, file)
 
@@ -81,4 +87,31 @@ test('no file of main/ imports itself through a circle', () => {
   }
   for (const file of g.keys()) visit(file, [])
   assert.deepEqual(circles, [])
+})
+
+/** LevelDB and its layers: only main/db may open or reach them. */
+const STORAGE_PACKAGES = /^(classic-level|abstract-level|level|memory-level|browser-level|level-transcoder)(\/|$)/
+/** The store's internals: the store itself, its sublevels, and the accessor tests use (`storeOf`). */
+const REACHES_STORE = /\.store\s*\.|\bstoreOf\b|\.sublevel\s*\(/
+/**
+ * TEMPORARY: group.ts still writes its devices and settings through `db.store` (the one use the
+ * database's deprecated `store` getter is kept for); it moves to `db.namespace('devices')` and
+ * `db.setting(…)` next, and then leaves this list.
+ */
+const STORE_EXCEPTIONS = new Set(['main/net/group.ts'])
+
+test('outside main/db nothing in main/ imports LevelDB or the store, or reaches a sublevel', () => {
+  const STORE = join(MAIN, 'db', 'store.ts')
+  const wrong: string[] = []
+  for (const file of files(MAIN)) {
+    if (partOf(file) === 'db' || STORE_EXCEPTIONS.has(name(file))) continue
+    for (const spec of specifiers(file)) {
+      if (STORAGE_PACKAGES.test(spec)) wrong.push(`${name(file)} imports ${spec}`)
+      if (spec.startsWith('.') && resolve(dirname(file), spec) === STORE) wrong.push(`${name(file)} imports main/db/store.ts`)
+    }
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (REACHES_STORE.test(line)) wrong.push(`${name(file)}:${i + 1} reaches the store: ${line.trim()}`)
+    })
+  }
+  assert.deepEqual(wrong, [])
 })

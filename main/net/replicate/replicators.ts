@@ -14,7 +14,7 @@ import type { BlockCID, CollectionID, DeviceID, DocID } from '../../../shared/ty
 import type { Applied, ChangeOrigin, Database } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
 import { BUCKETS } from '../../db/digest.ts'
-import type { Txn } from '../../db/store.ts'
+import type { Namespace } from '../../db/namespace.ts'
 import type { Group } from '../group.ts'
 import type { HeadExchange } from '../head-exchange/head-exchange.ts'
 import { Backoff } from '../backoff.ts'
@@ -78,9 +78,6 @@ const MAX_YIELDS = 16
 const PULL_WAIT_MS = 60_000
 /** How long a resumed initial sync waits, after the target connects, for the target's own pull to begin. */
 const PULL_START_WAIT_MS = 3_000
-const SEQ_KEY = 'outbox.seq'
-const queuePrefix = (target: string): string => `q!${target}!`
-const countKey = (target: string): string => `n!${target}`
 
 /**
  * One push's worth of `cids` (their blocks in `datas`, undefined where not stored): blocks in
@@ -107,6 +104,8 @@ function batchOf(cids: readonly string[], datas: ReadonlyArray<Uint8Array | unde
 
 export class Replicators extends EventEmitter<Events> {
   readonly #db: Database
+  /** The records on disk, by target; `#records` mirrors them. */
+  readonly #stored: Namespace<ReplicatorRecord>
   readonly #host: Libp2p
   readonly #group: Group
   readonly #heads: HeadExchange
@@ -123,6 +122,7 @@ export class Replicators extends EventEmitter<Events> {
   constructor(init: ReplicatorsInit) {
     super()
     this.#db = init.db
+    this.#stored = init.db.namespace<ReplicatorRecord>('replicators')
     this.#host = init.host
     this.#group = init.group
     this.#heads = init.heads
@@ -131,11 +131,8 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   async start(): Promise<void> {
-    for await (const value of this.#db.store.replicators.values()) {
-      const r = value as ReplicatorRecord
-      this.#records.set(r.target, r)
-    }
-    this.#offs.push(this.#db.onCommit((txn, applied, origin, from) => this.#enqueue(txn, applied, origin, from)))
+    for await (const r of this.#stored.values()) this.#records.set(r.target, r)
+    this.#offs.push(this.#db.outbox.route((applied, origin, from) => this.#route(applied, origin, from)))
     const onChange = (): void => { for (const wake of this.#wake.values()) wake() }
     this.#db.on('change', onChange)
     this.#offs.push(() => this.#db.off('change', onChange))
@@ -187,10 +184,10 @@ export class Replicators extends EventEmitter<Events> {
       createdAt: prev?.createdAt ?? Date.now(),
       initialSynced: false,
     }
-    // Under the write lock: no change can commit between the scope growing and the hook seeing it.
-    await this.#db.exclusive(async () => {
-      await this.#db.store.replicators.put(target, record)
-      this.#records.set(target, record)
+    // Under the write lock: no change can commit between the scope growing and the route seeing it.
+    await this.#db.transact((tx) => {
+      tx.put(this.#stored, target, record)
+      tx.afterCommit(() => this.#records.set(target, record))
     })
     Object.assign(this.#liveOf(target), { initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, yields: 0, lastPlan: null, justConnected: false })
     this.#startWorker(target)
@@ -214,18 +211,15 @@ export class Replicators extends EventEmitter<Events> {
       }
       if (next.collections.length === 0 && next.documents.length === 0) next = null
     }
-    await this.#db.exclusive(async () => {
-      const txn = this.#db.store.txn()
+    await this.#db.transact((tx) => {
       if (next === null) {
-        txn.del(this.#db.store.replicators, target)
-        for await (const key of this.#db.store.outbox.keys({ gte: queuePrefix(target), lt: `${queuePrefix(target)}\xff` })) txn.del(this.#db.store.outbox, key)
-        txn.del(this.#db.store.outbox, countKey(target))
+        tx.del(this.#stored, target)
+        tx.dropOutbox(target)
+        tx.afterCommit(() => this.#records.delete(target))
       } else {
-        txn.put(this.#db.store.replicators, target, next)
+        tx.put(this.#stored, target, next)
+        tx.afterCommit(() => this.#records.set(target, next))
       }
-      await txn.commit()
-      if (next === null) this.#records.delete(target)
-      else this.#records.set(target, next)
     })
     this.#wake.get(target)?.()
     if (next !== null) this.#emitState(target)
@@ -241,42 +235,28 @@ export class Replicators extends EventEmitter<Events> {
     const live = this.#liveOf(target)
     const { initialPlanned: _, ...record } = r
     return {
-      ...record, connected: this.#connected(target), pending: this.#pendingCounts.get(target) ?? 0,
+      ...record, connected: this.#connected(target), pending: this.#db.outbox.count(target),
       lastAck: live.lastAck, lastError: live.lastError, initialSync: live.initialSync,
     }
   }
 
-  /** Outbox sizes, refreshed by the worker; exact values are on disk (n!target). */
-  readonly #pendingCounts = new Map<string, number>()
-
+  /** Changes in the target's outbox, not yet acked. */
   async pending(target: string): Promise<number> {
-    const n = ((await this.#db.store.outbox.get(countKey(target))) as number | undefined) ?? 0
-    this.#pendingCounts.set(target, n)
-    return n
+    return this.#db.outbox.count(target)
   }
 
   // ---- the outbox ----
 
-  async #enqueue(txn: Txn, applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Promise<void> {
-    if (this.#records.size === 0) return
-    const store = this.#db.store
-    let seq = ((await txn.get(store.meta, SEQ_KEY)) as number | undefined) ?? 0
+  /** The outbox route: which replicators get which of a commit's blocks (the database appends them in that commit). */
+  #route(applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Map<string, BlockCID[]> {
+    const routed = new Map<string, BlockCID[]>()
     for (const r of this.#records.values()) {
       // What came from the target itself need not go back to it.
       if (origin === 'remote' && from === r.target) continue
-      let added = 0
-      for (const a of applied) {
-        if (!inScope(r, a.collection, a.docID)) continue
-        txn.put(store.outbox, `${queuePrefix(r.target)}${(seq++).toString(16).padStart(13, '0')}`, a.cid)
-        added++
-      }
-      if (added > 0) {
-        const n = ((await txn.get(store.outbox, countKey(r.target))) as number | undefined) ?? 0
-        txn.put(store.outbox, countKey(r.target), n + added)
-        this.#pendingCounts.set(r.target, n + added)
-      }
+      const cids = applied.filter((a) => inScope(r, a.collection, a.docID)).map((a) => a.cid)
+      if (cids.length > 0) routed.set(r.target, cids)
     }
-    txn.put(store.meta, SEQ_KEY, seq)
+    return routed
   }
 
   // ---- the worker per target ----
@@ -292,7 +272,6 @@ export class Replicators extends EventEmitter<Events> {
     const peer = peerIdFromString(target)
     while (!this.#stopped && this.#records.has(target)) {
       if (!this.#connected(target)) {
-        await this.pending(target)
         this.#emitState(target)
         await this.#sleep(target, 5_000)
         continue
@@ -315,13 +294,8 @@ export class Replicators extends EventEmitter<Events> {
 
   /** Pushes up to one batch of the outbox; returns how many entries were acked. */
   async #flushBatch(peer: PeerId, target: string): Promise<number> {
-    const store = this.#db.store
-    const entries: Array<{ key: string; cid: string }> = []
-    for await (const [key, cid] of store.outbox.iterator({ gte: queuePrefix(target), lt: `${queuePrefix(target)}\xff`, limit: BATCH_BLOCKS })) {
-      entries.push({ key, cid: cid as string })
-    }
+    const entries = await this.#db.outbox.peek(target, BATCH_BLOCKS)
     if (entries.length === 0) {
-      await this.pending(target)
       this.#emitState(target)
       return 0
     }
@@ -329,18 +303,11 @@ export class Replicators extends EventEmitter<Events> {
     const { blocks, ids, collections, taken } = batchOf(cids, await this.#db.getBlocks(cids))
     if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids))
     const done = entries.slice(0, taken)
-    await this.#db.exclusive(async () => {
-      const txn = store.txn()
-      for (const e of done) txn.del(store.outbox, e.key)
-      const n = ((await txn.get(store.outbox, countKey(target))) as number | undefined) ?? 0
-      txn.put(store.outbox, countKey(target), Math.max(0, n - done.length))
-      await txn.commit()
-    })
+    await this.#db.outbox.ack(target, done)
     const live = this.#liveOf(target)
     live.lastAck = Date.now()
     live.lastError = null
     this.#backoff.reset(target)
-    await this.pending(target)
     this.#emitState(target)
     return done.length
   }
@@ -474,7 +441,7 @@ export class Replicators extends EventEmitter<Events> {
       const next: string[] = []
       for (let i = 0; i < frontier.length; i += 1024) {
         const cids = frontier.slice(i, i + 1024)
-        const datas = await this.#db.store.blocks.getMany(cids)
+        const datas = await this.#db.getBlocks(cids)
         for (const [j, data] of datas.entries()) {
           if (data === undefined) continue
           const block = blockLinks(data)
@@ -492,12 +459,12 @@ export class Replicators extends EventEmitter<Events> {
 
   /** Updates the stored record, unless its scope changed since `planned` was read (set() grew it). */
   async #updateRecord(planned: ReplicatorRecord, patch: Partial<Pick<ReplicatorRecord, 'initialSynced' | 'initialPlanned'>>): Promise<void> {
-    await this.#db.exclusive(async () => {
+    await this.#db.transact((tx) => {
       const current = this.#records.get(planned.target)
       if (current === undefined || scopeKey(current) !== scopeKey(planned)) return
       const next = { ...current, ...patch }
-      await this.#db.store.replicators.put(planned.target, next)
-      this.#records.set(planned.target, next)
+      tx.put(this.#stored, planned.target, next)
+      tx.afterCommit(() => this.#records.set(planned.target, next))
     })
   }
 
