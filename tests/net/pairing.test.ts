@@ -100,3 +100,28 @@ test('a removed device is told, leaves, and the others forget it and renew the s
   await new Promise((r) => setTimeout(r, 300))
   await assert.rejects(b.db.getDocument('Notes', id), /no document/)
 })
+
+test('two devices racing with one invite: exactly one joins, the other is told it was used', async (t) => {
+  const a = await startNode(t)
+  // Three rounds, each with a new invite: the loser of a round races again against a new device.
+  let loser = await startNode(t)
+  for (let round = 0; round < 3; round++) {
+    const rivals = [loser, await startNode(t)]
+    // Both already connected to the inviter, so that their hellos (and proofs) arrive together.
+    for (const n of rivals) await n.dial(a.addresses()[0]!)
+    const { uri } = a.invite()
+    const results = await Promise.allSettled(rivals.map((n) => n.join(uri)))
+    const joined = results.filter((r) => r.status === 'fulfilled')
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    assert.equal(joined.length, 1, `round ${round}: one joins, not ${joined.length} ${refused.map((r) => String(r.reason)).join('; ')}`)
+    assert.ok(isTandemError(refused[0]!.reason, 'INVITE_USED'), String(refused[0]!.reason))
+    const winner = rivals[results.findIndex((r) => r.status === 'fulfilled')]!
+    loser = rivals.find((n) => n !== winner)!
+    assert.ok(a.group.has(winner.deviceID), 'the inviter recorded the winner')
+    assert.equal(a.group.has(loser.deviceID), false, 'and not the loser')
+    assert.deepEqual(winner.group.list().map((d) => d.deviceID).includes(a.deviceID), true)
+    assert.deepEqual(loser.group.list(), [], 'the loser joined nothing')
+    assert.notDeepEqual(Buffer.from(loser.group.secret.bytes), Buffer.from(a.group.secret.bytes))
+  }
+  assert.equal(a.group.list().length, 3, 'three invites, three devices')
+})

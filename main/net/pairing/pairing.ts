@@ -59,6 +59,8 @@ interface PairingEvents {
   paired: [DeviceRecord]
 }
 
+const UNKNOWN: [ErrorCode, string] = ['INVITE_UNKNOWN', 'The other device does not know this invite (cancelled, or it restarted since). Ask for a new one.']
+
 const INVITE_ERRORS: ReadonlySet<string> = new Set(['INVITE_EXPIRED', 'INVITE_USED', 'INVITE_WRONG_CODE', 'INVITE_UNKNOWN'])
 
 export class Pairing extends EventEmitter<PairingEvents> {
@@ -132,6 +134,15 @@ export class Pairing extends EventEmitter<PairingEvents> {
     return false
   }
 
+  /** Why the invite `id` cannot be used now, or null when it can. Synchronous: callers rely on it. */
+  #unusable(id: string): [ErrorCode, string] | null {
+    const invite = this.#invites.get(id)
+    if (invite === undefined) return UNKNOWN
+    if (invite.used) return ['INVITE_USED', 'This invite was already used. Each invite works once: ask for a new one.']
+    if (invite.expiresAt <= Date.now()) return ['INVITE_EXPIRED', `This invite expired at ${new Date(invite.expiresAt).toLocaleTimeString()}. Ask for a new one.`]
+    return null
+  }
+
   async #serve(stream: Stream, connection: Connection): Promise<void> {
     const { group, log } = this.#init
     const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
@@ -142,10 +153,9 @@ export class Pairing extends EventEmitter<PairingEvents> {
     }
     try {
       const hello = await ch.recv(Hello)
-      const invite = this.#invites.get(hello.invite)
-      if (invite === undefined) return await refuse('INVITE_UNKNOWN', 'The other device does not know this invite (cancelled, or it restarted since). Ask for a new one.')
-      if (invite.used) return await refuse('INVITE_USED', 'This invite was already used. Each invite works once: ask for a new one.')
-      if (invite.expiresAt <= Date.now()) return await refuse('INVITE_EXPIRED', `This invite expired at ${new Date(invite.expiresAt).toLocaleTimeString()}. Ask for a new one.`)
+      const unusable = this.#unusable(hello.invite)
+      if (unusable !== null) return await refuse(...unusable)
+      const invite = this.#invites.get(hello.invite)!
       const mine = randomBytes(NONCE_BYTES)
       await ch.send({ t: 'challenge', nonce: mine })
       const proof = await ch.recv(Proof)
@@ -155,6 +165,11 @@ export class Pairing extends EventEmitter<PairingEvents> {
         if (invite.wrong >= MAX_WRONG_ATTEMPTS) this.#invites.delete(invite.id)
         return await refuse('INVITE_WRONG_CODE', 'The code in this invite is wrong.')
       }
+      // Checked again, with no await between this check and the marking: another holder of the same
+      // invite may have proved the code while this one was answering (or it expired, or was cancelled
+      // or burnt meanwhile). The first proof to get here takes the invite; the others are refused.
+      const taken = this.#unusable(invite.id)
+      if (taken !== null) return await refuse(...taken)
       invite.used = true // kept until it expires, so a second use gets the right error
       const record = await group.add({ deviceID: joiner, name: hello.name, addrs: [connection.remoteAddr.toString()] })
       await ch.send({
@@ -238,3 +253,4 @@ function inviterError(msg: { code: string; error: string }): TandemError {
   const code = INVITE_ERRORS.has(msg.code) ? msg.code as ErrorCode : 'INVITE_MALFORMED'
   return new TandemError(code, msg.error)
 }
+
