@@ -187,12 +187,27 @@ export class Pairing extends EventEmitter<PairingEvents> {
     }
   }
 
-  /** Joins the group of the device that made the invite. Returns that device. */
-  async join(uri: string): Promise<DeviceRecord> {
+  /**
+   * Joins the group of the device that made the invite. Returns that device. When this device has
+   * devices already, joining merges its group into the inviter's (they all get one secret and learn
+   * of each other): that takes `mergeGroups`, else the join is refused before anything is sent, so a
+   * stray or phishing invite cannot take a whole group with it, and the invite stays usable.
+   */
+  async join(uri: string, options: { mergeGroups?: boolean } = {}): Promise<DeviceRecord> {
     const invite = parseInvite(uri)
     const { host, group } = this.#init
     if (invite.peer === host.peerId.toString()) throw new TandemError('INVALID_INPUT', 'This invite was made by this very device.')
     if (group.has(invite.peer)) throw new TandemError('ALREADY_PAIRED', `${invite.name || invite.peer} is already a device of this group.`)
+    const mine = group.list()
+    if (mine.length > 0 && options.mergeGroups !== true) {
+      const inviter = invite.name || `device ${invite.peer.slice(-6)}`
+      const names = mine.map((d) => d.name)
+      throw new TandemError('MERGE_NOT_CONFIRMED',
+        `This device is in a group already: it syncs with ${listOf(names)}. The invite is from ${inviter}; joining it ` +
+        `merges the two groups, so that ${listOf(names)} and ${inviter} (with every device of its group) all sync with ` +
+        'each other. Nothing was changed. To merge them, join again and confirm the merge (CLI: --merge-groups).',
+        { devices: mine.map((d) => ({ peerID: d.deviceID, name: d.name })), inviter: { peerID: invite.peer, name: invite.name } })
+    }
     const peer = peerIdFromString(invite.peer)
     let connected = false
     const failures: string[] = []
@@ -254,3 +269,8 @@ function inviterError(msg: { code: string; error: string }): TandemError {
   return new TandemError(code, msg.error)
 }
 
+/** "a", "a and b", "a, b and c"; long lists end with "and N more". */
+function listOf(names: string[], max = 5): string {
+  const shown = names.length > max ? [...names.slice(0, max - 1), `${names.length - max + 1} more`] : names
+  return shown.length <= 1 ? shown.join('') : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
+}
