@@ -16,7 +16,7 @@ import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import type { DeviceID } from '../../../shared/types.ts'
 import type { DeviceRecord, Group, GroupState } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
-import { bytes, Channel, WireError } from '../wire.ts'
+import { bytes, Channel, MAX_PREAUTH_MESSAGE_BYTES, WireError } from '../wire.ts'
 import { DEFAULT_TTL_MINUTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TTL_MINUTES, MAX_WRONG_ATTEMPTS, NONCE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 import { formatInvite, newInviteSecrets, parseInvite } from './invite.ts'
 
@@ -145,7 +145,8 @@ export class Pairing extends EventEmitter<PairingEvents> {
 
   async #serve(stream: Stream, connection: Connection): Promise<void> {
     const { group, log } = this.#init
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    // The inviter reads only the hello and the proof, from a peer that has proved nothing yet.
+    const ch = new Channel(stream, { maxMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
     const joiner = connection.remotePeer.toString()
     const refuse = async (code: ErrorCode, error: string): Promise<void> => {
       await ch.send({ t: 'error', code, error })
@@ -227,13 +228,15 @@ export class Pairing extends EventEmitter<PairingEvents> {
       throw new TandemError('UNREACHABLE', `Could not reach ${invite.name || 'the inviting device'} at ${invite.addrs.join(', ')}. Is it on and on a network this device can reach?`, { failures })
     }
     const stream = await host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    // The welcome carries the whole group state; the challenge before it is small.
+    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
     try {
       const mine = randomBytes(NONCE_BYTES)
       await ch.send({ t: 'hello', v: 1, invite: invite.id, name: group.name, nonce: mine })
       const challenge = await ch.recv(FromInviter)
       if (challenge.t === 'error') throw inviterError(challenge)
       if (challenge.t !== 'challenge') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
+      ch.authenticated() // the device the invite names (Noise proved its key): its welcome may be large
       await ch.send({ t: 'proof', mac: mac(invite.code, 'joiner', host.peerId.toString(), invite.peer, mine, challenge.nonce) })
       const welcome = await ch.recv(FromInviter)
       if (welcome.t === 'error') throw inviterError(welcome)
