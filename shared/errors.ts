@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'INVITE_WRONG_CODE',
   'INVITE_UNKNOWN',
   'ALREADY_PAIRED',
+  /** Joining an invite would merge two groups (this device has devices already): confirm to go on. */
+  'MERGE_NOT_CONFIRMED',
   'UNREACHABLE',
   'NETWORK_OFF',
   /** Nearby pairing: too many requests pending (here or on the other device), or one to this device already. */

@@ -22,6 +22,7 @@ import { relayKeeper } from './relays.ts'
 import { holePunch, type HolePunchInit } from './hole-punch.ts'
 import { DEFAULT_STUN_PORT, stunService } from './stun-server.ts'
 import { mdnsPeerName } from './nearby/mdns-name.ts'
+import { MAX_DEVICES } from './group.ts'
 
 export const MDNS_SERVICE_TAG = 'tandem.local'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/9171']
@@ -29,6 +30,32 @@ export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/9171']
 const RELAY_DATA_LIMIT = 1n << 32n // 4 GiB per relayed connection
 const RELAY_DURATION_LIMIT_MS = 60 * 60 * 1000
 const RELAY_MAX_RESERVATIONS = 64
+
+/*
+ * Connection limits, set here rather than left to libp2p's defaults (which are a library's guess
+ * and change between versions). Each open connection costs memory (Noise and Yamux state, its
+ * streams) whoever is at the other end, and inbound ones can come from anyone who reaches the port.
+ */
+/**
+ * Open connections at most: a group has up to MAX_DEVICES devices, plus room for relays, devices
+ * nearby and pairing. At the limit libp2p refuses new inbound connections, and prunes (the peers
+ * with fewest streams first) when a dial of ours goes over it.
+ */
+const MAX_CONNECTIONS = MAX_DEVICES + 64
+/** A relay server also holds a connection to every device that has a slot or dials through it. */
+const RELAY_MAX_CONNECTIONS = 2 * MAX_DEVICES + RELAY_MAX_RESERVATIONS
+/**
+ * Inbound connections still in their handshake at once: each costs a Noise handshake before we
+ * know who it is. A group reconnecting after a network change needs a few; more wait for the next try.
+ */
+const MAX_INCOMING_PENDING_CONNECTIONS = 16
+const RELAY_MAX_INCOMING_PENDING_CONNECTIONS = 64
+/**
+ * New inbound connections a second from one IP address: a device opens one per peer, so a few is
+ * plenty on a LAN. A relay sees many devices behind one home NAT coming back at the same time.
+ */
+const INBOUND_CONNECTION_THRESHOLD = 5
+const RELAY_INBOUND_CONNECTION_THRESHOLD = 20
 
 export interface HostOptions {
   privateKey: Ed25519PrivateKey
@@ -119,7 +146,8 @@ export async function createHost(options: HostOptions): Promise<Host> {
       services.stun = stunService({ host, port: options.stunPort ?? DEFAULT_STUN_PORT })
     }
   }
-  const groupOnly = options.relayServer === true && options.relayGroupOnly !== false
+  const relayServer = options.relayServer === true
+  const groupOnly = relayServer && options.relayGroupOnly !== false
   const paused = options.isPaused ?? (() => false)
   const denied = options.isDenied ?? (() => false)
   try {
@@ -136,6 +164,11 @@ export async function createHost(options: HostOptions): Promise<Host> {
       streamMuxers: [yamux()],
       peerDiscovery: peerDiscovery as never,
       services: services as never,
+      connectionManager: {
+        maxConnections: relayServer ? RELAY_MAX_CONNECTIONS : MAX_CONNECTIONS,
+        maxIncomingPendingConnections: relayServer ? RELAY_MAX_INCOMING_PENDING_CONNECTIONS : MAX_INCOMING_PENDING_CONNECTIONS,
+        inboundConnectionThreshold: relayServer ? RELAY_INBOUND_CONNECTION_THRESHOLD : INBOUND_CONNECTION_THRESHOLD,
+      },
       connectionGater: {
         denyDialPeer: (peer) => paused() || denied(peer.toString()),
         // WebRTC is dialed only by the hole puncher (a group device, relayed only, one try at a time):

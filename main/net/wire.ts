@@ -14,9 +14,23 @@ export class WireError extends Error {
   override name = 'WireError'
 }
 
+/**
+ * The cap on each message from a peer that has proved nothing yet (the first messages of pairing
+ * and nearby pairing): they hold a name, a nonce, a MAC — well under 2 KiB. A stranger can open
+ * streams on many connections at once; each read costs it at most this much of our memory.
+ */
+export const MAX_PREAUTH_MESSAGE_BYTES = 4 * 1024
+
 export interface ChannelOptions {
   /** Largest message accepted, in bytes. */
   maxMessageBytes: number
+  /**
+   * Largest message accepted until `authenticated()` is called (when the peer has proved what it
+   * had to: a code, a person's acceptance), then `maxMessageBytes`. Until then the peer may not
+   * send ahead either: more than one message's worth of unread bytes (say, after a refusal, when
+   * nothing reads the stream any more) resets the stream. Default: no separate cap.
+   */
+  preAuthMessageBytes?: number
   /** Aborts reads and writes (e.g. AbortSignal.timeout for the whole exchange). */
   signal?: AbortSignal
 }
@@ -25,11 +39,56 @@ export class Channel {
   readonly #lp: LengthPrefixedStream<Stream>
   readonly #stream: Stream
   readonly #signal: AbortSignal | undefined
+  readonly #max: number
+  /** The cap on the next message's length, checked as soon as its length prefix is read. */
+  #cap: number
+  /** Before authentication: bytes received, and bytes read out as messages (their prefixes included). */
+  #received = 0
+  #consumed = 0
+  readonly #onData: ((evt: { data: { byteLength: number } }) => void) | undefined
 
   constructor(stream: Stream, options: ChannelOptions) {
     this.#stream = stream
     this.#signal = options.signal
-    this.#lp = lpStream(stream, { maxDataLength: options.maxMessageBytes })
+    this.#max = options.maxMessageBytes
+    this.#cap = Math.min(options.preAuthMessageBytes ?? this.#max, this.#max)
+    this.#lp = lpStream(stream, { maxDataLength: this.#max, lengthDecoder: (data) => this.#length(data) })
+    if (options.preAuthMessageBytes !== undefined) {
+      // After lpStream's own listener, which has buffered these bytes: bound what sits unread.
+      this.#onData = (evt) => {
+        this.#received += evt.data.byteLength
+        if (this.#received - this.#consumed > this.#cap + varintBytes(this.#cap)) {
+          queueMicrotask(() => stream.abort(new WireError(`the other side sent over ${this.#cap} bytes ahead before authenticating`)))
+        }
+      }
+      stream.addEventListener('message', this.#onData)
+    }
+  }
+
+  /** The peer is authenticated: messages up to `maxMessageBytes` from now on, sent ahead as it likes. */
+  authenticated(): void {
+    this.#cap = this.#max
+    if (this.#onData !== undefined) this.#stream.removeEventListener('message', this.#onData)
+  }
+
+  /**
+   * The varint length prefix in `data` (unsigned LEB128, as lpStream writes it). A RangeError asks
+   * lpStream for one more byte; a prefix longer than the cap needs, or a length over the cap, ends
+   * the read there, before any of the message is buffered.
+   */
+  #length(data: { byteLength: number; get: (i: number) => number }): number {
+    const room = varintBytes(this.#cap)
+    let n = 0
+    for (let i = 0; i < data.byteLength; i++) {
+      const b = data.get(i)
+      n += (b & 0x7f) * 2 ** (7 * i)
+      if (b < 0x80) {
+        if (n > this.#cap) throw new WireError(`a message of ${n} bytes is over the ${this.#cap}-byte limit`)
+        return n
+      }
+      if (i + 1 >= room) throw new WireError(`a message is over the ${this.#cap}-byte limit`)
+    }
+    throw new RangeError('the length prefix goes on')
   }
 
   async send(message: unknown): Promise<void> {
@@ -46,8 +105,10 @@ export class Channel {
     try {
       data = await this.#lp.read({ signal: this.#signal })
     } catch (err) {
+      if (err instanceof WireError) throw err // over the cap
       throw new WireError(`could not read a message: ${(err as Error).message}`)
     }
+    this.#consumed += varintBytes(data.byteLength) + data.byteLength
     const bytes = data.subarray()
     if (fast !== undefined) {
       const quick = fast(bytes)
@@ -71,6 +132,13 @@ export class Channel {
   abort(err: Error): void {
     this.#stream.abort(err)
   }
+}
+
+/** Bytes of the varint that encodes `n`. */
+function varintBytes(n: number): number {
+  let bytes = 1
+  for (let x = n; x >= 0x80; x = Math.floor(x / 0x80)) bytes++
+  return bytes
 }
 
 // Shared pieces of message schemas.

@@ -325,10 +325,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.#nearby.decline(id)
   }
 
-  /** Joins the group of the device that made the invite. */
-  async join(uri: string): Promise<DeviceRecord> {
+  /** Joins the group of the device that made the invite (merging groups only with `mergeGroups`: see Pairing.join). */
+  async join(uri: string, options: { mergeGroups?: boolean } = {}): Promise<DeviceRecord> {
     if (this.pairing === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to join a group.')
-    return this.pairing.join(uri)
+    return this.pairing.join(uri, options)
   }
 
   /**

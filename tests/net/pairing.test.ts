@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isTandemError, type ErrorCode } from '../../shared/errors.ts'
+import type { TandemNode } from '../../main/node/tandem-node.ts'
 import { eventually, startNode } from '../helpers/nodes.ts'
 
 const NOTES = 'type Notes { title: String! }'
@@ -99,4 +100,60 @@ test('a removed device is told, leaves, and the others forget it and renew the s
   await eventually(() => c.db.getDocument('Notes', id).catch(() => undefined), 'C still syncs with A')
   await new Promise((r) => setTimeout(r, 300))
   await assert.rejects(b.db.getDocument('Notes', id), /no document/)
+})
+
+const members = (n: TandemNode): string[] => n.group.list().map((d) => `${d.deviceID}:${d.removedAt ?? 'member'}`)
+
+test('joining an invite from a device that has a group already is refused, changing nothing on any device, unless the merge is confirmed', async (t) => {
+  const a = await startNode(t, { deviceName: 'laptop' })
+  const b = await startNode(t, { deviceName: 'desk' })
+  const c = await startNode(t, { deviceName: 'stranger-phone' })
+  await b.join(a.invite().uri)
+  await eventually(() => a.group.has(b.deviceID), 'A and B are one group')
+  const before = [a, b, c].map((n) => ({ members: members(n), secret: Buffer.from(n.group.secret.bytes).toString('hex'), epoch: n.group.epoch }))
+  const invite = c.invite()
+
+  await assert.rejects(b.join(invite.uri), (err: unknown) => {
+    assert.ok(isTandemError(err), String(err))
+    assert.equal(err.code, 'MERGE_NOT_CONFIRMED', err.message)
+    assert.match(err.message, /laptop/, 'names the devices this device has')
+    assert.match(err.message, /stranger-phone/, 'names the inviter')
+    assert.deepEqual(err.details.devices, [{ peerID: a.deviceID, name: 'laptop' }])
+    assert.deepEqual(err.details.inviter, { peerID: c.deviceID, name: 'stranger-phone' })
+    return true
+  })
+  await new Promise((r) => setTimeout(r, 300))
+  const after = [a, b, c].map((n) => ({ members: members(n), secret: Buffer.from(n.group.secret.bytes).toString('hex'), epoch: n.group.epoch }))
+  assert.deepEqual(after, before, 'no device\'s group changed')
+  assert.deepEqual(c.pairing!.listInvites().map((i) => i.id), [invite.id], 'the invite is still usable')
+
+  // Confirmed: the two groups become one.
+  const inviter = await b.join(invite.uri, { mergeGroups: true })
+  assert.equal(inviter.deviceID, c.deviceID)
+  await eventually(() => [a, b, c].every((n) => [a, b, c].every((m) => m === n || n.group.has(m.deviceID))), 'A, B and C are one group', 20_000)
+})
+
+test('two devices racing with one invite: exactly one joins, the other is told it was used', async (t) => {
+  const a = await startNode(t)
+  // Three rounds, each with a new invite: the loser of a round races again against a new device.
+  let loser = await startNode(t)
+  for (let round = 0; round < 3; round++) {
+    const rivals = [loser, await startNode(t)]
+    // Both already connected to the inviter, so that their hellos (and proofs) arrive together.
+    for (const n of rivals) await n.dial(a.addresses()[0]!)
+    const { uri } = a.invite()
+    const results = await Promise.allSettled(rivals.map((n) => n.join(uri)))
+    const joined = results.filter((r) => r.status === 'fulfilled')
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    assert.equal(joined.length, 1, `round ${round}: one joins, not ${joined.length} ${refused.map((r) => String(r.reason)).join('; ')}`)
+    assert.ok(isTandemError(refused[0]!.reason, 'INVITE_USED'), String(refused[0]!.reason))
+    const winner = rivals[results.findIndex((r) => r.status === 'fulfilled')]!
+    loser = rivals.find((n) => n !== winner)!
+    assert.ok(a.group.has(winner.deviceID), 'the inviter recorded the winner')
+    assert.equal(a.group.has(loser.deviceID), false, 'and not the loser')
+    assert.deepEqual(winner.group.list().map((d) => d.deviceID).includes(a.deviceID), true)
+    assert.deepEqual(loser.group.list(), [], 'the loser joined nothing')
+    assert.notDeepEqual(Buffer.from(loser.group.secret.bytes), Buffer.from(a.group.secret.bytes))
+  }
+  assert.equal(a.group.list().length, 3, 'three invites, three devices')
 })

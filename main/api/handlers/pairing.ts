@@ -14,8 +14,8 @@ export const pairing: Handlers<'pairing.invite' | 'pairing.invites' | 'pairing.c
     node.pairing.cancelInvite('id' in input ? input.id : parseInvite(input.uri).id)
     return null
   },
-  'pairing.join': async ({ node }, { uri }) => {
-    const d = await node.join(uri)
+  'pairing.join': async ({ node }, { uri, mergeGroups }) => {
+    const d = await node.join(uri, { mergeGroups: mergeGroups === true })
     return { peerID: d.deviceID, name: d.name, online: node.connectedDevices().includes(d.deviceID), lastSeen: d.lastSeen, addresses: d.addrs, addedAt: d.addedAt }
   },
 }

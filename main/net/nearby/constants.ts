@@ -9,7 +9,10 @@ export const MAX_INCOMING = 8
 export const MAX_OUTGOING = 4
 /** Streams one connection may hold open on this protocol (one request per peer is pending at a time). */
 export const MAX_INBOUND_STREAMS = 2
-/** A welcome carries the group state: up to 256 devices × (ID, name, 16 addresses). */
+/**
+ * A welcome carries the group state: up to 256 devices × (ID, name, 16 addresses). Messages before
+ * this person accepted the other device are capped at wire.ts's MAX_PREAUTH_MESSAGE_BYTES.
+ */
 export const MAX_MESSAGE_BYTES = 1024 * 1024
 export const NONCE_BYTES = 16
 export const COMMIT_BYTES = 32

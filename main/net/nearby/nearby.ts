@@ -13,7 +13,7 @@ import type { Connection, PeerInfo, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import { checkDeviceID, type Group } from '../group.ts'
-import { Channel, WireError } from '../wire.ts'
+import { Channel, MAX_PREAUTH_MESSAGE_BYTES, WireError } from '../wire.ts'
 import { commitment, opens, pairingCode, requestID } from './code.ts'
 import {
   HANDSHAKE_MS, MAX_INBOUND_STREAMS, MAX_INCOMING, MAX_MESSAGE_BYTES, MAX_NEARBY, MAX_OUTGOING, NEARBY_STALE_MS, NONCE_BYTES, PROTOCOL, REQUEST_TTL_MS,
@@ -177,7 +177,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
         throw new TandemError('UNREACHABLE', `Could not reach ${this.#seen.get(peer)?.name ?? peer}: ${(err as Error).message}`)
       }
       const controller = new AbortController()
-      const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: controller.signal })
+      const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: controller.signal })
       const handshake = setTimeout(() => controller.abort(new Error('the other device did not answer in time')), HANDSHAKE_MS)
       try {
         const self = host.peerId.toString()
@@ -250,7 +250,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     const { host, group, log } = this.#init
     const peer = connection.remotePeer.toString()
     const controller = new AbortController()
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: controller.signal })
+    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: controller.signal })
     const refuse = async (code: ErrorCode, error: string): Promise<void> => {
       await ch.send({ t: 'error', code, error }).catch(() => {})
       await ch.close()

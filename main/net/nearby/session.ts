@@ -70,6 +70,7 @@ export class Session {
   async accept(): Promise<void> {
     if (this.#done || this.#local !== 'pending') return
     this.#local = 'accepted'
+    this.#init.ch.authenticated() // this person accepted the other device: its welcome may be large
     this.#localDevices = this.#init.group.list().length
     try {
       await this.#init.ch.send({ t: 'accept', devices: this.#localDevices })

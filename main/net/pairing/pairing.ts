@@ -16,7 +16,7 @@ import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import type { DeviceID } from '../../../shared/types.ts'
 import type { DeviceRecord, Group, GroupState } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
-import { bytes, Channel, WireError } from '../wire.ts'
+import { bytes, Channel, MAX_PREAUTH_MESSAGE_BYTES, WireError } from '../wire.ts'
 import { DEFAULT_TTL_MINUTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TTL_MINUTES, MAX_WRONG_ATTEMPTS, NONCE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 import { formatInvite, newInviteSecrets, parseInvite } from './invite.ts'
 
@@ -58,6 +58,8 @@ interface PairingEvents {
   /** A device joined through one of our invites. */
   paired: [DeviceRecord]
 }
+
+const UNKNOWN: [ErrorCode, string] = ['INVITE_UNKNOWN', 'The other device does not know this invite (cancelled, or it restarted since). Ask for a new one.']
 
 const INVITE_ERRORS: ReadonlySet<string> = new Set(['INVITE_EXPIRED', 'INVITE_USED', 'INVITE_WRONG_CODE', 'INVITE_UNKNOWN'])
 
@@ -132,9 +134,19 @@ export class Pairing extends EventEmitter<PairingEvents> {
     return false
   }
 
+  /** Why the invite `id` cannot be used now, or null when it can. Synchronous: callers rely on it. */
+  #unusable(id: string): [ErrorCode, string] | null {
+    const invite = this.#invites.get(id)
+    if (invite === undefined) return UNKNOWN
+    if (invite.used) return ['INVITE_USED', 'This invite was already used. Each invite works once: ask for a new one.']
+    if (invite.expiresAt <= Date.now()) return ['INVITE_EXPIRED', `This invite expired at ${new Date(invite.expiresAt).toLocaleTimeString()}. Ask for a new one.`]
+    return null
+  }
+
   async #serve(stream: Stream, connection: Connection): Promise<void> {
     const { group, log } = this.#init
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    // The inviter reads only the hello and the proof, from a peer that has proved nothing yet.
+    const ch = new Channel(stream, { maxMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
     const joiner = connection.remotePeer.toString()
     const refuse = async (code: ErrorCode, error: string): Promise<void> => {
       await ch.send({ t: 'error', code, error })
@@ -142,10 +154,9 @@ export class Pairing extends EventEmitter<PairingEvents> {
     }
     try {
       const hello = await ch.recv(Hello)
-      const invite = this.#invites.get(hello.invite)
-      if (invite === undefined) return await refuse('INVITE_UNKNOWN', 'The other device does not know this invite (cancelled, or it restarted since). Ask for a new one.')
-      if (invite.used) return await refuse('INVITE_USED', 'This invite was already used. Each invite works once: ask for a new one.')
-      if (invite.expiresAt <= Date.now()) return await refuse('INVITE_EXPIRED', `This invite expired at ${new Date(invite.expiresAt).toLocaleTimeString()}. Ask for a new one.`)
+      const unusable = this.#unusable(hello.invite)
+      if (unusable !== null) return await refuse(...unusable)
+      const invite = this.#invites.get(hello.invite)!
       const mine = randomBytes(NONCE_BYTES)
       await ch.send({ t: 'challenge', nonce: mine })
       const proof = await ch.recv(Proof)
@@ -155,6 +166,11 @@ export class Pairing extends EventEmitter<PairingEvents> {
         if (invite.wrong >= MAX_WRONG_ATTEMPTS) this.#invites.delete(invite.id)
         return await refuse('INVITE_WRONG_CODE', 'The code in this invite is wrong.')
       }
+      // Checked again, with no await between this check and the marking: another holder of the same
+      // invite may have proved the code while this one was answering (or it expired, or was cancelled
+      // or burnt meanwhile). The first proof to get here takes the invite; the others are refused.
+      const taken = this.#unusable(invite.id)
+      if (taken !== null) return await refuse(...taken)
       invite.used = true // kept until it expires, so a second use gets the right error
       const record = await group.add({ deviceID: joiner, name: hello.name, addrs: [connection.remoteAddr.toString()] })
       await ch.send({
@@ -172,12 +188,27 @@ export class Pairing extends EventEmitter<PairingEvents> {
     }
   }
 
-  /** Joins the group of the device that made the invite. Returns that device. */
-  async join(uri: string): Promise<DeviceRecord> {
+  /**
+   * Joins the group of the device that made the invite. Returns that device. When this device has
+   * devices already, joining merges its group into the inviter's (they all get one secret and learn
+   * of each other): that takes `mergeGroups`, else the join is refused before anything is sent, so a
+   * stray or phishing invite cannot take a whole group with it, and the invite stays usable.
+   */
+  async join(uri: string, options: { mergeGroups?: boolean } = {}): Promise<DeviceRecord> {
     const invite = parseInvite(uri)
     const { host, group } = this.#init
     if (invite.peer === host.peerId.toString()) throw new TandemError('INVALID_INPUT', 'This invite was made by this very device.')
     if (group.has(invite.peer)) throw new TandemError('ALREADY_PAIRED', `${invite.name || invite.peer} is already a device of this group.`)
+    const mine = group.list()
+    if (mine.length > 0 && options.mergeGroups !== true) {
+      const inviter = invite.name || `device ${invite.peer.slice(-6)}`
+      const names = mine.map((d) => d.name)
+      throw new TandemError('MERGE_NOT_CONFIRMED',
+        `This device is in a group already: it syncs with ${listOf(names)}. The invite is from ${inviter}; joining it ` +
+        `merges the two groups, so that ${listOf(names)} and ${inviter} (with every device of its group) all sync with ` +
+        'each other. Nothing was changed. To merge them, join again and confirm the merge (CLI: --merge-groups).',
+        { devices: mine.map((d) => ({ peerID: d.deviceID, name: d.name })), inviter: { peerID: invite.peer, name: invite.name } })
+    }
     const peer = peerIdFromString(invite.peer)
     let connected = false
     const failures: string[] = []
@@ -197,13 +228,15 @@ export class Pairing extends EventEmitter<PairingEvents> {
       throw new TandemError('UNREACHABLE', `Could not reach ${invite.name || 'the inviting device'} at ${invite.addrs.join(', ')}. Is it on and on a network this device can reach?`, { failures })
     }
     const stream = await host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    // The welcome carries the whole group state; the challenge before it is small.
+    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
     try {
       const mine = randomBytes(NONCE_BYTES)
       await ch.send({ t: 'hello', v: 1, invite: invite.id, name: group.name, nonce: mine })
       const challenge = await ch.recv(FromInviter)
       if (challenge.t === 'error') throw inviterError(challenge)
       if (challenge.t !== 'challenge') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
+      ch.authenticated() // the device the invite names (Noise proved its key): its welcome may be large
       await ch.send({ t: 'proof', mac: mac(invite.code, 'joiner', host.peerId.toString(), invite.peer, mine, challenge.nonce) })
       const welcome = await ch.recv(FromInviter)
       if (welcome.t === 'error') throw inviterError(welcome)
@@ -237,4 +270,10 @@ function mac(code: string, role: string, joiner: string, inviter: string, joiner
 function inviterError(msg: { code: string; error: string }): TandemError {
   const code = INVITE_ERRORS.has(msg.code) ? msg.code as ErrorCode : 'INVITE_MALFORMED'
   return new TandemError(code, msg.error)
+}
+
+/** "a", "a and b", "a, b and c"; long lists end with "and N more". */
+function listOf(names: string[], max = 5): string {
+  const shown = names.length > max ? [...names.slice(0, max - 1), `${names.length - max + 1} more`] : names
+  return shown.length <= 1 ? shown.join('') : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
 }
