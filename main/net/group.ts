@@ -3,6 +3,9 @@
  * and the group secret. Kept on disk. Membership merges between devices as a last-writer-wins map
  * (per device: added or removed, whichever is later), and the secret by epoch, so an introduction
  * or a removal made on one device reaches the others through any of them (group-sync protocol).
+ *
+ * What one member says is bounded (issue 21): no time or epoch it sends may lie further ahead than
+ * MAX_CLOCK_AHEAD_MS, and nothing it says of its own record changes its membership. See merge.
  */
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
@@ -28,10 +31,23 @@ export interface DeviceRecord {
 
 /** What devices tell each other about the group. */
 export interface GroupState {
+  /** A counter, one up at each rekey: the higher epoch's secret wins. */
   epoch: number
   secret: Uint8Array
   devices: Array<Pick<DeviceRecord, 'deviceID' | 'name' | 'addrs' | 'addedAt' | 'removedAt'>>
 }
+
+/**
+ * How far ahead of this device's clock a time in another device's group state may lie: 5 minutes,
+ * the clock skew Kerberos tolerates by default. Devices that keep time by NTP agree to well under
+ * a second; one that does not may drift by minutes. An `addedAt` further ahead is not taken (until
+ * that time comes), a `removedAt` further ahead is taken as a removal made now, and an `epoch`
+ * (a counter, far below any time in ms) further ahead is not taken. So a member can date nothing
+ * more than 5 minutes ahead, an honest device overtakes such a date by waiting that long, and no
+ * value that merging adds one to can get near Number.MAX_SAFE_INTEGER: the bound rises by 1000 a
+ * second, a rekey or a removal adds 1.
+ */
+export const MAX_CLOCK_AHEAD_MS = 5 * 60_000
 
 const SECRET_KEY = 'group.secret'
 const EPOCH_KEY = 'group.epoch'
@@ -104,9 +120,14 @@ export class Group extends EventEmitter<GroupEvents> {
     await this.#db.store.meta.put(NAME_KEY, this.#name)
   }
 
-  /** Adopts a group secret (when this device joins a group, or the group rekeys). */
+  /**
+   * Adopts a group secret (when this device joins a group, or the group rekeys). An epoch further
+   * ahead than MAX_CLOCK_AHEAD_MS (an inviter's answer) is taken as that bound.
+   */
   async setSecret(bytes: Uint8Array, epoch = this.#epoch): Promise<void> {
     const secret = new GroupSecret(bytes)
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new TandemError('INVALID_INPUT', `A group epoch is a whole number from 0 to Number.MAX_SAFE_INTEGER, not ${epoch}.`)
+    epoch = Math.min(epoch, Date.now() + MAX_CLOCK_AHEAD_MS)
     await this.#db.store.meta.batch([
       { type: 'put', key: SECRET_KEY, value: Buffer.from(bytes).toString('base64') },
       { type: 'put', key: EPOCH_KEY, value: epoch },
@@ -118,7 +139,7 @@ export class Group extends EventEmitter<GroupEvents> {
 
   /** A fresh secret with a higher epoch: after a removal, so the removed device can read nothing new. */
   async rekey(): Promise<void> {
-    await this.setSecret(GroupSecret.random().bytes, this.#epoch + 1)
+    await this.setSecret(GroupSecret.random().bytes, safeNext(this.#epoch, 'The group epoch'))
   }
 
   /** Changes to membership run one at a time, so a merge cannot interleave with a leave. */
@@ -179,7 +200,7 @@ export class Group extends EventEmitter<GroupEvents> {
       deviceID,
       name: cleanName(input.name ?? '') || prev?.name || `device ${deviceID.slice(-6)}`,
       addrs: mergeAddrs(checkAddrs(input.addrs ?? []), prev?.addrs ?? []),
-      addedAt: Math.max(Date.now(), (prev?.removedAt ?? 0) + 1, (prev?.addedAt ?? 0) + 1),
+      addedAt: safeNext(Math.max(Date.now() - 1, prev?.removedAt ?? 0, prev?.addedAt ?? 0), `The time ${deviceID} was added`),
       removedAt: null,
       lastSeen: prev?.lastSeen ?? null,
       via: 'paired',
@@ -197,7 +218,7 @@ export class Group extends EventEmitter<GroupEvents> {
   async #remove(deviceID: string): Promise<void> {
     const prev = this.get(deviceID)
     if (prev === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
-    await this.#put({ ...prev, removedAt: Math.max(Date.now(), prev.addedAt + 1) })
+    await this.#put({ ...prev, removedAt: safeNext(Math.max(Date.now() - 1, prev.addedAt), `The time ${deviceID} was removed`) })
     this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
   }
 
@@ -235,6 +256,16 @@ export class Group extends EventEmitter<GroupEvents> {
    * Merges what another device says of the group: per device the later of added/removed wins, the
    * secret with the higher epoch wins. Returns true when anything changed here. With `from`, the
    * state counts only if `from` is still a device of the group when the merge runs.
+   *
+   * What a merge takes is bounded, so that one member's message can neither stop later removals
+   * and rekeys nor outlive its own removal (issue 21):
+   * - Times: an `addedAt` more than MAX_CLOCK_AHEAD_MS ahead of this device's clock is not taken;
+   *   a `removedAt` that far ahead counts as a removal made now.
+   * - What `from` says of its own record changes only its addresses (and a placeholder name): it
+   *   cannot re-add itself, date its addition later so that a removal loses, or remove itself.
+   * - The secret: the higher epoch wins, but no epoch further ahead than the time bound is taken
+   *   (epochs are counters, far below it, so a device that missed any number of rekeys catches
+   *   up in one exchange, and a rekey's +1 stays far from Number.MAX_SAFE_INTEGER).
    */
   async merge(state: GroupState, from?: string): Promise<boolean> {
     return this.#exclusive(() => this.#merge(state, from))
@@ -242,6 +273,8 @@ export class Group extends EventEmitter<GroupEvents> {
 
   async #merge(state: GroupState, from: string | undefined): Promise<boolean> {
     if (from !== undefined && this.get(from) === undefined) return false
+    const now = Date.now()
+    const limit = now + MAX_CLOCK_AHEAD_MS
     let changed = false
     for (const d of state.devices.slice(0, MAX_DEVICES)) {
       if (d.deviceID === this.#db.deviceID) continue
@@ -249,11 +282,26 @@ export class Group extends EventEmitter<GroupEvents> {
       try { deviceID = checkDeviceID(d.deviceID) } catch { continue }
       const prev = this.#devices.get(deviceID)
       const addrs = mergeAddrs(safeAddrs(d.addrs), prev?.addrs ?? [])
+      if (deviceID === from) {
+        // A device's word on itself: where it listens and what it is called, never its membership.
+        if (prev === undefined) continue
+        const next: DeviceRecord = { ...prev, addrs }
+        if (prev.name.startsWith('device ') && cleanName(d.name) !== '') next.name = cleanName(d.name)
+        if (JSON.stringify(next) !== JSON.stringify(prev)) await this.#put(next)
+        continue
+      }
+      if (!Number.isSafeInteger(d.addedAt) || d.addedAt < 0 || d.addedAt > limit) continue // added "in the future": not yet
+      let theirRemoved = d.removedAt
+      if (theirRemoved !== null && (!Number.isSafeInteger(theirRemoved) || theirRemoved > limit)) {
+        // Removed "in the future": a removal, made now (after every addition either side knows).
+        theirRemoved = Math.max(now, Math.max(prev?.addedAt ?? 0, d.addedAt) + 1)
+        if (!Number.isSafeInteger(theirRemoved)) continue
+      }
       if (prev === undefined) {
-        if (d.removedAt !== null && d.removedAt >= d.addedAt) {
+        if (theirRemoved !== null && theirRemoved >= d.addedAt) {
           // Never knew it, and it is gone: remember it as a former member, whose history (written
           // while it was one) members may still bring here (see trustsBlock).
-          await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs: [], addedAt: d.addedAt, removedAt: d.removedAt, lastSeen: null })
+          await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs: [], addedAt: d.addedAt, removedAt: theirRemoved, lastSeen: null })
           continue
         }
         await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs, addedAt: d.addedAt, removedAt: null, lastSeen: null, via: 'introducer' })
@@ -261,10 +309,9 @@ export class Group extends EventEmitter<GroupEvents> {
         changed = true
         continue
       }
-      const theirRemoved = d.removedAt ?? 0
       const ourRemoved = prev.removedAt ?? 0
       const addedAt = Math.max(prev.addedAt, d.addedAt)
-      const removedAt = Math.max(ourRemoved, theirRemoved)
+      const removedAt = Math.max(ourRemoved, theirRemoved ?? 0)
       const next: DeviceRecord = { ...prev, addrs, addedAt, removedAt: removedAt > addedAt ? removedAt : null }
       if (prev.name.startsWith('device ') && cleanName(d.name) !== '') next.name = cleanName(d.name)
       const wasMember = prev.removedAt === null
@@ -274,8 +321,10 @@ export class Group extends EventEmitter<GroupEvents> {
         if (wasMember !== isMember) { this.emit('change', { deviceID, removed: !isMember }); changed = true }
       }
     }
-    if (state.secret.length === SECRET_BYTES && (state.epoch > this.#epoch ||
-      (state.epoch === this.#epoch && Buffer.compare(state.secret, this.#secret.bytes) > 0))) {
+    const better = state.secret instanceof Uint8Array && state.secret.length === SECRET_BYTES &&
+      Number.isSafeInteger(state.epoch) && state.epoch >= 0 && state.epoch <= limit &&
+      (state.epoch > this.#epoch || (state.epoch === this.#epoch && Buffer.compare(state.secret, this.#secret.bytes) > 0))
+    if (better) {
       await this.setSecret(state.secret, state.epoch)
       changed = true
     }
@@ -286,6 +335,14 @@ export class Group extends EventEmitter<GroupEvents> {
     await this.#db.store.devices.put(record.deviceID, record)
     this.#devices.set(record.deviceID, record)
   }
+}
+
+/** `n + 1`, refused when that is no longer a safe integer (a value left by an older version that took anything a member sent). */
+function safeNext(n: number, what: string): number {
+  if (!Number.isSafeInteger(n + 1)) {
+    throw new TandemError('INTERNAL', `${what} would pass Number.MAX_SAFE_INTEGER (it is ${n}, set by a device of the group before this version bounded what it takes). Leave the group and pair again.`)
+  }
+  return n + 1
 }
 
 export function checkDeviceID(id: unknown): DeviceID {
