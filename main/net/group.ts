@@ -5,7 +5,8 @@
  * or a removal made on one device reaches the others through any of them (group-sync protocol).
  *
  * What one member says is bounded (issue 21): no time or epoch it sends may lie further ahead than
- * MAX_CLOCK_AHEAD_MS, and nothing it says of its own record changes its membership. See merge.
+ * MAX_CLOCK_AHEAD_MS, nothing it says of its own record changes its membership, and a secret counts
+ * only while the device that made it (and signed it) is a member. See merge.
  */
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
@@ -14,7 +15,7 @@ import { TandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
 import type { Database } from '../db/database.ts'
 import { publicKeyOf } from '../db/identity.ts'
-import { GroupSecret, SECRET_BYTES } from './group-secret.ts'
+import { checkSecretProof, GroupSecret, SECRET_BYTES, secretMessage, type SecretProof } from './group-secret.ts'
 
 export interface DeviceRecord {
   deviceID: DeviceID
@@ -34,6 +35,9 @@ export interface GroupState {
   /** A counter, one up at each rekey: the higher epoch's secret wins. */
   epoch: number
   secret: Uint8Array
+  /** The device that made this secret, and its signature over (epoch, secret) (group-secret.ts). Absent from older versions: such a secret is not taken. */
+  by?: string
+  sig?: Uint8Array
   devices: Array<Pick<DeviceRecord, 'deviceID' | 'name' | 'addrs' | 'addedAt' | 'removedAt'>>
 }
 
@@ -51,6 +55,9 @@ export const MAX_CLOCK_AHEAD_MS = 5 * 60_000
 
 const SECRET_KEY = 'group.secret'
 const EPOCH_KEY = 'group.epoch'
+/** Who made the current secret and its signature (base64): see SecretProof. */
+const SECRET_BY_KEY = 'group.secretBy'
+const SECRET_SIG_KEY = 'group.secretSig'
 const NAME_KEY = 'device.name'
 export const MAX_ADDRS = 16 // a device rarely has more; bounds what a peer can make us store and dial
 export const MAX_NAME = 64
@@ -67,14 +74,16 @@ export class Group extends EventEmitter<GroupEvents> {
   readonly #devices = new Map<string, DeviceRecord>()
   #secret: GroupSecret
   #epoch: number
+  #proof: SecretProof
   #name: string
   #lock: Promise<unknown> = Promise.resolve()
 
-  private constructor(db: Database, secret: GroupSecret, epoch: number, name: string) {
+  private constructor(db: Database, secret: GroupSecret, epoch: number, proof: SecretProof, name: string) {
     super()
     this.#db = db
     this.#secret = secret
     this.#epoch = epoch
+    this.#proof = proof
     this.#name = name
   }
 
@@ -94,7 +103,15 @@ export class Group extends EventEmitter<GroupEvents> {
       name = cleanName(deviceName)
       await db.store.meta.put(NAME_KEY, name)
     }
-    const group = new Group(db, secret, epoch, name ?? cleanName(hostname()))
+    const by = await db.store.meta.get(SECRET_BY_KEY)
+    const sig = await db.store.meta.get(SECRET_SIG_KEY)
+    let proof: SecretProof = { by: String(by), sig: typeof sig === 'string' ? Buffer.from(sig, 'base64') : new Uint8Array(0) }
+    if (!checkSecretProof(epoch, secret.bytes, proof)) {
+      // A secret kept by an older version (or a first start): this device vouches for it.
+      proof = await makeProof(db, epoch, secret.bytes)
+      await db.store.meta.batch(proofOps(proof))
+    }
+    const group = new Group(db, secret, epoch, proof, name ?? cleanName(hostname()))
     for await (const value of db.store.devices.values()) {
       const d = value as DeviceRecord
       group.#devices.set(d.deviceID, { ...d, removedAt: d.removedAt ?? null })
@@ -121,19 +138,25 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   /**
-   * Adopts a group secret (when this device joins a group, or the group rekeys). An epoch further
-   * ahead than MAX_CLOCK_AHEAD_MS (an inviter's answer) is taken as that bound.
+   * Adopts a group secret (when this device joins a group, or the group rekeys). Without `proof`
+   * this device signs it as its maker: a join adopts the inviter's secret, and vouches for it. An
+   * epoch further ahead than MAX_CLOCK_AHEAD_MS (an inviter's answer) is taken as that bound.
    */
-  async setSecret(bytes: Uint8Array, epoch = this.#epoch): Promise<void> {
+  async setSecret(bytes: Uint8Array, epoch = this.#epoch, proof?: SecretProof): Promise<void> {
     const secret = new GroupSecret(bytes)
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new TandemError('INVALID_INPUT', `A group epoch is a whole number from 0 to Number.MAX_SAFE_INTEGER, not ${epoch}.`)
-    epoch = Math.min(epoch, Date.now() + MAX_CLOCK_AHEAD_MS)
+    if (proof === undefined) {
+      epoch = Math.min(epoch, Date.now() + MAX_CLOCK_AHEAD_MS)
+      proof = await makeProof(this.#db, epoch, bytes)
+    }
     await this.#db.store.meta.batch([
       { type: 'put', key: SECRET_KEY, value: Buffer.from(bytes).toString('base64') },
       { type: 'put', key: EPOCH_KEY, value: epoch },
+      ...proofOps(proof),
     ])
     this.#secret = secret
     this.#epoch = epoch
+    this.#proof = proof
     this.emit('secret')
   }
 
@@ -249,7 +272,7 @@ export class Group extends EventEmitter<GroupEvents> {
   state(selfAddrs: string[]): GroupState {
     const devices: GroupState['devices'] = [...this.#devices.values()].map(({ deviceID, name, addrs, addedAt, removedAt }) => ({ deviceID, name, addrs, addedAt, removedAt }))
     devices.push({ deviceID: this.#db.deviceID, name: this.#name, addrs: selfAddrs.slice(0, MAX_ADDRS), addedAt: 0, removedAt: null })
-    return { epoch: this.#epoch, secret: this.#secret.bytes, devices: devices.slice(0, MAX_DEVICES) }
+    return { epoch: this.#epoch, secret: this.#secret.bytes, by: this.#proof.by, sig: this.#proof.sig, devices: devices.slice(0, MAX_DEVICES) }
   }
 
   /**
@@ -263,9 +286,11 @@ export class Group extends EventEmitter<GroupEvents> {
    *   a `removedAt` that far ahead counts as a removal made now.
    * - What `from` says of its own record changes only its addresses (and a placeholder name): it
    *   cannot re-add itself, date its addition later so that a removal loses, or remove itself.
-   * - The secret: the higher epoch wins, but no epoch further ahead than the time bound is taken
-   *   (epochs are counters, far below it, so a device that missed any number of rekeys catches
-   *   up in one exchange, and a rekey's +1 stays far from Number.MAX_SAFE_INTEGER).
+   * - The secret: taken only when signed by its maker and its maker is a member (or this device),
+   *   with an epoch no further ahead than the time bound (epochs are counters, far below it, so a
+   *   device that missed any number of rekeys catches up in one exchange). When the current
+   *   secret's maker is no member any more (it was removed: it knows that secret) and the state
+   *   brings no better one, this device rekeys at once.
    */
   async merge(state: GroupState, from?: string): Promise<boolean> {
     return this.#exclusive(() => this.#merge(state, from))
@@ -321,11 +346,17 @@ export class Group extends EventEmitter<GroupEvents> {
         if (wasMember !== isMember) { this.emit('change', { deviceID, removed: !isMember }); changed = true }
       }
     }
+    const theirs = { by: state.by, sig: state.sig }
     const better = state.secret instanceof Uint8Array && state.secret.length === SECRET_BYTES &&
       Number.isSafeInteger(state.epoch) && state.epoch >= 0 && state.epoch <= limit &&
       (state.epoch > this.#epoch || (state.epoch === this.#epoch && Buffer.compare(state.secret, this.#secret.bytes) > 0))
-    if (better) {
-      await this.setSecret(state.secret, state.epoch)
+    if (better && typeof theirs.by === 'string' && this.has(theirs.by) && checkSecretProof(state.epoch, state.secret, theirs)) {
+      await this.setSecret(state.secret, state.epoch, theirs as SecretProof)
+      changed = true
+    } else if (!this.has(this.#proof.by)) {
+      // Our secret's maker was removed, and nothing better came: make a new one (higher, so it
+      // replaces that secret on every device still holding it).
+      await this.rekey()
       changed = true
     }
     return changed
@@ -343,6 +374,17 @@ function safeNext(n: number, what: string): number {
     throw new TandemError('INTERNAL', `${what} would pass Number.MAX_SAFE_INTEGER (it is ${n}, set by a device of the group before this version bounded what it takes). Leave the group and pair again.`)
   }
   return n + 1
+}
+
+async function makeProof(db: Database, epoch: number, secret: Uint8Array): Promise<SecretProof> {
+  return { by: db.deviceID, sig: await db.identity.sign(secretMessage(epoch, secret)) }
+}
+
+function proofOps(proof: SecretProof): Array<{ type: 'put'; key: string; value: string }> {
+  return [
+    { type: 'put', key: SECRET_BY_KEY, value: proof.by },
+    { type: 'put', key: SECRET_SIG_KEY, value: Buffer.from(proof.sig).toString('base64') },
+  ]
 }
 
 export function checkDeviceID(id: unknown): DeviceID {

@@ -83,3 +83,19 @@ test('M tells B it was added ten years from now; A removes M; the removal holds 
   await a.removeDevice(m.deviceID)
   await removalHeld(a, b, m, old, old)
 })
+
+test('M, removed while A was away from B, pushes B a secret of its own first; A and B still end on one M does not know', async (t) => {
+  const [a, b, m] = await threeNodes(t)
+  const old = hex(a.group.secret.bytes)
+  await a.pause()
+  await eventually(() => !b.connectedDevices().includes(a.deviceID), 'A away')
+  await a.group.remove(m.deviceID) // what removeDevice does, with nobody to tell
+  await a.group.rekey()
+  // B has not heard; M (a member there still) rekeys B to a secret of its own, with an epoch a few
+  // minutes ahead and the largest bytes, so that it outranks A's.
+  const mine = Buffer.alloc(32, 0xff)
+  await send(m, b, { epoch: Math.max(b.group.epoch + 1, Date.now() + 4 * 60_000), secret: mine, addedAt: 0 })
+  assert.equal(hex(b.group.secret.bytes), hex(mine), 'B took it: M was a member as far as B knew')
+  a.resume()
+  await removalHeld(a, b, m, old, hex(mine))
+})

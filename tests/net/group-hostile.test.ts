@@ -110,6 +110,42 @@ test('far-future times from a member: its own record is ignored and others\' are
   assertSafe(b.group, 'B')
 })
 
+test('a secret pushed by a removed member before its removal arrived is dropped when it arrives', async (t) => {
+  const [a, b, m] = [await device(t, 'a'), await device(t, 'b'), await device(t, 'm')]
+  await oneGroup([a, b, m])
+  // A removes M and rekeys; before A's news reaches B, M pushes B a secret of its own, one epoch
+  // up and as large as bytes go (it would win any tie), as any member may.
+  await a.group.remove(m.id)
+  await a.group.rekey()
+  const mine = Buffer.alloc(32, 0xff)
+  const epoch = Math.max(a.group.epoch, b.group.epoch + 1)
+  await b.group.merge(await hostileState(m, epoch, mine, { addedAt: 0 }), m.id)
+  assert.equal(hex(b.group.secret.bytes), hex(mine), 'a member may rekey: B took it')
+
+  await b.group.merge(a.group.state([]), a.id)
+  await a.group.merge(b.group.state([]), b.id)
+  assert.equal(b.group.has(m.id), false)
+  assert.notEqual(hex(b.group.secret.bytes), hex(mine), 'B dropped the secret the removed device made')
+  assert.notEqual(hex(a.group.secret.bytes), hex(mine), 'A did not take it from B')
+  assert.equal(hex(a.group.secret.bytes), hex(b.group.secret.bytes), 'A and B agree')
+})
+
+test('a secret with a bad signature, or made by a device that is no member, is not adopted', async (t) => {
+  const [a, b, x] = [await device(t, 'a'), await device(t, 'b'), await device(t, 'x')]
+  await oneGroup([a, b])
+  const before = hex(a.group.secret.bytes)
+  const mine = randomBytes(32)
+  const forged = { ...await signed(b, a.group.epoch + 1, mine), sig: new Uint8Array(64) }
+  await a.group.merge({ epoch: a.group.epoch + 1, secret: mine, ...forged, devices: [] }, b.id)
+  assert.equal(hex(a.group.secret.bytes), before, 'a bad signature')
+  await a.group.merge({ epoch: a.group.epoch + 1, secret: mine, ...await signed(x, a.group.epoch + 1, mine), devices: [] }, b.id)
+  assert.equal(hex(a.group.secret.bytes), before, 'signed by a stranger, relayed by a member')
+  await a.group.merge({ epoch: a.group.epoch + 1, secret: mine, devices: [] }, b.id)
+  assert.equal(hex(a.group.secret.bytes), before, 'not signed at all')
+  await a.group.merge({ epoch: a.group.epoch + 1, secret: mine, ...await signed(b, a.group.epoch + 1, mine), devices: [] }, b.id)
+  assert.equal(hex(a.group.secret.bytes), hex(mine), 'signed by a member: taken')
+})
+
 test('a device offline through two removals and rekeys catches up in one exchange', async (t) => {
   const [a, d, x, y] = [await device(t, 'a'), await device(t, 'd'), await device(t, 'x'), await device(t, 'y')]
   await oneGroup([a, d, x, y])
