@@ -3,9 +3,12 @@
  * which collection or document a topic carries, nor link a topic across groups) and gossip payloads
  * are encrypted with it (AES-256-GCM), so a stranger that subscribes anyway learns nothing.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, verify as nodeVerify } from 'node:crypto'
+import { publicKeyOf } from '../db/identity.ts'
 
 export const SECRET_BYTES = 32
+export const SECRET_SIG_BYTES = 64
+const SIGN_DOMAIN = Buffer.from('tandem/group-secret/v1\0', 'latin1')
 const NONCE_BYTES = 12
 const TAG_BYTES = 16
 
@@ -54,5 +57,36 @@ export class GroupSecret {
 
   #mac(what: string): string {
     return createHmac('sha256', this.#topicKey).update(what).digest('base64url').slice(0, 32)
+  }
+}
+
+/**
+ * Who made a group secret. The device that makes one (a rekey after a removal, a fresh group of one,
+ * or the copy it adopts when it joins) signs its epoch and the secret's hash with its device key,
+ * and the signature travels with the secret. A device takes a secret only when its maker is a
+ * member, so once a device is removed every secret it made is worthless: nobody adopts it, and a
+ * device that holds one replaces it (Group.merge).
+ */
+export interface SecretProof {
+  by: string
+  sig: Uint8Array
+}
+
+/** What the maker signs: the domain, the epoch as 8 bytes big-endian, and sha256 of the secret. */
+export function secretMessage(epoch: number, secret: Uint8Array): Buffer {
+  const e = Buffer.alloc(8)
+  e.writeBigUInt64BE(BigInt(epoch))
+  return Buffer.concat([SIGN_DOMAIN, e, createHash('sha256').update(secret).digest()])
+}
+
+/** True when `sig` is `by`'s signature of this secret at this epoch (false on any malformed input). */
+export function checkSecretProof(epoch: number, secret: Uint8Array, proof: Partial<SecretProof>): boolean {
+  const { by, sig } = proof
+  if (typeof by !== 'string' || !(sig instanceof Uint8Array) || sig.length !== SECRET_SIG_BYTES) return false
+  if (!Number.isSafeInteger(epoch) || epoch < 0 || secret.length !== SECRET_BYTES) return false
+  try {
+    return nodeVerify(null, secretMessage(epoch, secret), publicKeyOf(by), sig)
+  } catch {
+    return false
   }
 }

@@ -3,6 +3,10 @@
  * and the group secret. Kept on disk. Membership merges between devices as a last-writer-wins map
  * (per device: added or removed, whichever is later), and the secret by epoch, so an introduction
  * or a removal made on one device reaches the others through any of them (group-sync protocol).
+ *
+ * What one member says is bounded (issue 21): no time or epoch it sends may lie further ahead than
+ * MAX_CLOCK_AHEAD_MS, nothing it says of its own record changes its membership, and a secret counts
+ * only while the device that made it (and signed it) is a member. See merge.
  */
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
@@ -11,7 +15,7 @@ import { TandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
 import type { Database } from '../db/database.ts'
 import { publicKeyOf } from '../db/identity.ts'
-import { GroupSecret, SECRET_BYTES } from './group-secret.ts'
+import { checkSecretProof, GroupSecret, SECRET_BYTES, secretMessage, type SecretProof } from './group-secret.ts'
 
 export interface DeviceRecord {
   deviceID: DeviceID
@@ -28,13 +32,32 @@ export interface DeviceRecord {
 
 /** What devices tell each other about the group. */
 export interface GroupState {
+  /** A counter, one up at each rekey: the higher epoch's secret wins. */
   epoch: number
   secret: Uint8Array
+  /** The device that made this secret, and its signature over (epoch, secret) (group-secret.ts). Absent from older versions: such a secret is not taken. */
+  by?: string
+  sig?: Uint8Array
   devices: Array<Pick<DeviceRecord, 'deviceID' | 'name' | 'addrs' | 'addedAt' | 'removedAt'>>
 }
 
+/**
+ * How far ahead of this device's clock a time in another device's group state may lie: 5 minutes,
+ * the clock skew Kerberos tolerates by default. Devices that keep time by NTP agree to well under
+ * a second; one that does not may drift by minutes. An `addedAt` further ahead is not taken (until
+ * that time comes), a `removedAt` further ahead is taken as a removal made now, and an `epoch`
+ * (a counter, far below any time in ms) further ahead is not taken. So a member can date nothing
+ * more than 5 minutes ahead, an honest device overtakes such a date by waiting that long, and no
+ * value that merging adds one to can get near Number.MAX_SAFE_INTEGER: the bound rises by 1000 a
+ * second, a rekey or a removal adds 1.
+ */
+export const MAX_CLOCK_AHEAD_MS = 5 * 60_000
+
 const SECRET_KEY = 'group.secret'
 const EPOCH_KEY = 'group.epoch'
+/** Who made the current secret and its signature (base64): see SecretProof. */
+const SECRET_BY_KEY = 'group.secretBy'
+const SECRET_SIG_KEY = 'group.secretSig'
 const NAME_KEY = 'device.name'
 export const MAX_ADDRS = 16 // a device rarely has more; bounds what a peer can make us store and dial
 export const MAX_NAME = 64
@@ -51,14 +74,16 @@ export class Group extends EventEmitter<GroupEvents> {
   readonly #devices = new Map<string, DeviceRecord>()
   #secret: GroupSecret
   #epoch: number
+  #proof: SecretProof
   #name: string
   #lock: Promise<unknown> = Promise.resolve()
 
-  private constructor(db: Database, secret: GroupSecret, epoch: number, name: string) {
+  private constructor(db: Database, secret: GroupSecret, epoch: number, proof: SecretProof, name: string) {
     super()
     this.#db = db
     this.#secret = secret
     this.#epoch = epoch
+    this.#proof = proof
     this.#name = name
   }
 
@@ -78,7 +103,15 @@ export class Group extends EventEmitter<GroupEvents> {
       name = cleanName(deviceName)
       await db.store.meta.put(NAME_KEY, name)
     }
-    const group = new Group(db, secret, epoch, name ?? cleanName(hostname()))
+    const by = await db.store.meta.get(SECRET_BY_KEY)
+    const sig = await db.store.meta.get(SECRET_SIG_KEY)
+    let proof: SecretProof = { by: String(by), sig: typeof sig === 'string' ? Buffer.from(sig, 'base64') : new Uint8Array(0) }
+    if (!checkSecretProof(epoch, secret.bytes, proof)) {
+      // A secret kept by an older version (or a first start): this device vouches for it.
+      proof = await makeProof(db, epoch, secret.bytes)
+      await db.store.meta.batch(proofOps(proof))
+    }
+    const group = new Group(db, secret, epoch, proof, name ?? cleanName(hostname()))
     for await (const value of db.store.devices.values()) {
       const d = value as DeviceRecord
       group.#devices.set(d.deviceID, { ...d, removedAt: d.removedAt ?? null })
@@ -104,21 +137,32 @@ export class Group extends EventEmitter<GroupEvents> {
     await this.#db.store.meta.put(NAME_KEY, this.#name)
   }
 
-  /** Adopts a group secret (when this device joins a group, or the group rekeys). */
-  async setSecret(bytes: Uint8Array, epoch = this.#epoch): Promise<void> {
+  /**
+   * Adopts a group secret (when this device joins a group, or the group rekeys). Without `proof`
+   * this device signs it as its maker: a join adopts the inviter's secret, and vouches for it. An
+   * epoch further ahead than MAX_CLOCK_AHEAD_MS (an inviter's answer) is taken as that bound.
+   */
+  async setSecret(bytes: Uint8Array, epoch = this.#epoch, proof?: SecretProof): Promise<void> {
     const secret = new GroupSecret(bytes)
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new TandemError('INVALID_INPUT', `A group epoch is a whole number from 0 to Number.MAX_SAFE_INTEGER, not ${epoch}.`)
+    if (proof === undefined) {
+      epoch = Math.min(epoch, Date.now() + MAX_CLOCK_AHEAD_MS)
+      proof = await makeProof(this.#db, epoch, bytes)
+    }
     await this.#db.store.meta.batch([
       { type: 'put', key: SECRET_KEY, value: Buffer.from(bytes).toString('base64') },
       { type: 'put', key: EPOCH_KEY, value: epoch },
+      ...proofOps(proof),
     ])
     this.#secret = secret
     this.#epoch = epoch
+    this.#proof = proof
     this.emit('secret')
   }
 
   /** A fresh secret with a higher epoch: after a removal, so the removed device can read nothing new. */
   async rekey(): Promise<void> {
-    await this.setSecret(GroupSecret.random().bytes, this.#epoch + 1)
+    await this.setSecret(GroupSecret.random().bytes, safeNext(this.#epoch, 'The group epoch'))
   }
 
   /** Changes to membership run one at a time, so a merge cannot interleave with a leave. */
@@ -179,7 +223,7 @@ export class Group extends EventEmitter<GroupEvents> {
       deviceID,
       name: cleanName(input.name ?? '') || prev?.name || `device ${deviceID.slice(-6)}`,
       addrs: mergeAddrs(checkAddrs(input.addrs ?? []), prev?.addrs ?? []),
-      addedAt: Math.max(Date.now(), (prev?.removedAt ?? 0) + 1, (prev?.addedAt ?? 0) + 1),
+      addedAt: safeNext(Math.max(Date.now() - 1, prev?.removedAt ?? 0, prev?.addedAt ?? 0), `The time ${deviceID} was added`),
       removedAt: null,
       lastSeen: prev?.lastSeen ?? null,
       via: 'paired',
@@ -197,7 +241,7 @@ export class Group extends EventEmitter<GroupEvents> {
   async #remove(deviceID: string): Promise<void> {
     const prev = this.get(deviceID)
     if (prev === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
-    await this.#put({ ...prev, removedAt: Math.max(Date.now(), prev.addedAt + 1) })
+    await this.#put({ ...prev, removedAt: safeNext(Math.max(Date.now() - 1, prev.addedAt), `The time ${deviceID} was removed`) })
     this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
   }
 
@@ -228,13 +272,25 @@ export class Group extends EventEmitter<GroupEvents> {
   state(selfAddrs: string[]): GroupState {
     const devices: GroupState['devices'] = [...this.#devices.values()].map(({ deviceID, name, addrs, addedAt, removedAt }) => ({ deviceID, name, addrs, addedAt, removedAt }))
     devices.push({ deviceID: this.#db.deviceID, name: this.#name, addrs: selfAddrs.slice(0, MAX_ADDRS), addedAt: 0, removedAt: null })
-    return { epoch: this.#epoch, secret: this.#secret.bytes, devices: devices.slice(0, MAX_DEVICES) }
+    return { epoch: this.#epoch, secret: this.#secret.bytes, by: this.#proof.by, sig: this.#proof.sig, devices: devices.slice(0, MAX_DEVICES) }
   }
 
   /**
    * Merges what another device says of the group: per device the later of added/removed wins, the
    * secret with the higher epoch wins. Returns true when anything changed here. With `from`, the
    * state counts only if `from` is still a device of the group when the merge runs.
+   *
+   * What a merge takes is bounded, so that one member's message can neither stop later removals
+   * and rekeys nor outlive its own removal (issue 21):
+   * - Times: an `addedAt` more than MAX_CLOCK_AHEAD_MS ahead of this device's clock is not taken;
+   *   a `removedAt` that far ahead counts as a removal made now.
+   * - What `from` says of its own record changes only its addresses (and a placeholder name): it
+   *   cannot re-add itself, date its addition later so that a removal loses, or remove itself.
+   * - The secret: taken only when signed by its maker and its maker is a member (or this device),
+   *   with an epoch no further ahead than the time bound (epochs are counters, far below it, so a
+   *   device that missed any number of rekeys catches up in one exchange). When the current
+   *   secret's maker is no member any more (it was removed: it knows that secret) and the state
+   *   brings no better one, this device rekeys at once.
    */
   async merge(state: GroupState, from?: string): Promise<boolean> {
     return this.#exclusive(() => this.#merge(state, from))
@@ -242,6 +298,8 @@ export class Group extends EventEmitter<GroupEvents> {
 
   async #merge(state: GroupState, from: string | undefined): Promise<boolean> {
     if (from !== undefined && this.get(from) === undefined) return false
+    const now = Date.now()
+    const limit = now + MAX_CLOCK_AHEAD_MS
     let changed = false
     for (const d of state.devices.slice(0, MAX_DEVICES)) {
       if (d.deviceID === this.#db.deviceID) continue
@@ -249,11 +307,26 @@ export class Group extends EventEmitter<GroupEvents> {
       try { deviceID = checkDeviceID(d.deviceID) } catch { continue }
       const prev = this.#devices.get(deviceID)
       const addrs = mergeAddrs(safeAddrs(d.addrs), prev?.addrs ?? [])
+      if (deviceID === from) {
+        // A device's word on itself: where it listens and what it is called, never its membership.
+        if (prev === undefined) continue
+        const next: DeviceRecord = { ...prev, addrs }
+        if (prev.name.startsWith('device ') && cleanName(d.name) !== '') next.name = cleanName(d.name)
+        if (JSON.stringify(next) !== JSON.stringify(prev)) await this.#put(next)
+        continue
+      }
+      if (!Number.isSafeInteger(d.addedAt) || d.addedAt < 0 || d.addedAt > limit) continue // added "in the future": not yet
+      let theirRemoved = d.removedAt
+      if (theirRemoved !== null && (!Number.isSafeInteger(theirRemoved) || theirRemoved > limit)) {
+        // Removed "in the future": a removal, made now (after every addition either side knows).
+        theirRemoved = Math.max(now, Math.max(prev?.addedAt ?? 0, d.addedAt) + 1)
+        if (!Number.isSafeInteger(theirRemoved)) continue
+      }
       if (prev === undefined) {
-        if (d.removedAt !== null && d.removedAt >= d.addedAt) {
+        if (theirRemoved !== null && theirRemoved >= d.addedAt) {
           // Never knew it, and it is gone: remember it as a former member, whose history (written
           // while it was one) members may still bring here (see trustsBlock).
-          await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs: [], addedAt: d.addedAt, removedAt: d.removedAt, lastSeen: null })
+          await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs: [], addedAt: d.addedAt, removedAt: theirRemoved, lastSeen: null })
           continue
         }
         await this.#put({ deviceID, name: cleanName(d.name) || `device ${deviceID.slice(-6)}`, addrs, addedAt: d.addedAt, removedAt: null, lastSeen: null, via: 'introducer' })
@@ -261,10 +334,9 @@ export class Group extends EventEmitter<GroupEvents> {
         changed = true
         continue
       }
-      const theirRemoved = d.removedAt ?? 0
       const ourRemoved = prev.removedAt ?? 0
       const addedAt = Math.max(prev.addedAt, d.addedAt)
-      const removedAt = Math.max(ourRemoved, theirRemoved)
+      const removedAt = Math.max(ourRemoved, theirRemoved ?? 0)
       const next: DeviceRecord = { ...prev, addrs, addedAt, removedAt: removedAt > addedAt ? removedAt : null }
       if (prev.name.startsWith('device ') && cleanName(d.name) !== '') next.name = cleanName(d.name)
       const wasMember = prev.removedAt === null
@@ -274,9 +346,17 @@ export class Group extends EventEmitter<GroupEvents> {
         if (wasMember !== isMember) { this.emit('change', { deviceID, removed: !isMember }); changed = true }
       }
     }
-    if (state.secret.length === SECRET_BYTES && (state.epoch > this.#epoch ||
-      (state.epoch === this.#epoch && Buffer.compare(state.secret, this.#secret.bytes) > 0))) {
-      await this.setSecret(state.secret, state.epoch)
+    const theirs = { by: state.by, sig: state.sig }
+    const better = state.secret instanceof Uint8Array && state.secret.length === SECRET_BYTES &&
+      Number.isSafeInteger(state.epoch) && state.epoch >= 0 && state.epoch <= limit &&
+      (state.epoch > this.#epoch || (state.epoch === this.#epoch && Buffer.compare(state.secret, this.#secret.bytes) > 0))
+    if (better && typeof theirs.by === 'string' && this.has(theirs.by) && checkSecretProof(state.epoch, state.secret, theirs)) {
+      await this.setSecret(state.secret, state.epoch, theirs as SecretProof)
+      changed = true
+    } else if (!this.has(this.#proof.by)) {
+      // Our secret's maker was removed, and nothing better came: make a new one (higher, so it
+      // replaces that secret on every device still holding it).
+      await this.rekey()
       changed = true
     }
     return changed
@@ -286,6 +366,25 @@ export class Group extends EventEmitter<GroupEvents> {
     await this.#db.store.devices.put(record.deviceID, record)
     this.#devices.set(record.deviceID, record)
   }
+}
+
+/** `n + 1`, refused when that is no longer a safe integer (a value left by an older version that took anything a member sent). */
+function safeNext(n: number, what: string): number {
+  if (!Number.isSafeInteger(n + 1)) {
+    throw new TandemError('INTERNAL', `${what} would pass Number.MAX_SAFE_INTEGER (it is ${n}, set by a device of the group before this version bounded what it takes). Leave the group and pair again.`)
+  }
+  return n + 1
+}
+
+async function makeProof(db: Database, epoch: number, secret: Uint8Array): Promise<SecretProof> {
+  return { by: db.deviceID, sig: await db.identity.sign(secretMessage(epoch, secret)) }
+}
+
+function proofOps(proof: SecretProof): Array<{ type: 'put'; key: string; value: string }> {
+  return [
+    { type: 'put', key: SECRET_BY_KEY, value: proof.by },
+    { type: 'put', key: SECRET_SIG_KEY, value: Buffer.from(proof.sig).toString('base64') },
+  ]
 }
 
 export function checkDeviceID(id: unknown): DeviceID {

@@ -9,6 +9,7 @@ import type { Libp2p } from 'libp2p'
 import { z } from 'zod'
 import type { Group, GroupState } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
+import { SECRET_SIG_BYTES } from '../group-secret.ts'
 import { bytes, Channel, WireError } from '../wire.ts'
 import { MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
@@ -19,7 +20,12 @@ const Device = z.object({
   addedAt: z.number().int().min(0),
   removedAt: z.number().int().min(0).nullable(),
 })
-const State = z.object({ t: z.literal('state'), epoch: z.number().int().min(0), secret: bytes, devices: z.array(Device).max(MAX_DEVICES + 1) })
+// Any safe integer passes here; Group.merge bounds what it takes (times, epoch, who made the secret).
+const State = z.object({
+  t: z.literal('state'), epoch: z.number().int().min(0), secret: bytes,
+  by: z.string().max(128).optional(), sig: bytes.refine((b) => b.length === SECRET_SIG_BYTES, 'a 64-byte signature').optional(), // the secret's maker and its signature (SecretProof)
+  devices: z.array(Device).max(MAX_DEVICES + 1),
+})
 const Message = z.union([State, z.object({ t: z.literal('removed') }), z.object({ t: z.literal('error'), error: z.string().max(500) })])
 
 export interface GroupSyncInit {
