@@ -145,15 +145,6 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return this.identity.deviceID
   }
 
-  /**
-   * TEMPORARY, for main/net/group.ts alone until it moves to `namespace('devices')` and `setting(…)`
-   * (tests/layout lists it as the one exception); then this goes. Nothing else may use it.
-   * @deprecated use `namespace`, `setting` and `transact`
-   */
-  get store(): Pick<Store, 'meta' | 'devices'> {
-    return this.#store
-  }
-
   // ---- storage for the parts above the database ----
 
   /**

@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { TandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
 import type { Database } from '../db/database.ts'
+import type { Namespace, Setting, StorageTxn } from '../db/namespace.ts'
 import { publicKeyOf } from '../db/identity.ts'
 import { checkSecretProof, GroupSecret, SECRET_BYTES, secretMessage, type SecretProof } from './group-secret.ts'
 
@@ -53,15 +54,38 @@ export interface GroupState {
  */
 export const MAX_CLOCK_AHEAD_MS = 5 * 60_000
 
-const SECRET_KEY = 'group.secret'
-const EPOCH_KEY = 'group.epoch'
-/** Who made the current secret and its signature (base64): see SecretProof. */
-const SECRET_BY_KEY = 'group.secretBy'
-const SECRET_SIG_KEY = 'group.secretSig'
-const NAME_KEY = 'device.name'
 export const MAX_ADDRS = 16 // a device rarely has more; bounds what a peer can make us store and dial
 export const MAX_NAME = 64
+/** Records one state carries (and one merge reads): a person's devices, with room to spare. */
 export const MAX_DEVICES = 256
+/**
+ * Records kept at most, removed ones included: beyond it a merge learns of no new device (pairing
+ * here still adds one). Introductions are not signed, so a member could otherwise make this device
+ * store made-up devices without end.
+ */
+export const MAX_STORED_DEVICES = 1024
+
+/** Where the group lives in the database: its devices, and a few settings (base64 for bytes). */
+interface GroupStorage {
+  devices: Namespace<DeviceRecord>
+  secret: Setting<string>
+  epoch: Setting<number>
+  /** Who made the current secret and its signature (base64): see SecretProof. */
+  secretBy: Setting<string>
+  secretSig: Setting<string>
+  name: Setting<string>
+}
+
+function storageOf(db: Database): GroupStorage {
+  return {
+    devices: db.namespace<DeviceRecord>('devices'),
+    secret: db.setting<string>('group.secret'),
+    epoch: db.setting<number>('group.epoch'),
+    secretBy: db.setting<string>('group.secretBy'),
+    secretSig: db.setting<string>('group.secretSig'),
+    name: db.setting<string>('device.name'),
+  }
+}
 
 interface GroupEvents {
   change: [{ deviceID: DeviceID; removed: boolean }]
@@ -71,6 +95,7 @@ interface GroupEvents {
 
 export class Group extends EventEmitter<GroupEvents> {
   readonly #db: Database
+  readonly #storage: GroupStorage
   readonly #devices = new Map<string, DeviceRecord>()
   #secret: GroupSecret
   #epoch: number
@@ -78,9 +103,10 @@ export class Group extends EventEmitter<GroupEvents> {
   #name: string
   #lock: Promise<unknown> = Promise.resolve()
 
-  private constructor(db: Database, secret: GroupSecret, epoch: number, proof: SecretProof, name: string) {
+  private constructor(db: Database, storage: GroupStorage, secret: GroupSecret, epoch: number, proof: SecretProof, name: string) {
     super()
     this.#db = db
+    this.#storage = storage
     this.#secret = secret
     this.#epoch = epoch
     this.#proof = proof
@@ -88,34 +114,33 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   static async load(db: Database, deviceName?: string): Promise<Group> {
-    const stored = await db.store.meta.get(SECRET_KEY)
+    const storage = storageOf(db)
+    const stored = await storage.secret.get()
     let secret: GroupSecret
     if (typeof stored === 'string' && Buffer.from(stored, 'base64').length === SECRET_BYTES) {
       secret = new GroupSecret(Buffer.from(stored, 'base64'))
     } else {
       // A device alone is a group of one, with a secret of its own until it joins another.
       secret = GroupSecret.random()
-      await db.store.meta.put(SECRET_KEY, Buffer.from(secret.bytes).toString('base64'))
+      await storage.secret.put(Buffer.from(secret.bytes).toString('base64'))
     }
-    const epoch = ((await db.store.meta.get(EPOCH_KEY)) as number | undefined) ?? 0
-    let name = (await db.store.meta.get(NAME_KEY)) as string | undefined
+    const epoch = (await storage.epoch.get()) ?? 0
+    let name = await storage.name.get()
     if (deviceName !== undefined && deviceName.trim() !== '') {
       name = cleanName(deviceName)
-      await db.store.meta.put(NAME_KEY, name)
+      await storage.name.put(name)
     }
-    const by = await db.store.meta.get(SECRET_BY_KEY)
-    const sig = await db.store.meta.get(SECRET_SIG_KEY)
+    const by = await storage.secretBy.get()
+    const sig = await storage.secretSig.get()
     let proof: SecretProof = { by: String(by), sig: typeof sig === 'string' ? Buffer.from(sig, 'base64') : new Uint8Array(0) }
     if (!checkSecretProof(epoch, secret.bytes, proof)) {
       // A secret kept by an older version (or a first start): this device vouches for it.
       proof = await makeProof(db, epoch, secret.bytes)
-      await db.store.meta.batch(proofOps(proof))
+      const made = proof
+      await db.transact((tx) => stageProof(tx, storage, made))
     }
-    const group = new Group(db, secret, epoch, proof, name ?? cleanName(hostname()))
-    for await (const value of db.store.devices.values()) {
-      const d = value as DeviceRecord
-      group.#devices.set(d.deviceID, { ...d, removedAt: d.removedAt ?? null })
-    }
+    const group = new Group(db, storage, secret, epoch, proof, name ?? cleanName(hostname()))
+    for await (const d of storage.devices.values()) group.#devices.set(d.deviceID, { ...d, removedAt: d.removedAt ?? null })
     return group
   }
 
@@ -134,7 +159,7 @@ export class Group extends EventEmitter<GroupEvents> {
 
   async setName(name: string): Promise<void> {
     this.#name = cleanName(name)
-    await this.#db.store.meta.put(NAME_KEY, this.#name)
+    await this.#storage.name.put(this.#name)
   }
 
   /**
@@ -149,11 +174,12 @@ export class Group extends EventEmitter<GroupEvents> {
       epoch = Math.min(epoch, Date.now() + MAX_CLOCK_AHEAD_MS)
       proof = await makeProof(this.#db, epoch, bytes)
     }
-    await this.#db.store.meta.batch([
-      { type: 'put', key: SECRET_KEY, value: Buffer.from(bytes).toString('base64') },
-      { type: 'put', key: EPOCH_KEY, value: epoch },
-      ...proofOps(proof),
-    ])
+    const made = proof
+    await this.#db.transact((tx) => {
+      tx.set(this.#storage.secret, Buffer.from(bytes).toString('base64'))
+      tx.set(this.#storage.epoch, epoch)
+      stageProof(tx, this.#storage, made)
+    })
     this.#secret = secret
     this.#epoch = epoch
     this.#proof = proof
@@ -254,7 +280,7 @@ export class Group extends EventEmitter<GroupEvents> {
     const ids = [...this.#devices.keys()]
     // The new secret first: once the group looks empty, nothing of the old one is in use.
     await this.setSecret(GroupSecret.random().bytes, 0)
-    await this.#db.store.devices.batch(ids.map((key) => ({ type: 'del' as const, key })))
+    await this.#db.transact((tx) => { for (const id of ids) tx.del(this.#storage.devices, id) })
     this.#devices.clear()
     for (const deviceID of ids) this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
   }
@@ -270,8 +296,15 @@ export class Group extends EventEmitter<GroupEvents> {
 
   /** The group as this device tells it to others (itself included, with its addresses). */
   state(selfAddrs: string[]): GroupState {
-    const devices: GroupState['devices'] = [...this.#devices.values()].map(({ deviceID, name, addrs, addedAt, removedAt }) => ({ deviceID, name, addrs, addedAt, removedAt }))
-    devices.push({ deviceID: this.#db.deviceID, name: this.#name, addrs: selfAddrs.slice(0, MAX_ADDRS), addedAt: 0, removedAt: null })
+    // Itself first, then removals newest first, then members: when there are more records than
+    // one state carries, what gets cut is the oldest news, never this device or a recent removal.
+    const others = [...this.#devices.values()].sort((a, b) =>
+      (a.removedAt === null ? 1 : 0) - (b.removedAt === null ? 1 : 0) ||
+      (b.removedAt ?? 0) - (a.removedAt ?? 0) || b.addedAt - a.addedAt)
+    const devices: GroupState['devices'] = [
+      { deviceID: this.#db.deviceID, name: this.#name, addrs: selfAddrs.slice(0, MAX_ADDRS), addedAt: 0, removedAt: null },
+      ...others.map(({ deviceID, name, addrs, addedAt, removedAt }) => ({ deviceID, name, addrs, addedAt, removedAt })),
+    ]
     return { epoch: this.#epoch, secret: this.#secret.bytes, by: this.#proof.by, sig: this.#proof.sig, devices: devices.slice(0, MAX_DEVICES) }
   }
 
@@ -323,6 +356,7 @@ export class Group extends EventEmitter<GroupEvents> {
         if (!Number.isSafeInteger(theirRemoved)) continue
       }
       if (prev === undefined) {
+        if (this.#devices.size >= MAX_STORED_DEVICES) continue
         if (theirRemoved !== null && theirRemoved >= d.addedAt) {
           // Never knew it, and it is gone: remember it as a former member, whose history (written
           // while it was one) members may still bring here (see trustsBlock).
@@ -363,7 +397,7 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   async #put(record: DeviceRecord): Promise<void> {
-    await this.#db.store.devices.put(record.deviceID, record)
+    await this.#storage.devices.put(record.deviceID, record)
     this.#devices.set(record.deviceID, record)
   }
 }
@@ -380,11 +414,9 @@ async function makeProof(db: Database, epoch: number, secret: Uint8Array): Promi
   return { by: db.deviceID, sig: await db.identity.sign(secretMessage(epoch, secret)) }
 }
 
-function proofOps(proof: SecretProof): Array<{ type: 'put'; key: string; value: string }> {
-  return [
-    { type: 'put', key: SECRET_BY_KEY, value: proof.by },
-    { type: 'put', key: SECRET_SIG_KEY, value: Buffer.from(proof.sig).toString('base64') },
-  ]
+function stageProof(tx: StorageTxn, storage: GroupStorage, proof: SecretProof): void {
+  tx.set(storage.secretBy, proof.by)
+  tx.set(storage.secretSig, Buffer.from(proof.sig).toString('base64'))
 }
 
 export function checkDeviceID(id: unknown): DeviceID {

@@ -93,18 +93,12 @@ test('no file of main/ imports itself through a circle', () => {
 const STORAGE_PACKAGES = /^(classic-level|abstract-level|level|memory-level|browser-level|level-transcoder)(\/|$)/
 /** The store's internals: the store itself, its sublevels, and the accessor tests use (`storeOf`). */
 const REACHES_STORE = /\.store\s*\.|\bstoreOf\b|\.sublevel\s*\(/
-/**
- * TEMPORARY: group.ts still writes its devices and settings through `db.store` (the one use the
- * database's deprecated `store` getter is kept for); it moves to `db.namespace('devices')` and
- * `db.setting(…)` next, and then leaves this list.
- */
-const STORE_EXCEPTIONS = new Set(['main/net/group.ts'])
 
 test('outside main/db nothing in main/ imports LevelDB or the store, or reaches a sublevel', () => {
   const STORE = join(MAIN, 'db', 'store.ts')
   const wrong: string[] = []
   for (const file of files(MAIN)) {
-    if (partOf(file) === 'db' || STORE_EXCEPTIONS.has(name(file))) continue
+    if (partOf(file) === 'db') continue
     for (const spec of specifiers(file)) {
       if (STORAGE_PACKAGES.test(spec)) wrong.push(`${name(file)} imports ${spec}`)
       if (spec.startsWith('.') && resolve(dirname(file), spec) === STORE) wrong.push(`${name(file)} imports main/db/store.ts`)

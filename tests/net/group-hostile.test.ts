@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { Database } from '../../main/db/database.ts'
-import { Group, type GroupState } from '../../main/net/group.ts'
+import { Group, type DeviceRecord, type GroupState } from '../../main/net/group.ts'
 import type { DeviceID } from '../../shared/types.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
@@ -168,8 +168,8 @@ test('remove and rekey refuse to go past Number.MAX_SAFE_INTEGER (a store poison
   let group = await Group.load(db, 'a')
   const m = await device(t, 'm')
   await group.add({ deviceID: m.id, name: 'm' })
-  await db.store.devices.put(m.id, { ...group.get(m.id)!, addedAt: Number.MAX_SAFE_INTEGER })
-  await db.store.meta.put('group.epoch', Number.MAX_SAFE_INTEGER)
+  await db.namespace<DeviceRecord>('devices').put(m.id, { ...group.get(m.id)!, addedAt: Number.MAX_SAFE_INTEGER })
+  await db.setting<number>('group.epoch').put(Number.MAX_SAFE_INTEGER)
   await db.close()
   db = await Database.open(dir)
   t.after(() => db.close())
@@ -177,4 +177,31 @@ test('remove and rekey refuse to go past Number.MAX_SAFE_INTEGER (a store poison
   await assert.rejects(group.remove(m.id), /MAX_SAFE_INTEGER|too large|safe/i)
   await assert.rejects(group.rekey(), /MAX_SAFE_INTEGER|too large|safe/i)
   assertSafe(group, 'after refusing')
+})
+
+test('a member flooding made-up devices fills no disk without end and pushes no recent removal out of the state', async (t) => {
+  const { generateKeyPair } = await import('@libp2p/crypto/keys')
+  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+  const [a, b, m] = [await device(t, 'a'), await device(t, 'b'), await device(t, 'm')]
+  await oneGroup([a, b, m])
+  await a.group.remove(b.id) // the removal that must keep travelling
+  const fakeID = async (): Promise<string> => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+  // Dated before B's removal. (Removals dated later — up to the clock bound — would still outrank
+  // it: introductions and removals are not signed; README "Security model" says so.)
+  const now = Date.now() - 60_000
+  for (let round = 0; round < 6; round++) {
+    const fakes: GroupState['devices'] = []
+    for (let i = 0; i < 255; i++) {
+      // Half "members", half "removals".
+      fakes.push({ deviceID: await fakeID(), name: `fake ${round}.${i}`, addrs: [], addedAt: now - 10, removedAt: i % 2 === 0 ? null : now })
+    }
+    await a.group.merge(await hostileState(m, m.group.epoch, m.group.secret.bytes, { addedAt: 1 }, fakes), m.id)
+  }
+  assert.ok(a.group.list().length <= 1024, `members listed: ${a.group.list().length}`)
+  const all = await (async () => { let n = 0; for await (const _ of a.db.namespace<DeviceRecord>('devices').values()) n++; return n })()
+  assert.ok(all <= 1024, `records kept on disk: ${all} (at most MAX_STORED_DEVICES)`)
+  const sent = a.group.state(['/ip4/127.0.0.1/tcp/1']).devices.slice(0, 256)
+  assert.equal(sent[0]!.deviceID, a.id, 'this device comes first')
+  const bRecord = sent.find((d) => d.deviceID === b.id)
+  assert.ok(bRecord !== undefined && bRecord.removedAt !== null, "B's removal is among what one state carries")
 })
