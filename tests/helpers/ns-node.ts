@@ -38,7 +38,8 @@ export interface Commands {
   /** TandemNode.nearby(): mDNS-found devices not in the group. */
   nearbyDevices: { args: Record<string, never>; result: Array<{ peerID: string; name?: string; addresses: string[]; discoveredAt: number }> }
   requestPairing: { args: { peerID: string }; result: { id: string; code: string } }
-  acceptPairing: { args: { id: string }; result: null }
+  acceptPairing: { args: { id: string; code: string }; result: null }
+  openPairing: { args: Record<string, never>; result: { open: boolean; until: number | null } }
   declinePairing: { args: { id: string }; result: null }
   updateDocument: { args: { collection: string; id: string; fields: Record<string, unknown> }; result: null }
   invite: { args: { ttlMinutes?: number }; result: { id: string; uri: string; expiresAt: number } }
@@ -53,7 +54,7 @@ export type Command = keyof Commands
 export type NodeEvent =
   | { event: 'ready'; deviceID: string; addrs: string[]; startedAt: number; readyAt: number }
   | { event: 'discovered'; peer: string; addrs: string[]; at: number; beforeReady?: boolean }
-  | { event: 'pairing:request'; id: string; peerID: string; name?: string; code: string; at: number }
+  | { event: 'pairing:request'; id: string; peerID: string; claimedName?: string; direction: string; at: number }
   | { event: 'pairing:resolved'; id: string; outcome: string; at: number }
   | { event: 'nearby'; at: number }
 
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   host.addEventListener('peer:discovery', (evt) => {
     out({ event: 'discovered', peer: evt.detail.id.toString(), addrs: evt.detail.multiaddrs.map((a) => a.toString()), at: Date.now() })
   })
-  node.on('pairing:request', (r) => out({ event: 'pairing:request', id: r.id, peerID: r.peerID, name: r.name, code: r.code, at: Date.now() }))
+  node.on('pairing:request', (r) => out({ event: 'pairing:request', id: r.id, peerID: r.peerID, claimedName: r.claimedName, direction: r.direction, at: Date.now() }))
   node.on('pairing:resolved', (r) => out({ event: 'pairing:resolved', id: r.id, outcome: r.outcome, at: Date.now() }))
   node.on('nearby', () => out({ event: 'nearby', at: Date.now() }))
   out({ event: 'ready', deviceID: self, addrs: node.addresses(), startedAt, readyAt: Date.now() })
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
     stop: async () => { await stop(); return null },
     nearbyDevices: async () => node.nearby(),
     requestPairing: (a) => node.requestPairing(a.peerID),
-    acceptPairing: async (a) => { await node.acceptPairing(a.id); return null },
+    acceptPairing: async (a) => { await node.acceptPairing(a.id, a.code); return null },
+    openPairing: async () => node.openPairing(),
     declinePairing: async (a) => { await node.declinePairing(a.id); return null },
     updateDocument: async (a) => { await node.db.updateDocument(a.collection, a.id, a.fields); return null },
     invite: async (a) => node.invite(a),

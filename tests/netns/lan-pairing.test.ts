@@ -1,7 +1,8 @@
 /**
  * Nearby pairing on a LAN in network namespaces: two devices find each other by mDNS (listed by
- * name), one asks to pair, both show the same code, both accept, and from then on they sync —
- * a document made on one appears on the other, and an edit on the other comes back.
+ * name), one asks to pair — refused until the other opens "Pair nearby" — and shows a code; the
+ * person types it on the other; from then on they sync — a document made on one appears on the
+ * other, and an edit on the other comes back.
  * Needs root (fails otherwise); all traffic stays inside the namespaces this test creates.
  */
 import { test } from 'node:test'
@@ -15,7 +16,7 @@ const BOOKS = 'type Books { title: String! pages: Int }'
 type Req = Extract<NodeEvent, { event: 'pairing:request' }>
 type Res = Extract<NodeEvent, { event: 'pairing:resolved' }>
 
-test('LAN: mDNS lists the other device by name, nearby pairing with matching codes, then they sync', { timeout: 120_000 }, async (t) => {
+test('LAN: mDNS lists the other device by name, nearby pairing by typing the code, then they sync', { timeout: 120_000 }, async (t) => {
   const topo = await Topology.create(t)
   const nsA = await topo.addNamespace('a')
   const nsB = await topo.addNamespace('b')
@@ -30,22 +31,32 @@ test('LAN: mDNS lists the other device by name, nearby pairing with matching cod
   t.diagnostic(`mDNS: A listed B ${seenB.discoveredAt - bothUp} ms and B listed A ${seenA.discoveredAt - bothUp} ms after both were up`)
   assert.ok(seenB.addresses.some((x) => x.startsWith(`/ip4/${link.addrB}/tcp/`)), seenB.addresses.join(' '))
 
+  // A has not opened "Pair nearby": B's request is refused, with the reason.
+  await assert.rejects(b.call('requestPairing', { peerID: a.deviceID }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'PAIRING_CLOSED', err.message)
+    assert.match(err.message, /laptop is not accepting pairing requests now: open Pair nearby on it/)
+    return true
+  })
+  await a.call('openPairing')
   const asked = Date.now()
   const { id, code } = await b.call('requestPairing', { peerID: a.deviceID })
   const req = await a.waitForEvent((e): e is Req => e.event === 'pairing:request' && e.id === id, 10_000, 'the request on A')
   t.diagnostic(`request shown on A ${req.at - asked} ms after "pair" on B`)
   assert.match(code, /^\d{6}$/)
-  assert.equal(req.code, code, 'both devices show the same code')
-  assert.equal(req.name, 'phone')
+  assert.equal(req.claimedName, 'phone')
+  assert.equal(req.direction, 'incoming')
   assert.equal(req.peerID, b.deviceID)
-  await Promise.all([a.call('acceptPairing', { id }), b.call('acceptPairing', { id })])
+  const wrongCode = String((Number(code) + 1) % 1_000_000).padStart(6, '0')
+  await assert.rejects(a.call('acceptPairing', { id, code: wrongCode }), (err: Error & { code?: string }) => err.code === 'PAIRING_WRONG_CODE')
+  assert.deepEqual(await a.call('groupDevices'), [], 'a wrong code pairs nothing')
+  await a.call('acceptPairing', { id, code }) // the person types the code B shows
   const [ra, rb] = await Promise.all([
     a.waitForEvent((e): e is Res => e.event === 'pairing:resolved' && e.id === id, 15_000, 'A resolved'),
     b.waitForEvent((e): e is Res => e.event === 'pairing:resolved' && e.id === id, 15_000, 'B resolved'),
   ])
   assert.equal(ra.outcome, 'accepted')
   assert.equal(rb.outcome, 'accepted')
-  t.diagnostic(`nearby pairing: ${Math.max(ra.at, rb.at) - asked} ms from "pair" to both paired (both accepts included)`)
+  t.diagnostic(`nearby pairing: ${Math.max(ra.at, rb.at) - asked} ms from "pair" to both paired (a wrong and a right code typed included)`)
   assert.deepEqual(await a.call('groupDevices'), [b.deviceID])
   assert.deepEqual(await b.call('groupDevices'), [a.deviceID])
   assert.equal(await a.call('groupSecret'), await b.call('groupSecret'))

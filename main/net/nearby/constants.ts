@@ -18,3 +18,11 @@ export const CODE_DIGITS = 6
 export const NEARBY_STALE_MS = 35_000
 /** Devices listed as nearby at most (a LAN full of fake mDNS answers cannot grow it further). */
 export const MAX_NEARBY = 64
+/**
+ * Incoming requests are taken only while the person has opened "Pair nearby" on this device, for
+ * this long from the moment they opened it (opening it again starts it anew). Outside it every
+ * request is refused (PAIRING_CLOSED); when it closes, incoming requests still pending end.
+ */
+export const PAIRING_OPEN_MS = 3 * 60_000
+/** Wrong entries of the code one request allows; after the last it ends ('wrong-code'). */
+export const MAX_CODE_TRIES = 3
