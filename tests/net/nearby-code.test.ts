@@ -1,6 +1,6 @@
 /**
- * The handshake's commit-then-reveal, the passkey exchange (SPEKE over RFC 3526 group 14) and the
- * device names in mDNS answers, as functions.
+ * The handshake's commit-then-reveal, the passkey exchange (SPEKE over RFC 3526 group 14), the
+ * per-source limits and the device names in mDNS answers, as functions.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -8,6 +8,8 @@ import { getDiffieHellman, randomBytes } from 'node:crypto'
 import { commitment, opens, requestID, sessionID } from '../../main/net/nearby/code.ts'
 import { ELEMENT_BYTES, generator, isCode, newCode, proof, proves, startRun } from '../../main/net/nearby/passkey.ts'
 import { mdnsPeerName, nameFromPeerName } from '../../main/net/nearby/mdns-name.ts'
+import { SourceLimits, sourceOf } from '../../main/net/nearby/sources.ts'
+import { MAX_PENDING_PER_SOURCE, MAX_REQUESTS_PER_SOURCE_PER_MINUTE } from '../../main/net/nearby/constants.ts'
 
 const R = '12D3KooWRequester'
 const S = '12D3KooWResponder'
@@ -95,4 +97,28 @@ test('device names travel in the mDNS peer name, cut to fit a DNS label', () => 
   assert.equal(nameFromPeerName(mdnsPeerName('')), undefined)
   for (const junk of ['', 'abc', 't1-short-aaaa', 't1-abcdefghij-AAAA', 't1-abcdefghij-!!', 'x'.repeat(300)]) assert.equal(nameFromPeerName(junk), undefined)
   assert.equal(nameFromPeerName(mdnsPeerName('\u0001\u0002')), undefined, 'control characters are dropped')
+})
+
+test('sources: an IPv4 address, an IPv6 /64, a relay; limits per source, a minute at a time', () => {
+  const P = '/p2p/12D3KooWRequester'
+  assert.equal(sourceOf(`/ip4/10.0.0.7/tcp/4001${P}`), '10.0.0.7')
+  assert.equal(sourceOf('/ip4/10.0.0.7/udp/4001/webrtc-direct'), '10.0.0.7')
+  assert.equal(sourceOf('/ip6/2001:db8:1:2:aaaa::1/tcp/1'), sourceOf('/ip6/2001:0db8:0001:0002:ffff:1:2:3/tcp/9'), 'one /64')
+  assert.notEqual(sourceOf('/ip6/2001:db8:1:2::1/tcp/1'), sourceOf('/ip6/2001:db8:1:3::1/tcp/1'))
+  assert.equal(sourceOf('/ip6/::1/tcp/1'), '0:0:0:0::/64')
+  assert.equal(sourceOf(`/ip4/1.2.3.4/tcp/1/p2p/12D3KooWRelay/p2p-circuit${P}`), 'relay 1.2.3.4')
+  assert.equal(sourceOf(undefined), 'unknown')
+
+  const limits = new SourceLimits()
+  const t0 = 1_000_000
+  for (let i = 0; i < MAX_PENDING_PER_SOURCE; i++) assert.equal(limits.admit('a', t0), 'ok')
+  assert.equal(limits.admit('a', t0), 'pending')
+  assert.equal(limits.admit('b', t0), 'ok', 'another source is not held up')
+  for (let i = MAX_PENDING_PER_SOURCE; i < MAX_REQUESTS_PER_SOURCE_PER_MINUTE; i++) {
+    limits.release('a')
+    assert.equal(limits.admit('a', t0 + i), 'ok')
+  }
+  limits.release('a')
+  assert.equal(limits.admit('a', t0 + 59_000), 'rate')
+  assert.equal(limits.admit('a', t0 + 60_000 + MAX_REQUESTS_PER_SOURCE_PER_MINUTE), 'ok', 'a minute later')
 })

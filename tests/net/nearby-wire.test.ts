@@ -1,7 +1,7 @@
 /**
  * The nearby-pairing protocol against bad peers (raw libp2p hosts speaking it by hand, on loopback):
  * malformed and oversized messages, a nonce that does not open its commitment, a stranger's request
- * without the code, a flood of requests, a stalled handshake, a responder that
+ * without the code, a flood of requests from one address, a stalled handshake, a responder that
  * guesses the code or hands over a group out of turn. Nothing is shown or recorded that should not
  * be, and the node keeps serving honest requests.
  */
@@ -16,7 +16,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { createHost, type Host } from '../../main/net/host.ts'
 import { commitment, sessionID } from '../../main/net/nearby/code.ts'
-import { HANDSHAKE_MS, MAX_CODE_TRIES, MAX_INCOMING, PROTOCOL } from '../../main/net/nearby/constants.ts'
+import { HANDSHAKE_MS, MAX_CODE_TRIES, MAX_PENDING_PER_SOURCE, MAX_REQUESTS_PER_SOURCE_PER_MINUTE, PROTOCOL } from '../../main/net/nearby/constants.ts'
 import { newCode, proof, proves, startRun } from '../../main/net/nearby/passkey.ts'
 import { isTandemError } from '../../shared/errors.ts'
 import type { PairingRequest } from '../../main/net/nearby/nearby.ts'
@@ -165,28 +165,45 @@ test('an unsolicited request, with Pair nearby open, gets nothing without the co
   assert.equal(b.group.list().length, 0)
 })
 
-test('a flood of requests: one pending per peer, at most MAX_INCOMING in all, slots free when requests end', async (t) => {
+test('a flood from many peer IDs on one address takes two slots, at most ten a minute; slots free when requests end', async (t) => {
   const b = await startNode(t)
   b.openPairing()
   const shown = counting(b)
-  const hosts = await Promise.all(Array.from({ length: MAX_INCOMING + 1 }, () => rawHost(t)))
+  const hosts = await Promise.all(Array.from({ length: MAX_PENDING_PER_SOURCE + 1 }, () => rawHost(t)))
   const sessions: Raw[] = []
-  for (const h of hosts.slice(0, MAX_INCOMING)) {
+  for (const h of hosts.slice(0, MAX_PENDING_PER_SOURCE)) {
     const { raw, answer } = await handshake(h, b)
     assert.equal((answer as { t: string }).t, 'shown', JSON.stringify(answer))
     sessions.push(raw)
   }
-  const last = hosts[MAX_INCOMING]!
-  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests are waiting on this device: try again later.' })
+  const last = hosts[MAX_PENDING_PER_SOURCE]!
+  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address are waiting on this device: try again later.' })
   assert.deepEqual((await handshake(hosts[0]!, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.' })
-  assert.equal(b.pairingRequests().length, MAX_INCOMING)
-  assert.equal(shown.length, MAX_INCOMING)
+  assert.equal(b.pairingRequests().length, MAX_PENDING_PER_SOURCE)
+  assert.equal(shown.length, MAX_PENDING_PER_SOURCE)
 
   // One requester goes away: its request ends as expired and its slot is free again.
-  const ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+  let ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
   sessions[0]!.stream.abort(new Error('gone'))
   assert.equal((await ended)[0].outcome, 'expired')
-  assert.equal(((await handshake(last, b)).answer as { t: string }).t, 'shown')
+  let started = MAX_PENDING_PER_SOURCE
+  const { raw } = await handshake(last, b)
+  started++
+  // Requests that come and go: at most MAX_REQUESTS_PER_SOURCE_PER_MINUTE started a minute.
+  let current = raw
+  while (started < MAX_REQUESTS_PER_SOURCE_PER_MINUTE) {
+    ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+    current.stream.abort(new Error('gone'))
+    await ended
+    const next = await handshake(last, b)
+    assert.equal((next.answer as { t: string }).t, 'shown', `request ${started + 1}`)
+    current = next.raw
+    started++
+  }
+  ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+  current.stream.abort(new Error('gone'))
+  await ended
+  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address: try again in a minute.' })
   assert.equal(b.group.list().length, 0)
 })
 

@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Topology } from '../helpers/netns.ts'
+import { bridgeLan, Topology } from '../helpers/netns.ts'
+import { MAX_INCOMING, MAX_PENDING_PER_SOURCE } from '../../main/net/nearby/constants.ts'
 import { NsNode } from '../helpers/ns-client.ts'
 import type { NodeEvent } from '../helpers/ns-node.ts'
 import { eventually } from '../helpers/nodes.ts'
@@ -72,4 +73,33 @@ test('LAN: mDNS lists the other device by name, nearby pairing by typing the cod
   assert.equal(doc.fields.title, 'Dune')
   await b.call('updateDocument', { collection: 'Books', id: docID, fields: { pages: 500 } })
   await eventually(async () => (await a.call('getDocument', { collection: 'Books', id: docID })).fields.pages === 500, 'B\'s edit on A')
+})
+
+test('LAN: a flood of requests from many peer IDs on one address does not block a real pairing', { timeout: 120_000 }, async (t) => {
+  const topo = await Topology.create(t)
+  const [nsA, nsB, nsS] = [await topo.addNamespace('a'), await topo.addNamespace('b'), await topo.addNamespace('s')]
+  const [ipA, ipB, ipS] = await bridgeLan(topo, [nsA, nsB, nsS])
+  const [a, b, s] = await Promise.all([
+    NsNode.spawn(t, topo, nsA, { listen: [`/ip4/${ipA}/tcp/0`], name: 'laptop' }),
+    NsNode.spawn(t, topo, nsB, { listen: [`/ip4/${ipB}/tcp/0`], name: 'phone' }),
+    NsNode.spawn(t, topo, nsS, { listen: [`/ip4/${ipS}/tcp/0`], name: 'stranger' }),
+  ])
+  await a.call('openPairing')
+  const started = Date.now()
+  const count = 3 * MAX_INCOMING
+  const flood = await s.call('floodNearby', { to: a.ready.addrs[0]!, count })
+  const tally = new Map<string, number>()
+  for (const r of flood) tally.set(`${r.t} ${r.code ?? ''}`.trim(), (tally.get(`${r.t} ${r.code ?? ''}`.trim()) ?? 0) + 1)
+  t.diagnostic(`${count} requests from ${count} peer IDs on ${ipS} in ${Date.now() - started} ms: ${JSON.stringify(Object.fromEntries(tally))}`)
+  assert.equal(tally.get('shown'), MAX_PENDING_PER_SOURCE, 'one address holds two pending requests, not all of the slots')
+  assert.equal(tally.get('error PAIRING_BUSY'), count - MAX_PENDING_PER_SOURCE, 'the rest are refused as busy')
+
+  // The real device, on its own address, still pairs while the flood's requests are pending.
+  await b.call('dial', { addr: a.ready.addrs[0]! })
+  const { id, code } = await b.call('requestPairing', { peerID: a.deviceID })
+  await a.waitForEvent((e): e is Req => e.event === 'pairing:request' && e.id === id, 10_000, 'the real request on A')
+  await a.call('acceptPairing', { id, code })
+  await b.waitForEvent((e): e is Res => e.event === 'pairing:resolved' && e.id === id && e.outcome === 'accepted', 10_000, 'paired on B')
+  assert.deepEqual(await a.call('groupDevices'), [b.deviceID])
+  assert.deepEqual(await b.call('groupDevices'), [a.deviceID])
 })

@@ -26,3 +26,11 @@ export const MAX_NEARBY = 64
 export const PAIRING_OPEN_MS = 3 * 60_000
 /** Wrong entries of the code one request allows; after the last it ends ('wrong-code'). */
 export const MAX_CODE_TRIES = 3
+/**
+ * Per source address (an IPv4 address, an IPv6 /64, a relay): requests pending at once, and
+ * requests started per minute. Many peer IDs on one address cannot fill the MAX_INCOMING slots.
+ */
+export const MAX_PENDING_PER_SOURCE = 2
+export const MAX_REQUESTS_PER_SOURCE_PER_MINUTE = 10
+/** Source addresses tracked at once (each for a minute); beyond it new sources are refused as busy. */
+export const MAX_SOURCES = 1024

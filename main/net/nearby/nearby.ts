@@ -4,8 +4,9 @@
  * it on the other device, which checks it with the requester by passkey entry (./session.ts,
  * ./passkey.ts). A device takes requests only while its person has opened "Pair nearby" on it, for
  * PAIRING_OPEN_MS; otherwise it refuses them (PAIRING_CLOSED). Requests expire (2 minutes), are few
- * at a time (flood-safe: a bounded number pending, one per peer, a deadline on the handshake) and
- * every message is checked (./messages.ts) before anyone looks at it.
+ * at a time (flood-safe: a bounded number pending, one per peer, two per source address and ten a
+ * minute from one, a deadline on the handshake) and every message is checked (./messages.ts)
+ * before anyone looks at it.
  */
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -24,6 +25,7 @@ import { NonceMsg, Request, Reveal, Shown } from './messages.ts'
 import { watchMdnsNames } from './mdns-name.ts'
 import { isCode, newCode } from './passkey.ts'
 import { Session, type Outcome, type PairingRequest } from './session.ts'
+import { SourceLimits, sourceOf } from './sources.ts'
 
 export type { Outcome, PairingRequest } from './session.ts'
 
@@ -78,6 +80,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
   /** Peers with a request being set up or pending, per direction (one each at a time). */
   readonly #incoming = new Set<string>()
   readonly #outgoing = new Set<string>()
+  readonly #sources = new SourceLimits()
   #openUntil: number | null = null
   #openTimer: NodeJS.Timeout | null = null
   #unwatch: () => void = () => {}
@@ -326,7 +329,11 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     if (group.has(peer)) return refuse('ALREADY_PAIRED', 'This device is in your group already.')
     if (this.#openUntil === null) return refuse('PAIRING_CLOSED', 'This device is not accepting pairing requests now: open Pair nearby on it.')
     if (this.#incoming.has(peer)) return refuse('PAIRING_BUSY', 'A request from you is pending already.')
+    const source = sourceOf(connection.remoteAddr.toString())
     if (this.#incoming.size >= MAX_INCOMING) return refuse('PAIRING_BUSY', 'Too many pairing requests are waiting on this device: try again later.')
+    const admitted = this.#sources.admit(source)
+    if (admitted === 'pending') return refuse('PAIRING_BUSY', 'Too many pairing requests from your network address are waiting on this device: try again later.')
+    if (admitted === 'rate') return refuse('PAIRING_BUSY', 'Too many pairing requests from your network address: try again in a minute.')
     this.#incoming.add(peer)
     let handedOff = false
     const handshake = setTimeout(() => controller.abort(new Error('the handshake timed out')), HANDSHAKE_MS)
@@ -353,7 +360,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
         triesLeft: MAX_CODE_TRIES,
       }
       const session = sessionID(peer, self, reveal.nonce, mine)
-      this.#start(record, session, ch, controller, connection, () => this.#incoming.delete(peer))
+      this.#start(record, session, ch, controller, connection, () => { this.#incoming.delete(peer); this.#sources.release(source) })
       handedOff = true
       this.emit('pairing:request', { ...record })
       await ch.send({ t: 'shown', ttlMs })
@@ -363,7 +370,10 @@ export class Nearby extends EventEmitter<NearbyEvents> {
       ch.abort(err instanceof WireError ? err : new Error((err as Error).message))
     } finally {
       clearTimeout(handshake)
-      if (!handedOff) this.#incoming.delete(peer)
+      if (!handedOff) {
+        this.#incoming.delete(peer)
+        this.#sources.release(source)
+      }
     }
   }
 }
