@@ -34,6 +34,10 @@ export const ERROR_CODES = [
   'PAIRING_BUSY',
   /** Nearby pairing: the other device broke off or answered wrongly. */
   'PAIRING_FAILED',
+  /** Nearby pairing: the other device takes requests only while "Pair nearby" is open on it. */
+  'PAIRING_CLOSED',
+  /** Nearby pairing: the code typed is not the one the other device shows (`details.triesLeft`). */
+  'PAIRING_WRONG_CODE',
   // API and transports
   'UNKNOWN_CALL',
   'UNAUTHORIZED',

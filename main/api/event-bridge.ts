@@ -26,6 +26,8 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
   on(node, 'nearby', () => sink('nearby', node.nearby()))
   on(node, 'pairing:request', (r: ApiEvents['pairing:request']) => sink('pairing:request', r))
   on(node, 'pairing:resolved', (r: ApiEvents['pairing:resolved']) => sink('pairing:resolved', r))
+  on(node, 'pairing:changed', (r: ApiEvents['pairing:changed']) => sink('pairing:changed', r))
+  on(node, 'pairing:mode', (m: ApiEvents['pairing:mode']) => sink('pairing:mode', m))
   on(node, 'replicator', (r: ApiEvents['replicator']) => sink('replicator', r))
   on(node, 'sync', (r: ApiEvents['sync']) => sink('sync', r))
   on(node, 'sync:error', (e: ApiEvents['sync:error']) => sink('sync:error', e))

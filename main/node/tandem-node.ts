@@ -25,7 +25,7 @@ import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
 import type { DeviceRecord } from '../net/group.ts'
 import { TandemError } from '../../shared/errors.ts'
 import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
-import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type PairingRequest } from '../net/nearby/nearby.ts'
+import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type PairingMode, type PairingRequest } from '../net/nearby/nearby.ts'
 import { ConnectivityWatch } from './connectivity-watch.ts'
 import { doctorReport, type DoctorOptions, type DoctorSubject } from './doctor.ts'
 import type { RelayStatus } from '../net/relays.ts'
@@ -49,6 +49,8 @@ export interface TandemNodeOptions {
   hotDocuments?: number
   /** How long a nearby pairing request stays open once shown (default and maximum 2 minutes). */
   pairingTtlMs?: number
+  /** How long "Pair nearby" takes requests once opened (default and maximum 3 minutes). */
+  pairingOpenMs?: number
   /** This device's name as other devices show it (default: the host name). */
   deviceName?: string
   /** Peers never to connect with (a partition in tests; a blocked device). */
@@ -77,9 +79,16 @@ interface NodeEvents {
   replicator: [ReplicatorState]
   /** The list of nearby (mDNS-found, not paired) devices changed: read `nearby()`. */
   nearby: []
-  /** Another device asks to pair: show its name and code; `acceptPairing`/`declinePairing`. */
+  /**
+   * A request opened. Incoming: another device asks to pair — show the name it claims and ask for
+   * the code it shows (`acceptPairing`/`declinePairing`). Outgoing: show `code` (`declinePairing` withdraws).
+   */
   'pairing:request': [PairingRequest]
   'pairing:resolved': [{ id: string; outcome: PairingOutcome }]
+  /** A pending request changed (a wrong code: fewer tries left). */
+  'pairing:changed': [PairingRequest]
+  /** "Pair nearby" opened or closed. */
+  'pairing:mode': [PairingMode]
   /** A group device was added or removed (here or learned from another device). */
   device: [{ deviceID: DeviceID; removed: boolean }]
 }
@@ -113,7 +122,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   #stopped = false
   #paused = false
 
-  private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number, pairingTtlMs?: number) {
+  private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number, pairing: { ttlMs?: number; openMs?: number } = {}) {
     super()
     this.db = db
     this.group = group
@@ -142,10 +151,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
     })
     this.pairing = new Pairing({ host, group, selfAddrs, log })
-    this.#nearby = new Nearby({ host, group, selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairingTtlMs })
+    this.#nearby = new Nearby({ host, group, selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairing.ttlMs, openMs: pairing.openMs })
     this.#nearby.on('nearby', () => this.emit('nearby'))
     this.#nearby.on('pairing:request', (r) => this.emit('pairing:request', r))
     this.#nearby.on('pairing:resolved', (r) => this.emit('pairing:resolved', r))
+    this.#nearby.on('pairing:changed', (r) => this.emit('pairing:changed', r))
+    this.#nearby.on('pairing:mode', (m) => this.emit('pairing:mode', m))
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
     this.dagSync = new DagSync({ db, host, isMember, log })
     this.heads = new HeadExchange({ db, host, isMember, log })
@@ -192,7 +203,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
           isDenied: options.denyPeers,
         })
       }
-      node = new TandemNode(db, g, host, log, options.hotDocuments, options.pairingTtlMs)
+      node = new TandemNode(db, g, host, log, options.hotDocuments, { ttlMs: options.pairingTtlMs, openMs: options.pairingOpenMs })
       if (host !== null) {
         node.#peerList = new PeerList({ host, devices: () => g.list(), bootstrap: options.peers, relays: options.relays })
         node.#watch = new ConnectivityWatch(host)
@@ -270,6 +281,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   async pause(): Promise<void> {
     if (this.host === null || this.#paused) return
     this.#paused = true
+    this.#nearby?.close()
     for (const t of this.#dialTimers.values()) clearTimeout(t)
     this.#dialTimers.clear()
     await Promise.allSettled(this.host.getConnections().map((c) => c.close()))
@@ -302,10 +314,30 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return this.#nearby?.list() ?? []
   }
 
-  /** Asks a nearby device to pair; resolves once it shows the request. Both people then accept (`acceptPairing`). */
+  /**
+   * Asks a nearby device to pair; resolves once it shows the request, with the code to show here.
+   * Its person types that code on it (`acceptPairing` there); this side has nothing more to do.
+   * A device that has not opened "Pair nearby" refuses (PAIRING_CLOSED).
+   */
   async requestPairing(peerID: string): Promise<{ id: string; code: string }> {
     if (this.#nearby === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
     return this.#nearby.request(peerID)
+  }
+
+  /** Whether this device takes nearby pairing requests now ("Pair nearby" open), and until when. */
+  pairingMode(): PairingMode {
+    return this.#nearby?.mode() ?? { open: false, until: null }
+  }
+
+  /** Opens "Pair nearby": takes incoming requests for 3 minutes from now. */
+  openPairing(): PairingMode {
+    if (this.#nearby === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
+    return this.#nearby.open()
+  }
+
+  /** Closes "Pair nearby": refuses requests from now on, and declines those still pending. */
+  closePairing(): PairingMode {
+    return this.#nearby?.close() ?? { open: false, until: null }
   }
 
   /** Pairing requests waiting for a decision, both ways. */
@@ -313,10 +345,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return this.#nearby?.requests() ?? []
   }
 
-  /** Accepts a pairing request — incoming, or an outgoing one whose code this person checked. */
-  async acceptPairing(id: string): Promise<void> {
+  /** An incoming request with the code its device shows: pairs when it is right (PAIRING_WRONG_CODE otherwise). */
+  async acceptPairing(id: string, code: string): Promise<void> {
     if (this.#nearby === null) throw new TandemError('NOT_FOUND', 'There is no such pairing request.')
-    await this.#nearby.accept(id)
+    await this.#nearby.accept(id, code)
   }
 
   /** Declines an incoming pairing request, or withdraws an outgoing one. */

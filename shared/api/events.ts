@@ -2,7 +2,7 @@
 import type { CollectionID, CollectionInfo, DeviceID, DocID, BlockCID } from '../types.ts'
 import type { SyncStatusReport } from './sync-status.ts'
 import type { HeldBatchInfo } from './held.ts'
-import type { NearbyDevice, NodeInfo, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from './types.ts'
+import type { NearbyDevice, NodeInfo, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from './types.ts'
 
 export interface ApiEvents {
   /** A document changed here (`local`) or by sync (`remote`). Bulk writes send one event per document. */
@@ -34,14 +34,20 @@ export interface ApiEvents {
   'sync:held': { batches: HeldBatchInfo[] }
   /** The nearby list changed; carries the whole list. */
   'nearby': NearbyDevice[]
+  /** A request opened: incoming (another device asks; no code here, the person types the one it shows) or outgoing (with the code to show). */
   'pairing:request': PairingRequest
   'pairing:resolved': { id: string; outcome: PairingOutcome }
+  /** A pending request changed (a wrong code: fewer tries left). */
+  'pairing:changed': PairingRequest
+  /** "Pair nearby" opened or closed on this device. */
+  'pairing:mode': PairingMode
 }
 
 export type EventName = keyof ApiEvents
 export const EVENT_NAMES = [
   'document', 'collection', 'peer:connect', 'peer:disconnect', 'device', 'node', 'replicator',
   'sync', 'sync:error', 'sync:status', 'sync:held', 'nearby', 'pairing:request', 'pairing:resolved',
+  'pairing:changed', 'pairing:mode',
 ] as const satisfies readonly EventName[]
 
 // Compile-time check that EVENT_NAMES lists every event.

@@ -1,7 +1,9 @@
-/** Pairing: by invite (URI or QR), or with a device nearby (mDNS) by comparing a short code. */
+/** Pairing: by invite (URI or QR), or with a device nearby (mDNS) by typing the code it shows. */
 import { z } from 'zod'
 import { call, Empty, PeerIDInput } from './define.ts'
-import type { ActiveInvite, DeviceInfo, InviteResult, NearbyDevice, PairingRequest } from './types.ts'
+import type { ActiveInvite, DeviceInfo, InviteResult, NearbyDevice, PairingMode, PairingRequest } from './types.ts'
+
+const RequestIDInput = z.string().min(1).max(128)
 
 export const pairingCalls = {
   'pairing.invite': call<InviteResult>()('A one-time invite for another device to join this group.',
@@ -18,10 +20,15 @@ export const pairingCalls = {
   'pairing.join': call<DeviceInfo>()('Join the group of the device that made the invite.',
     z.object({ uri: z.string().min(1).max(8192), mergeGroups: z.boolean().optional() }).strict()),
   'pairing.nearby': call<NearbyDevice[]>()('Devices found on the local network (mDNS).', Empty),
-  /** Both devices then show `code`; the other device accepts if it matches. */
+  /** This device then shows `code`; the person types it on the other device, which must have "Pair nearby" open. */
   'pairing.request': call<{ requestId: string; code: string }>()('Ask a nearby device to pair.',
     z.object({ peerID: PeerIDInput }).strict()),
-  'pairing.requests': call<PairingRequest[]>()('Pairing requests pending (incoming and outgoing), with their codes.', Empty),
-  'pairing.accept': call<null>()('Accept an incoming pairing request.', z.object({ id: z.string().min(1).max(128) }).strict()),
-  'pairing.decline': call<null>()('Decline an incoming pairing request.', z.object({ id: z.string().min(1).max(128) }).strict()),
+  'pairing.mode': call<PairingMode>()('Whether this device takes nearby pairing requests now, and until when.', Empty),
+  'pairing.open': call<PairingMode>()('Take nearby pairing requests for the next 3 minutes ("Pair nearby").', Empty),
+  'pairing.close': call<PairingMode>()('Stop taking nearby pairing requests; pending ones are declined.', Empty),
+  'pairing.requests': call<PairingRequest[]>()('Pairing requests pending: incoming (type the code their device shows) and outgoing (with the code to show).', Empty),
+  /** Pairs when `code` is the one the requesting device shows; otherwise PAIRING_WRONG_CODE (`details.triesLeft`). */
+  'pairing.accept': call<null>()('Accept an incoming pairing request by typing the code the other device shows.',
+    z.object({ id: RequestIDInput, code: z.string().regex(/^\d{6}$/, 'the 6 digits the other device shows') }).strict()),
+  'pairing.decline': call<null>()('Decline an incoming pairing request, or withdraw an outgoing one.', z.object({ id: RequestIDInput }).strict()),
 }

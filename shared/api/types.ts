@@ -83,17 +83,33 @@ export interface NearbyDevice {
   discoveredAt: number
 }
 
-export interface PairingRequest {
+interface PairingRequestBase {
   id: string
   peerID: string
-  name?: string
-  /** The short code both devices show: pair only when they match. */
-  code: string
-  direction: 'incoming' | 'outgoing'
+  /** The name the other device gives itself: unverified (any device can claim any name). */
+  claimedName?: string
   expiresAt: number
+  /** Entries of the code still allowed before the request is dropped. */
+  triesLeft: number
 }
 
-export type PairingOutcome = 'accepted' | 'declined' | 'expired'
+/**
+ * A nearby pairing request. Outgoing: this device shows `code`; its person types it on the other
+ * device. Incoming: no code here — the person types the one the other device shows
+ * (`pairing.accept {id, code}`).
+ */
+export type PairingRequest =
+  | (PairingRequestBase & { direction: 'incoming' })
+  | (PairingRequestBase & { direction: 'outgoing'; code: string })
+
+/** 'wrong-code': the code was typed wrong on every try allowed. */
+export type PairingOutcome = 'accepted' | 'declined' | 'expired' | 'wrong-code'
+
+/** Whether this device takes nearby pairing requests ("Pair nearby" open), and until when (ms since epoch). */
+export interface PairingMode {
+  open: boolean
+  until: number | null
+}
 
 export interface ReplicatorInfo {
   /** The device the collections/documents are pushed to. */

@@ -11,7 +11,15 @@
  */
 import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
+import { randomBytes } from 'node:crypto'
+import * as dagCbor from '@ipld/dag-cbor'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createHost, type Host } from '../../main/net/host.ts'
+import { commitment } from '../../main/net/nearby/code.ts'
+import { PROTOCOL as NEARBY } from '../../main/net/nearby/constants.ts'
 import { TandemNode } from '../../main/node/tandem-node.ts'
 import type { DeviceRecord } from '../../main/net/group.ts'
 import type { CollectionInfo, DocumentView, ListResult } from '../../shared/types.ts'
@@ -38,8 +46,16 @@ export interface Commands {
   /** TandemNode.nearby(): mDNS-found devices not in the group. */
   nearbyDevices: { args: Record<string, never>; result: Array<{ peerID: string; name?: string; addresses: string[]; discoveredAt: number }> }
   requestPairing: { args: { peerID: string }; result: { id: string; code: string } }
-  acceptPairing: { args: { id: string }; result: null }
+  acceptPairing: { args: { id: string; code: string }; result: null }
+  openPairing: { args: Record<string, never>; result: { open: boolean; until: number | null } }
   declinePairing: { args: { id: string }; result: null }
+  /** Dials a multiaddr (a peer to ask to pair without mDNS). */
+  dial: { args: { addr: string }; result: null }
+  /**
+   * A flood: `count` fresh peer IDs (raw libp2p hosts in this process, on this address) each send a
+   * nearby request to `to` and keep it pending; the answer each got (`shown`, or an error code).
+   */
+  floodNearby: { args: { to: string; count: number }; result: Array<{ t: string; code?: string }> }
   updateDocument: { args: { collection: string; id: string; fields: Record<string, unknown> }; result: null }
   invite: { args: { ttlMinutes?: number }; result: { id: string; uri: string; expiresAt: number } }
   join: { args: { uri: string }; result: string }
@@ -53,7 +69,7 @@ export type Command = keyof Commands
 export type NodeEvent =
   | { event: 'ready'; deviceID: string; addrs: string[]; startedAt: number; readyAt: number }
   | { event: 'discovered'; peer: string; addrs: string[]; at: number; beforeReady?: boolean }
-  | { event: 'pairing:request'; id: string; peerID: string; name?: string; code: string; at: number }
+  | { event: 'pairing:request'; id: string; peerID: string; claimedName?: string; direction: string; at: number }
   | { event: 'pairing:resolved'; id: string; outcome: string; at: number }
   | { event: 'nearby'; at: number }
 
@@ -85,7 +101,7 @@ async function main(): Promise<void> {
   host.addEventListener('peer:discovery', (evt) => {
     out({ event: 'discovered', peer: evt.detail.id.toString(), addrs: evt.detail.multiaddrs.map((a) => a.toString()), at: Date.now() })
   })
-  node.on('pairing:request', (r) => out({ event: 'pairing:request', id: r.id, peerID: r.peerID, name: r.name, code: r.code, at: Date.now() }))
+  node.on('pairing:request', (r) => out({ event: 'pairing:request', id: r.id, peerID: r.peerID, claimedName: r.claimedName, direction: r.direction, at: Date.now() }))
   node.on('pairing:resolved', (r) => out({ event: 'pairing:resolved', id: r.id, outcome: r.outcome, at: Date.now() }))
   node.on('nearby', () => out({ event: 'nearby', at: Date.now() }))
   out({ event: 'ready', deviceID: self, addrs: node.addresses(), startedAt, readyAt: Date.now() })
@@ -96,8 +112,35 @@ async function main(): Promise<void> {
     out({ event: 'discovered', peer: p.id.toString(), addrs: p.addresses.map((a) => a.multiaddr.toString()), at: Date.now(), beforeReady: true })
   }
 
+  const flooders: Host[] = []
   let stopping: Promise<void> | null = null
-  const stop = (): Promise<void> => (stopping ??= node.stop())
+  const stop = (): Promise<void> => (stopping ??= Promise.allSettled(flooders.map((h) => h.stop())).then(() => node.stop()))
+  const flood = async (to: string): Promise<{ t: string; code?: string }> => {
+    const ip = /^\/ip4\/([^/]+)/.exec(values.listen?.[0] ?? '')?.[1] ?? '0.0.0.0'
+    const h = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: [`/ip4/${ip}/tcp/0`], isMember: () => false })
+    flooders.push(h)
+    const target = multiaddr(to)
+    const end = Date.now() + 30_000
+    for (;;) {
+      try {
+        await h.dial(target, { signal: AbortSignal.timeout(5000) })
+        break
+      } catch (err) {
+        // libp2p takes a few new inbound connections a second from one address: retry.
+        if (Date.now() > end) return { t: 'unreachable', code: (err as Error).message }
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 200))
+      }
+    }
+    const lp = lpStream(await h.dialProtocol(target, NEARBY, { signal: AbortSignal.timeout(5000) }))
+    const read = async (): Promise<{ t: string; code?: string }> => dagCbor.decode((await lp.read({ signal: AbortSignal.timeout(15_000) })).subarray())
+    const nonce = randomBytes(16)
+    await lp.write(dagCbor.encode({ t: 'request', v: 1, name: 'laptop', commit: commitment(h.peerId.toString(), nonce) }))
+    const first = await read()
+    if (first.t !== 'nonce') return { t: first.t, code: first.code }
+    await lp.write(dagCbor.encode({ t: 'reveal', nonce }))
+    const second = await read() // the stream stays open: the request stays pending
+    return second.t === 'shown' ? { t: 'shown' } : { t: second.t, code: second.code }
+  }
 
   const handlers: { [C in Command]: (args: Commands[C]['args']) => Promise<Commands[C]['result']> } = {
     info: async () => ({ deviceID: self, addrs: node.addresses() }),
@@ -119,8 +162,11 @@ async function main(): Promise<void> {
     stop: async () => { await stop(); return null },
     nearbyDevices: async () => node.nearby(),
     requestPairing: (a) => node.requestPairing(a.peerID),
-    acceptPairing: async (a) => { await node.acceptPairing(a.id); return null },
+    acceptPairing: async (a) => { await node.acceptPairing(a.id, a.code); return null },
+    openPairing: async () => node.openPairing(),
     declinePairing: async (a) => { await node.declinePairing(a.id); return null },
+    dial: async (a) => { await node.dial(a.addr); return null },
+    floodNearby: (a) => Promise.all(Array.from({ length: a.count }, () => flood(a.to).catch((err: Error) => ({ t: 'failed', code: err.message })))),
     updateDocument: async (a) => { await node.db.updateDocument(a.collection, a.id, a.fields); return null },
     invite: async (a) => node.invite(a),
     join: async (a) => (await node.join(a.uri)).deviceID,

@@ -185,7 +185,7 @@ test('a member flooding made-up devices fills no disk without end and pushes no 
   const [a, b, m] = [await device(t, 'a'), await device(t, 'b'), await device(t, 'm')]
   await oneGroup([a, b, m])
   await a.group.remove(b.id) // the removal that must keep travelling
-  const fakeID = async (): Promise<string> => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+  const fakeID = async (): Promise<DeviceID> => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString() as DeviceID
   // Dated before B's removal. (Removals dated later — up to the clock bound — would still outrank
   // it: introductions and removals are not signed; README "Security model" says so.)
   const now = Date.now() - 60_000

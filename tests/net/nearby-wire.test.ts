@@ -1,8 +1,9 @@
 /**
  * The nearby-pairing protocol against bad peers (raw libp2p hosts speaking it by hand, on loopback):
- * malformed and oversized messages, a nonce that does not open its commitment, a flood of requests,
- * a stalled handshake, and a responder that hands over a group out of turn. Nothing is shown,
- * nothing recorded, and the node keeps serving honest requests.
+ * malformed and oversized messages, a nonce that does not open its commitment, a stranger's request
+ * without the code, a flood of requests from one address, a stalled handshake, a responder that
+ * guesses the code or hands over a group out of turn. Nothing is shown or recorded that should not
+ * be, and the node keeps serving honest requests.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -14,8 +15,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { createHost, type Host } from '../../main/net/host.ts'
-import { commitment } from '../../main/net/nearby/code.ts'
-import { HANDSHAKE_MS, MAX_INCOMING, PROTOCOL } from '../../main/net/nearby/constants.ts'
+import { commitment, sessionID } from '../../main/net/nearby/code.ts'
+import { HANDSHAKE_MS, MAX_CODE_TRIES, MAX_PENDING_PER_SOURCE, MAX_REQUESTS_PER_SOURCE_PER_MINUTE, PROTOCOL } from '../../main/net/nearby/constants.ts'
+import { newCode, proof, proves, startRun } from '../../main/net/nearby/passkey.ts'
+import { isTandemError } from '../../shared/errors.ts'
 import type { PairingRequest } from '../../main/net/nearby/nearby.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
 import { eventually, startNode } from '../helpers/nodes.ts'
@@ -49,15 +52,15 @@ async function open(host: Host, to: TandemNode): Promise<Raw> {
   return wrap(await host.dialProtocol(to.host!.peerId, PROTOCOL, { signal: AbortSignal.timeout(5000) }))
 }
 
-/** A full, honest handshake by hand: what the responder answered last. */
-async function handshake(host: Host, to: TandemNode): Promise<{ raw: Raw; answer: unknown }> {
+/** A full, honest handshake by hand: what the responder answered last, and the request's session. */
+async function handshake(host: Host, to: TandemNode, name = 'raw'): Promise<{ raw: Raw; answer: unknown; session?: Uint8Array }> {
   const raw = await open(host, to)
   const nonce = randomBytes(16)
-  await raw.send({ t: 'request', v: 1, name: 'raw', commit: commitment(host.peerId.toString(), nonce) })
-  const first = await raw.recv() as { t: string } | undefined
+  await raw.send({ t: 'request', v: 1, name, commit: commitment(host.peerId.toString(), nonce) })
+  const first = await raw.recv() as { t: string; nonce: Uint8Array } | undefined
   if (first?.t !== 'nonce') return { raw, answer: first }
   await raw.send({ t: 'reveal', nonce })
-  return { raw, answer: await raw.recv() }
+  return { raw, answer: await raw.recv(), session: sessionID(host.peerId.toString(), to.deviceID, nonce, first.nonce) }
 }
 
 function counting(node: TandemNode): PairingRequest[] {
@@ -68,6 +71,7 @@ function counting(node: TandemNode): PairingRequest[] {
 
 test('malformed, oversized and dishonest handshakes are refused, nothing is shown, and honest requests still work', async (t) => {
   const [a, b] = [await startNode(t), await startNode(t)]
+  b.openPairing()
   const shown = counting(b)
   const host = await rawHost(t)
 
@@ -110,32 +114,102 @@ test('malformed, oversized and dishonest handshakes are refused, nothing is show
   assert.equal(b.group.list().length, 0)
 })
 
-test('a flood of requests: one pending per peer, at most MAX_INCOMING in all, slots free when requests end', async (t) => {
-  const b = await startNode(t)
+test('an unsolicited request, with Pair nearby open, gets nothing without the code on its own screen', async (t) => {
+  const b = await startNode(t, { deviceName: 'laptop' })
+  b.openPairing()
+  const secret = Buffer.from(b.group.secret.bytes)
+  const stranger = await rawHost(t)
   const shown = counting(b)
-  const hosts = await Promise.all(Array.from({ length: MAX_INCOMING + 1 }, () => rawHost(t)))
+  const { raw, answer, session } = await handshake(stranger, b, 'phone') // a look-alike name
+  assert.equal((answer as { t: string }).t, 'shown')
+  assert.equal(shown.length, 1)
+  const req = shown[0]!
+  assert.equal(req.claimedName, 'phone')
+  assert.equal('code' in req, false, 'the responder shows no code: there is nothing to compare with the stranger\'s screen')
+
+  // The stranger's screen shows its own code; the person here does not see it and types another
+  // (say, the one their own phone showed). The stranger answers each run with what it knows.
+  const strangerCode = newCode()
+  const received: string[] = []
+  const answering = (async () => {
+    for (;;) {
+      const msg = await raw.recv() as { t: string; value?: Uint8Array } | undefined
+      if (msg === undefined) return
+      received.push(msg.t)
+      if (msg.t !== 'try') continue
+      const run = startRun(strangerCode, session!, 'requester')
+      const key = run.key(msg.value!)
+      await raw.send({ t: 'reply', value: run.value, mac: proof(key, 'requester', 5), devices: 5 })
+    }
+  })()
+  const typed = strangerCode === '111111' ? '222222' : '111111'
+  for (let left = MAX_CODE_TRIES - 1; left >= 0; left--) {
+    await assert.rejects(b.acceptPairing(req.id, typed), (err: unknown) => isTandemError(err, 'PAIRING_WRONG_CODE') && err.details['triesLeft'] === left)
+  }
+  await answering
+  assert.deepEqual(received, ['try', 'wrong', 'try', 'wrong', 'try', 'error'], 'three runs, then the request is dropped; no group sent')
+  assert.deepEqual(b.pairingRequests(), [])
+  assert.equal(b.group.list().length, 0)
+  assert.deepEqual(Buffer.from(b.group.secret.bytes), secret)
+
+  // Forged replies (a value and a proof made up, or out of the group) are no better.
+  const again = await handshake(stranger, b, 'phone')
+  assert.equal((again.answer as { t: string }).t, 'shown')
+  const id = b.pairingRequests()[0]!.id
+  void (async () => {
+    const msg = await again.raw.recv() as { t: string } | undefined
+    if (msg?.t === 'try') await again.raw.send({ t: 'reply', value: Buffer.alloc(256, 0xff), mac: randomBytes(32), devices: 0 })
+  })()
+  await assert.rejects(b.acceptPairing(id, typed), (err: unknown) => isTandemError(err, 'PAIRING_FAILED'))
+  assert.deepEqual(b.pairingRequests(), [])
+  assert.equal(b.group.list().length, 0)
+})
+
+test('a flood from many peer IDs on one address takes two slots, at most ten a minute; slots free when requests end', async (t) => {
+  const b = await startNode(t)
+  b.openPairing()
+  const shown = counting(b)
+  const hosts = await Promise.all(Array.from({ length: MAX_PENDING_PER_SOURCE + 1 }, () => rawHost(t)))
   const sessions: Raw[] = []
-  for (const h of hosts.slice(0, MAX_INCOMING)) {
+  for (const h of hosts.slice(0, MAX_PENDING_PER_SOURCE)) {
     const { raw, answer } = await handshake(h, b)
     assert.equal((answer as { t: string }).t, 'shown', JSON.stringify(answer))
     sessions.push(raw)
   }
-  const last = hosts[MAX_INCOMING]!
-  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests are waiting on this device: try again later.' })
+  const last = hosts[MAX_PENDING_PER_SOURCE]!
+  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address are waiting on this device: try again later.' })
   assert.deepEqual((await handshake(hosts[0]!, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.' })
-  assert.equal(b.pairingRequests().length, MAX_INCOMING)
-  assert.equal(shown.length, MAX_INCOMING)
+  assert.equal(b.pairingRequests().length, MAX_PENDING_PER_SOURCE)
+  assert.equal(shown.length, MAX_PENDING_PER_SOURCE)
 
   // One requester goes away: its request ends as expired and its slot is free again.
-  const ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+  let ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
   sessions[0]!.stream.abort(new Error('gone'))
   assert.equal((await ended)[0].outcome, 'expired')
-  assert.equal(((await handshake(last, b)).answer as { t: string }).t, 'shown')
+  let started = MAX_PENDING_PER_SOURCE
+  const { raw } = await handshake(last, b)
+  started++
+  // Requests that come and go: at most MAX_REQUESTS_PER_SOURCE_PER_MINUTE started a minute.
+  let current = raw
+  while (started < MAX_REQUESTS_PER_SOURCE_PER_MINUTE) {
+    ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+    current.stream.abort(new Error('gone'))
+    await ended
+    const next = await handshake(last, b)
+    assert.equal((next.answer as { t: string }).t, 'shown', `request ${started + 1}`)
+    current = next.raw
+    started++
+  }
+  ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+  current.stream.abort(new Error('gone'))
+  await ended
+  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address: try again in a minute.' })
   assert.equal(b.group.list().length, 0)
 })
 
 test('a stalled handshake is dropped after its deadline and frees its slot', { timeout: 60_000 }, async (t) => {
   const b = await startNode(t)
+  b.openPairing()
   const host = await rawHost(t)
   const raw = await open(host, b) // says nothing
   const started = Date.now()
@@ -146,28 +220,72 @@ test('a stalled handshake is dropped after its deadline and frees its slot', { t
   assert.equal(((await handshake(host, b)).answer as { t: string }).t, 'shown')
 })
 
-test('a responder that hands over a group before this person accepted is refused; nothing is adopted', async (t) => {
-  const a = await startNode(t)
+/** A raw responder: answers the handshake, then runs `after` on the stream. */
+async function rawResponder(t: T, after: (raw: Raw, session: Uint8Array) => Promise<void>): Promise<Host> {
   const host = await rawHost(t)
-  const fake = { epoch: 99, secret: randomBytes(32), devices: [{ deviceID: host.peerId.toString(), name: 'evil', addrs: [], addedAt: 0, removedAt: null }] }
-  await host.handle(PROTOCOL, (stream) => {
+  await host.handle(PROTOCOL, (stream, connection) => {
     void (async () => {
       const raw = wrap(stream)
       await raw.recv()
-      await raw.send({ t: 'nonce', nonce: randomBytes(16), name: 'laptop' })
-      await raw.recv()
+      const nonce = randomBytes(16)
+      await raw.send({ t: 'nonce', nonce, name: 'laptop' })
+      const reveal = await raw.recv() as { nonce: Uint8Array }
       await raw.send({ t: 'shown', ttlMs: 60_000 })
-      await raw.send({ t: 'accept', devices: 5 })
-      await raw.send({ t: 'welcome', name: 'evil', state: fake })
+      await after(raw, sessionID(connection.remotePeer.toString(), host.peerId.toString(), reveal.nonce, nonce))
     })().catch(() => {})
   })
+  return host
+}
+
+test('a responder that hands over a group or confirms before the code matched is refused; nothing is adopted', async (t) => {
+  const a = await startNode(t)
+  const fake = (host: Host) => ({ epoch: 99, secret: randomBytes(32), devices: [{ deviceID: host.peerId.toString(), name: 'evil', addrs: [], addedAt: 0, removedAt: null }] })
+  const early = await rawResponder(t, async (raw) => {
+    await raw.send({ t: 'welcome', name: 'evil', state: fake(early) })
+  })
+  const unproven = await rawResponder(t, async (raw) => {
+    await raw.send({ t: 'confirm', mac: randomBytes(32), devices: 5 })
+    await raw.send({ t: 'welcome', name: 'evil', state: fake(unproven) })
+  })
   const secret = Buffer.from(a.group.secret.bytes)
-  await a.dial(host.getMultiaddrs()[0]!.toString())
-  const resolved = once(a, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
-  const { id, code } = await a.requestPairing(host.peerId.toString())
-  assert.match(code, /^\d{6}$/)
-  assert.deepEqual((await resolved)[0], { id, outcome: 'expired' })
+  for (const host of [early, unproven]) {
+    await a.dial(host.getMultiaddrs()[0]!.toString())
+    const resolved = once(a, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+    const { id, code } = await a.requestPairing(host.peerId.toString())
+    assert.match(code, /^\d{6}$/)
+    assert.deepEqual((await resolved)[0], { id, outcome: 'expired' })
+  }
   assert.deepEqual(Buffer.from(a.group.secret.bytes), secret)
+  assert.equal(a.group.list().length, 0)
+})
+
+test('a responder that does not know the code gets three guesses, learns nothing else, and pairs with nothing', async (t) => {
+  const a = await startNode(t)
+  const sent: Array<Record<string, unknown>> = []
+  let matched = 0
+  const guesser = await rawResponder(t, async (raw, session) => {
+    // The code never travels: the guesser can only run the exchange with guesses, one per run.
+    for (let i = 0; i < MAX_CODE_TRIES + 1; i++) {
+      const run = startRun(newCode(), session, 'responder')
+      await raw.send({ t: 'try', value: run.value })
+      const reply = await raw.recv() as { t: string; value: Uint8Array; mac: Uint8Array; devices: number } | undefined
+      if (reply === undefined) return
+      sent.push(reply)
+      if (reply.t !== 'reply') return
+      if (proves(run.key(reply.value), 'requester', reply.devices, reply.mac)) matched++
+    }
+  })
+  await a.dial(guesser.getMultiaddrs()[0]!.toString())
+  const resolved = once(a, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
+  const { id, code } = await a.requestPairing(guesser.peerId.toString())
+  assert.deepEqual((await resolved)[0], { id, outcome: 'wrong-code' })
+  await eventually(() => sent.length === MAX_CODE_TRIES + 1, 'the answer to the fourth run')
+  assert.equal(matched, 0, 'no guess matched (one in 10^6 each)')
+  assert.deepEqual(sent.map((m) => m['t']), ['reply', 'reply', 'reply', 'error'], 'three runs answered, the fourth refused')
+  for (const m of sent.slice(0, 3)) {
+    assert.deepEqual(Object.keys(m).sort(), ['devices', 'mac', 't', 'value'], 'no field carries the code')
+    assert.ok(!JSON.stringify(m).includes(code))
+  }
   assert.equal(a.group.list().length, 0)
 })
 

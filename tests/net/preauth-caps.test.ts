@@ -41,11 +41,16 @@ async function bigGroup(node: TandemNode, n: number): Promise<void> {
 test('a stranger\'s first message over the pre-authentication cap is cut off at once, on pairing and nearby', async (t) => {
   const [a, stranger] = [await startNode(t), await startNode(t)]
   await stranger.dial(a.addresses()[0]!)
+  a.openPairing() // so the nearby request is read, not refused unread
   const over = MAX_PREAUTH_MESSAGE_BYTES + 1024 // within the old 1 MiB cap; a tenth of it sent, then nothing
   for (const protocol of [PAIR, NEARBY]) {
     const ms = await endedAfter(stranger, a, protocol, [varint(over), new Uint8Array(over / 10)], 5_000)
     assert.ok(ms !== null && ms < 3_000, `${protocol}: the stream was ended ${ms === null ? 'not within 5 s (held until the deadline)' : `after ${Math.round(ms)} ms`}`)
   }
+  // With Pair nearby closed the request is refused unread; the stream still ends soon after.
+  a.closePairing()
+  const ms = await endedAfter(stranger, a, NEARBY, [varint(over), new Uint8Array(over / 10)], 5_000)
+  assert.ok(ms !== null && ms < 3_000, `refused nearby request: the stream was ended ${ms === null ? 'not within 5 s' : `after ${Math.round(ms)} ms`}`)
 })
 
 test('a refused stranger that keeps sending is cut off instead of filling the node\'s buffers', async (t) => {
@@ -67,12 +72,12 @@ test('a welcome larger than the pre-authentication cap still arrives: by invite 
 
   await bigGroup(c, 40)
   await d.dial(c.addresses()[0]!)
+  c.openPairing()
   const incoming = once(c, 'pairing:request') as Promise<[PairingRequest]>
   const out = await d.requestPairing(c.deviceID)
   const [inc] = await incoming
   const resolved = once(d, 'pairing:resolved') as Promise<[{ outcome: string }]>
-  await c.acceptPairing(inc.id)
-  await d.acceptPairing(out.id)
+  await c.acceptPairing(inc.id, out.code) // the person types the code d shows
   assert.equal((await resolved)[0].outcome, 'accepted')
   assert.equal(d.group.list().length, 41, 'the requester got the whole group nearby')
 })

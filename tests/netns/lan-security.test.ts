@@ -1,6 +1,7 @@
 /**
  * Security on a LAN in network namespaces (three devices on one bridge): a stranger finds the
- * group's devices by mDNS but is never accepted — its pairing request is declined, its invite codes
+ * group's devices by mDNS but is never accepted — its pairing request is refused while Pair nearby is
+ * closed, and once open, a guessed code pairs nothing and a decline ends it; its invite codes
  * are wrong, expired or reused, the protocols refuse it, and it learns no document; a removed device
  * is refused from then on and gets nothing new. Needs root; traffic stays in these namespaces.
  */
@@ -39,9 +40,14 @@ test('LAN security: a stranger and a removed device are refused and learn nothin
   await eventually(async () => (await s.call('nearbyDevices')).some((d) => d.peerID === a.deviceID), 'the stranger finds A by mDNS', 20_000)
   await eventually(async () => (await a.call('nearbyDevices')).some((d) => d.peerID === s.deviceID && d.name === 'laptop'), 'A lists the stranger', 20_000)
 
-  // Its pairing request is declined.
-  const { id } = await s.call('requestPairing', { peerID: a.deviceID })
-  await a.waitForEvent((e): e is Req => e.event === 'pairing:request' && e.id === id, 10_000, 'the stranger\'s request on A')
+  // Its pairing request is refused while A has not opened Pair nearby; once it has, the person
+  // (who cannot see the stranger's screen) types a code that pairs nothing, then declines.
+  await rejectsWith(s.call('requestPairing', { peerID: a.deviceID }), 'PAIRING_CLOSED')
+  await a.call('openPairing')
+  const { id, code } = await s.call('requestPairing', { peerID: a.deviceID })
+  const req = await a.waitForEvent((e): e is Req => e.event === 'pairing:request' && e.id === id, 10_000, 'the stranger\'s request on A')
+  assert.equal(req.claimedName, 'laptop', 'a look-alike name, shown as the stranger claims it')
+  await rejectsWith(a.call('acceptPairing', { id, code: code === '123456' ? '654321' : '123456' }), 'PAIRING_WRONG_CODE')
   await a.call('declinePairing', { id })
   const res = await s.waitForEvent((e): e is Res => e.event === 'pairing:resolved' && e.id === id, 10_000, 'declined on the stranger')
   assert.equal(res.outcome, 'declined')

@@ -21,3 +21,21 @@ export const CODE_DIGITS = 6
 export const NEARBY_STALE_MS = 35_000
 /** Devices listed as nearby at most (a LAN full of fake mDNS answers cannot grow it further). */
 export const MAX_NEARBY = 64
+/**
+ * Incoming requests are taken only while the person has opened "Pair nearby" on this device, for
+ * this long from the moment they opened it (opening it again starts it anew). Outside it every
+ * request is refused (PAIRING_CLOSED); when it closes, incoming requests still pending end.
+ */
+export const PAIRING_OPEN_MS = 3 * 60_000
+/** Wrong entries of the code one request allows; after the last it ends ('wrong-code'). */
+export const MAX_CODE_TRIES = 3
+/**
+ * Per source address (an IPv4 address, an IPv6 /64, a relay): requests pending at once, and
+ * requests started per minute. Many peer IDs on one address cannot fill the MAX_INCOMING slots.
+ */
+export const MAX_PENDING_PER_SOURCE = 2
+export const MAX_REQUESTS_PER_SOURCE_PER_MINUTE = 10
+/** Source addresses tracked at once (each for a minute); beyond it new sources are refused as busy. */
+export const MAX_SOURCES = 1024
+/** How long a refused request's stream stays open for its refusal to be read, before it is reset. */
+export const REFUSED_LINGER_MS = 1_000

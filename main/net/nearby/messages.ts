@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
 import { bytes } from '../wire.ts'
 import { COMMIT_BYTES, NONCE_BYTES, REQUEST_TTL_MS } from './constants.ts'
+import { ELEMENT_BYTES, MAC_BYTES } from './passkey.ts'
 
 const nonce = bytes.refine((b) => b.length === NONCE_BYTES, `a ${NONCE_BYTES}-byte nonce`)
 const name = z.string().max(256)
@@ -28,14 +29,28 @@ export const GroupStateMsg = z.object({
   epoch: z.number().int().min(0), secret: bytes.refine((b) => b.length === 32, 'a 32-byte secret'), devices: z.array(Device).max(MAX_DEVICES + 1),
 })
 
+const element = bytes.refine((b) => b.length === ELEMENT_BYTES, `a ${ELEMENT_BYTES}-byte group element`)
+const mac = bytes.refine((b) => b.length === MAC_BYTES, `a ${MAC_BYTES}-byte proof`)
+const Decline = z.object({ t: z.literal('decline') })
+const Welcome = z.object({ t: z.literal('welcome'), name, state: GroupStateMsg })
+
 /**
- * Either side, after `shown`: its person accepted (with how many other devices its group has, which
- * decides who hands over the group) or declined; then the group itself from the side that gives it.
+ * After `shown`, passkey entry (./passkey.ts). Responder → requester: its person typed a code (one
+ * run of the exchange); it did not match (a notice for the requester's screen); the run matched
+ * (its proof, and how many other devices its group has, which decides who hands over the group); a
+ * decline; the group, when it gives it; or why it stopped.
  */
-export const Decision = z.union([
-  z.object({ t: z.literal('accept'), devices }),
-  z.object({ t: z.literal('decline') }),
-  z.object({ t: z.literal('welcome'), name, state: GroupStateMsg }),
-  ErrorMsg,
+export const FromResponder = z.union([
+  z.object({ t: z.literal('try'), value: element }),
+  z.object({ t: z.literal('wrong') }),
+  z.object({ t: z.literal('confirm'), mac, devices }),
+  Decline, Welcome, ErrorMsg,
 ])
-export type DecisionMsg = z.infer<typeof Decision>
+export type FromResponderMsg = z.infer<typeof FromResponder>
+
+/** Requester → responder: its side of a run, with its proof and device count; a withdrawal; the group. */
+export const FromRequester = z.union([
+  z.object({ t: z.literal('reply'), value: element, mac, devices }),
+  Decline, Welcome, ErrorMsg,
+])
+export type FromRequesterMsg = z.infer<typeof FromRequester>

@@ -1,10 +1,12 @@
 /**
  * Nearby pairing: devices found by mDNS that are not in the group are listed as nearby; "pair" on
- * one sends a request over a direct protocol, both devices show the same 6-digit code (./code.ts:
- * commit-then-reveal over both peer IDs and a fresh nonce from each side), and the people accept
- * or decline on both (./session.ts). Requests expire (2 minutes), are few at a time (flood-safe:
- * a bounded number pending, one per peer, a deadline on the handshake) and every message is
- * checked (./messages.ts) before anyone looks at it.
+ * one sends a request over a direct protocol; the requester shows a 6-digit code and the person types
+ * it on the other device, which checks it with the requester by passkey entry (./session.ts,
+ * ./passkey.ts). A device takes requests only while its person has opened "Pair nearby" on it, for
+ * PAIRING_OPEN_MS; otherwise it refuses them (PAIRING_CLOSED). Requests expire (2 minutes), are few
+ * at a time (flood-safe: a bounded number pending, one per peer, two per source address and ten a
+ * minute from one, a deadline on the handshake) and every message is checked (./messages.ts)
+ * before anyone looks at it.
  */
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -14,15 +16,24 @@ import type { Libp2p } from 'libp2p'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import { checkDeviceID, type Group } from '../group.ts'
 import { Channel, MAX_PREAUTH_MESSAGE_BYTES, WireError } from '../wire.ts'
-import { commitment, opens, pairingCode, requestID } from './code.ts'
+import { commitment, opens, requestID, sessionID } from './code.ts'
 import {
-  HANDSHAKE_MS, MAX_INBOUND_STREAMS, MAX_INCOMING, MAX_MESSAGE_BYTES, MAX_NEARBY, MAX_OUTGOING, NEARBY_STALE_MS, NONCE_BYTES, PROTOCOL, REQUEST_TTL_MS,
+  HANDSHAKE_MS, MAX_CODE_TRIES, MAX_INBOUND_STREAMS, MAX_INCOMING, MAX_MESSAGE_BYTES, MAX_NEARBY, MAX_OUTGOING, NEARBY_STALE_MS, NONCE_BYTES,
+  PAIRING_OPEN_MS, PROTOCOL, REFUSED_LINGER_MS, REQUEST_TTL_MS,
 } from './constants.ts'
 import { NonceMsg, Request, Reveal, Shown } from './messages.ts'
 import { watchMdnsNames } from './mdns-name.ts'
+import { isCode, newCode } from './passkey.ts'
 import { Session, type Outcome, type PairingRequest } from './session.ts'
+import { SourceLimits, sourceOf } from './sources.ts'
 
 export type { Outcome, PairingRequest } from './session.ts'
+
+/** Whether this device takes nearby pairing requests now, and until when. */
+export interface PairingMode {
+  open: boolean
+  until: number | null
+}
 
 export interface NearbyDevice {
   peerID: string
@@ -42,18 +53,24 @@ export interface NearbyInit {
   isPaused?: () => boolean
   /** How long a request stays open once shown (default 2 minutes; shorter in tests). */
   ttlMs?: number
+  /** How long "Pair nearby" stays open (default and maximum PAIRING_OPEN_MS; shorter in tests). */
+  openMs?: number
   log?: (msg: string) => void
 }
 
 interface NearbyEvents {
   /** The list of nearby devices changed. */
   nearby: []
-  /** A request from another device is to be shown (with its code). */
+  /** A request opened: from another device (the person types its code), or to one (this shows the code). */
   'pairing:request': [PairingRequest]
   'pairing:resolved': [{ id: string; outcome: Outcome }]
+  /** A pending request changed (a wrong entry: fewer tries left). */
+  'pairing:changed': [PairingRequest]
+  /** "Pair nearby" opened or closed here. */
+  'pairing:mode': [PairingMode]
 }
 
-const KNOWN_REFUSALS: ReadonlySet<string> = new Set(['PAIRING_BUSY', 'ALREADY_PAIRED', 'NETWORK_OFF'])
+const KNOWN_REFUSALS: ReadonlySet<string> = new Set(['PAIRING_BUSY', 'ALREADY_PAIRED', 'NETWORK_OFF', 'PAIRING_CLOSED'])
 
 export class Nearby extends EventEmitter<NearbyEvents> {
   readonly #init: NearbyInit
@@ -63,6 +80,9 @@ export class Nearby extends EventEmitter<NearbyEvents> {
   /** Peers with a request being set up or pending, per direction (one each at a time). */
   readonly #incoming = new Set<string>()
   readonly #outgoing = new Set<string>()
+  readonly #sources = new SourceLimits()
+  #openUntil: number | null = null
+  #openTimer: NodeJS.Timeout | null = null
   #unwatch: () => void = () => {}
   #prune: NodeJS.Timeout | null = null
   readonly #onPeer = (evt: Event): void => this.#discovered((evt as CustomEvent<PeerInfo>).detail)
@@ -96,6 +116,8 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     this.#unwatch()
     if (this.#prune !== null) clearInterval(this.#prune)
     this.#init.group.off('change', this.#onGroupChange)
+    if (this.#openTimer !== null) clearTimeout(this.#openTimer)
+    this.#openUntil = null
     for (const s of this.#sessions.values()) s.cancel()
     await this.#init.host.unhandle(PROTOCOL).catch(() => {})
   }
@@ -113,6 +135,41 @@ export class Nearby extends EventEmitter<NearbyEvents> {
 
   requests(): PairingRequest[] {
     return [...this.#sessions.values()].map((s) => ({ ...s.record }))
+  }
+
+  mode(): PairingMode {
+    return { open: this.#openUntil !== null, until: this.#openUntil }
+  }
+
+  /** Takes incoming requests from now for PAIRING_OPEN_MS (again from now when open already). */
+  open(): PairingMode {
+    if (this.#init.isPaused?.() === true) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
+    const ms = Math.min(this.#init.openMs ?? PAIRING_OPEN_MS, PAIRING_OPEN_MS)
+    if (this.#openTimer !== null) clearTimeout(this.#openTimer)
+    this.#openUntil = Date.now() + ms
+    this.#openTimer = setTimeout(() => this.close(), ms)
+    this.#openTimer.unref()
+    this.#init.log?.(`nearby: taking pairing requests for ${Math.round(ms / 1000)} s`)
+    const mode = this.mode()
+    this.emit('pairing:mode', mode)
+    return mode
+  }
+
+  /** Stops taking incoming requests; those still pending are declined (unless their code matched). */
+  close(): PairingMode {
+    if (this.#openTimer !== null) clearTimeout(this.#openTimer)
+    this.#openTimer = null
+    const wasOpen = this.#openUntil !== null
+    this.#openUntil = null
+    for (const s of this.#sessions.values()) {
+      if (s.record.direction === 'incoming' && !s.matched) void s.decline()
+    }
+    const mode = this.mode()
+    if (wasOpen) {
+      this.#init.log?.('nearby: no longer taking pairing requests')
+      this.emit('pairing:mode', mode)
+    }
+    return mode
   }
 
   #discovered(info: PeerInfo): void {
@@ -192,19 +249,27 @@ export class Nearby extends EventEmitter<NearbyEvents> {
         const record: PairingRequest = {
           id: requestID(self, peer, mine, theirs.nonce),
           peerID: peer,
-          ...(cleanName(theirs.name) === '' ? {} : { name: cleanName(theirs.name) }),
-          code: pairingCode(self, peer, mine, theirs.nonce),
+          ...(cleanName(theirs.name) === '' ? {} : { claimedName: cleanName(theirs.name) }),
           direction: 'outgoing',
+          code: newCode(),
           expiresAt: Date.now() + shown.ttlMs,
+          triesLeft: MAX_CODE_TRIES,
         }
-        this.#open(record, ch, controller, host.getConnections(peerIdFromString(peer))[0], () => this.#outgoing.delete(peer))
+        const session = sessionID(self, peer, mine, theirs.nonce)
+        this.#start(record, session, ch, controller, host.getConnections(peerIdFromString(peer))[0], () => this.#outgoing.delete(peer))
         handedOff = true
+        this.emit('pairing:request', { ...record })
         return { id: record.id, code: record.code }
       } catch (err) {
         const timedOut = controller.signal.aborted
         controller.abort(err as Error)
         stream.abort(err as Error)
-        if (err instanceof TandemError) throw err
+        if (err instanceof TandemError) {
+          if (err.code === 'PAIRING_CLOSED') {
+            throw new TandemError('PAIRING_CLOSED', `${this.#seen.get(peer)?.name ?? 'That device'} is not accepting pairing requests now: open Pair nearby on it (Devices & peers → Let a nearby device pair, or \`tandem client pair open\`), then ask again.`)
+          }
+          throw err
+        }
         const msg = timedOut ? 'the other device did not answer in time' : (err as Error).message
         throw new TandemError('PAIRING_FAILED', `Pairing with ${this.#seen.get(peer)?.name ?? peer} failed: ${msg}`)
       } finally {
@@ -215,8 +280,11 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     }
   }
 
-  async accept(id: string): Promise<void> {
-    await this.#session(id).accept()
+  /** Its person typed `code` for an incoming request: pairs when it is the code the requester shows. */
+  async accept(id: string, code: string): Promise<void> {
+    const session = this.#session(id)
+    if (!isCode(code)) throw new TandemError('INVALID_INPUT', 'The code is the 6 digits the other device shows.')
+    await session.enterCode(code)
   }
 
   /** Declines an incoming request, or withdraws an outgoing one. */
@@ -230,16 +298,19 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     return s
   }
 
-  #open(record: PairingRequest, ch: Channel, controller: AbortController, conn: Connection | undefined, release: () => void): Session {
+  #start(record: PairingRequest, sessionID: Uint8Array, ch: Channel, controller: AbortController, conn: Connection | undefined, release: () => void): Session {
     const session = new Session({
-      record, ch, group: this.#init.group, selfAddrs: this.#init.selfAddrs, log: this.#init.log,
+      record, session: sessionID, ch, group: this.#init.group, selfAddrs: this.#init.selfAddrs, log: this.#init.log,
       remoteAddr: conn?.remoteAddr.toString(),
       abort: (err) => { controller.abort(err); ch.abort(err) },
+      onChange: () => { this.emit('pairing:changed', { ...record }) },
       onDone: (outcome) => {
         this.#sessions.delete(record.id)
         release()
         this.#init.log?.(`nearby pairing ${record.id} with ${record.peerID}: ${outcome}`)
         this.emit('pairing:resolved', { id: record.id, outcome })
+        // One pairing per opening of "Pair nearby".
+        if (outcome === 'accepted' && record.direction === 'incoming') this.close()
       },
     })
     this.#sessions.set(record.id, session)
@@ -254,10 +325,18 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     const refuse = async (code: ErrorCode, error: string): Promise<void> => {
       await ch.send({ t: 'error', code, error }).catch(() => {})
       await ch.close()
+      // Time to read the refusal, then the stream ends whatever the other side does (a stranger
+      // that keeps its side open holds nothing here past this).
+      setTimeout(() => ch.abort(new Error('refused')), REFUSED_LINGER_MS).unref()
     }
     if (group.has(peer)) return refuse('ALREADY_PAIRED', 'This device is in your group already.')
+    if (this.#openUntil === null) return refuse('PAIRING_CLOSED', 'This device is not accepting pairing requests now: open Pair nearby on it.')
     if (this.#incoming.has(peer)) return refuse('PAIRING_BUSY', 'A request from you is pending already.')
+    const source = sourceOf(connection.remoteAddr.toString())
     if (this.#incoming.size >= MAX_INCOMING) return refuse('PAIRING_BUSY', 'Too many pairing requests are waiting on this device: try again later.')
+    const admitted = this.#sources.admit(source)
+    if (admitted === 'pending') return refuse('PAIRING_BUSY', 'Too many pairing requests from your network address are waiting on this device: try again later.')
+    if (admitted === 'rate') return refuse('PAIRING_BUSY', 'Too many pairing requests from your network address: try again in a minute.')
     this.#incoming.add(peer)
     let handedOff = false
     const handshake = setTimeout(() => controller.abort(new Error('the handshake timed out')), HANDSHAKE_MS)
@@ -269,18 +348,22 @@ export class Nearby extends EventEmitter<NearbyEvents> {
       const reveal = await ch.recv(Reveal)
       if (!opens(request.commit, peer, reveal.nonce)) return await refuse('PAIRING_FAILED', 'The revealed nonce does not match the commitment.')
       if (group.has(peer)) return await refuse('ALREADY_PAIRED', 'This device is in your group already.')
+      // "Pair nearby" may have closed during the handshake; a request lasts no longer than it.
+      const until = this.#openUntil
+      if (until === null) return await refuse('PAIRING_CLOSED', 'This device is not accepting pairing requests now: open Pair nearby on it.')
       clearTimeout(handshake)
       const self = host.peerId.toString()
-      const ttlMs = Math.min(this.#init.ttlMs ?? REQUEST_TTL_MS, REQUEST_TTL_MS)
+      const ttlMs = Math.max(1, Math.min(this.#init.ttlMs ?? REQUEST_TTL_MS, REQUEST_TTL_MS, until - Date.now()))
       const record: PairingRequest = {
         id: requestID(peer, self, reveal.nonce, mine),
         peerID: peer,
-        ...(theirName === '' ? {} : { name: theirName }),
-        code: pairingCode(peer, self, reveal.nonce, mine),
+        ...(theirName === '' ? {} : { claimedName: theirName }),
         direction: 'incoming',
         expiresAt: Date.now() + ttlMs,
+        triesLeft: MAX_CODE_TRIES,
       }
-      this.#open(record, ch, controller, connection, () => this.#incoming.delete(peer))
+      const session = sessionID(peer, self, reveal.nonce, mine)
+      this.#start(record, session, ch, controller, connection, () => { this.#incoming.delete(peer); this.#sources.release(source) })
       handedOff = true
       this.emit('pairing:request', { ...record })
       await ch.send({ t: 'shown', ttlMs })
@@ -290,7 +373,10 @@ export class Nearby extends EventEmitter<NearbyEvents> {
       ch.abort(err instanceof WireError ? err : new Error((err as Error).message))
     } finally {
       clearTimeout(handshake)
-      if (!handedOff) this.#incoming.delete(peer)
+      if (!handedOff) {
+        this.#incoming.delete(peer)
+        this.#sources.release(source)
+      }
     }
   }
 }

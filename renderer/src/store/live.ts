@@ -59,8 +59,11 @@ export function startLive(bridge: Bridge): () => void {
       case 'nearby':
         useTandem.setState({ nearby: data as ApiEvents['nearby'] })
         break
-      case 'pairing:request': case 'pairing:resolved':
+      case 'pairing:request': case 'pairing:resolved': case 'pairing:changed':
         soon('requests', () => void loaders.requests())
+        break
+      case 'pairing:mode':
+        useTandem.setState({ pairingMode: data as ApiEvents['pairing:mode'] })
         break
       case 'sync':
         soon('node', () => void loaders.node())

@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand'
 import type {
-  DeviceInfo, NearbyDevice, NodeInfo, PairingRequest, PeerInfo, ReplicatorInfo,
+  DeviceInfo, NearbyDevice, NodeInfo, PairingMode, PairingRequest, PeerInfo, ReplicatorInfo,
 } from '../../../shared/api/index.ts'
 import type { CollectionInfo } from '../../../shared/types.ts'
 import type { LinkState } from '../bridge/bridge.ts'
@@ -20,6 +20,8 @@ export interface TandemState {
   peers: PeerInfo[]
   nearby: NearbyDevice[]
   requests: PairingRequest[]
+  /** Whether this device takes nearby pairing requests ("Pair nearby" open). */
+  pairingMode: PairingMode
   replicators: ReplicatorInfo[]
   /** Bumped when documents of a collection change (by name): open tables reload. */
   docTicks: Record<string, number>
@@ -37,6 +39,7 @@ export const useTandem = create<TandemState>()((set) => ({
   peers: [],
   nearby: [],
   requests: [],
+  pairingMode: { open: false, until: null },
   replicators: [],
   docTicks: {},
   problem: null,
@@ -65,6 +68,7 @@ export const loaders = {
   peers: () => load('peers', () => api().call('peers.list')),
   nearby: () => load('nearby', () => api().call('pairing.nearby').catch(() => [])),
   requests: () => load('requests', () => api().call('pairing.requests').catch(() => [])),
+  pairingMode: () => load('pairingMode', () => api().call('pairing.mode').catch(() => ({ open: false, until: null }))),
   replicators: () => load('replicators', () => api().call('replicators.getall')),
 }
 
