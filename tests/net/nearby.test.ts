@@ -242,3 +242,20 @@ test('an invite can be cancelled by id, code or URI; a cancelled invite is refus
   assert.equal(a.cancelInvite(used.id), false, 'a used invite cannot be cancelled')
   assert.deepEqual(a.pairing!.listInvites(), [])
 })
+
+test('a device of the older nearby protocol (codes compared on both screens) is told apart, not half-paired', async (t) => {
+  const a = await startNode(t, { deviceName: 'phone' })
+  const old = await startNode(t, { deviceName: 'old laptop' })
+  // What an older Tandem serves: nearby 1.0.0 only.
+  const { PROTOCOL } = await import('../../main/net/nearby/constants.ts')
+  await old.host!.unhandle(PROTOCOL)
+  await old.host!.handle('/tandem/nearby/1.0.0', (stream) => { stream.abort(new Error('old')) })
+  await a.dial(old.addresses()[0]!)
+  await assert.rejects(a.requestPairing(old.deviceID), (err: unknown) => {
+    fails('UNREACHABLE')(err)
+    assert.match((err as Error).message, /older Tandem/)
+    return true
+  })
+  assert.equal(a.group.list().length, 0)
+  assert.equal(old.group.list().length, 0)
+})

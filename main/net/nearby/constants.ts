@@ -1,4 +1,8 @@
-export const PROTOCOL = '/tandem/nearby/1.0.0'
+/**
+ * 2.0.0: passkey entry (SPEKE). Devices of 1.0.0 (codes compared on both screens) fail protocol
+ * selection both ways, which each side reports as "an older/newer Tandem", never a half-run pairing.
+ */
+export const PROTOCOL = '/tandem/nearby/2.0.0'
 /** A request lasts this long from the moment it is shown on the other device. */
 export const REQUEST_TTL_MS = 2 * 60_000
 /** The handshake (request, nonce, reveal, shown) must finish within this. */

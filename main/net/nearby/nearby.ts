@@ -231,7 +231,12 @@ export class Nearby extends EventEmitter<NearbyEvents> {
       try {
         stream = await host.dialProtocol(peerIdFromString(peer), PROTOCOL, { signal: AbortSignal.timeout(HANDSHAKE_MS) })
       } catch (err) {
-        throw new TandemError('UNREACHABLE', `Could not reach ${this.#seen.get(peer)?.name ?? peer}: ${(err as Error).message}`)
+        const who = this.#seen.get(peer)?.name ?? peer
+        if ((err as Error).name === 'UnsupportedProtocolError') {
+          // An older Tandem speaks nearby 1.0.0 (codes compared on both screens), which this one refuses.
+          throw new TandemError('UNREACHABLE', `${who} runs an older Tandem that pairs nearby the old way: update it, or pair by invite.`)
+        }
+        throw new TandemError('UNREACHABLE', `Could not reach ${who}: ${(err as Error).message}`)
       }
       const controller = new AbortController()
       const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: controller.signal })
