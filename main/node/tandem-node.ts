@@ -147,8 +147,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#nearby.on('pairing:request', (r) => this.emit('pairing:request', r))
     this.#nearby.on('pairing:resolved', (r) => this.emit('pairing:resolved', r))
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
-    this.dagSync = new DagSync({ db, host, isMember, log })
-    this.heads = new HeadExchange({ db, host, isMember, log })
+    this.dagSync = new DagSync({ db, host }, { isMember, log })
+    this.heads = new HeadExchange({ db, host }, { isMember, log })
     this.gossip = new Gossip({
       db, pubsub: host.services.pubsub, group, hotDocuments, log,
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
@@ -157,8 +157,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const dagSync = this.dagSync
     this.replicators = new Replicators({ db, host, group, heads: this.heads, log, pulling: (peer) => dagSync.servingTo(peer) })
     this.replicators.on('state', (s) => this.emit('replicator', s))
-    this.#replicateServer = new ReplicateServer({
-      db, host, isMember, log,
+    this.#replicateServer = new ReplicateServer({ db, host }, {
+      isMember, log,
       onPending: (peer, pending) => { void this.#fetchAncestorsOf(peer, pending) },
     })
   }
