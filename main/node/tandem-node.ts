@@ -385,7 +385,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   /** Dials a multiaddr (/…/p2p/<peer ID>). */
   async dial(addr: string): Promise<DeviceID> {
-    if (this.host === null) throw new Error('the network is off (--no-p2p)')
+    if (this.host === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to dial with.')
     const conn = await this.host.dial(multiaddr(checkMultiaddr(addr)), { signal: AbortSignal.timeout(10_000) })
     return conn.remotePeer.toString() as DeviceID
   }
@@ -417,7 +417,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   }
 
   async #sync(peerStr: string, collections?: CollectionID[]): Promise<SyncReport> {
-    if (this.heads === null || this.dagSync === null) throw new Error('the network is off (--no-p2p)')
+    if (this.heads === null || this.dagSync === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to sync with.')
     const peer = peerIdFromString(peerStr)
     // Collections kept only in part (single documents replicated here) are not pulled whole.
     const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)
