@@ -28,6 +28,7 @@ export class Channel {
   readonly #lp: LengthPrefixedStream<Stream>
   readonly #stream: Stream
   readonly #signal: AbortSignal | undefined
+  #closing: Promise<void> | null = null
 
   constructor(stream: Stream, options: ChannelOptions) {
     this.#stream = stream
@@ -67,8 +68,13 @@ export class Channel {
     return parsed.data
   }
 
-  async close(): Promise<void> {
-    await this.#stream.close({ signal: this.#signal }).catch(() => this.#stream.abort(new Error('close failed')))
+  /**
+   * Closes our side, once: a later call waits for the same close. A handler may end its exchange
+   * early (then act on it) and leave the final close to ProtocolService without closing twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#stream.close({ signal: this.#signal }).catch(() => this.#stream.abort(new Error('close failed')))
+    return this.#closing
   }
 
   abort(err: Error): void {
