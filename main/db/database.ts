@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
-import { TandemError } from '../../shared/errors.ts'
+import { TandemError, type ErrorCode } from '../../shared/errors.ts'
 import type {
   ApplyResult, BlockCID, CollectionID, CollectionInfo, DeviceID, DocID, DocumentView, HistoryEntry, ListQuery, ListResult,
 } from '../../shared/types.ts'
@@ -751,7 +751,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
           for (const waiter of changes.waitersOf(cid)) {
             const bytes = await txn.get(this.#store.pending, waiter)
             if (bytes === undefined) continue
-            const enc = await verifyBlock(bytes, waiter).catch((err: unknown) => toTandem(err))
+            const enc = await verifyBlock(bytes, waiter).catch((err: unknown) => rejection(err))
             if (enc instanceof TandemError) continue
             if ((await missingParents(this.#store, txn, this.#metas, enc)).length > 0) continue
             changes.drop(this.#store, txn, enc)
@@ -761,7 +761,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
               if (r !== undefined) r.status = 'applied'
               next.push(waiter)
             } catch (err) {
-              const r = this.#reject(waiter, toTandem(err))
+              const r = this.#reject(waiter, rejection(err))
               const prior = resultByCid.get(waiter)
               if (prior !== undefined) Object.assign(prior, r)
             }
@@ -815,11 +815,15 @@ export class Database extends EventEmitter<DatabaseEvents> {
       applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
       return { cid, status: 'applied' }
     } catch (err) {
-      return this.#reject(cid, toTandem(err))
+      return this.#reject(cid, rejection(err))
     }
   }
 
-  /** Everything about a verified block that does not depend on other blocks: its author is trusted, its fields fit. */
+  /**
+   * Everything about a verified block that does not depend on other blocks: its author is trusted,
+   * its fields fit. It reads nothing from the store, only the block: whatever throws in it is about
+   * the block, and rejects it.
+   */
   #checkDecoded(enc: EncodedBlock, from: DeviceID | undefined): EncodedBlock | TandemError {
     try {
       const { block } = enc
@@ -962,6 +966,22 @@ function notFound(c: StoredCollection, docID: string): TandemError {
 
 function toTandem(err: unknown): TandemError {
   return err instanceof TandemError ? err : new TandemError('BLOCK_INVALID', `invalid block: ${(err as Error)?.message ?? String(err)}`)
+}
+
+/** Codes that say a block itself is wrong (its bytes, signature, author, fields, or place in its document). */
+const REJECTS_BLOCK: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'BLOCK_INVALID', 'BAD_CID', 'BAD_SIGNATURE', 'UNTRUSTED_AUTHOR', 'UNKNOWN_COLLECTION', 'UNKNOWN_FIELD', 'WRONG_TYPE', 'MISSING_REQUIRED', 'INVALID_INPUT',
+])
+
+/**
+ * What applying a block threw, as the block's rejection when it says the block is wrong. Anything
+ * else (a LevelDB read that failed, a closed store, a bug) is a fault of this device, not of the
+ * block: it is thrown on, so the commit is abandoned and the caller gets the error (a sender keeps
+ * the batch and sends it again), and no good block is ever recorded as rejected.
+ */
+function rejection(err: unknown): TandemError {
+  if (err instanceof TandemError && REJECTS_BLOCK.has(err.code)) return err
+  throw err
 }
 
 export { blockDocID }

@@ -2,11 +2,14 @@
  * Framing and validation for Tandem's direct protocols: each message is length-prefixed dag-cbor,
  * bounded in size, read under a deadline, and checked against its zod schema before anyone looks
  * at it. A malformed message ends the exchange with a WireError; it never reaches the database.
+ * A side that cannot go on says why in the one error frame (`errorFrame`), with a code of
+ * shared/errors.ts; the other side turns it into a TandemError (`peerError`).
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
+import { ERROR_CODES, TandemError, type ErrorCode } from '../../shared/errors.ts'
 import { encodeCbor, slabAlloc } from '../db/cbor.ts'
 import { ATTESTATION_BYTES } from '../db/attest.ts'
 
@@ -20,6 +23,19 @@ export class WireError extends Error {
  * streams on many connections at once; each read costs it at most this much of our memory.
  */
 export const MAX_PREAUTH_MESSAGE_BYTES = 4 * 1024
+
+/** How long a refused stream stays open for the refusal to be read, before it is reset whatever the other side does. */
+export const REFUSED_LINGER_MS = 1_000
+
+/**
+ * Answers a peer that may not use this protocol with `frame`, closes our side, and resets the
+ * stream after REFUSED_LINGER_MS: a refused stranger that keeps its side open holds nothing here.
+ */
+export async function refuseWith(ch: Channel, frame: unknown): Promise<void> {
+  await ch.send(frame).catch(() => {})
+  await ch.close()
+  setTimeout(() => ch.abort(new WireError('refused')), REFUSED_LINGER_MS).unref()
+}
 
 export interface ChannelOptions {
   /** Largest message accepted, in bytes. */
@@ -46,6 +62,7 @@ export class Channel {
   #received = 0
   #consumed = 0
   readonly #onData: ((evt: { data: { byteLength: number } }) => void) | undefined
+  #closing: Promise<void> | null = null
 
   constructor(stream: Stream, options: ChannelOptions) {
     this.#stream = stream
@@ -125,8 +142,13 @@ export class Channel {
     return parsed.data
   }
 
-  async close(): Promise<void> {
-    await this.#stream.close({ signal: this.#signal }).catch(() => this.#stream.abort(new Error('close failed')))
+  /**
+   * Closes our side, once: a later call waits for the same close. A handler may end its exchange
+   * early (then act on it) and leave the final close to ProtocolService without closing twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#stream.close({ signal: this.#signal }).catch(() => this.#stream.abort(new Error('close failed')))
+    return this.#closing
   }
 
   abort(err: Error): void {
@@ -139,6 +161,52 @@ function varintBytes(n: number): number {
   let bytes = 1
   for (let x = n; x >= 0x80; x = Math.floor(x / 0x80)) bytes++
   return bytes
+}
+
+/** Longest error text a frame carries (every reader before the one frame capped it at 500). */
+export const MAX_ERROR_CHARS = 500
+
+/**
+ * The one error frame of every protocol: a stable code (shared/errors.ts) and words for people.
+ * `ok: false` is there for replication peers from before this frame, whose ack reader knows
+ * `{ ok: false, error }`; every other older reader (`{ error }`, `{ t: 'error', error }`,
+ * `{ t: 'error', code, error }`) finds its own keys in it and ignores the rest. So an older peer
+ * reads it as the refusal or error it is, in the same words, never as an answer.
+ */
+export interface ErrorFrame {
+  t: 'error'
+  code: ErrorCode
+  error: string
+  ok: false
+}
+
+export function errorFrame(code: ErrorCode, message: string): ErrorFrame {
+  return { t: 'error', code, error: message.slice(0, MAX_ERROR_CHARS), ok: false }
+}
+
+/**
+ * What an error from a peer looks like to a reader: the frame above, or an older peer's shape
+ * (`{ error }`, `{ ok: false, error }`, `{ t: 'error', error }`, with or without a code). Put it
+ * in a reader's union after the shapes that carry data.
+ */
+export const peerErrorMessage = z.object({
+  t: z.literal('error').optional(),
+  ok: z.literal(false).optional(),
+  code: z.string().max(64).optional(),
+  error: z.string().max(MAX_ERROR_CHARS),
+})
+export type PeerErrorMessage = z.infer<typeof peerErrorMessage>
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES)
+
+/**
+ * A peer's error frame as a TandemError with the peer's code. An older peer's frame carries none:
+ * `legacy` says what such a frame meant on this protocol. A code this version does not know (a newer
+ * peer's) reads as INTERNAL. `details.remote` says the code is the peer's, not this device's.
+ */
+export function peerError(msg: PeerErrorMessage, context: string, legacy: ErrorCode): TandemError {
+  const code = msg.code === undefined ? legacy : KNOWN_CODES.has(msg.code) ? msg.code as ErrorCode : 'INTERNAL'
+  return new TandemError(code, `${context}: ${msg.error}`, { remote: true, ...(msg.code !== undefined && code !== msg.code ? { peerCode: msg.code } : {}) })
 }
 
 // Shared pieces of message schemas.

@@ -158,8 +158,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#nearby.on('pairing:changed', (r) => this.emit('pairing:changed', r))
     this.#nearby.on('pairing:mode', (m) => this.emit('pairing:mode', m))
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
-    this.dagSync = new DagSync({ db, host, isMember, log })
-    this.heads = new HeadExchange({ db, host, isMember, log })
+    this.dagSync = new DagSync({ db, host }, { isMember, log })
+    this.heads = new HeadExchange({ db, host }, { isMember, log })
     this.gossip = new Gossip({
       db, pubsub: host.services.pubsub, group, hotDocuments, log,
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
@@ -168,8 +168,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const dagSync = this.dagSync
     this.replicators = new Replicators({ db, host, group, heads: this.heads, log, pulling: (peer) => dagSync.servingTo(peer) })
     this.replicators.on('state', (s) => this.emit('replicator', s))
-    this.#replicateServer = new ReplicateServer({
-      db, host, isMember, log,
+    this.#replicateServer = new ReplicateServer({ db, host }, {
+      isMember, log,
       onPending: (peer, pending) => { void this.#fetchAncestorsOf(peer, pending) },
     })
   }
@@ -417,7 +417,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   /** Dials a multiaddr (/…/p2p/<peer ID>). */
   async dial(addr: string): Promise<DeviceID> {
-    if (this.host === null) throw new Error('the network is off (--no-p2p)')
+    if (this.host === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to dial with.')
     const conn = await this.host.dial(multiaddr(checkMultiaddr(addr)), { signal: AbortSignal.timeout(10_000) })
     return conn.remotePeer.toString() as DeviceID
   }
@@ -449,7 +449,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   }
 
   async #sync(peerStr: string, collections?: CollectionID[]): Promise<SyncReport> {
-    if (this.heads === null || this.dagSync === null) throw new Error('the network is off (--no-p2p)')
+    if (this.heads === null || this.dagSync === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to sync with.')
     const peer = peerIdFromString(peerStr)
     // Collections kept only in part (single documents replicated here) are not pulled whole.
     const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)

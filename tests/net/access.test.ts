@@ -58,13 +58,14 @@ test('a stranger that connects, subscribes to every topic it sees and calls ever
   await new Promise((r) => setTimeout(r, 500))
   for (const data of seen) assert.ok(!Buffer.from(data).includes(SECRET_TEXT), 'no gossip plaintext reached the stranger')
 
-  // The direct protocols refuse it.
+  // The direct protocols refuse it, in the one error frame (wire.ts).
+  const refused = { t: 'error', code: 'UNAUTHORIZED', error: 'refused: not a device of this group', ok: false }
   const head = (await a.db.getDocument('Notes', id)).heads[0]!
   const dag = await ask(stranger, a, DAG, [dagCbor.encode({ v: 1, want: [head], have: [] })])
-  assert.deepEqual(dag, [{ error: 'refused: not a device of this group' }])
+  assert.deepEqual(dag, [refused])
   const digests = await stranger.db.collectionDigests()
   const heads = await ask(stranger, a, HEADS, [dagCbor.encode({ v: 1, cols: [...digests].map(([cid, d]) => ({ id: cid, d })) })])
-  assert.deepEqual(heads, [{ error: 'refused: not a device of this group' }])
+  assert.deepEqual(heads, [refused])
 
   // Its own writes, published on the group's topics, are refused.
   const mine = await stranger.db.createDocument('Notes', { title: 'from a stranger' })

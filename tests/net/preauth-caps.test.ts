@@ -13,6 +13,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Stream } from '@libp2p/interface'
 import { PROTOCOL as PAIR } from '../../main/net/pairing/constants.ts'
 import { PROTOCOL as NEARBY } from '../../main/net/nearby/constants.ts'
+import { PROTOCOL as DAG } from '../../main/net/dag-sync/constants.ts'
+import { PROTOCOL as HEADS } from '../../main/net/head-exchange/constants.ts'
+import { PROTOCOL as REPLICATE } from '../../main/net/replicate/constants.ts'
 import type { PairingRequest } from '../../main/net/nearby/nearby.ts'
 import { MAX_PREAUTH_MESSAGE_BYTES } from '../../main/net/wire.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
@@ -80,4 +83,17 @@ test('a welcome larger than the pre-authentication cap still arrives: by invite 
   await c.acceptPairing(inc.id, out.code) // the person types the code d shows
   assert.equal((await resolved)[0].outcome, 'accepted')
   assert.equal(d.group.list().length, 41, 'the requester got the whole group nearby')
+})
+
+test('a stranger on a group protocol is refused, and its stream ends even if it keeps its side open', async (t) => {
+  const [a, stranger] = [await startNode(t), await startNode(t)]
+  await stranger.dial(a.addresses()[0]!)
+  for (const protocol of [DAG, HEADS, REPLICATE]) {
+    // A message declared under the cap, a little of it sent, then silence: nothing to read past the refusal.
+    const ms = await endedAfter(stranger, a, protocol, [varint(1000), new Uint8Array(100)], 5_000)
+    assert.ok(ms !== null && ms < 3_000, `${protocol}: the stream was ended ${ms === null ? 'not within 5 s' : `after ${Math.round(ms)} ms`}`)
+    // Over the cap: cut at once.
+    const over = await endedAfter(stranger, a, protocol, [varint(1024 * 1024), new Uint8Array(64 * 1024)], 5_000)
+    assert.ok(over !== null && over < 3_000, `${protocol}, oversized: ended ${over === null ? 'not within 5 s' : `after ${Math.round(over)} ms`}`)
+  }
 })

@@ -3,13 +3,13 @@
  * one round trip as a stream of blocks in causal order (parents first), bounded in count, bytes and
  * time. Each block is verified on arrival by the database (CID, signature, author, schema).
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Libp2p } from 'libp2p'
+import type { PeerId, Stream } from '@libp2p/interface'
 import { z } from 'zod'
-import type { Database, PreparedBlocks } from '../../db/database.ts'
+import type { PreparedBlocks } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
-import type { DeviceID } from '../../../shared/types.ts'
-import { attestation, blocksFrame, bytes, Channel, cidString, WireError } from '../wire.ts'
+import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
+import { attestation, blocksFrame, bytes, Channel, cidString, peerError, peerErrorMessage, WireError } from '../wire.ts'
+import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import {
   FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT, FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, TIMEOUT_MS,
@@ -24,7 +24,7 @@ const readBlocksFrame = blocksFrame(FRAME_BLOCKS)
 const Frame = z.union([
   z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS), att: attestation.optional() }),
   z.object({ done: z.literal(true), truncated: z.boolean(), missing: z.array(cidString).max(MAX_CIDS_PER_REQUEST) }),
-  z.object({ error: z.string().max(500) }),
+  peerErrorMessage,
 ])
 
 export interface FetchResult {
@@ -35,36 +35,55 @@ export interface FetchResult {
   missing: string[]
 }
 
+/**
+ * What DAG sync reads from and writes to the database (Database satisfies it). `P` is the database's
+ * own record of blocks checked off the write lock, handed back to commit them in order.
+ */
+export interface DagSyncStore<P = PreparedBlocks> {
+  /** Stored blocks by CID (undefined where not stored). */
+  getBlocks(cids: readonly string[]): Promise<Array<Uint8Array | undefined>>
+  /** Whether each is stored or pending here. */
+  hasBlocks(cids: readonly string[]): Promise<boolean[]>
+  /** This device's signature over a frame's CIDs (db/attest.ts). */
+  attest(ids: readonly string[]): Promise<Uint8Array>
+  /** Every check of received blocks that needs no lock. */
+  prepareBlocks(entries: Array<{ bytes: Uint8Array }>, options: { from?: DeviceID; attestation?: Uint8Array }): Promise<P>
+  /** Commits what `prepareBlocks` checked, in one commit. */
+  applyPrepared(prepared: P): Promise<ApplyResult[]>
+}
+
+export interface DagSyncComponents<P = PreparedBlocks> {
+  host: ProtocolHost
+  db: DagSyncStore<P>
+}
+
 export interface DagSyncInit {
-  db: Database
-  host: Libp2p
   isMember: (peer: string) => boolean
   log?: (msg: string) => void
 }
 
-export class DagSync {
-  readonly #db: Database
-  readonly #host: Libp2p
-  readonly #isMember: (peer: string) => boolean
+export class DagSync<P = PreparedBlocks> {
+  readonly #db: DagSyncStore<P>
+  readonly #service: ProtocolService
   readonly #log: (msg: string) => void
   /** Requests being answered, per asking peer. */
   readonly #serving = new Map<string, number>()
 
-  constructor(init: DagSyncInit) {
-    this.#db = init.db
-    this.#host = init.host
-    this.#isMember = init.isMember
+  constructor(components: DagSyncComponents<P>, init: DagSyncInit) {
+    this.#db = components.db
     this.#log = init.log ?? (() => {})
+    this.#service = new ProtocolService(components.host, {
+      protocol: PROTOCOL, name: 'dag-sync', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_REQUEST_BYTES, timeoutMs: TIMEOUT_MS,
+      isMember: init.isMember, log: this.#log,
+    }, (ch, peer, stream) => this.#serve(ch, peer.toString(), stream))
   }
 
   async start(): Promise<void> {
-    await this.#host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
-      maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true,
-    })
+    await this.#service.start()
   }
 
   async stop(): Promise<void> {
-    await this.#host.unhandle(PROTOCOL)
+    await this.#service.stop()
   }
 
   /** Whether `peer` is fetching blocks from this device right now. */
@@ -72,16 +91,9 @@ export class DagSync {
     return (this.#serving.get(peer) ?? 0) > 0
   }
 
-  async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const ch = new Channel(stream, { maxMessageBytes: MAX_REQUEST_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
-    const peer = connection.remotePeer.toString()
+  async #serve(ch: Channel, peer: string, stream: Stream): Promise<void> {
     let served = false
     try {
-      if (!this.#isMember(peer)) {
-        await ch.send({ error: 'refused: not a device of this group' })
-        await ch.close()
-        return
-      }
       const req = await ch.recv(Request)
       this.#serving.set(peer, (this.#serving.get(peer) ?? 0) + 1)
       served = true
@@ -130,10 +142,6 @@ export class DagSync {
       }
       if (frame.length > 0) await sendFrame(frame)
       await ch.send({ done: true, truncated, missing })
-      await ch.close()
-    } catch (err) {
-      this.#log(`dag-sync: serving ${peer} failed: ${(err as Error).message}`)
-      ch.abort(err as Error)
     } finally {
       // The asker applies what it read after we sent the last frame, and closes its end when it
       // has: only then is its pull over.
@@ -211,9 +219,11 @@ export class DagSync {
     return result
   }
 
-  async #fetchOnce(peer: PeerId, want: string[], have: string[], acc: FetchResult): Promise<{ received: number; pending: Uint8Array[]; missing: string[]; truncated: boolean }> {
-    const stream = await this.#host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+  #fetchOnce(peer: PeerId, want: string[], have: string[], acc: FetchResult): Promise<{ received: number; pending: Uint8Array[]; missing: string[]; truncated: boolean }> {
+    return this.#service.request(peer, (ch) => this.#pull(ch, peer, want, have, acc), { maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS })
+  }
+
+  async #pull(ch: Channel, peer: PeerId, want: string[], have: string[], acc: FetchResult): Promise<{ received: number; pending: Uint8Array[]; missing: string[]; truncated: boolean }> {
     const pending: Uint8Array[] = []
     let count = 0
     // Frames are applied in order, one at a time (the database serializes commits anyway), while
@@ -222,7 +232,7 @@ export class DagSync {
     // own limit (MAX_BYTES_PER_RESPONSE).
     let applying: Promise<void> = Promise.resolve()
     let failed: unknown = null
-    const apply = async (blocks: Uint8Array[], prepared: Promise<PreparedBlocks>): Promise<void> => {
+    const apply = async (blocks: Uint8Array[], prepared: Promise<P>): Promise<void> => {
       const results = await this.#db.applyPrepared(await prepared)
       acc.received += blocks.length
       for (const [i, r] of results.entries()) {
@@ -236,11 +246,10 @@ export class DagSync {
       await ch.send({ v: 1, want, have })
       for (;;) {
         const frame = await ch.recv(Frame, readBlocksFrame)
-        if ('error' in frame) throw new WireError(`peer answered: ${frame.error}`)
+        if ('error' in frame) throw peerError(frame, 'peer answered', 'UNAUTHORIZED')
         if ('done' in frame) {
           await applying
           if (failed !== null) throw failed
-          await ch.close()
           return { received: count, pending, missing: frame.missing, truncated: frame.truncated }
         }
         if (failed !== null) throw failed
@@ -252,8 +261,7 @@ export class DagSync {
         applying = applying.then(() => apply(frame.blocks, prepared)).catch((err: unknown) => { failed ??= err })
       }
     } catch (err) {
-      await applying
-      ch.abort(err as Error)
+      await applying // then the channel is aborted (ProtocolService.request)
       throw err
     }
   }

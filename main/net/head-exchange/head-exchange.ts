@@ -6,13 +6,12 @@
  * changed documents costs a few buckets. Both devices run it when they connect (each pulling what it
  * lacks), which is what resyncs offline edits.
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Libp2p } from 'libp2p'
+import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
-import type { Database } from '../../db/database.ts'
 import { BUCKETS, BUCKET_BYTES, bucketDigest } from '../../db/digest.ts'
 import type { BlockCID, CollectionID, DocID } from '../../../shared/types.ts'
-import { bytes, Channel, cidString, docIDString, WireError } from '../wire.ts'
+import { bytes, type Channel, cidString, docIDString, peerError, peerErrorMessage } from '../wire.ts'
+import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import { FRAME_DOCS, MAX_COLLECTIONS, MAX_HEADS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Digests = z.object({
@@ -24,7 +23,7 @@ const Buckets = z.union([
     cols: z.array(z.object({ id: cidString, buckets: bytes.refine((b) => b.length === BUCKETS * BUCKET_BYTES) })).max(MAX_COLLECTIONS),
     unknown: z.array(cidString).max(MAX_COLLECTIONS),
   }),
-  z.object({ error: z.string().max(500) }),
+  peerErrorMessage,
 ])
 const Want = z.object({
   want: z.array(z.object({ id: cidString, buckets: z.array(z.number().int().min(0).max(BUCKETS - 1)).max(BUCKETS) })).max(MAX_COLLECTIONS),
@@ -32,6 +31,7 @@ const Want = z.object({
 const HeadsFrame = z.union([
   z.object({ docs: z.array(z.object({ c: cidString, d: docIDString, h: z.array(cidString).min(1).max(MAX_HEADS) })).max(FRAME_DOCS) }),
   z.object({ done: z.literal(true) }),
+  peerErrorMessage,
 ])
 
 export interface RemoteHeads {
@@ -43,72 +43,69 @@ export interface RemoteHeads {
   compared: number
 }
 
+/** What head exchange reads of the database (Database satisfies it). */
+export interface HeadStore {
+  /** Per collection held here, the digest of its heads (db/digest.ts). */
+  collectionDigests(): Promise<Map<CollectionID, Uint8Array>>
+  /** A collection's BUCKETS bucket digests, BUCKET_BYTES each. */
+  bucketDigests(collection: CollectionID): Promise<Uint8Array>
+  /** Heads of every document of the collection in these buckets. */
+  bucketHeads(collection: CollectionID, buckets: readonly number[]): Promise<Array<{ docID: DocID; heads: BlockCID[] }>>
+}
+
+export interface HeadExchangeComponents {
+  host: ProtocolHost
+  db: HeadStore
+}
+
 export interface HeadExchangeInit {
-  db: Database
-  host: Libp2p
   isMember: (peer: string) => boolean
   log?: (msg: string) => void
 }
 
 export class HeadExchange {
-  readonly #db: Database
-  readonly #host: Libp2p
-  readonly #isMember: (peer: string) => boolean
-  readonly #log: (msg: string) => void
+  readonly #db: HeadStore
+  readonly #service: ProtocolService
 
-  constructor(init: HeadExchangeInit) {
-    this.#db = init.db
-    this.#host = init.host
-    this.#isMember = init.isMember
-    this.#log = init.log ?? (() => {})
+  constructor(components: HeadExchangeComponents, init: HeadExchangeInit) {
+    this.#db = components.db
+    this.#service = new ProtocolService(components.host, {
+      protocol: PROTOCOL, name: 'head-exchange', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS,
+      isMember: init.isMember, log: init.log ?? (() => {}),
+    }, (ch) => this.#serve(ch))
   }
 
   async start(): Promise<void> {
-    await this.#host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
-      maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true,
-    })
+    await this.#service.start()
   }
 
   async stop(): Promise<void> {
-    await this.#host.unhandle(PROTOCOL)
+    await this.#service.stop()
   }
 
-  async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
-    const peer = connection.remotePeer.toString()
-    try {
-      if (!this.#isMember(peer)) {
-        await ch.send({ error: 'refused: not a device of this group' })
-        await ch.close()
-        return
-      }
-      const { cols } = await ch.recv(Digests)
-      const mine = await this.#db.collectionDigests()
-      const differing: Array<{ id: string; buckets: Uint8Array }> = []
-      const unknown: string[] = []
-      for (const { id, d } of cols) {
-        const local = mine.get(id as CollectionID)
-        if (local === undefined) unknown.push(id)
-        else if (Buffer.compare(local, d) !== 0) differing.push({ id, buckets: await this.#db.bucketDigests(id as CollectionID) })
-      }
-      await ch.send({ cols: differing, unknown })
-      if (differing.length === 0) { await ch.close(); return }
-      const { want } = await ch.recv(Want)
-      let frame: Array<{ c: string; d: string; h: string[] }> = []
-      for (const { id, buckets } of want) {
-        if (!mine.has(id as CollectionID)) continue
-        for (const { docID, heads } of await this.#db.bucketHeads(id as CollectionID, [...new Set(buckets)])) {
-          frame.push({ c: id, d: docID, h: heads })
-          if (frame.length >= FRAME_DOCS) { await ch.send({ docs: frame }); frame = [] }
-        }
-      }
-      if (frame.length > 0) await ch.send({ docs: frame })
-      await ch.send({ done: true })
-      await ch.close()
-    } catch (err) {
-      this.#log(`head-exchange: serving ${peer} failed: ${(err as Error).message}`)
-      ch.abort(err as Error)
+  async #serve(ch: Channel): Promise<void> {
+    const { cols } = await ch.recv(Digests)
+    const mine = await this.#db.collectionDigests()
+    const differing: Array<{ id: string; buckets: Uint8Array }> = []
+    const unknown: string[] = []
+    for (const { id, d } of cols) {
+      const local = mine.get(id as CollectionID)
+      if (local === undefined) unknown.push(id)
+      else if (Buffer.compare(local, d) !== 0) differing.push({ id, buckets: await this.#db.bucketDigests(id as CollectionID) })
     }
+    await ch.send({ cols: differing, unknown })
+    if (differing.length === 0) return
+    const { want } = await ch.recv(Want)
+    let frame: Array<{ c: string; d: string; h: string[] }> = []
+    for (const { id, buckets } of want) {
+      if (!mine.has(id as CollectionID)) continue
+      for (const { docID, heads } of await this.#db.bucketHeads(id as CollectionID, [...new Set(buckets)])) {
+        frame.push({ c: id, d: docID, h: heads })
+        if (frame.length >= FRAME_DOCS) { await ch.send({ docs: frame }); frame = [] }
+      }
+    }
+    if (frame.length > 0) await ch.send({ docs: frame })
+    await ch.send({ done: true })
   }
 
   /** Asks `peer` which documents of these collections (default: all of ours) differ, and their heads there. */
@@ -117,12 +114,10 @@ export class HeadExchange {
     const ids = collections ?? [...all.keys()]
     const result: RemoteHeads = { differing: new Map(), unknown: [], compared: ids.length }
     if (ids.length === 0) return result
-    const stream = await this.#host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
-    try {
+    return this.#service.request(peer, async (ch) => {
       await ch.send({ v: 1, cols: ids.slice(0, MAX_COLLECTIONS).map((id) => ({ id, d: all.get(id)! })) })
       const answer = await ch.recv(Buckets)
-      if ('error' in answer) throw new WireError(`peer answered: ${answer.error}`)
+      if ('error' in answer) throw peerError(answer, 'peer answered', 'UNAUTHORIZED')
       result.unknown = answer.unknown.filter((id) => ids.includes(id as CollectionID)) as CollectionID[]
       const want: Array<{ id: string; buckets: number[] }> = []
       for (const { id, buckets } of answer.cols) {
@@ -137,20 +132,17 @@ export class HeadExchange {
           result.differing.set(id as CollectionID, { buckets: diff, docs: [] })
         }
       }
-      if (answer.cols.length === 0) { await ch.close(); return result }
+      if (answer.cols.length === 0) return result
       await ch.send({ want })
       for (;;) {
         const frame = await ch.recv(HeadsFrame)
+        if ('error' in frame) throw peerError(frame, 'peer answered', 'INTERNAL')
         if ('done' in frame) break
         for (const { c, d, h } of frame.docs) {
           result.differing.get(c as CollectionID)?.docs.push({ docID: d as DocID, heads: h as BlockCID[] })
         }
       }
-      await ch.close()
       return result
-    } catch (err) {
-      ch.abort(err as Error)
-      throw err
-    }
+    })
   }
 }

@@ -41,5 +41,3 @@ export const MAX_PENDING_PER_SOURCE = 2
 export const MAX_REQUESTS_PER_SOURCE_PER_MINUTE = 10
 /** Source addresses tracked at once (each for a minute); beyond it new sources are refused as busy. */
 export const MAX_SOURCES = 1024
-/** How long a refused request's stream stays open for its refusal to be read, before it is reset. */
-export const REFUSED_LINGER_MS = 1_000

@@ -15,11 +15,11 @@ import type { Connection, PeerInfo, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import { checkDeviceID, type Group } from '../group.ts'
-import { Channel, MAX_PREAUTH_MESSAGE_BYTES, WireError } from '../wire.ts'
+import { Channel, MAX_PREAUTH_MESSAGE_BYTES, refuseWith, WireError } from '../wire.ts'
 import { commitment, opens, requestID, sessionID } from './code.ts'
 import {
   HANDSHAKE_MS, MAX_CODE_TRIES, MAX_INBOUND_STREAMS, MAX_INCOMING, MAX_MESSAGE_BYTES, MAX_NEARBY, MAX_OUTGOING, NEARBY_STALE_MS, NONCE_BYTES,
-  PAIRING_OPEN_MS, PROTOCOL, REFUSED_LINGER_MS, REQUEST_TTL_MS,
+  PAIRING_OPEN_MS, PROTOCOL, REQUEST_TTL_MS,
 } from './constants.ts'
 import { NonceMsg, Request, Reveal, Shown } from './messages.ts'
 import { watchMdnsNames } from './mdns-name.ts'
@@ -327,13 +327,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     const peer = connection.remotePeer.toString()
     const controller = new AbortController()
     const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: controller.signal })
-    const refuse = async (code: ErrorCode, error: string): Promise<void> => {
-      await ch.send({ t: 'error', code, error }).catch(() => {})
-      await ch.close()
-      // Time to read the refusal, then the stream ends whatever the other side does (a stranger
-      // that keeps its side open holds nothing here past this).
-      setTimeout(() => ch.abort(new Error('refused')), REFUSED_LINGER_MS).unref()
-    }
+    const refuse = (code: ErrorCode, error: string): Promise<void> => refuseWith(ch, { t: 'error', code, error })
     if (group.has(peer)) return refuse('ALREADY_PAIRED', 'This device is in your group already.')
     if (this.#openUntil === null) return refuse('PAIRING_CLOSED', 'This device is not accepting pairing requests now: open Pair nearby on it.')
     if (this.#incoming.has(peer)) return refuse('PAIRING_BUSY', 'A request from you is pending already.')

@@ -3,12 +3,11 @@
  * collections) to a group device, which imports the schemas, applies the blocks in one atomic
  * commit and only then acks. Acked blocks leave the sender's outbox.
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Libp2p } from 'libp2p'
+import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
-import type { Database } from '../../db/database.ts'
-import type { DeviceID } from '../../../shared/types.ts'
-import { attestation, bytes, Channel, cidString, WireError } from '../wire.ts'
+import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
+import { attestation, bytes, type Channel, cidString, peerError, peerErrorMessage } from '../wire.ts'
+import { ProtocolService, request, type Dialer, type ProtocolHost } from '../protocol-service.ts'
 import { BATCH_BLOCKS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SCHEMAS, MAX_SDL_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Push = z.object({
@@ -20,13 +19,26 @@ const Push = z.object({
 })
 const Ack = z.union([
   z.object({ ok: z.literal(true), applied: z.number().int(), duplicate: z.number().int(), pending: z.array(cidString).max(BATCH_BLOCKS), rejected: z.number().int() }),
-  z.object({ ok: z.literal(false), error: z.string().max(500) }),
+  peerErrorMessage,
 ])
-export type AckMessage = Extract<z.infer<typeof Ack>, { ok: true }>
+export type AckMessage = Exclude<z.infer<typeof Ack>, z.infer<typeof peerErrorMessage>>
+/** The ack reader needs little room: a count per status and at most a batch of pending CIDs. */
+const MAX_ACK_BYTES = 1024 * 1024
+
+/** What the replication target writes to the database (Database satisfies it). */
+export interface ReplicaStore {
+  /** Imports a collection's schema under its ID; throws when the SDL does not hash to it. */
+  importCollection(id: string, sdl: string, options: { partial?: boolean }): Promise<boolean>
+  /** Checks and applies blocks from `from` in one atomic commit. */
+  applyBlocks(entries: Array<{ bytes: Uint8Array }>, options: { from?: DeviceID; attestation?: Uint8Array }): Promise<ApplyResult[]>
+}
+
+export interface ReplicateServerComponents {
+  host: ProtocolHost
+  db: ReplicaStore
+}
 
 export interface ReplicateServerInit {
-  db: Database
-  host: Libp2p
   isMember: (peer: string) => boolean
   /** Blocks the target received whose ancestors are missing: fetch them (from the sender). */
   onPending: (peer: PeerId, cids: string[]) => void
@@ -34,70 +46,59 @@ export interface ReplicateServerInit {
 }
 
 export class ReplicateServer {
+  readonly #db: ReplicaStore
   readonly #init: ReplicateServerInit
+  readonly #service: ProtocolService
 
-  constructor(init: ReplicateServerInit) {
+  constructor(components: ReplicateServerComponents, init: ReplicateServerInit) {
+    this.#db = components.db
     this.#init = init
+    this.#service = new ProtocolService(components.host, {
+      protocol: PROTOCOL, name: 'replicate', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS,
+      isMember: init.isMember, log: init.log ?? (() => {}),
+    }, (ch, peer) => this.#serve(ch, peer))
   }
 
   async start(): Promise<void> {
-    await this.#init.host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
-      maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true,
-    })
+    await this.#service.start()
   }
 
   async stop(): Promise<void> {
-    await this.#init.host.unhandle(PROTOCOL)
+    await this.#service.stop()
   }
 
-  async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const { db, isMember, log } = this.#init
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
-    const peer = connection.remotePeer.toString()
-    try {
-      if (!isMember(peer)) {
-        await ch.send({ ok: false, error: 'refused: not a device of this group' })
-        await ch.close()
-        return
+  async #serve(ch: Channel, peer: PeerId): Promise<void> {
+    const { log } = this.#init
+    const from = peer.toString()
+    const push = await ch.recv(Push)
+    for (const s of push.schemas) {
+      try {
+        await this.#db.importCollection(s.id, s.sdl, { partial: s.partial })
+      } catch (err) {
+        log?.(`replicate: collection ${s.id} from ${from} not imported: ${(err as Error).message}`)
       }
-      const push = await ch.recv(Push)
-      for (const s of push.schemas) {
-        try {
-          await db.importCollection(s.id, s.sdl, { partial: s.partial })
-        } catch (err) {
-          log?.(`replicate: collection ${s.id} from ${peer} not imported: ${(err as Error).message}`)
-        }
-      }
-      const results = await db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from: peer as DeviceID, attestation: push.att })
-      const ack: AckMessage = { ok: true, applied: 0, duplicate: 0, pending: [], rejected: 0 }
-      for (const r of results) {
-        if (r.status === 'applied') ack.applied++
-        else if (r.status === 'duplicate') ack.duplicate++
-        else if (r.status === 'pending') ack.pending.push(r.cid!)
-        else { ack.rejected++; log?.(`replicate: rejected a block from ${peer}: ${r.reason}`) }
-      }
-      await ch.send(ack)
-      await ch.close()
-      if (ack.pending.length > 0) this.#init.onPending(connection.remotePeer, ack.pending)
-    } catch (err) {
-      log?.(`replicate: serving ${peer} failed: ${(err as Error).message}`)
-      ch.abort(err as Error)
     }
+    // A failure to commit (not a rejected block) throws: the sender gets the error frame, keeps the
+    // batch in its outbox and pushes it again.
+    const results = await this.#db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from: from as DeviceID, attestation: push.att })
+    const ack: AckMessage = { ok: true, applied: 0, duplicate: 0, pending: [], rejected: 0 }
+    for (const r of results) {
+      if (r.status === 'applied') ack.applied++
+      else if (r.status === 'duplicate') ack.duplicate++
+      else if (r.status === 'pending') ack.pending.push(r.cid!)
+      else { ack.rejected++; log?.(`replicate: rejected a block from ${from}: ${r.reason}`) }
+    }
+    await ch.send(ack)
+    if (ack.pending.length > 0) this.#init.onPending(peer, ack.pending)
   }
 }
 
 /** Pushes one batch and waits for the target's ack (sent after its commit). */
-export async function push(host: Libp2p, peer: PeerId, schemas: Array<{ id: string; sdl: string; partial: boolean }>, blocks: Uint8Array[], att?: Uint8Array): Promise<AckMessage> {
-  const stream = await host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
-  const ch = new Channel(stream, { maxMessageBytes: 1024 * 1024, signal: AbortSignal.timeout(TIMEOUT_MS) })
-  try {
+export async function push(host: Dialer, peer: PeerId, schemas: Array<{ id: string; sdl: string; partial: boolean }>, blocks: Uint8Array[], att?: Uint8Array): Promise<AckMessage> {
+  return request(host, peer, PROTOCOL, { maxMessageBytes: MAX_ACK_BYTES, timeoutMs: TIMEOUT_MS }, async (ch) => {
     await ch.send(att === undefined ? { v: 1, schemas, blocks } : { v: 1, schemas, blocks, att })
     const ack = await ch.recv(Ack)
-    await ch.close()
-    if (!ack.ok) throw new WireError(`the device refused: ${ack.error}`)
+    if ('error' in ack) throw peerError(ack, 'the device answered', 'UNAUTHORIZED')
     return ack
-  } catch (err) {
-    ch.abort(err as Error)
-    throw err
-  }
+  })
 }
