@@ -1,9 +1,11 @@
 /**
  * What every request/response protocol of Tandem does the same way, written once: it takes inbound
- * streams of its protocol (a few at a time per connection, relayed connections too), serves group
- * devices only, reads under a size cap and a deadline, closes the stream when done, answers a
- * failure with the one error frame (wire.ts), and gives its protocol back on stop. The asking side
- * opens the stream, runs its exchange, closes it, and aborts it on any failure.
+ * streams of its protocol (a few at a time per connection, relayed connections too), serves the
+ * peers it is for (group devices; anyone, for pairing), reads under a size cap and a deadline,
+ * closes the stream when done, answers a failure with the one error frame (wire.ts), and gives its
+ * protocol back on stop. The asking side opens the stream, runs its exchange, closes it, and aborts
+ * it on any failure. A protocol whose stream outlives its handler (nearby pairing: a person decides
+ * within minutes) keeps the stream instead (`keepOpen`) and ends it itself.
  *
  * A protocol gets the host as the narrow `ProtocolHost` below (libp2p satisfies it; tests pass an
  * in-memory one), as hole-punch.ts and relays.ts get their components.
@@ -15,6 +17,8 @@ import { Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, refuseWith, WireError }
 /** What a handler learns of the connection a stream came on. */
 export interface InboundConnection {
   remotePeer: PeerId
+  /** Where the peer is, as this device sees it (a multiaddr). */
+  remoteAddr: { toString(): string }
 }
 
 /** Opens streams to peers (libp2p's `dialProtocol`). */
@@ -31,19 +35,42 @@ export interface ProtocolHost extends Dialer {
 export interface ExchangeLimits {
   /** Largest message read, in bytes. */
   maxMessageBytes: number
+  /**
+   * Largest message read until the exchange calls `ch.authenticated()` (wire.ts ChannelOptions):
+   * for a peer that has proved nothing yet, such as a device pairing. Default: no separate cap.
+   */
+  preAuthMessageBytes?: number
   /** The whole exchange, so a stalled peer cannot hold a stream (and its memory) open; the dial gets as long. */
   timeoutMs: number
 }
 
-export interface ServiceOptions extends ExchangeLimits {
+interface ServiceBase {
   protocol: string
-  /** Streams of this protocol one connection may have open to us at once. */
-  maxInboundStreams: number
-  /** Peers served; any other gets an UNAUTHORIZED error frame and nothing else. */
-  isMember: (peer: string) => boolean
-  log: (msg: string) => void
   /** Names the protocol in logs ("dag-sync"). */
   name: string
+  /** Streams of this protocol one connection may have open to us at once. */
+  maxInboundStreams: number
+  /** Over relayed (limited) connections too. Default true. */
+  runOnLimitedConnection?: boolean
+  /**
+   * Peers served; any other gets an UNAUTHORIZED error frame and nothing else, its stream read under
+   * wire.ts's MAX_PREAUTH_MESSAGE_BYTES. `() => true` for a protocol strangers use (pairing).
+   */
+  isMember: (peer: string) => boolean
+  log: (msg: string) => void
+}
+
+/** A request/response protocol: each inbound exchange is bounded by `timeoutMs`, and its stream closed after it. */
+export interface ServiceOptions extends ServiceBase, ExchangeLimits {}
+
+/**
+ * A protocol whose inbound stream is the handler's (`KeptServe`): the service neither bounds it by a
+ * deadline nor closes it when the handler returns. Its channel reads and writes until the
+ * AbortController handed to the handler aborts (the handler sets its own deadlines with it) or the
+ * handler ends the stream. `preAuthMessageBytes` applies to every peer.
+ */
+export interface KeptServiceOptions extends ServiceBase, Omit<ExchangeLimits, 'timeoutMs'> {
+  keepOpen: true
 }
 
 /**
@@ -52,20 +79,29 @@ export interface ServiceOptions extends ExchangeLimits {
  * TandemError's code, else INTERNAL) and closes; a WireError (the peer sent junk, or the stream
  * broke) ends the stream with no answer.
  */
-export type Serve = (ch: Channel, peer: PeerId, stream: Stream) => Promise<void>
+export type Serve = (ch: Channel, peer: PeerId, stream: Stream, connection: InboundConnection) => Promise<void>
+
+/**
+ * Serves an inbound stream that may outlive the call (KeptServiceOptions): `controller` aborts the
+ * channel's reads and writes. A throw is answered as for `Serve`.
+ */
+export type KeptServe = (ch: Channel, peer: PeerId, stream: Stream, connection: InboundConnection, controller: AbortController) => Promise<void>
 
 /** What a peer outside the group is told, whichever protocol it called. */
 export const NOT_A_MEMBER = 'refused: not a device of this group'
 
 export class ProtocolService implements Startable {
   readonly #host: ProtocolHost
-  readonly #options: ServiceOptions
-  readonly #serve: Serve
+  readonly #options: ServiceOptions | KeptServiceOptions
+  /** A `Serve` is called without the controller, which it does not take. */
+  readonly #serve: (ch: Channel, peer: PeerId, stream: Stream, connection: InboundConnection, controller?: AbortController) => Promise<void>
 
-  constructor(host: ProtocolHost, options: ServiceOptions, serve: Serve) {
+  constructor(host: ProtocolHost, options: ServiceOptions, serve: Serve)
+  constructor(host: ProtocolHost, options: KeptServiceOptions, serve: KeptServe)
+  constructor(host: ProtocolHost, options: ServiceOptions | KeptServiceOptions, serve: Serve | KeptServe) {
     this.#host = host
     this.#options = options
-    this.#serve = serve
+    this.#serve = serve as Serve
   }
 
   get protocol(): string {
@@ -74,7 +110,7 @@ export class ProtocolService implements Startable {
 
   async start(): Promise<void> {
     await this.#host.handle(this.#options.protocol, (stream, connection) => this.#handle(stream, connection), {
-      maxInboundStreams: this.#options.maxInboundStreams, runOnLimitedConnection: true,
+      maxInboundStreams: this.#options.maxInboundStreams, runOnLimitedConnection: this.#options.runOnLimitedConnection ?? true,
     })
   }
 
@@ -82,24 +118,35 @@ export class ProtocolService implements Startable {
     await this.#host.unhandle(this.#options.protocol)
   }
 
-  /** Opens this protocol on `peer` and runs `exchange` over it (see `request`); `limits` default to the service's. */
-  request<T>(peer: PeerId, exchange: (ch: Channel) => Promise<T>, limits: ExchangeLimits = this.#options): Promise<T> {
-    return request(this.#host, peer, this.#options.protocol, limits, exchange)
+  /**
+   * Opens this protocol on `peer` and runs `exchange` over it (see `request`); `limits` default to
+   * the service's (a kept service has no deadline of its own: it names them).
+   */
+  request<T>(peer: PeerId, exchange: (ch: Channel) => Promise<T>, limits?: ExchangeLimits): Promise<T> {
+    const options = this.#options
+    const use = limits ?? ('timeoutMs' in options ? options : undefined)
+    if (use === undefined) return Promise.reject(new TypeError(`${options.name}: a request needs its limits`))
+    return request(this.#host, peer, options.protocol, use, exchange)
   }
 
   async #handle(stream: Stream, connection: InboundConnection): Promise<void> {
-    const { maxMessageBytes, timeoutMs, isMember, log, name } = this.#options
+    const options = this.#options
+    const { maxMessageBytes, isMember, log, name } = options
     const peer = connection.remotePeer
     const member = isMember(peer.toString())
+    // A kept stream is the handler's: it lasts until the handler's controller aborts, or it ends it.
+    const kept = 'timeoutMs' in options ? undefined : new AbortController()
+    const signal = 'timeoutMs' in options ? AbortSignal.timeout(options.timeoutMs) : kept!.signal
     // A stranger's bytes are bounded like any unauthenticated peer's (wire.ts), and its stream ends.
-    const ch = new Channel(stream, { maxMessageBytes, signal: AbortSignal.timeout(timeoutMs), ...(member ? {} : { preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES }) })
+    const preAuthMessageBytes = member ? options.preAuthMessageBytes : MAX_PREAUTH_MESSAGE_BYTES
+    const ch = new Channel(stream, { maxMessageBytes, signal, ...(preAuthMessageBytes === undefined ? {} : { preAuthMessageBytes }) })
     try {
       if (!member) {
         await refuseWith(ch, errorFrame('UNAUTHORIZED', NOT_A_MEMBER))
         return
       }
-      await this.#serve(ch, peer, stream)
-      await ch.close()
+      await this.#serve(ch, peer, stream, connection, kept)
+      if (kept === undefined) await ch.close()
     } catch (err) {
       log(`${name}: serving ${peer} failed: ${(err as Error).message}`)
       if (err instanceof WireError) {
@@ -130,7 +177,8 @@ export async function request<T>(host: Dialer, peer: PeerId, protocol: string, l
   } catch (err) {
     throw new TandemError('UNREACHABLE', `could not open ${protocol} to ${peer}: ${(err as Error).message}`, { peer: peer.toString() })
   }
-  const ch = new Channel(stream, { maxMessageBytes: limits.maxMessageBytes, signal: AbortSignal.timeout(limits.timeoutMs) })
+  const { maxMessageBytes, preAuthMessageBytes } = limits
+  const ch = new Channel(stream, { maxMessageBytes, signal: AbortSignal.timeout(limits.timeoutMs), ...(preAuthMessageBytes === undefined ? {} : { preAuthMessageBytes }) })
   try {
     const result = await exchange(ch)
     await ch.close()
