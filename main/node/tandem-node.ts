@@ -146,8 +146,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       return
     }
     const selfAddrs = (): string[] => this.addresses()
-    this.#groupSync = new GroupSync({
-      host, group, selfAddrs, log,
+    this.#groupSync = new GroupSync({ host, group }, {
+      selfAddrs, log,
       onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
     })
     this.pairing = new Pairing({ host, group, selfAddrs, log })
