@@ -150,7 +150,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       selfAddrs, log,
       onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
     })
-    this.pairing = new Pairing({ host, group, selfAddrs, log })
+    this.pairing = new Pairing({ host, group }, { selfAddrs, log })
     this.#nearby = new Nearby({ host, group, selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairing.ttlMs, openMs: pairing.openMs })
     this.#nearby.on('nearby', () => this.emit('nearby'))
     this.#nearby.on('pairing:request', (r) => this.emit('pairing:request', r))

@@ -1,15 +1,16 @@
 /**
  * A device group in memory for protocol tests without LevelDB: it implements the narrow group
- * interface of group sync (SyncedGroup), records what the protocols
+ * interfaces of group sync (SyncedGroup) and pairing (PairingGroup), records what the protocols
  * did to it, and keeps the rules simple (a device is added once; the higher epoch's secret wins).
  * The real Group's merge rules are tested on their own (tests/net/group-hostile.test.ts).
  */
 import { randomBytes } from 'node:crypto'
 import type { DeviceRecord, GroupState } from '../../main/net/group.ts'
 import type { SyncedGroup } from '../../main/net/group-sync/group-sync.ts'
+import type { PairingGroup } from '../../main/net/pairing/pairing.ts'
 import type { DeviceID } from '../../shared/types.ts'
 
-export class MemoryGroup implements SyncedGroup {
+export class MemoryGroup implements SyncedGroup, PairingGroup {
   readonly self: string
   readonly name: string
   epoch = 0

@@ -7,16 +7,16 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, Stream } from '@libp2p/interface'
-import type { Libp2p } from 'libp2p'
+import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import type { DeviceID } from '../../../shared/types.ts'
-import type { DeviceRecord, Group, GroupState } from '../group.ts'
+import type { DeviceRecord, GroupState } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
-import { bytes, Channel, MAX_PREAUTH_MESSAGE_BYTES, WireError } from '../wire.ts'
+import { bytes, type Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, type PeerErrorMessage, peerErrorMessage, WireError } from '../wire.ts'
+import { ProtocolService, type InboundConnection, type ProtocolHost } from '../protocol-service.ts'
 import { DEFAULT_TTL_MINUTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TTL_MINUTES, MAX_WRONG_ATTEMPTS, NONCE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 import { formatInvite, newInviteSecrets, parseInvite } from './invite.ts'
 
@@ -27,10 +27,12 @@ const Device = z.object({
   deviceID: z.string().max(128), name: z.string().max(256), addrs: z.array(z.string().max(512)).max(MAX_ADDRS),
   addedAt: z.number().int().min(0), removedAt: z.number().int().min(0).nullable(),
 })
+const Welcome = z.object({ t: z.literal('welcome'), mac: bytes, name: z.string().max(256), state: z.object({ epoch: z.number().int().min(0), secret: bytes, devices: z.array(Device).max(MAX_DEVICES + 1) }) })
+type Welcome = z.infer<typeof Welcome>
 const FromInviter = z.union([
   z.object({ t: z.literal('challenge'), nonce }),
-  z.object({ t: z.literal('welcome'), mac: bytes, name: z.string().max(256), state: z.object({ epoch: z.number().int().min(0), secret: bytes, devices: z.array(Device).max(MAX_DEVICES + 1) }) }),
-  z.object({ t: z.literal('error'), code: z.string().max(64), error: z.string().max(500) }),
+  Welcome,
+  peerErrorMessage,
 ])
 
 interface ActiveInvite {
@@ -47,9 +49,32 @@ export interface InviteInfo {
   expiresAt: number
 }
 
+/** What pairing needs of the host: its protocol, this device's ID, and a connection to the inviter's address. */
+export interface PairingHost extends ProtocolHost {
+  readonly peerId: PeerId
+  /** Connects to `addr` (libp2p's `dial`); Noise proves the key of the device that answered. */
+  dial(addr: Multiaddr, options?: { signal?: AbortSignal }): Promise<{ remotePeer: PeerId }>
+}
+
+/** What pairing reads of the group and writes to it (Group satisfies it). */
+export interface PairingGroup {
+  /** This device's name, as other devices show it. */
+  readonly name: string
+  has(deviceID: string): boolean
+  get(deviceID: string): DeviceRecord | undefined
+  list(): DeviceRecord[]
+  add(input: { deviceID: string; name?: string; addrs?: string[] }): Promise<DeviceRecord>
+  state(selfAddrs: string[]): GroupState
+  setSecret(bytes: Uint8Array, epoch?: number): Promise<void>
+  merge(state: GroupState, from?: string): Promise<boolean>
+}
+
+export interface PairingComponents {
+  host: PairingHost
+  group: PairingGroup
+}
+
 export interface PairingInit {
-  host: Libp2p
-  group: Group
   selfAddrs: () => string[]
   log?: (msg: string) => void
 }
@@ -64,22 +89,34 @@ const UNKNOWN: [ErrorCode, string] = ['INVITE_UNKNOWN', 'The other device does n
 const INVITE_ERRORS: ReadonlySet<string> = new Set(['INVITE_EXPIRED', 'INVITE_USED', 'INVITE_WRONG_CODE', 'INVITE_UNKNOWN'])
 
 export class Pairing extends EventEmitter<PairingEvents> {
+  readonly #host: PairingHost
+  readonly #group: PairingGroup
   readonly #init: PairingInit
+  readonly #log: (msg: string) => void
+  readonly #service: ProtocolService
   readonly #invites = new Map<string, ActiveInvite>()
 
-  constructor(init: PairingInit) {
+  constructor(components: PairingComponents, init: PairingInit) {
     super()
+    this.#host = components.host
+    this.#group = components.group
     this.#init = init
+    this.#log = init.log ?? (() => {})
+    // Strangers pair: anyone is served. The inviter reads only the hello and the proof, from a peer
+    // that has proved nothing yet.
+    this.#service = new ProtocolService(this.#host, {
+      protocol: PROTOCOL, name: 'pairing', maxInboundStreams: MAX_INBOUND_STREAMS, timeoutMs: TIMEOUT_MS,
+      maxMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES,
+      isMember: () => true, log: this.#log,
+    }, (ch, _peer, _stream, connection) => this.#serve(ch, connection))
   }
 
   async start(): Promise<void> {
-    await this.#init.host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
-      maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true,
-    })
+    await this.#service.start()
   }
 
   async stop(): Promise<void> {
-    await this.#init.host.unhandle(PROTOCOL)
+    await this.#service.stop()
   }
 
   /** A new one-time invite, valid for `ttlMinutes`. */
@@ -94,7 +131,7 @@ export class Pairing extends EventEmitter<PairingEvents> {
     const { id, code } = newInviteSecrets()
     const expiresAt = Date.now() + Math.round(ttl * 60_000)
     this.#invites.set(id, { id, code, expiresAt, used: false, wrong: 0 })
-    const uri = formatInvite({ peer: this.#init.host.peerId.toString() as DeviceID, addrs, id, code, name: this.#init.group.name })
+    const uri = formatInvite({ peer: this.#host.peerId.toString() as DeviceID, addrs, id, code, name: this.#group.name })
     return { id, uri, expiresAt }
   }
 
@@ -143,49 +180,42 @@ export class Pairing extends EventEmitter<PairingEvents> {
     return null
   }
 
-  async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const { group, log } = this.#init
-    // The inviter reads only the hello and the proof, from a peer that has proved nothing yet.
-    const ch = new Channel(stream, { maxMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+  async #serve(ch: Channel, connection: InboundConnection): Promise<void> {
+    const group = this.#group
     const joiner = connection.remotePeer.toString()
     const refuse = async (code: ErrorCode, error: string): Promise<void> => {
-      await ch.send({ t: 'error', code, error })
+      await ch.send(errorFrame(code, error))
       await ch.close()
     }
-    try {
-      const hello = await ch.recv(Hello)
-      const unusable = this.#unusable(hello.invite)
-      if (unusable !== null) return await refuse(...unusable)
-      const invite = this.#invites.get(hello.invite)!
-      const mine = randomBytes(NONCE_BYTES)
-      await ch.send({ t: 'challenge', nonce: mine })
-      const proof = await ch.recv(Proof)
-      const expected = mac(invite.code, 'joiner', joiner, this.#init.host.peerId.toString(), hello.nonce, mine)
-      if (proof.mac.length !== expected.length || !timingSafeEqual(proof.mac, expected)) {
-        invite.wrong++
-        if (invite.wrong >= MAX_WRONG_ATTEMPTS) this.#invites.delete(invite.id)
-        return await refuse('INVITE_WRONG_CODE', 'The code in this invite is wrong.')
-      }
-      // Checked again, with no await between this check and the marking: another holder of the same
-      // invite may have proved the code while this one was answering (or it expired, or was cancelled
-      // or burnt meanwhile). The first proof to get here takes the invite; the others are refused.
-      const taken = this.#unusable(invite.id)
-      if (taken !== null) return await refuse(...taken)
-      invite.used = true // kept until it expires, so a second use gets the right error
-      const record = await group.add({ deviceID: joiner, name: hello.name, addrs: [connection.remoteAddr.toString()] })
-      await ch.send({
-        t: 'welcome',
-        mac: mac(invite.code, 'inviter', joiner, this.#init.host.peerId.toString(), hello.nonce, mine),
-        name: group.name,
-        state: group.state(this.#init.selfAddrs()),
-      })
-      await ch.close()
-      log?.(`paired with ${record.name} (${joiner})`)
-      this.emit('paired', record)
-    } catch (err) {
-      log?.(`pairing: serving ${joiner} failed: ${(err as Error).message}`)
-      ch.abort(err as Error)
+    const hello = await ch.recv(Hello)
+    const unusable = this.#unusable(hello.invite)
+    if (unusable !== null) return await refuse(...unusable)
+    const invite = this.#invites.get(hello.invite)!
+    const mine = randomBytes(NONCE_BYTES)
+    await ch.send({ t: 'challenge', nonce: mine })
+    const proof = await ch.recv(Proof)
+    const expected = mac(invite.code, 'joiner', joiner, this.#host.peerId.toString(), hello.nonce, mine)
+    if (proof.mac.length !== expected.length || !timingSafeEqual(proof.mac, expected)) {
+      invite.wrong++
+      if (invite.wrong >= MAX_WRONG_ATTEMPTS) this.#invites.delete(invite.id)
+      return await refuse('INVITE_WRONG_CODE', 'The code in this invite is wrong.')
     }
+    // Checked again, with no await between this check and the marking: another holder of the same
+    // invite may have proved the code while this one was answering (or it expired, or was cancelled
+    // or burnt meanwhile). The first proof to get here takes the invite; the others are refused.
+    const taken = this.#unusable(invite.id)
+    if (taken !== null) return await refuse(...taken)
+    invite.used = true // kept until it expires, so a second use gets the right error
+    const record = await group.add({ deviceID: joiner, name: hello.name, addrs: [connection.remoteAddr.toString()] })
+    await ch.send({
+      t: 'welcome',
+      mac: mac(invite.code, 'inviter', joiner, this.#host.peerId.toString(), hello.nonce, mine),
+      name: group.name,
+      state: group.state(this.#init.selfAddrs()),
+    })
+    await ch.close()
+    this.#log(`paired with ${record.name} (${joiner})`)
+    this.emit('paired', record)
   }
 
   /**
@@ -196,7 +226,8 @@ export class Pairing extends EventEmitter<PairingEvents> {
    */
   async join(uri: string, options: { mergeGroups?: boolean } = {}): Promise<DeviceRecord> {
     const invite = parseInvite(uri)
-    const { host, group } = this.#init
+    const host = this.#host
+    const group = this.#group
     if (invite.peer === host.peerId.toString()) throw new TandemError('INVALID_INPUT', 'This invite was made by this very device.')
     if (group.has(invite.peer)) throw new TandemError('ALREADY_PAIRED', `${invite.name || invite.peer} is already a device of this group.`)
     const mine = group.list()
@@ -227,31 +258,27 @@ export class Pairing extends EventEmitter<PairingEvents> {
     if (!connected) {
       throw new TandemError('UNREACHABLE', `Could not reach ${invite.name || 'the inviting device'} at ${invite.addrs.join(', ')}. Is it on and on a network this device can reach?`, { failures })
     }
-    const stream = await host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(TIMEOUT_MS), runOnLimitedConnection: true })
-    // The welcome carries the whole group state; the challenge before it is small.
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    let welcome: Welcome
     try {
-      const mine = randomBytes(NONCE_BYTES)
-      await ch.send({ t: 'hello', v: 1, invite: invite.id, name: group.name, nonce: mine })
-      const challenge = await ch.recv(FromInviter)
-      if (challenge.t === 'error') throw inviterError(challenge)
-      if (challenge.t !== 'challenge') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
-      ch.authenticated() // the device the invite names (Noise proved its key): its welcome may be large
-      await ch.send({ t: 'proof', mac: mac(invite.code, 'joiner', host.peerId.toString(), invite.peer, mine, challenge.nonce) })
-      const welcome = await ch.recv(FromInviter)
-      if (welcome.t === 'error') throw inviterError(welcome)
-      if (welcome.t !== 'welcome') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
-      const expected = mac(invite.code, 'inviter', host.peerId.toString(), invite.peer, mine, challenge.nonce)
-      if (welcome.mac.length !== expected.length || !timingSafeEqual(welcome.mac, expected)) {
-        throw new TandemError('INVITE_WRONG_CODE', 'The other device could not prove it made this invite.')
-      }
-      await ch.close()
-      await group.setSecret(welcome.state.secret, welcome.state.epoch)
-      await group.merge(welcome.state as unknown as GroupState)
-      const inviter = group.get(invite.peer) ?? await group.add({ deviceID: invite.peer, name: welcome.name, addrs: invite.addrs })
-      return inviter
+      // The welcome carries the whole group state; the challenge before it is small.
+      welcome = await this.#service.request(peer, async (ch) => {
+        const mine = randomBytes(NONCE_BYTES)
+        await ch.send({ t: 'hello', v: 1, invite: invite.id, name: group.name, nonce: mine })
+        const challenge = await ch.recv(FromInviter)
+        if ('error' in challenge) throw inviterError(challenge)
+        if (challenge.t !== 'challenge') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
+        ch.authenticated() // the device the invite names (Noise proved its key): its welcome may be large
+        await ch.send({ t: 'proof', mac: mac(invite.code, 'joiner', host.peerId.toString(), invite.peer, mine, challenge.nonce) })
+        const answer = await ch.recv(FromInviter)
+        if ('error' in answer) throw inviterError(answer)
+        if (answer.t !== 'welcome') throw new TandemError('INVITE_MALFORMED', 'The other device answered out of turn.')
+        const expected = mac(invite.code, 'inviter', host.peerId.toString(), invite.peer, mine, challenge.nonce)
+        if (answer.mac.length !== expected.length || !timingSafeEqual(answer.mac, expected)) {
+          throw new TandemError('INVITE_WRONG_CODE', 'The other device could not prove it made this invite.')
+        }
+        return answer
+      }, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS })
     } catch (err) {
-      ch.abort(err as Error)
       if (err instanceof WireError) { // junk or a broken stream from the other side: say so with a code
         throw /^could not read/.test(err.message)
           ? new TandemError('UNREACHABLE', `The connection to ${invite.name || 'the inviting device'} broke off during pairing: ${err.message}`)
@@ -259,6 +286,11 @@ export class Pairing extends EventEmitter<PairingEvents> {
       }
       throw err
     }
+    // The stream is closed: the inviter has paired; now this device takes the group.
+    await group.setSecret(welcome.state.secret, welcome.state.epoch)
+    await group.merge(welcome.state as unknown as GroupState)
+    const inviter = group.get(invite.peer) ?? await group.add({ deviceID: invite.peer, name: welcome.name, addrs: invite.addrs })
+    return inviter
   }
 }
 
@@ -267,8 +299,9 @@ function mac(code: string, role: string, joiner: string, inviter: string, joiner
     .update(joinerNonce).update(inviterNonce).digest()
 }
 
-function inviterError(msg: { code: string; error: string }): TandemError {
-  const code = INVITE_ERRORS.has(msg.code) ? msg.code as ErrorCode : 'INVITE_MALFORMED'
+/** The inviter's refusal as it says it; a code other than an invite's (or none) reads as a malformed invite. */
+function inviterError(msg: PeerErrorMessage): TandemError {
+  const code = msg.code !== undefined && INVITE_ERRORS.has(msg.code) ? msg.code as ErrorCode : 'INVITE_MALFORMED'
   return new TandemError(code, msg.error)
 }
 
