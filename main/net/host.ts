@@ -4,23 +4,23 @@
  * node, with a STUN responder) and, for hole punching, WebRTC private-to-private (./hole-punch.ts)
  * with DCUtR kept for the port-forwarded case. Its peer ID is the device key's, so it never changes across restarts.
  */
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { mdns } from '@libp2p/mdns'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { webRTC } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Ed25519PrivateKey, PeerDiscovery } from '@libp2p/interface'
+import type { Ed25519PrivateKey, PeerDiscovery, ServiceMap } from '@libp2p/interface'
 import { TandemError } from '../../shared/errors.ts'
-import { relayKeeper } from './relays.ts'
-import { holePunch, type HolePunchInit } from './hole-punch.ts'
-import { DEFAULT_STUN_PORT, stunService } from './stun-server.ts'
+import { relayKeeper, type RelayKeeper } from './relays.ts'
+import { holePunch, type HolePunch, type HolePunchInit } from './hole-punch.ts'
+import { DEFAULT_STUN_PORT, stunService, type StunService } from './stun-server.ts'
 import { mdnsPeerName } from './nearby/mdns-name.ts'
 import { MAX_DEVICES } from './group.ts'
 
@@ -94,7 +94,29 @@ export interface HostOptions {
   isDenied?: (peer: string) => boolean
 }
 
-export type Host = Libp2p<{ pubsub: GossipSub } & Record<string, unknown>>
+/**
+ * The services of the host, as libp2p 3 types them; the optional ones run as HostOptions say.
+ * (libp2p's ServiceMap, extended here, is what it takes for services: a record of them by name.)
+ */
+export interface HostServices extends ServiceMap {
+  identify: Identify
+  ping: Ping
+  /** Direct connection upgrade through relays (DCUtR); nothing here calls it. */
+  dcutr: unknown
+  pubsub: GossipSub
+  /** With relays to reserve a slot on (./relays.ts). */
+  relayKeeper?: RelayKeeper
+  /** Unless WebRTC is off (./hole-punch.ts). */
+  holePunch?: HolePunch
+  /** With mDNS on: its events say "found on the LAN" (nearby pairing, the peer list, the doctor). */
+  mdns?: PeerDiscovery
+  /** A relay-server node. */
+  relay?: CircuitRelayService
+  /** A relay-server node's STUN responder (./stun-server.ts). */
+  stun?: StunService
+}
+
+export type Host = Libp2p<HostServices>
 
 export async function createHost(options: HostOptions): Promise<Host> {
   const listen = [...(options.listen ?? DEFAULT_LISTEN)]
@@ -114,7 +136,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
   }
   const iceServers = options.stunServers ?? relays.map((r) => stunUrlOf(r, options.relayStunPort ?? DEFAULT_STUN_PORT)).filter((u) => u !== null)
   const peerDiscovery: Array<(components: never) => PeerDiscovery> = []
-  const services: Record<string, unknown> = {
+  const services: ServiceFactoryMap<HostServices> = {
     identify: identify(),
     ping: ping(),
     dcutr: dcutr(),
@@ -151,7 +173,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
   const paused = options.isPaused ?? (() => false)
   const denied = options.isDenied ?? (() => false)
   try {
-    return await createLibp2p({
+    return await createLibp2p<HostServices>({
       privateKey: options.privateKey,
       addresses: { listen, appendAnnounce: [...new Set(announce)] },
       transports: [
@@ -163,7 +185,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: peerDiscovery as never,
-      services: services as never,
+      services,
       connectionManager: {
         maxConnections: relayServer ? RELAY_MAX_CONNECTIONS : MAX_CONNECTIONS,
         maxIncomingPendingConnections: relayServer ? RELAY_MAX_INCOMING_PENDING_CONNECTIONS : MAX_INCOMING_PENDING_CONNECTIONS,
@@ -180,7 +202,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
         denyOutboundEncryptedConnection: (_peer, maConn) => iceNotConnected(maConn),
         denyInboundRelayReservation: (peer) => groupOnly && !options.isMember(peer.toString()),
       },
-    }) as Host
+    })
   } catch (err) {
     throw new TandemError('INVALID_INPUT', `The network could not start: ${(err as Error).message}`)
   }

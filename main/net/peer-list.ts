@@ -3,12 +3,12 @@
  * on the LAN — with its addresses, the true path of its best connection (./paths.ts), whether it is
  * a paired device, and how we came to know it.
  */
-import type { Libp2p } from 'libp2p'
+import type { Host } from './host.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bestPath, type DiscoveredBy, type PeerInfo } from './paths.ts'
 
 export interface PeerListInit {
-  host: Libp2p
+  host: Host
   /** Group devices now (paired, not removed) with their last known addresses. */
   devices: () => Array<{ deviceID: string; addrs: string[] }>
   /** Multiaddrs given to dial at start (--peers). */
@@ -43,9 +43,7 @@ export class PeerList {
     for (const a of init.relays ?? []) { const p = peerOf(a); if (p !== undefined) this.#fixed.set(p, 'relay') }
     // libp2p's own peer:discovery fires for any peer new to the peer store (identify, dials): only
     // the mDNS module's events say "found on the LAN". It is reachable when run as a service.
-    const mdns = (init.host.services as Record<string, unknown>).mdns as EventTarget | undefined
-    mdns?.addEventListener?.('peer', (e) => {
-      const evt = e as CustomEvent<{ id: { toString: () => string }; multiaddrs: Array<{ toString: () => string }> }>
+    init.host.services.mdns?.addEventListener('peer', (evt) => {
       const id = evt.detail.id.toString()
       if (id === this.#self) return
       this.#note(id, 'mdns')

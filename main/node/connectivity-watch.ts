@@ -3,7 +3,7 @@
  * peers found by mDNS, the addresses other peers saw us at (identify's observed address), and peers
  * that connected to us. Attached to the host once, before the node dials anything.
  */
-import type { Libp2p } from 'libp2p'
+import type { Host } from '../net/host.ts'
 import { DialLog } from './dial-log.ts'
 
 const MAX_TRACKED = 512
@@ -20,13 +20,13 @@ export class ConnectivityWatch {
   /** Peer → when it last connected to us (inbound). */
   readonly inbound = new Map<string, number>()
 
-  constructor(host: Libp2p) {
+  constructor(host: Host) {
     const self = host.peerId.toString()
     this.dials.attach(host)
-    const mdns = (host.services as Record<string, unknown>).mdns as EventTarget | undefined
+    const mdns = host.services.mdns
     this.mdnsEnabled = mdns !== undefined
-    mdns?.addEventListener?.('peer', (e) => {
-      const id = (e as CustomEvent<{ id: { toString: () => string } }>).detail.id.toString()
+    mdns?.addEventListener('peer', (evt) => {
+      const id = evt.detail.id.toString()
       if (id !== self) bounded(this.mdnsFound, id, Date.now())
     })
     host.addEventListener('peer:identify', (evt) => {
