@@ -151,7 +151,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
     })
     this.pairing = new Pairing({ host, group }, { selfAddrs, log })
-    this.#nearby = new Nearby({ host, group, selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairing.ttlMs, openMs: pairing.openMs })
+    this.#nearby = new Nearby({ host, group, mdns: host.services.mdns }, { selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairing.ttlMs, openMs: pairing.openMs })
     this.#nearby.on('nearby', () => this.emit('nearby'))
     this.#nearby.on('pairing:request', (r) => this.emit('pairing:request', r))
     this.#nearby.on('pairing:resolved', (r) => this.emit('pairing:resolved', r))

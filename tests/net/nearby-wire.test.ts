@@ -98,7 +98,7 @@ test('malformed, oversized and dishonest handshakes are refused, nothing is show
   assert.equal(nonce.t, 'nonce')
   assert.equal(nonce.nonce.length, 16)
   await raw.send({ t: 'reveal', nonce: randomBytes(16) })
-  assert.deepEqual(await raw.recv(), { t: 'error', code: 'PAIRING_FAILED', error: 'The revealed nonce does not match the commitment.' })
+  assert.deepEqual(await raw.recv(), { t: 'error', code: 'PAIRING_FAILED', error: 'The revealed nonce does not match the commitment.', ok: false })
 
   // A decision before the handshake is done is a malformed request.
   raw = await open(host, b)
@@ -177,8 +177,8 @@ test('a flood from many peer IDs on one address takes two slots, at most ten a m
     sessions.push(raw)
   }
   const last = hosts[MAX_PENDING_PER_SOURCE]!
-  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address are waiting on this device: try again later.' })
-  assert.deepEqual((await handshake(hosts[0]!, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.' })
+  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address are waiting on this device: try again later.', ok: false })
+  assert.deepEqual((await handshake(hosts[0]!, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.', ok: false })
   assert.equal(b.pairingRequests().length, MAX_PENDING_PER_SOURCE)
   assert.equal(shown.length, MAX_PENDING_PER_SOURCE)
 
@@ -203,7 +203,7 @@ test('a flood from many peer IDs on one address takes two slots, at most ten a m
   ended = once(b, 'pairing:resolved') as Promise<[{ id: string; outcome: string }]>
   current.stream.abort(new Error('gone'))
   await ended
-  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address: try again in a minute.' })
+  assert.deepEqual((await handshake(last, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'Too many pairing requests from your network address: try again in a minute.', ok: false })
   assert.equal(b.group.list().length, 0)
 })
 
@@ -213,7 +213,7 @@ test('a stalled handshake is dropped after its deadline and frees its slot', { t
   const host = await rawHost(t)
   const raw = await open(host, b) // says nothing
   const started = Date.now()
-  assert.deepEqual((await handshake(host, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.' })
+  assert.deepEqual((await handshake(host, b)).answer, { t: 'error', code: 'PAIRING_BUSY', error: 'A request from you is pending already.', ok: false })
   assert.equal(await raw.recv(), undefined, 'the stalled stream is closed')
   const waited = Date.now() - started
   assert.ok(waited >= HANDSHAKE_MS - 500 && waited < HANDSHAKE_MS + 5000, `dropped after ${waited} ms`)

@@ -1,14 +1,15 @@
 /** Wire messages of the nearby-pairing protocol (dag-cbor, length-prefixed; see ../wire.ts). */
 import { z } from 'zod'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
-import { bytes } from '../wire.ts'
+import { bytes, peerErrorMessage } from '../wire.ts'
 import { COMMIT_BYTES, NONCE_BYTES, REQUEST_TTL_MS } from './constants.ts'
 import { ELEMENT_BYTES, MAC_BYTES } from './passkey.ts'
 
 const nonce = bytes.refine((b) => b.length === NONCE_BYTES, `a ${NONCE_BYTES}-byte nonce`)
 const name = z.string().max(256)
 const devices = z.number().int().min(0).max(MAX_DEVICES)
-const ErrorMsg = z.object({ t: z.literal('error'), code: z.string().max(64), error: z.string().max(500) })
+/** Why the other side stops: the one error frame of wire.ts (`errorFrame`), with a code. */
+const ErrorMsg = peerErrorMessage
 
 /** Requester → responder, first: who it is and its commitment to a nonce it keeps for now. */
 export const Request = z.object({

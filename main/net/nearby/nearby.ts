@@ -11,11 +11,11 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Connection, PeerInfo, Stream } from '@libp2p/interface'
-import type { Libp2p } from 'libp2p'
+import type { PeerDiscovery, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
-import { checkDeviceID, type Group } from '../group.ts'
-import { Channel, MAX_PREAUTH_MESSAGE_BYTES, refuseWith, WireError } from '../wire.ts'
+import { checkDeviceID } from '../group.ts'
+import { Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, type PeerErrorMessage, refuseWith, WireError } from '../wire.ts'
+import { ProtocolService, type InboundConnection, type ProtocolHost } from '../protocol-service.ts'
 import { commitment, opens, requestID, sessionID } from './code.ts'
 import {
   HANDSHAKE_MS, MAX_CODE_TRIES, MAX_INBOUND_STREAMS, MAX_INCOMING, MAX_MESSAGE_BYTES, MAX_NEARBY, MAX_OUTGOING, NEARBY_STALE_MS, NONCE_BYTES,
@@ -24,7 +24,7 @@ import {
 import { NonceMsg, Request, Reveal, Shown } from './messages.ts'
 import { watchMdnsNames } from './mdns-name.ts'
 import { isCode, newCode } from './passkey.ts'
-import { Session, type Outcome, type PairingRequest } from './session.ts'
+import { Session, type Outcome, type PairingRequest, type SessionGroup } from './session.ts'
 import { SourceLimits, sourceOf } from './sources.ts'
 
 export type { Outcome, PairingRequest } from './session.ts'
@@ -44,9 +44,32 @@ export interface NearbyDevice {
 
 interface Seen extends NearbyDevice { lastSeen: number }
 
+/** Where a connection's other end is, as this device sees it (a multiaddr). */
+interface Remote { remoteAddr: { toString(): string } }
+
+/** What nearby pairing needs of the host: its protocol, this device's ID, and where a peer was reached. */
+export interface NearbyHost extends ProtocolHost {
+  readonly peerId: PeerId
+  /** Open connections to `peer` (libp2p's `getConnections`). */
+  getConnections(peer: PeerId): Remote[]
+}
+
+/** What nearby pairing reads of the group and writes to it (Group satisfies it). */
+export interface NearbyGroup extends SessionGroup {
+  has(deviceID: string): boolean
+  /** Devices were added or removed: the nearby list (devices not in the group) may change. */
+  on(event: 'change', listener: () => void): unknown
+  off(event: 'change', listener: () => void): unknown
+}
+
+export interface NearbyComponents {
+  host: NearbyHost
+  group: NearbyGroup
+  /** The host's mDNS service, when mDNS is on: devices found on the LAN (and their names). */
+  mdns?: PeerDiscovery
+}
+
 export interface NearbyInit {
-  host: Libp2p
-  group: Group
   selfAddrs: () => string[]
   /** The mDNS service tag (to read device names from mDNS answers). */
   serviceTag?: string
@@ -73,7 +96,12 @@ interface NearbyEvents {
 const KNOWN_REFUSALS: ReadonlySet<string> = new Set(['PAIRING_BUSY', 'ALREADY_PAIRED', 'NETWORK_OFF', 'PAIRING_CLOSED'])
 
 export class Nearby extends EventEmitter<NearbyEvents> {
+  readonly #host: NearbyHost
+  readonly #group: NearbyGroup
+  readonly #mdns: PeerDiscovery | undefined
   readonly #init: NearbyInit
+  readonly #log: (msg: string) => void
+  readonly #service: ProtocolService
   readonly #seen = new Map<string, Seen>()
   readonly #names = new Map<string, string>()
   readonly #sessions = new Map<string, Session>()
@@ -85,22 +113,28 @@ export class Nearby extends EventEmitter<NearbyEvents> {
   #openTimer: NodeJS.Timeout | null = null
   #unwatch: () => void = () => {}
   #prune: NodeJS.Timeout | null = null
-  readonly #onPeer = (evt: Event): void => this.#discovered((evt as CustomEvent<PeerInfo>).detail)
+  readonly #onPeer = (evt: CustomEvent<PeerInfo>): void => this.#discovered(evt.detail)
   readonly #onGroupChange = (): void => { this.emit('nearby') }
 
-  constructor(init: NearbyInit) {
+  constructor(components: NearbyComponents, init: NearbyInit) {
     super()
+    this.#host = components.host
+    this.#group = components.group
+    this.#mdns = components.mdns
     this.#init = init
-  }
-
-  get #mdns(): (EventTarget & { mdns?: unknown }) | undefined {
-    return (this.#init.host.services as Record<string, unknown>).mdns as (EventTarget & { mdns?: unknown }) | undefined
+    this.#log = init.log ?? (() => {})
+    // Strangers pair: anyone is heard, under the pre-authentication cap until its code matched. A
+    // request's stream stays open while a person decides (minutes), under the request's own
+    // AbortController; direct connections only (mDNS finds devices on the LAN).
+    this.#service = new ProtocolService(this.#host, {
+      protocol: PROTOCOL, name: 'nearby', maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: false,
+      maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, keepOpen: true,
+      isMember: () => true, log: this.#log,
+    }, (ch, peer, _stream, connection, controller) => this.#serve(ch, peer.toString(), connection, controller))
   }
 
   async start(): Promise<void> {
-    await this.#init.host.handle(PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
-      maxInboundStreams: MAX_INBOUND_STREAMS,
-    })
+    await this.#service.start()
     const mdns = this.#mdns
     if (mdns !== undefined) {
       mdns.addEventListener('peer', this.#onPeer)
@@ -108,23 +142,25 @@ export class Nearby extends EventEmitter<NearbyEvents> {
       this.#prune = setInterval(() => this.#pruneStale(), 5_000)
       this.#prune.unref()
     }
-    this.#init.group.on('change', this.#onGroupChange)
+    this.#group.on('change', this.#onGroupChange)
   }
 
   async stop(): Promise<void> {
     this.#mdns?.removeEventListener('peer', this.#onPeer)
     this.#unwatch()
     if (this.#prune !== null) clearInterval(this.#prune)
-    this.#init.group.off('change', this.#onGroupChange)
+    this.#group.off('change', this.#onGroupChange)
     if (this.#openTimer !== null) clearTimeout(this.#openTimer)
     this.#openUntil = null
     for (const s of this.#sessions.values()) s.cancel()
-    await this.#init.host.unhandle(PROTOCOL).catch(() => {})
+    // The host may be stopping already.
+    await this.#service.stop().catch((err: Error) => this.#log(`nearby: could not give back ${PROTOCOL}: ${err.message}`))
   }
 
   /** Devices found by mDNS lately that are not in the group. */
   list(): NearbyDevice[] {
-    const { group, host } = this.#init
+    const host = this.#host
+    const group = this.#group
     const cutoff = Date.now() - NEARBY_STALE_MS
     const self = host.peerId.toString()
     return [...this.#seen.values()]
@@ -149,7 +185,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     this.#openUntil = Date.now() + ms
     this.#openTimer = setTimeout(() => this.close(), ms)
     this.#openTimer.unref()
-    this.#init.log?.(`nearby: taking pairing requests for ${Math.round(ms / 1000)} s`)
+    this.#log(`nearby: taking pairing requests for ${Math.round(ms / 1000)} s`)
     const mode = this.mode()
     this.emit('pairing:mode', mode)
     return mode
@@ -166,7 +202,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     }
     const mode = this.mode()
     if (wasOpen) {
-      this.#init.log?.('nearby: no longer taking pairing requests')
+      this.#log('nearby: no longer taking pairing requests')
       this.emit('pairing:mode', mode)
     }
     return mode
@@ -174,7 +210,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
 
   #discovered(info: PeerInfo): void {
     const peerID = info.id.toString()
-    if (peerID === this.#init.host.peerId.toString()) return
+    if (peerID === this.#host.peerId.toString()) return
     const addresses = info.multiaddrs.map((a) => a.toString()).slice(0, 16)
     const now = Date.now()
     const prev = this.#seen.get(peerID)
@@ -191,7 +227,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
       const name = this.#names.get(peerID)
       this.#seen.set(peerID, { peerID, addresses, discoveredAt: now, lastSeen: now, ...(name === undefined ? {} : { name }) })
     }
-    if (!this.#init.group.has(peerID)) this.emit('nearby')
+    if (!this.#group.has(peerID)) this.emit('nearby')
   }
 
   #named(peerID: string, name: string): void {
@@ -202,7 +238,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     const d = this.#seen.get(peerID)
     if (d !== undefined && d.name !== name) {
       d.name = name
-      if (!this.#init.group.has(peerID)) this.emit('nearby')
+      if (!this.#group.has(peerID)) this.emit('nearby')
     }
   }
 
@@ -210,14 +246,15 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     const cutoff = Date.now() - NEARBY_STALE_MS
     let changed = false
     for (const [peer, d] of this.#seen) {
-      if (d.lastSeen < cutoff) { this.#seen.delete(peer); changed = changed || !this.#init.group.has(peer) }
+      if (d.lastSeen < cutoff) { this.#seen.delete(peer); changed = changed || !this.#group.has(peer) }
     }
     if (changed) this.emit('nearby')
   }
 
   /** Asks a nearby device to pair. Resolves once the other device shows the request. */
   async request(peerID: string): Promise<{ id: string; code: string }> {
-    const { host, group } = this.#init
+    const host = this.#host
+    const group = this.#group
     const peer = checkDeviceID(peerID)
     if (peer === host.peerId.toString()) throw new TandemError('INVALID_INPUT', 'This is this very device.')
     if (group.has(peer)) throw new TandemError('ALREADY_PAIRED', `${this.#seen.get(peer)?.name ?? peer} is already a device of this group.`)
@@ -246,10 +283,10 @@ export class Nearby extends EventEmitter<NearbyEvents> {
         const mine = randomBytes(NONCE_BYTES)
         await ch.send({ t: 'request', v: 1, name: group.name, commit: commitment(self, mine) })
         const theirs = await ch.recv(NonceMsg)
-        if (theirs.t === 'error') throw refusal(theirs)
+        if ('error' in theirs) throw refusal(theirs)
         await ch.send({ t: 'reveal', nonce: mine })
         const shown = await ch.recv(Shown)
-        if (shown.t === 'error') throw refusal(shown)
+        if ('error' in shown) throw refusal(shown)
         clearTimeout(handshake)
         const record: PairingRequest = {
           id: requestID(self, peer, mine, theirs.nonce),
@@ -303,16 +340,16 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     return s
   }
 
-  #start(record: PairingRequest, sessionID: Uint8Array, ch: Channel, controller: AbortController, conn: Connection | undefined, release: () => void): Session {
+  #start(record: PairingRequest, sessionID: Uint8Array, ch: Channel, controller: AbortController, conn: Remote | undefined, release: () => void): Session {
     const session = new Session({
-      record, session: sessionID, ch, group: this.#init.group, selfAddrs: this.#init.selfAddrs, log: this.#init.log,
+      record, session: sessionID, ch, group: this.#group, selfAddrs: this.#init.selfAddrs, log: this.#log,
       remoteAddr: conn?.remoteAddr.toString(),
       abort: (err) => { controller.abort(err); ch.abort(err) },
       onChange: () => { this.emit('pairing:changed', { ...record }) },
       onDone: (outcome) => {
         this.#sessions.delete(record.id)
         release()
-        this.#init.log?.(`nearby pairing ${record.id} with ${record.peerID}: ${outcome}`)
+        this.#log(`nearby pairing ${record.id} with ${record.peerID}: ${outcome}`)
         this.emit('pairing:resolved', { id: record.id, outcome })
         // One pairing per opening of "Pair nearby".
         if (outcome === 'accepted' && record.direction === 'incoming') this.close()
@@ -322,12 +359,12 @@ export class Nearby extends EventEmitter<NearbyEvents> {
     return session
   }
 
-  async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const { host, group, log } = this.#init
-    const peer = connection.remotePeer.toString()
-    const controller = new AbortController()
-    const ch = new Channel(stream, { maxMessageBytes: MAX_MESSAGE_BYTES, preAuthMessageBytes: MAX_PREAUTH_MESSAGE_BYTES, signal: controller.signal })
-    const refuse = (code: ErrorCode, error: string): Promise<void> => refuseWith(ch, { t: 'error', code, error })
+  /** An incoming request: its stream is this handler's, and the session's once the request is shown. */
+  async #serve(ch: Channel, peer: string, connection: InboundConnection, controller: AbortController): Promise<void> {
+    const host = this.#host
+    const group = this.#group
+    const log = this.#log
+    const refuse = (code: ErrorCode, error: string): Promise<void> => refuseWith(ch, errorFrame(code, error))
     if (group.has(peer)) return refuse('ALREADY_PAIRED', 'This device is in your group already.')
     if (this.#openUntil === null) return refuse('PAIRING_CLOSED', 'This device is not accepting pairing requests now: open Pair nearby on it.')
     if (this.#incoming.has(peer)) return refuse('PAIRING_BUSY', 'A request from you is pending already.')
@@ -367,7 +404,7 @@ export class Nearby extends EventEmitter<NearbyEvents> {
       this.emit('pairing:request', { ...record })
       await ch.send({ t: 'shown', ttlMs })
     } catch (err) {
-      log?.(`nearby: request from ${peer} failed: ${(err as Error).message}`)
+      log(`nearby: request from ${peer} failed: ${(err as Error).message}`)
       controller.abort(err as Error)
       ch.abort(err instanceof WireError ? err : new Error((err as Error).message))
     } finally {
@@ -380,8 +417,8 @@ export class Nearby extends EventEmitter<NearbyEvents> {
   }
 }
 
-function refusal(msg: { code: string; error: string }): TandemError {
-  const code = KNOWN_REFUSALS.has(msg.code) ? msg.code as ErrorCode : 'PAIRING_FAILED'
+function refusal(msg: PeerErrorMessage): TandemError {
+  const code = msg.code !== undefined && KNOWN_REFUSALS.has(msg.code) ? msg.code as ErrorCode : 'PAIRING_FAILED'
   return new TandemError(code, `The other device refused: ${msg.error}`)
 }
 

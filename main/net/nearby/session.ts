@@ -16,8 +16,8 @@
  */
 import type { ZodType } from 'zod'
 import { TandemError } from '../../../shared/errors.ts'
-import type { Group, GroupState } from '../group.ts'
-import { Channel, WireError } from '../wire.ts'
+import type { DeviceRecord, GroupState } from '../group.ts'
+import { type Channel, errorFrame, WireError } from '../wire.ts'
 import { MAX_CODE_TRIES } from './constants.ts'
 import { FromRequester, FromResponder, type FromRequesterMsg, type FromResponderMsg } from './messages.ts'
 import { isCode, proof, proves, startRun, type Run } from './passkey.ts'
@@ -37,6 +37,18 @@ interface RequestBase {
 /** Incoming: the person types the code the other device shows. Outgoing: this device shows `code`. */
 export type PairingRequest = (RequestBase & { direction: 'incoming' }) | (RequestBase & { direction: 'outgoing'; code: string })
 
+/** What a session reads of the group and writes to it, to hand it over or take it (Group satisfies it). */
+export interface SessionGroup {
+  /** This device's name, as other devices show it. */
+  readonly name: string
+  get(deviceID: string): DeviceRecord | undefined
+  list(): DeviceRecord[]
+  add(input: { deviceID: string; name?: string; addrs?: string[] }): Promise<DeviceRecord>
+  state(selfAddrs: string[]): GroupState
+  setSecret(bytes: Uint8Array, epoch?: number): Promise<void>
+  merge(state: GroupState, from?: string): Promise<boolean>
+}
+
 export interface SessionInit {
   record: PairingRequest
   /** The request's session (./code.ts sessionID): what the passkey runs are bound to. */
@@ -44,7 +56,7 @@ export interface SessionInit {
   ch: Channel
   /** Aborts the channel's reads and writes. */
   abort: (reason: Error) => void
-  group: Group
+  group: SessionGroup
   remoteAddr: string | undefined
   selfAddrs: () => string[]
   onDone: (outcome: Outcome) => void
@@ -121,7 +133,7 @@ export class Session {
     if (!proves(key, 'requester', reply.devices, reply.mac)) {
       const left = --this.record.triesLeft
       if (left <= 0) {
-        await this.#init.ch.send({ t: 'error', code: 'PAIRING_WRONG_CODE', error: 'The code was typed wrong too many times.' }).catch(() => {})
+        await this.#init.ch.send(errorFrame('PAIRING_WRONG_CODE', 'The code was typed wrong too many times.')).catch(() => {})
         this.#end('wrong-code')
         throw new TandemError('PAIRING_WRONG_CODE', 'Wrong code, and that was the last try: the request is dropped. Ask again from the other device.', { triesLeft: 0 })
       }
@@ -221,7 +233,7 @@ export class Session {
           // One run per entry on the other device, at most MAX_CODE_TRIES: each is one guess of the code.
           if (this.#matched) throw new WireError('an entry after the code matched')
           if (this.#runs >= MAX_CODE_TRIES) {
-            await this.#init.ch.send({ t: 'error', code: 'PAIRING_WRONG_CODE', error: 'No tries left.' }).catch(() => {})
+            await this.#init.ch.send(errorFrame('PAIRING_WRONG_CODE', 'No tries left.')).catch(() => {})
             return this.#end('wrong-code')
           }
           if (this.#lastKey !== null) this.#wrongEntry() // a new entry: the one before was wrong
@@ -278,7 +290,7 @@ export class Session {
   /** A decline or an error: ends the session (true). */
   #common(msg: FromRequesterMsg | FromResponderMsg): boolean {
     if (msg.t === 'decline') { this.#end('declined'); return true }
-    if (msg.t === 'error') {
+    if ('error' in msg) {
       if (msg.code === 'PAIRING_WRONG_CODE') this.#end('wrong-code')
       else this.#end('expired', new WireError(`the other device answered: ${msg.error}`))
       return true
