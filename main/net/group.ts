@@ -43,6 +43,23 @@ export interface GroupState {
 }
 
 /**
+ * What pairing, by invite or nearby, reads of the group and does to it (Group satisfies it): the
+ * side that gives the group adds the new device and sends its state; the other takes the secret
+ * and the devices.
+ */
+export interface PairingGroup {
+  /** This device's name, as other devices show it. */
+  readonly name: string
+  has(deviceID: string): boolean
+  get(deviceID: string): DeviceRecord | undefined
+  list(): DeviceRecord[]
+  add(input: { deviceID: string; name?: string; addrs?: string[] }): Promise<DeviceRecord>
+  state(selfAddrs: string[]): GroupState
+  setSecret(bytes: Uint8Array, epoch?: number): Promise<void>
+  merge(state: GroupState, from?: string): Promise<boolean>
+}
+
+/**
  * How far ahead of this device's clock a time in another device's group state may lie: 5 minutes,
  * the clock skew Kerberos tolerates by default. Devices that keep time by NTP agree to well under
  * a second; one that does not may drift by minutes. An `addedAt` further ahead is not taken (until

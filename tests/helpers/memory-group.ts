@@ -5,9 +5,8 @@
  * The real Group's merge rules are tested on their own (tests/net/group-hostile.test.ts).
  */
 import { randomBytes } from 'node:crypto'
-import type { DeviceRecord, GroupState } from '../../main/net/group.ts'
+import type { DeviceRecord, GroupState, PairingGroup } from '../../main/net/group.ts'
 import type { SyncedGroup } from '../../main/net/group-sync/group-sync.ts'
-import type { PairingGroup } from '../../main/net/pairing/pairing.ts'
 import type { DeviceID } from '../../shared/types.ts'
 
 export class MemoryGroup implements SyncedGroup, PairingGroup {

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerDiscovery, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
-import { checkDeviceID } from '../group.ts'
+import { checkDeviceID, type PairingGroup } from '../group.ts'
 import { Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, type PeerErrorMessage, refuseWith, WireError } from '../wire.ts'
 import { ProtocolService, type InboundConnection, type ProtocolHost } from '../protocol-service.ts'
 import { commitment, opens, requestID, sessionID } from './code.ts'
@@ -24,7 +24,7 @@ import {
 import { NonceMsg, Request, Reveal, Shown } from './messages.ts'
 import { watchMdnsNames } from './mdns-name.ts'
 import { isCode, newCode } from './passkey.ts'
-import { Session, type Outcome, type PairingRequest, type SessionGroup } from './session.ts'
+import { Session, type Outcome, type PairingRequest } from './session.ts'
 import { SourceLimits, sourceOf } from './sources.ts'
 
 export type { Outcome, PairingRequest } from './session.ts'
@@ -54,9 +54,8 @@ export interface NearbyHost extends ProtocolHost {
   getConnections(peer: PeerId): Remote[]
 }
 
-/** What nearby pairing reads of the group and writes to it (Group satisfies it). */
-export interface NearbyGroup extends SessionGroup {
-  has(deviceID: string): boolean
+/** What nearby pairing reads of the group and writes to it (Group satisfies it): a pairing's, and its changes. */
+export interface NearbyGroup extends PairingGroup {
   /** Devices were added or removed: the nearby list (devices not in the group) may change. */
   on(event: 'change', listener: () => void): unknown
   off(event: 'change', listener: () => void): unknown

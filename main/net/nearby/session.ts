@@ -16,7 +16,7 @@
  */
 import type { ZodType } from 'zod'
 import { TandemError } from '../../../shared/errors.ts'
-import type { DeviceRecord, GroupState } from '../group.ts'
+import type { GroupState, PairingGroup } from '../group.ts'
 import { type Channel, errorFrame, WireError } from '../wire.ts'
 import { MAX_CODE_TRIES } from './constants.ts'
 import { FromRequester, FromResponder, type FromRequesterMsg, type FromResponderMsg } from './messages.ts'
@@ -37,18 +37,6 @@ interface RequestBase {
 /** Incoming: the person types the code the other device shows. Outgoing: this device shows `code`. */
 export type PairingRequest = (RequestBase & { direction: 'incoming' }) | (RequestBase & { direction: 'outgoing'; code: string })
 
-/** What a session reads of the group and writes to it, to hand it over or take it (Group satisfies it). */
-export interface SessionGroup {
-  /** This device's name, as other devices show it. */
-  readonly name: string
-  get(deviceID: string): DeviceRecord | undefined
-  list(): DeviceRecord[]
-  add(input: { deviceID: string; name?: string; addrs?: string[] }): Promise<DeviceRecord>
-  state(selfAddrs: string[]): GroupState
-  setSecret(bytes: Uint8Array, epoch?: number): Promise<void>
-  merge(state: GroupState, from?: string): Promise<boolean>
-}
-
 export interface SessionInit {
   record: PairingRequest
   /** The request's session (./code.ts sessionID): what the passkey runs are bound to. */
@@ -56,7 +44,7 @@ export interface SessionInit {
   ch: Channel
   /** Aborts the channel's reads and writes. */
   abort: (reason: Error) => void
-  group: SessionGroup
+  group: PairingGroup
   remoteAddr: string | undefined
   selfAddrs: () => string[]
   onDone: (outcome: Outcome) => void

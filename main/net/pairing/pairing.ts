@@ -13,7 +13,7 @@ import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
 import type { DeviceID } from '../../../shared/types.ts'
-import type { DeviceRecord, GroupState } from '../group.ts'
+import type { DeviceRecord, GroupState, PairingGroup } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
 import { bytes, type Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, type PeerErrorMessage, peerErrorMessage, WireError } from '../wire.ts'
 import { ProtocolService, type InboundConnection, type ProtocolHost } from '../protocol-service.ts'
@@ -54,19 +54,6 @@ export interface PairingHost extends ProtocolHost {
   readonly peerId: PeerId
   /** Connects to `addr` (libp2p's `dial`); Noise proves the key of the device that answered. */
   dial(addr: Multiaddr, options?: { signal?: AbortSignal }): Promise<{ remotePeer: PeerId }>
-}
-
-/** What pairing reads of the group and writes to it (Group satisfies it). */
-export interface PairingGroup {
-  /** This device's name, as other devices show it. */
-  readonly name: string
-  has(deviceID: string): boolean
-  get(deviceID: string): DeviceRecord | undefined
-  list(): DeviceRecord[]
-  add(input: { deviceID: string; name?: string; addrs?: string[] }): Promise<DeviceRecord>
-  state(selfAddrs: string[]): GroupState
-  setSecret(bytes: Uint8Array, epoch?: number): Promise<void>
-  merge(state: GroupState, from?: string): Promise<boolean>
 }
 
 export interface PairingComponents {
