@@ -12,10 +12,11 @@ import { Pairing } from '../../main/net/pairing/pairing.ts'
 import { MAX_INBOUND_STREAMS, PROTOCOL } from '../../main/net/pairing/constants.ts'
 import { Channel, MAX_PREAUTH_MESSAGE_BYTES } from '../../main/net/wire.ts'
 import type { DeviceRecord } from '../../main/net/group.ts'
-import { isTandemError, type ErrorCode } from '../../shared/errors.ts'
+import { isTandemError } from '../../shared/errors.ts'
 import { MemoryNetwork, type MemoryHost } from '../helpers/memory-host.ts'
 import { MemoryGroup } from '../helpers/memory-group.ts'
 import { frame, varint } from '../fuzz/wire-client.ts'
+import { fails } from '../helpers/errors.ts'
 
 interface Device { pairing: Pairing; group: MemoryGroup; host: MemoryHost }
 
@@ -27,15 +28,6 @@ async function devices<const N extends readonly string[]>(net: MemoryNetwork, ..
     await pairing.start()
     return { pairing, group, host }
   })) as Promise<{ [K in keyof N]: Device }>
-}
-
-function fails(code: ErrorCode, message?: RegExp) {
-  return (err: unknown): boolean => {
-    assert.ok(isTandemError(err), String(err))
-    assert.equal(err.code, code, err.message)
-    if (message) assert.match(err.message, message)
-    return true
-  }
 }
 
 /** What the inviter answers a hand-written hello naming `invite`. */

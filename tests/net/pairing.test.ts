@@ -1,19 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { isTandemError, type ErrorCode } from '../../shared/errors.ts'
+import { isTandemError } from '../../shared/errors.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
 import { eventually, startNode } from '../helpers/nodes.ts'
+import { fails } from '../helpers/errors.ts'
 
 const NOTES = 'type Notes { title: String! }'
-
-function fails(code: ErrorCode, message?: RegExp) {
-  return (err: unknown): boolean => {
-    assert.ok(isTandemError(err), String(err))
-    assert.equal(err.code, code, err.message)
-    if (message) assert.match(err.message, message)
-    return true
-  }
-}
 
 test('a device joins by invite; both record each other, share the secret and sync', async (t) => {
   const a = await startNode(t, { deviceName: 'laptop' })
