@@ -102,7 +102,7 @@ interface DatabaseEvents {
   held: []
   rejected: [RejectEvent]
   collection: [CollectionInfo]
-  /** A local schema change, or versions learned from another device: sync may tell the others. */
+  /** A local schema change (`collection update`): sync tells the connected devices. */
   versions: [CollectionID]
   'versions-missing': [VersionsMissingEvent]
   'schema-conflict': [SchemaConflictEvent]
@@ -642,7 +642,6 @@ export class Database extends EventEmitter<DatabaseEvents> {
       await txn.commit()
       this.#remember(c)
       this.emit('collection', this.#info(c, 0))
-      this.emit('versions', id as CollectionID)
       return true
     })
   }
@@ -764,7 +763,6 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const eff = this.#eff(c)
         if (eff.conflicts.length > before) this.emit('schema-conflict', { collection: id as CollectionID, name: c.name, conflicts: eff.conflicts })
         this.emit('collection', this.#info(c, await this.#count(id)))
-        this.emit('versions', id as CollectionID)
       }
       this.#emitChanges(applied, 'remote', held)
       return added.length
