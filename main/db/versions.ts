@@ -11,9 +11,10 @@
  * the deepest version (depth = 1 + its deepest parent, so a later version on the same line always
  * beats an earlier one); between versions of equal depth, the lower version ID wins. A field no
  * version changed keeps its first shape. Concurrent versions that touch different fields therefore
- * both apply (A adds `rating`, B adds `isbn`: both), and ones that disagree on a field's type or on
- * its presence (A adds `rating: Int`, B adds `rating: String`) end with one deterministic winner and
- * a SchemaConflict naming it: the loser's values stay in the blocks and the records, and show as the
+ * both apply (A adds `rating`, B adds `isbn`: both); a removal against a concurrent change of the
+ * same field is settled by the same rule (no values are lost: adding the field back shows them).
+ * Ones that disagree on a field's type (A adds `rating: Int`, B adds `rating: String`) end with one
+ * deterministic winner and a SchemaConflict naming it: the loser's values stay in the blocks and the records, and show as the
  * document's `conflicts` rather than as the field.
  *
  * When the set has more than one head, every device derives the same merge version (parents: the
@@ -111,9 +112,12 @@ function sameState(a: State, b: State): boolean {
   return JSON.stringify(canonicalField(a)) === JSON.stringify(canonicalField(b))
 }
 
-/** Same stored values fit both: the type and list-ness agree (presence too). */
+/**
+ * Same stored values fit both: the type and list-ness agree. A removal against a concurrent change
+ * is no conflict: whichever wins, the values fit the field whenever it is there.
+ */
 function sameKind(a: State, b: State): boolean {
-  if (a === null || b === null) return a === b
+  if (a === null || b === null) return true
   return a.type === b.type && a.list === b.list
 }
 
