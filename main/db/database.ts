@@ -246,7 +246,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         txn.put(this.#store.versions, `${c.id}!${c.id}`, firstVersion(c, this.deviceID))
       }
       await txn.commit()
-      const infos = added.map((c) => { this.#remember(c); return this.#info(c, 0) })
+      const infos = added.map((c) => { this.#remember(c, this.deviceID); return this.#info(c, 0) })
       for (const info of infos) this.emit('collection', info)
       return infos
     })
@@ -777,7 +777,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
       if (list === undefined) byCollection.set(v.collection, list = [])
       list.push(v)
     }
-    for (const [id, set] of this.#versions) {
+    for (const [id, first] of this.#versions) {
+      // The first version as recorded (with who made it), where it was.
+      const recorded = byCollection.get(id)?.find((v) => v.parents.length === 0 && v.id === id)
+      const set = recorded === undefined ? first : new VersionSet(recorded)
+      this.#versions.set(id, set)
       let todo = (byCollection.get(id) ?? []).filter((v) => v.parents.length > 0)
       for (let progress = true; progress && todo.length > 0;) {
         progress = false
@@ -1168,11 +1172,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return c
   }
 
-  #remember(c: StoredCollection): void {
+  #remember(c: StoredCollection, author?: DeviceID): void {
     this.#collections.set(c.id, c)
     this.#byName.set(c.name, c)
     if (!this.#versions.has(c.id)) {
-      this.#versions.set(c.id, new VersionSet(firstVersion(c, undefined)))
+      this.#versions.set(c.id, new VersionSet(firstVersion(c, author)))
       this.#versionOwner.set(c.id, c.id)
       this.#refresh(c.id)
     }
