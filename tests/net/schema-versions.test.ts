@@ -127,3 +127,33 @@ test('a replicator to a device without the collection brings the collection and 
   assert.equal((await b.db.getDocument('Books', first[0]!)).fields.rating, 9)
   assert.deepEqual(await b.db.pendingBlocks(), [])
 })
+
+test('a member that sends junk or forged versions gets them refused, and the device keeps syncing', async (t) => {
+  const { lpStream } = await import('@libp2p/utils')
+  const dagCbor = await import('@ipld/dag-cbor')
+  const { PROTOCOL } = await import('../../main/net/schema-sync/constants.ts')
+  const { a, b } = await pair(t)
+  const coll = (await a.db.getCollection('Books')).id
+  await a.db.updateCollection('type Books { title: String! pages: Int rating: Int }')
+  await eventually(async () => (await b.db.getCollection('Books')).versionCount === 2, 'B has v2')
+  const [, v2] = a.db.schemaVersions(coll)
+  const forged = [
+    { junk: true },
+    { ...v2!, fields: v2!.fields.map((f) => (f.name === 'pages' ? { ...f, type: 'String' } : f)) }, // ID no longer matches
+    { ...v2!, id: coll, parents: [] }, // claims to be the first version
+    'not even an object',
+  ]
+  const rejected: string[] = []
+  b.db.on('rejected', (e) => rejected.push(e.reason))
+  const stream = await a.host!.dialProtocol(b.host!.peerId, PROTOCOL, { signal: AbortSignal.timeout(5000) })
+  const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 })
+  await lp.write(dagCbor.encode({ v: 1, have: [{ c: coll, ids: [] }], want: [] }))
+  const answer = dagCbor.decode((await lp.read()).subarray()) as { versions: unknown[] }
+  assert.equal(answer.versions.length, 2, 'a member is answered: both versions')
+  await lp.write(dagCbor.encode({ versions: forged }))
+  await stream.close().catch(() => {})
+  await eventually(() => rejected.length >= 3, 'the forged versions refused')
+  assert.equal((await b.db.getCollection('Books')).versionCount, 2)
+  const v3 = await a.db.updateCollection('type Books { title: String! pages: Int rating: Int isbn: String }')
+  await eventually(async () => (await b.db.getCollection('Books')).version === v3.version, 'B still learns real versions')
+})
