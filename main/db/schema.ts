@@ -115,7 +115,8 @@ function defaultOf(collection: string, field: FieldDefinitionNode): unknown {
     if (value !== undefined || args.length !== 1 || args[0]!.name.value !== 'value') {
       throw new TandemError('SCHEMA_INVALID', `${where}: write a default as @default(value: …), once.`)
     }
-    value = valueFromASTUntyped(args[0]!.value)
+    // Plain JSON again: graphql builds input objects without a prototype.
+    value = JSON.parse(JSON.stringify(valueFromASTUntyped(args[0]!.value))) as unknown
     if (value === null) throw new TandemError('SCHEMA_INVALID', `${where}: a default of null is what every field has already; leave it out.`)
   }
   return value

@@ -215,3 +215,15 @@ test('a version from another device that does not hash to its ID, or changes a t
   assert.equal((await b.getCollection('Books')).versionCount, 1)
   assert.equal(await b.importVersions([root, v2]), 1)
 })
+
+test('a collection defined with defaults travels as SDL and keeps its ID', async (t) => {
+  const sdl = 'type Tasks { title: String! done: Boolean! @default(value: false) n: Float @default(value: 1) tags: [String] @default(value: ["a", "b"]) meta: JSON @default(value: {x: [1, {y: "z"}]}) due: DateTime @default(value: "2026-01-31") }'
+  const { db: a } = await open(t, sdl)
+  const { db: b } = await open(t, '')
+  const info = await a.getCollection('Tasks')
+  assert.equal(info.schema.fields.find((f) => f.name === 'due')!.default, '2026-01-31T00:00:00.000Z')
+  assert.equal(await b.importCollection(info.id, a.collectionSDL(info.id)!), true)
+  const id = await a.createDocument('Tasks', { title: 'x' })
+  await copyBlocks(a, b)
+  assert.deepEqual((await b.getDocument('Tasks', id)).fields, { done: false, due: '2026-01-31T00:00:00.000Z', meta: { x: [1, { y: 'z' }] }, n: 1, tags: ['a', 'b'], title: 'x' })
+})
