@@ -227,3 +227,23 @@ test('a collection defined with defaults travels as SDL and keeps its ID', async
   await copyBlocks(a, b)
   assert.deepEqual((await b.getDocument('Tasks', id)).fields, { done: false, due: '2026-01-31T00:00:00.000Z', meta: { x: [1, { y: 'z' }] }, n: 1, tags: ['a', 'b'], title: 'x' })
 })
+
+test('blocks waiting for a version survive a restart and apply when it comes', async (t) => {
+  const { db: a } = await open(t)
+  const dirB = await tempDir(t)
+  let b = await Database.open(dirB)
+  await b.addCollections(V1)
+  const coll = (await a.getCollection('Books')).id
+  await a.updateCollection('type Books { title: String! pages: Int tags: [String!] rating: Int }')
+  const id = await a.createDocument('Books', { title: 'Dune', rating: 5 })
+  await a.updateDocument('Books', id, { rating: 4 })
+  await copyBlocks(a, b)
+  assert.equal((await b.pendingBlocks()).length, 2)
+  await b.close()
+  b = await Database.open(dirB)
+  t.after(() => b.close())
+  assert.equal((await b.pendingBlocks()).length, 2, 'still waiting after the restart')
+  await copyVersions(a, b, coll)
+  assert.deepEqual(await b.pendingBlocks(), [])
+  assert.equal((await b.getDocument('Books', id)).fields.rating, 4)
+})
