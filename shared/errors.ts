@@ -6,6 +6,8 @@ export const ERROR_CODES = [
   'SCHEMA_INVALID',
   'UNKNOWN_SCALAR',
   'DUPLICATE_COLLECTION',
+  /** `collection update`: the new schema would change a field's type, or make values required that may be missing. */
+  'SCHEMA_INCOMPATIBLE',
   'UNKNOWN_COLLECTION',
   'UNKNOWN_FIELD',
   'WRONG_TYPE',

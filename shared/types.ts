@@ -12,6 +12,11 @@ export type CollectionID = Brand<string, 'CollectionID'>
 export type DeviceID = Brand<string, 'DeviceID'>
 /** A block CID string (CIDv1, dag-cbor, sha2-256, base32). */
 export type BlockCID = Brand<string, 'BlockCID'>
+/**
+ * A schema version's ID: the CID of its canonical description (collection, parent versions, name,
+ * fields). A collection's first version has the collection's own ID.
+ */
+export type VersionID = Brand<string, 'VersionID'>
 
 export const SCALARS = ['String', 'Int', 'Float', 'Boolean', 'DateTime', 'JSON'] as const
 export type Scalar = (typeof SCALARS)[number]
@@ -25,6 +30,8 @@ export interface FieldSchema {
   required: boolean
   /** `[T!]`: list items may not be null. */
   itemRequired: boolean
+  /** `@default(value: …)`: what documents that never set the field read, and what a new one gets. */
+  default?: FieldValue
 }
 
 export interface CollectionSchema {
@@ -44,6 +51,37 @@ export interface CollectionInfo {
   createdAt: number
   /** Only some documents are kept here (replicated one by one from another device). */
   partial?: boolean
+  /** The version new documents are written under (its schema is `schema`, the merge of every version known). */
+  version: VersionID
+  /** How many versions are known here. */
+  versionCount: number
+  /** Every version known, oldest first (collections.get / describe only). */
+  versions?: VersionInfo[]
+  /** Fields concurrent versions disagree on, and which one won (see README, Schema versions). */
+  conflicts?: SchemaConflict[]
+}
+
+/** One version of a collection's schema. */
+export interface VersionInfo {
+  id: VersionID
+  /** The versions it was made from: none for the first, two or more for a merge of concurrent ones. */
+  parents: VersionID[]
+  fields: FieldSchema[]
+  /** The device that made it (absent for a merge, which every device derives alike). */
+  author?: DeviceID
+  /** When it was made (as the maker's clock said; display only). */
+  time: number
+  /** What changed against what its author knew: `added rating: Int`, `removed pages`, … */
+  changes: string[]
+  merge: boolean
+}
+
+/** Two concurrent versions changed a field incompatibly: `winner`'s shape holds, the other's values are kept but not shown as the field. */
+export interface SchemaConflict {
+  field: string
+  winner: VersionID
+  losers: VersionID[]
+  message: string
 }
 
 export type FieldValue = unknown
@@ -52,8 +90,13 @@ export type Fields = Record<string, FieldValue>
 export interface DocumentView {
   docID: DocID
   collection: CollectionID
-  /** Every schema field; null where unset. */
+  /** Every schema field; null (or the field's default) where unset. */
   fields: Fields
+  /**
+   * Values that do not fit their field's current type because a concurrent schema version that lost
+   * the field wrote them (see SchemaConflict): kept in the blocks, shown here, not in `fields`.
+   */
+  conflicts?: Fields
   deleted: boolean
   heads: BlockCID[]
   createdAt: number

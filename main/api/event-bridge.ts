@@ -19,6 +19,7 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
     collection: c.collection, docID: c.docID, cids: c.cids, origin: c.origin, deleted: c.deleted, batchDocs: c.batchDocs,
   }))
   on(node.db, 'collection', (c: ApiEvents['collection']) => sink('collection', c))
+  on(node.db, 'schema-conflict', (c: ApiEvents['schema:conflict']) => sink('schema:conflict', c))
   on(node.db, 'held', () => sink('sync:held', { batches: heldList(node) }))
   on(node, 'peer:connect', (p: ApiEvents['peer:connect']['peerID']) => sink('peer:connect', { peerID: p }))
   on(node, 'peer:disconnect', (p: ApiEvents['peer:disconnect']['peerID']) => sink('peer:disconnect', { peerID: p }))

@@ -190,8 +190,8 @@ export class PendingChanges {
   drop(store: Store, txn: Txn, enc: EncodedBlock): void {
     const cid = enc.id
     txn.del(store.pending, cid)
-    for (const p of enc.block.parents) {
-      const m = cidString(p.bytes)
+    // It may have waited for its parents and for its schema version (database.ts).
+    for (const m of [...enc.block.parents.map((p) => cidString(p.bytes)), enc.block.schema]) {
       txn.del(store.waiting, `${m}!${cid}`)
       this.added.get(m)?.delete(cid)
       this.dropped.add(`${m}!${cid}`)

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { TandemError, type ErrorCode } from '../../shared/errors.ts'
 import type {
-  ApplyResult, BlockCID, CollectionID, CollectionInfo, DeviceID, DocID, DocumentView, HistoryEntry, ListQuery, ListResult,
+  ApplyResult, BlockCID, CollectionID, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
 } from '../../shared/types.ts'
 import { applyBlock, BlockMetaCache, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
@@ -26,7 +26,8 @@ import { OWN_META_KEYS, Store, type StoredCollection, type Txn } from './store.t
 import { namespaceOn, settingOn, stageOn, type Namespace, type Setting, type StorageTxn } from './namespace.ts'
 import { StoredOutbox, type Outbox, type OutboxStaged } from './outbox.ts'
 import { recordHeads } from './record-codec.ts'
-import { validateFields } from './validate.ts'
+import { fits, validateFields } from './validate.ts'
+import { incompatibility, MAX_VERSIONS, versionFromWire, versionIDOf, VersionSet, fieldWords, type SchemaVersion } from './versions.ts'
 import { HeldChanges, HeldDeletes, type HeldBatch, type HeldDoc, type MassDeleteOptions } from './held.ts'
 
 export interface DatabaseOptions {
@@ -69,6 +70,27 @@ export interface ChangeEvent {
   /** Documents changed by the same commit (1 for a single edit; large for a bulk import or a resync). */
   batchDocs: number
 }
+/** Blocks wait (pending) for schema versions this device does not know yet: fetch them from `from`. */
+export interface VersionsMissingEvent {
+  versions: VersionID[]
+  from: DeviceID | undefined
+}
+/** Concurrent schema versions disagree on a field (see versions.ts): a notice for the person. */
+export interface SchemaConflictEvent {
+  collection: CollectionID
+  name: string
+  conflicts: SchemaConflict[]
+}
+
+/** What a collection reads and writes under now: the merge of its versions (versions.ts). */
+interface Effective {
+  version: VersionID
+  schema: CollectionSchema
+  conflicts: SchemaConflict[]
+  /** Fields whose values may not fit (a conflict): checked on read. */
+  checked: FieldSchema[]
+}
+
 export interface RejectEvent {
   cid: string | null
   reason: string
@@ -80,6 +102,10 @@ interface DatabaseEvents {
   held: []
   rejected: [RejectEvent]
   collection: [CollectionInfo]
+  /** A local schema change (`collection update`): sync tells the connected devices. */
+  versions: [CollectionID]
+  'versions-missing': [VersionsMissingEvent]
+  'schema-conflict': [SchemaConflictEvent]
 }
 
 // A bulk create larger than this is refused rather than held in memory at once.
@@ -99,6 +125,13 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #options: DatabaseOptions
   readonly #collections = new Map<string, StoredCollection>() // by ID
   readonly #byName = new Map<string, StoredCollection>()
+  /** Schema versions by collection ID, and what each collection reads under now. */
+  readonly #versions = new Map<string, VersionSet>()
+  readonly #effective = new Map<string, Effective>()
+  /** versionID → collection ID, for every version known. */
+  readonly #versionOwner = new Map<string, string>()
+  /** Versions blocks of the running apply started to wait for (reported after its commit). */
+  readonly #awaitedVersions = new Set<string>()
   readonly #metas = new BlockMetaCache()
   #pending!: PendingIndex
   #held!: HeldDeletes
@@ -134,6 +167,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       db.#held = await HeldDeletes.load(store, identity.deviceID, options.massDelete)
       db.#outbox = await StoredOutbox.load(store, (fn) => db.#exclusive(fn))
       for await (const c of store.schemas.values()) db.#remember(c)
+      await db.#loadVersions()
     } catch (err) {
       await store.close()
       throw err
@@ -207,9 +241,12 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const txn = this.#store.txn()
       const now = this.#now()
       const added = schemas.map((schema): StoredCollection => ({ id: collectionIDOf(schema), name: schema.name, schema, sdl, createdAt: now }))
-      for (const c of added) txn.put(this.#store.schemas, c.id, c)
+      for (const c of added) {
+        txn.put(this.#store.schemas, c.id, c)
+        txn.put(this.#store.versions, `${c.id}!${c.id}`, firstVersion(c, this.deviceID))
+      }
       await txn.commit()
-      const infos = added.map((c) => { this.#remember(c); return this.#info(c, 0) })
+      const infos = added.map((c) => { this.#remember(c, this.deviceID); return this.#info(c, 0) })
       for (const info of infos) this.emit('collection', info)
       return infos
     })
@@ -224,7 +261,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** A collection by name or ID. */
   async getCollection(nameOrID: string): Promise<CollectionInfo> {
     const c = this.#resolve(nameOrID)
-    return this.#info(c, await this.#count(c.id))
+    return this.#info(c, await this.#count(c.id), true)
   }
 
   // ---- documents: local writes ----
@@ -244,7 +281,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const blocks = inputs.map((input, i): UnsignedBlock => {
       let fields
       try {
-        fields = validateFields(c.schema, input, 'create')
+        fields = validateFields(this.#eff(c).schema, input, 'create')
       } catch (err) {
         if (err instanceof TandemError && inputs.length > 1) {
           throw new TandemError(err.code, `Document ${i + 1} of ${inputs.length}: ${err.message}`, { ...err.details, index: i })
@@ -271,7 +308,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
    */
   async updateDocument(collection: string, docID: string, patch: unknown): Promise<DocumentView> {
     const c = this.#resolve(collection)
-    const fields = validateFields(c.schema, patch, 'update')
+    const fields = validateFields(this.#eff(c).schema, patch, 'update')
     return this.#change(c, docID, fields, (rec, held) => {
       if (rec.deleted && held !== undefined) return { [DELETED_FIELD]: false }
       if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before editing.`, { docID })
@@ -310,7 +347,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const applied = await applyBlock(this.#store, txn, this.#metas, enc!)
       const held = await this.#commit(txn, [applied], 'local', undefined)
       this.#emitChanges([applied], 'local', held)
-      return view(c, docID as DocID, applied.after)
+      return view(c, this.#eff(c), docID as DocID, applied.after)
     })
   }
 
@@ -375,7 +412,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 
   #unsigned(c: StoredCollection, part: Pick<UnsignedBlock, 'parents' | 'height' | 'fields'> & Partial<UnsignedBlock>): UnsignedBlock {
-    return { v: BLOCK_VERSION, collection: c.id, schema: c.id, author: this.deviceID, time: part.time ?? this.#now(), ...part }
+    return { v: BLOCK_VERSION, collection: c.id, schema: this.#eff(c).version, author: this.deviceID, time: part.time ?? this.#now(), ...part }
   }
 
   // ---- documents: reads ----
@@ -385,12 +422,13 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const key = docKey(c.id, docID)
     const rec = await this.#store.docs.get(key)
     if (rec === undefined) throw notFound(c, docID)
-    return view(c, docID as DocID, rec, this.#held.get(key))
+    return view(c, this.#eff(c), docID as DocID, rec, this.#held.get(key))
   }
 
   async listDocuments(collection: string, query: ListQuery = {}): Promise<ListResult> {
     const c = this.#resolve(collection)
-    const q = compileQuery(c.schema, query)
+    const eff = this.#eff(c)
+    const q = compileQuery(eff.schema, query)
     const range = { gte: `${c.id}!`, lt: `${c.id}!\xff` }
     const docs: DocumentView[] = []
     if (q.plain && !q.deleted) {
@@ -401,7 +439,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const held = rec.deleted ? this.#held.get(key) : undefined
         if (rec.deleted && held === undefined) continue
         if (skipped < q.offset) { skipped++; continue }
-        docs.push(view(c, key.slice(c.id.length + 1) as DocID, rec, held))
+        docs.push(view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held))
       }
       return { total: await this.#count(c.id), docs }
     }
@@ -409,7 +447,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     for await (const [key, rec] of this.#store.docs.iterator(range)) {
       const held = rec.deleted ? this.#held.get(key) : undefined
       if ((rec.deleted && held === undefined) !== q.deleted) continue
-      const v = view(c, key.slice(c.id.length + 1) as DocID, rec, held)
+      const v = view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held)
       if (q.match(v.fields)) matched.push(v)
     }
     if (q.compare !== null) {
@@ -600,11 +638,219 @@ export class Database extends EventEmitter<DatabaseEvents> {
       if (options.partial === true) c.partial = true
       const txn = this.#store.txn()
       txn.put(this.#store.schemas, id, c)
+      txn.put(this.#store.versions, `${id}!${id}`, firstVersion(c, undefined))
       await txn.commit()
       this.#remember(c)
       this.emit('collection', this.#info(c, 0))
       return true
     })
+  }
+
+  // ---- schema versions (versions.ts) ----
+
+  /**
+   * A new version of a collection: the SDL names it by its type and gives its whole new shape.
+   * Adding fields (optional, or required with a default), removing fields and loosening them are
+   * allowed; anything else is refused (SCHEMA_INCOMPATIBLE) and nothing changes. An SDL equal to the
+   * current shape makes no version.
+   */
+  async updateCollection(sdl: string): Promise<CollectionInfo> {
+    const schemas = parseSDL(sdl)
+    if (schemas.length !== 1) throw new TandemError('INVALID_INPUT', `Update one collection at a time; the schema defines ${schemas.length}.`)
+    const next = schemas[0]!
+    return this.#exclusive(async () => {
+      const c = this.#resolve(next.name)
+      const set = this.#versions.get(c.id)!
+      const eff = this.#eff(c)
+      const problem = incompatibility(c.name, eff.schema.fields, next.fields)
+      if (problem !== undefined) throw new TandemError('SCHEMA_INCOMPATIBLE', `Cannot update ${c.name}: ${problem}.`, { collection: c.name })
+      const current = new Set(eff.schema.fields.map((f) => f.name))
+      for (const f of next.fields) {
+        if (current.has(f.name)) continue
+        const other = set.shapesOf(f.name).find((old) => old.type !== f.type || old.list !== f.list)
+        if (other !== undefined) {
+          throw new TandemError('SCHEMA_INCOMPATIBLE',
+            `Cannot update ${c.name}: ${c.name}.${f.name} was ${fieldWords(other)} in an earlier version, and its values are still in the documents' history; add it back as ${other.list ? `[${other.type}]` : other.type}, or choose another name.`,
+            { collection: c.name, field: f.name })
+        }
+      }
+      if (JSON.stringify(next.fields) === JSON.stringify(eff.schema.fields)) return this.#info(c, await this.#count(c.id))
+      const v: SchemaVersion = { id: '' as VersionID, collection: c.id as CollectionID, parents: [eff.version], name: c.name, fields: next.fields, author: this.deviceID, time: this.#now() }
+      v.id = versionIDOf(v)
+      const txn = this.#store.txn()
+      if (set.add(v)) txn.put(this.#store.versions, `${c.id}!${v.id}`, v)
+      this.#versionOwner.set(v.id, c.id)
+      await txn.commit()
+      this.#refresh(c.id)
+      const info = this.#info(c, await this.#count(c.id))
+      this.emit('collection', info)
+      this.emit('versions', c.id as CollectionID)
+      return info
+    })
+  }
+
+  /** Every version of a collection known here, as sent to other devices (oldest first). */
+  schemaVersions(collection: string): SchemaVersion[] {
+    return this.#versions.get(collection)?.list() ?? []
+  }
+
+  /** The IDs of the versions known here, by collection (what schema sync compares). */
+  versionIDs(): Map<CollectionID, VersionID[]> {
+    const out = new Map<CollectionID, VersionID[]>()
+    for (const [id, set] of this.#versions) out.set(id as CollectionID, set.ids() as VersionID[])
+    return out
+  }
+
+  /** The collection a version belongs to, when it is known here. */
+  versionCollection(version: string): CollectionID | undefined {
+    return this.#versionOwner.get(version) as CollectionID | undefined
+  }
+
+  /**
+   * Learns versions from another device (any order; each is checked: its ID, its defaults, that it
+   * changes nothing incompatibly against its parents). Versions of unknown collections, and ones
+   * whose parents are not here (and not among them), are left out. Blocks that waited for a version
+   * apply now. Returns how many were new.
+   */
+  async importVersions(input: unknown[], from?: DeviceID): Promise<number> {
+    if (!Array.isArray(input)) throw new TandemError('INVALID_INPUT', 'importVersions takes a list of versions.')
+    const checked: SchemaVersion[] = []
+    for (const x of input.slice(0, MAX_VERSIONS * 4)) {
+      try {
+        checked.push(versionFromWire(x))
+      } catch (err) {
+        this.emit('rejected', { cid: null, reason: (err as Error).message })
+      }
+    }
+    return this.#exclusive(async () => {
+      const txn = this.#store.txn()
+      const added: SchemaVersion[] = []
+      let todo = checked.filter((v) => this.#collections.has(v.collection) && !this.#versionOwner.has(v.id))
+      for (let progress = true; progress && todo.length > 0;) {
+        progress = false
+        const rest: SchemaVersion[] = []
+        for (const v of todo) {
+          const set = this.#versions.get(v.collection)!
+          if (v.parents.length === 0 || set.has(v.id)) continue
+          if (!v.parents.every((p) => set.has(p))) { rest.push(v); continue }
+          if (set.size >= MAX_VERSIONS) break
+          try {
+            if (set.add(v)) {
+              txn.put(this.#store.versions, `${v.collection}!${v.id}`, v)
+              this.#versionOwner.set(v.id, v.collection)
+              added.push(v)
+              progress = true
+            }
+          } catch (err) {
+            this.emit('rejected', { cid: null, reason: (err as Error).message })
+          }
+        }
+        todo = rest
+      }
+      if (added.length === 0) return 0
+      const touched = [...new Set(added.map((v) => v.collection))]
+      for (const id of touched) this.#settle(id, txn)
+      // Blocks that waited for these versions apply now, in the same commit.
+      const changes = this.#pending.changes()
+      const applied: Applied[] = []
+      await this.#drainWaiters(txn, changes, added.map((v) => v.id as string), applied, new Map())
+      const held = await this.#commit(txn, applied, 'remote', from)
+      this.#pending.apply(changes)
+      for (const id of touched) {
+        const before = this.#effective.get(id)?.conflicts.length ?? 0
+        this.#refresh(id)
+        const c = this.#collections.get(id)!
+        const eff = this.#eff(c)
+        if (eff.conflicts.length > before) this.emit('schema-conflict', { collection: id as CollectionID, name: c.name, conflicts: eff.conflicts })
+        this.emit('collection', this.#info(c, await this.#count(id)))
+      }
+      this.#emitChanges(applied, 'remote', held)
+      return added.length
+    })
+  }
+
+  /** Reads the versions of every collection (a first version missing on disk is its StoredCollection's schema). */
+  async #loadVersions(): Promise<void> {
+    const byCollection = new Map<string, SchemaVersion[]>()
+    for await (const v of this.#store.versions.values()) {
+      let list = byCollection.get(v.collection)
+      if (list === undefined) byCollection.set(v.collection, list = [])
+      list.push(v)
+    }
+    for (const [id, first] of this.#versions) {
+      // The first version as recorded (with who made it), where it was.
+      const recorded = byCollection.get(id)?.find((v) => v.parents.length === 0 && v.id === id)
+      const set = recorded === undefined ? first : new VersionSet(recorded)
+      this.#versions.set(id, set)
+      let todo = (byCollection.get(id) ?? []).filter((v) => v.parents.length > 0)
+      for (let progress = true; progress && todo.length > 0;) {
+        progress = false
+        const rest: SchemaVersion[] = []
+        for (const v of todo) {
+          if (!v.parents.every((p) => set.has(p))) { rest.push(v); continue }
+          set.add(v)
+          this.#versionOwner.set(v.id, id)
+          progress = true
+        }
+        todo = rest
+      }
+      if (set.heads().length > 1) {
+        const txn = this.#store.txn()
+        this.#settle(id, txn)
+        await txn.commit()
+      }
+      this.#refresh(id)
+    }
+  }
+
+  /**
+   * More than one head (concurrent versions): adds the merge version every device derives alike
+   * (parents: the heads; fields: the merge), so new blocks name one version.
+   */
+  #settle(id: string, txn: Txn): void {
+    const set = this.#versions.get(id)!
+    const heads = set.heads()
+    if (heads.length <= 1) return
+    const v: SchemaVersion = { id: '' as VersionID, collection: id as CollectionID, parents: heads, name: set.name, fields: set.merged().fields, time: this.#now() }
+    v.id = versionIDOf(v)
+    if (!set.add(v)) return
+    this.#versionOwner.set(v.id, id)
+    txn.put(this.#store.versions, `${id}!${v.id}`, v)
+  }
+
+  #refresh(id: string): void {
+    const set = this.#versions.get(id)!
+    const merged = set.merged()
+    const heads = set.heads()
+    const conflicted = new Set(merged.conflicts.map((x) => x.field))
+    this.#effective.set(id, {
+      version: heads.length === 1 ? heads[0]! : set.collection as string as VersionID,
+      schema: { name: set.name, fields: merged.fields },
+      conflicts: merged.conflicts,
+      checked: merged.fields.filter((f) => conflicted.has(f.name)),
+    })
+  }
+
+  #eff(c: StoredCollection): Effective {
+    return this.#effective.get(c.id)!
+  }
+
+  /** The schema a block written under `version` is checked against (undefined: not known here yet). */
+  #versionSchema(collection: string, version: string): CollectionSchema | undefined {
+    const set = this.#versions.get(collection)
+    const schema = set?.schemaOf(version)
+    if (schema === undefined && this.#versionOwner.has(version)) throw new TandemError('BLOCK_INVALID', `invalid block: schema version ${version} is not one of its collection`)
+    return schema
+  }
+
+  /** The checks of #checkDecoded that need the block's schema version (for a block that waited for it). */
+  #checkFields(enc: EncodedBlock): void {
+    const { block } = enc
+    const schema = this.#versionSchema(block.collection, block.schema)
+    if (schema === undefined) return
+    const { [DELETED_FIELD]: _del, ...fields } = block.fields
+    const genesis = block.parents.length === 0
+    if (genesis || Object.keys(fields).length > 0) validateFields(schema, fields, genesis ? 'create' : 'update')
   }
 
   /** Raw bytes of a stored block (for sync). */
@@ -744,37 +990,49 @@ export class Database extends EventEmitter<DatabaseEvents> {
         resultByCid.set(item.id, res)
       }
       // Blocks that were pending (from before, or earlier in this call) and now complete.
-      let frontier = applied.map((a) => a.cid as string)
-      while (frontier.length > 0) {
-        const next: string[] = []
-        for (const cid of frontier) {
-          for (const waiter of changes.waitersOf(cid)) {
-            const bytes = await txn.get(this.#store.pending, waiter)
-            if (bytes === undefined) continue
-            const enc = await verifyBlock(bytes, waiter).catch((err: unknown) => rejection(err))
-            if (enc instanceof TandemError) continue
-            if ((await missingParents(this.#store, txn, this.#metas, enc)).length > 0) continue
-            changes.drop(this.#store, txn, enc)
-            try {
-              applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
-              const r = resultByCid.get(waiter)
-              if (r !== undefined) r.status = 'applied'
-              next.push(waiter)
-            } catch (err) {
-              const r = this.#reject(waiter, rejection(err))
-              const prior = resultByCid.get(waiter)
-              if (prior !== undefined) Object.assign(prior, r)
-            }
-          }
-        }
-        frontier = next
-      }
+      await this.#drainWaiters(txn, changes, applied.map((a) => a.cid as string), applied, resultByCid)
       const held = await this.#commit(txn, applied, 'remote', options.from)
       this.#pending.apply(changes)
       if (changes.added.size > 0) this.#metas.notePending([...new Set([...changes.added.values()].flatMap((s) => [...s]))])
       this.#emitChanges(applied, 'remote', held)
+      const unknown = [...changes.added.keys()].filter((m) => this.#awaitedVersions.has(m) && !this.#versionOwner.has(m))
+      this.#awaitedVersions.clear()
+      if (unknown.length > 0) this.emit('versions-missing', { versions: unknown as VersionID[], from: options.from })
       return results
     })
+  }
+
+  /**
+   * Applies the pending blocks that waited for `frontier` (blocks just applied, or schema versions
+   * just learned) and can apply now, and then those that waited for them, in `txn`.
+   */
+  async #drainWaiters(txn: Txn, changes: PendingChanges, frontier: string[], applied: Applied[], resultByCid: Map<string, ApplyResult>): Promise<void> {
+    while (frontier.length > 0) {
+      const next: string[] = []
+      for (const cid of frontier) {
+        for (const waiter of changes.waitersOf(cid)) {
+          const bytes = await txn.get(this.#store.pending, waiter)
+          if (bytes === undefined) continue
+          const enc = await verifyBlock(bytes, waiter).catch((err: unknown) => rejection(err))
+          if (enc instanceof TandemError) continue
+          if (!this.#versionOwner.has(enc.block.schema)) continue
+          if ((await missingParents(this.#store, txn, this.#metas, enc)).length > 0) continue
+          changes.drop(this.#store, txn, enc)
+          try {
+            this.#checkFields(enc)
+            applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+            const r = resultByCid.get(waiter)
+            if (r !== undefined) r.status = 'applied'
+            next.push(waiter)
+          } catch (err) {
+            const r = this.#reject(waiter, rejection(err))
+            const prior = resultByCid.get(waiter)
+            if (prior !== undefined) Object.assign(prior, r)
+          }
+        }
+      }
+      frontier = next
+    }
   }
 
   /**
@@ -807,6 +1065,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       if (txn.knownHas(this.#store.pending, cid) ?? await txn.has(this.#store.pending, cid)) return { cid, status: 'pending' }
     }
     const missing = await missingParents(this.#store, txn, this.#metas, enc)
+    if (!this.#versionOwner.has(enc.block.schema)) { missing.push(enc.block.schema); this.#awaitedVersions.add(enc.block.schema) }
     if (missing.length > 0) {
       changes.put(this.#store, txn, enc, missing)
       return { cid, status: 'pending' }
@@ -837,7 +1096,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const genesis = block.parents.length === 0
       if (genesis && _del !== undefined) throw new TandemError('BLOCK_INVALID', 'invalid block: a genesis block cannot delete')
       if (!genesis && _del === undefined && Object.keys(fields).length === 0) throw new TandemError('BLOCK_INVALID', 'invalid block: it changes nothing')
-      if (genesis || Object.keys(fields).length > 0) validateFields(c.schema, fields, genesis ? 'create' : 'update')
+      // Written under a version not known here yet: it waits (pending) for it, and is checked then.
+      const schema = this.#versionSchema(block.collection, block.schema)
+      if (schema === undefined) return enc
+      if (genesis || Object.keys(fields).length > 0) validateFields(schema, fields, genesis ? 'create' : 'update')
       return enc
     } catch (err) {
       return toTandem(err)
@@ -910,14 +1172,26 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return c
   }
 
-  #remember(c: StoredCollection): void {
+  #remember(c: StoredCollection, author?: DeviceID): void {
     this.#collections.set(c.id, c)
     this.#byName.set(c.name, c)
+    if (!this.#versions.has(c.id)) {
+      this.#versions.set(c.id, new VersionSet(firstVersion(c, author)))
+      this.#versionOwner.set(c.id, c.id)
+      this.#refresh(c.id)
+    }
   }
 
-  #info(c: StoredCollection, count: number): CollectionInfo {
-    const info: CollectionInfo = { id: c.id as CollectionID, name: c.name, schema: c.schema, sdl: c.sdl, count, createdAt: c.createdAt }
+  #info(c: StoredCollection, count: number, withVersions = false): CollectionInfo {
+    const eff = this.#eff(c)
+    const set = this.#versions.get(c.id)!
+    const info: CollectionInfo = {
+      id: c.id as CollectionID, name: c.name, schema: eff.schema, sdl: set.size === 1 ? c.sdl : toSDL(eff.schema), count, createdAt: c.createdAt,
+      version: eff.version, versionCount: set.size,
+    }
     if (c.partial === true) info.partial = true
+    if (eff.conflicts.length > 0) info.conflicts = eff.conflicts
+    if (withVersions) info.versions = set.list().map((v) => set.info(v.id))
     return info
   }
 
@@ -931,14 +1205,31 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 }
 
-function view(c: StoredCollection, docID: DocID, rec: DocRecord, held?: HeldDoc): DocumentView {
+function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord, held?: HeldDoc): DocumentView {
   const fields: Record<string, unknown> = {}
-  for (const f of c.schema.fields) fields[f.name] = rec.v[f.name] ?? null
+  // Fields of the current schema only (a removed field's values stay in the record, unseen); an
+  // older document that never set a field reads its default, or null.
+  for (const f of eff.schema.fields) fields[f.name] = rec.v[f.name] ?? f.default ?? null
+  let conflicts: Record<string, unknown> | undefined
+  for (const f of eff.checked) {
+    if (!fits(c.name, f, fields[f.name])) {
+      (conflicts ??= {})[f.name] = fields[f.name]
+      fields[f.name] = f.default ?? null
+    }
+  }
   const v: DocumentView = {
     docID, collection: c.id as CollectionID, fields, deleted: rec.deleted && held === undefined,
     heads: rec.heads as BlockCID[], createdAt: rec.createdAt, updatedAt: rec.updatedAt,
   }
   if (rec.deleted && held !== undefined) v.held = { batch: held.batch, since: held.at }
+  if (conflicts !== undefined) v.conflicts = conflicts
+  return v
+}
+
+/** A collection's first version: its own schema, with the collection's ID. */
+function firstVersion(c: StoredCollection, author: DeviceID | undefined): SchemaVersion {
+  const v: SchemaVersion = { id: c.id as VersionID, collection: c.id as CollectionID, parents: [], name: c.name, fields: c.schema.fields, time: c.createdAt }
+  if (author !== undefined) v.author = author
   return v
 }
 

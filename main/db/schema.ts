@@ -2,11 +2,12 @@
  * Collections are defined in GraphQL SDL: `type Books { title: String! pages: Int tags: [String] }`.
  * This module turns SDL into canonical schemas and gives each its collection ID.
  */
-import { GraphQLError, Kind, parse, type TypeNode } from 'graphql'
+import { GraphQLError, Kind, parse, valueFromASTUntyped, type FieldDefinitionNode, type TypeNode } from 'graphql'
 import * as dagCbor from '@ipld/dag-cbor'
 import { TandemError } from '../../shared/errors.ts'
 import { SCALARS, type CollectionID, type CollectionSchema, type FieldSchema, type Scalar } from '../../shared/types.ts'
 import { cidOf } from './cid.ts'
+import { checkDefault } from './validate.ts'
 
 /** Names the database keeps for itself (`_docID`, `_deleted`, …). */
 const RESERVED_PREFIX = '_'
@@ -59,10 +60,13 @@ export function parseSDL(sdl: string): CollectionSchema[] {
         throw new TandemError('SCHEMA_INVALID', `Collection "${name}" has the field "${fname}" twice.`, { collection: name, field: fname })
       }
       fieldNames.add(fname)
-      if ((field.arguments?.length ?? 0) > 0 || (field.directives?.length ?? 0) > 0) {
-        throw new TandemError('SCHEMA_INVALID', `Field "${name}.${fname}": arguments and directives are not supported.`)
+      if ((field.arguments?.length ?? 0) > 0) {
+        throw new TandemError('SCHEMA_INVALID', `Field "${name}.${fname}": arguments are not supported.`)
       }
-      out.push(fieldType(name, fname, field.type))
+      const f = fieldType(name, fname, field.type)
+      const dflt = defaultOf(name, field)
+      if (dflt !== undefined) f.default = checkDefault(name, f, dflt)
+      out.push(f)
     }
     out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     schemas.push({ name, fields: out })
@@ -94,6 +98,30 @@ function fieldType(collection: string, field: string, node: TypeNode): FieldSche
   return { name: field, type: type as Scalar, list, required, itemRequired }
 }
 
+/**
+ * The one directive a field takes: `@default(value: …)`, a GraphQL literal (`5`, `"text"`, `true`,
+ * `[1, 2]`, `{a: 1}` for JSON). `@renamedFrom` and the like are refused: a rename is a remove and an add.
+ */
+function defaultOf(collection: string, field: FieldDefinitionNode): unknown {
+  let value: unknown
+  for (const d of field.directives ?? []) {
+    const where = `Field "${collection}.${field.name.value}"`
+    if (d.name.value !== 'default') {
+      const rename = /rename/i.test(d.name.value)
+        ? ' Renames are not supported: remove the field and add one with the new name (the old values stay in the history).' : ''
+      throw new TandemError('SCHEMA_INVALID', `${where}: the directive @${d.name.value} is not supported; only @default(value: …) is.${rename}`)
+    }
+    const args = d.arguments ?? []
+    if (value !== undefined || args.length !== 1 || args[0]!.name.value !== 'value') {
+      throw new TandemError('SCHEMA_INVALID', `${where}: write a default as @default(value: …), once.`)
+    }
+    // Plain JSON again: graphql builds input objects without a prototype.
+    value = JSON.parse(JSON.stringify(valueFromASTUntyped(args[0]!.value))) as unknown
+    if (value === null) throw new TandemError('SCHEMA_INVALID', `${where}: a default of null is what every field has already; leave it out.`)
+  }
+  return value
+}
+
 function checkName(name: string, what: string): void {
   if (name.startsWith(RESERVED_PREFIX)) {
     throw new TandemError('SCHEMA_INVALID', `The ${what} name "${name}" starts with "_", which Tandem reserves for itself.`)
@@ -118,8 +146,15 @@ export function collectionIDOf(schema: CollectionSchema): CollectionID {
 function canonical(schema: CollectionSchema): unknown {
   return {
     name: schema.name,
-    fields: schema.fields.map((f) => ({ name: f.name, type: f.type, list: f.list, required: f.required, itemRequired: f.itemRequired })),
+    fields: schema.fields.map(canonicalField),
   }
+}
+
+/** A field as it is hashed into IDs: `default` only where there is one (so schemas without defaults keep their IDs). */
+export function canonicalField(f: FieldSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: f.name, type: f.type, list: f.list, required: f.required, itemRequired: f.itemRequired }
+  if (f.default !== undefined) out.default = f.default
+  return out
 }
 
 /** The schema as SDL again (for display and for `collection describe`). */
@@ -127,7 +162,15 @@ export function toSDL(schema: CollectionSchema): string {
   const lines = schema.fields.map((f) => {
     let t: string = f.type
     if (f.list) t = `[${t}${f.itemRequired ? '!' : ''}]`
-    return `  ${f.name}: ${t}${f.required ? '!' : ''}`
+    return `  ${f.name}: ${t}${f.required ? '!' : ''}${f.default !== undefined ? ` @default(value: ${literal(f.default)})` : ''}`
   })
   return `type ${schema.name} {\n${lines.join('\n')}\n}`
+}
+
+/** A value as a GraphQL literal (what `@default(value: …)` reads back). */
+export function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'null'
+  if (Array.isArray(v)) return `[${v.map(literal).join(', ')}]`
+  if (typeof v === 'object') return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k}: ${literal(x)}`).join(', ')}}`
+  return JSON.stringify(v)
 }

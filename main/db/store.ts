@@ -41,7 +41,7 @@ const FORMAT_KEY = 'storeFormat'
 export const OUTBOX_SEQ_KEY = 'outbox.seq'
 /** Keys of `meta` that only the store itself writes: not settings (namespace.ts). */
 export const OWN_META_KEYS: ReadonlySet<string> = new Set([FORMAT_KEY, OUTBOX_SEQ_KEY])
-const OWN_SUBLEVELS: ReadonlySet<string> = new Set(['blocks', 'docs', 'schemas', 'counts', 'pending', 'waiting', 'digests', 'outbox', 'meta', 'held'])
+const OWN_SUBLEVELS: ReadonlySet<string> = new Set(['blocks', 'docs', 'schemas', 'versions', 'counts', 'pending', 'waiting', 'digests', 'outbox', 'meta', 'held'])
 
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
 export class Store {
@@ -56,8 +56,10 @@ export class Store {
   readonly docs: Sub<DocRecord>
   /** The same records by their stored keys, `collectionID!bucket!docID` → stored text (record-codec.ts; bucket scans). */
   readonly docsByBucket: Sub<string>
-  /** collectionID → schema. */
+  /** collectionID → schema (its first version: the collection ID is that schema's CID). */
   readonly schemas: Sub<StoredCollection>
+  /** `collectionID!versionID` → a schema version (versions.ts), the first one included. */
+  readonly versions: Sub<import('./versions.ts').SchemaVersion>
   /** collectionID → number of live documents. */
   readonly counts: Sub<number>
   /** CID → bytes of a block whose ancestors have not all arrived. */
@@ -85,6 +87,7 @@ export class Store {
     this.docs = db.sublevel<string, DocRecord>('docs', { keyEncoding: docKeyEncoding, valueEncoding: recordEncoding })
     this.docsByBucket = db.sublevel<string, string>('docs', { valueEncoding: 'utf8' })
     this.schemas = db.sublevel<string, StoredCollection>('schemas', json)
+    this.versions = db.sublevel<string, import('./versions.ts').SchemaVersion>('versions', json)
     this.counts = db.sublevel<string, number>('counts', json)
     this.pending = db.sublevel<string, Uint8Array>('pending', view)
     this.waiting = db.sublevel<string, string>('waiting', { valueEncoding: 'utf8' })

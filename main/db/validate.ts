@@ -26,6 +26,8 @@ export function validateFields(schema: CollectionSchema, input: unknown, mode: V
   }
   if (mode === 'create') {
     for (const f of schema.fields) {
+      // A new document gets a field's default when it names no value (so filters see it as written).
+      if (f.default !== undefined && out[f.name] === undefined) out[f.name] = f.default
       if (f.required && (out[f.name] === undefined || out[f.name] === null)) {
         throw new TandemError('MISSING_REQUIRED', `${schema.name} needs a value for "${f.name}" (${typeWords(f)}).`,
           { collection: schema.name, field: f.name })
@@ -35,6 +37,27 @@ export function validateFields(schema: CollectionSchema, input: unknown, mode: V
     throw new TandemError('INVALID_INPUT', `Nothing to update: name at least one field of ${schema.name}.`)
   }
   return out
+}
+
+/** A field's `@default` value, checked against the field (throws the typed error a document value would get). */
+export function checkDefault(collection: string, f: FieldSchema, value: unknown): FieldValue {
+  try {
+    return checkValue(collection, f, value)
+  } catch (err) {
+    if (err instanceof TandemError) throw new TandemError('SCHEMA_INVALID', `The default of ${collection}.${f.name} does not fit it: ${err.message}`, err.details)
+    throw err
+  }
+}
+
+/** True when a stored value fits the field as it is now (values written under a conflicting version may not). */
+export function fits(collection: string, f: FieldSchema, value: unknown): boolean {
+  if (value === null || value === undefined) return true
+  try {
+    checkValue(collection, { ...f, required: false }, value)
+    return true
+  } catch {
+    return false
+  }
 }
 
 // A schema's fields by name, built once per schema (a bulk create validates thousands of documents).

@@ -10,9 +10,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { Database } from '../db/database.ts'
 import type { MassDeleteOptions } from '../db/held.ts'
-import type { CollectionID, DeviceID } from '../../shared/types.ts'
+import type { CollectionID, DeviceID, VersionID } from '../../shared/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
 import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
+import { SchemaSync } from '../net/schema-sync/schema-sync.ts'
 import { Gossip } from '../net/gossip.ts'
 import { Group } from '../net/group.ts'
 import { checkMultiaddr, createHost, type Host, type HostOptions } from '../net/host.ts'
@@ -104,6 +105,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly pairing: Pairing | null
   readonly #groupSync: GroupSync | null
   readonly #replicateServer: ReplicateServer | null
+  /** Schema versions (../net/schema-sync): before each head exchange, after a local update, for blocks that wait for one. */
+  readonly #schemaSync: SchemaSync | null
   readonly #nearby: Nearby | null
   #peerList: PeerList | null = null
   /** Dial attempts, mDNS finds, observed addresses: what the connectivity doctor reads (./doctor.ts). */
@@ -143,6 +146,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       this.pairing = null
       this.#groupSync = null
       this.#replicateServer = null
+      this.#schemaSync = null
       return
     }
     const selfAddrs = (): string[] => this.addresses()
@@ -160,6 +164,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
     this.dagSync = new DagSync({ db, host }, { isMember, log })
     this.heads = new HeadExchange({ db, host }, { isMember, log })
+    this.#schemaSync = new SchemaSync({ db, host }, { isMember, log })
     this.gossip = new Gossip({
       db, pubsub: host.services.pubsub, group, hotDocuments, log,
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
@@ -453,6 +458,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const peer = peerIdFromString(peerStr)
     // Collections kept only in part (single documents replicated here) are not pulled whole.
     const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)
+    // Schema versions first, so the blocks this exchange brings find theirs here.
+    await this.#schemaSync?.exchange(peer).catch((err: Error) => this.#log(`schema sync with ${peerStr} failed: ${err.message}`))
     const localDigests = await this.db.collectionDigests()
     const remote = await this.heads.compare(peer, scope)
     await this.syncStatus.record(peerStr, scope, remote, localDigests)
@@ -494,6 +501,21 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return report
   }
 
+  /** Learns schema versions blocks here wait for: from the device that sent them, else from any connected device. */
+  async #fetchVersions(versions: VersionID[], from: DeviceID | undefined): Promise<void> {
+    const candidates = [...new Set([...(from === undefined ? [] : [from]), ...this.connectedDevices()])]
+    for (const d of candidates) {
+      if (this.#stopped || versions.every((v) => this.db.versionCollection(v) !== undefined)) return
+      const peer = peerIdFromString(d)
+      if (this.host?.getConnections(peer).length === 0) continue
+      try {
+        await this.#schemaSync!.exchange(peer, undefined, versions.filter((v) => this.db.versionCollection(v) === undefined))
+      } catch (err) {
+        this.#log(`fetching schema versions from ${d} failed: ${(err as Error).message}`)
+      }
+    }
+  }
+
   /** Fetches what pending blocks (received from `peer`) still wait for. */
   async #fetchAncestorsOf(peer: PeerId, pending: string[]): Promise<void> {
     const missing = await this.db.missingParentsOf(pending)
@@ -520,6 +542,16 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     if (host === null) return
     await this.dagSync!.start()
     await this.heads!.start()
+    await this.#schemaSync!.start()
+    // A local schema change goes to every connected device; a block written under a version not
+    // known here waits for it, fetched from the device that delivered it (else any connected one).
+    const onVersions = (): void => {
+      if (this.#stopped || this.#paused) return
+      for (const d of this.connectedDevices()) void this.#schemaSync?.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`schema sync with ${d} failed: ${err.message}`))
+    }
+    const onMissing = ({ versions, from }: { versions: VersionID[]; from: DeviceID | undefined }): void => { void this.#fetchVersions(versions, from) }
+    this.db.on('versions', onVersions)
+    this.db.on('versions-missing', onMissing)
     await this.gossip!.start()
     await this.#replicateServer!.start()
     await this.#groupSync!.start()

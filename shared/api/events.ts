@@ -1,5 +1,5 @@
 /** Everything the node pushes to subscribers, by event name. */
-import type { CollectionID, CollectionInfo, DeviceID, DocID, BlockCID } from '../types.ts'
+import type { CollectionID, CollectionInfo, DeviceID, DocID, BlockCID, SchemaConflict } from '../types.ts'
 import type { SyncStatusReport } from './sync-status.ts'
 import type { HeldBatchInfo } from './held.ts'
 import type { NearbyDevice, NodeInfo, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from './types.ts'
@@ -15,8 +15,10 @@ export interface ApiEvents {
     /** Documents changed by the same commit: a window may refresh once for a large batch. */
     batchDocs: number
   }
-  /** A collection was defined (here, or received from another device). */
+  /** A collection was defined, or got a new schema version (here, or from another device). */
   'collection': CollectionInfo
+  /** Concurrent schema versions disagree on a field's type: which one won (see README, Schema versions). */
+  'schema:conflict': { collection: CollectionID; name: string; conflicts: SchemaConflict[] }
   'peer:connect': { peerID: DeviceID }
   'peer:disconnect': { peerID: DeviceID }
   /** A device joined, was renamed or removed from the group. */
@@ -45,7 +47,7 @@ export interface ApiEvents {
 
 export type EventName = keyof ApiEvents
 export const EVENT_NAMES = [
-  'document', 'collection', 'peer:connect', 'peer:disconnect', 'device', 'node', 'replicator',
+  'document', 'collection', 'schema:conflict', 'peer:connect', 'peer:disconnect', 'device', 'node', 'replicator',
   'sync', 'sync:error', 'sync:status', 'sync:held', 'nearby', 'pairing:request', 'pairing:resolved',
   'pairing:changed', 'pairing:mode',
 ] as const satisfies readonly EventName[]

@@ -1,8 +1,8 @@
 /**
  * The CI chaos set: a short fixed set of seeds, 3 node processes × 300 operations each (writes,
- * partitions, SIGKILL + restart, replicators); 6 seeds take ~1.5 min on an idle 2-core machine,
+ * partitions, SIGKILL + restart, replicators, schema updates that add fields others then write); 6 seeds take ~1.5 min on an idle 2-core machine,
  * ~3.5 min at load 10. Each seed must converge after the final heal with
- * identical, uncorrupted stores and no acknowledged write lost. A failure names the seed and the
+ * identical, uncorrupted stores, one schema version everywhere and no acknowledged write lost. A failure names the seed and the
  * one-line command that replays it; `npm run chaos -- --seeds 200 --nodes 5 --ops 10000` runs long.
  * CHAOS_SEEDS=n changes how many seeds run here.
  */
@@ -26,6 +26,7 @@ test(`chaos: ${SEEDS} seeds × ${NODES} nodes × ${OPS} ops converge with no ack
   t.diagnostic(`total: ${sum((r) => r.ops)} ops, ${sum((r) => r.writes.acked)} acked writes, ${sum((r) => r.partitions)} partitions, ` +
     `${sum((r) => r.kills)} kills, max convergence ${Math.max(...results.map((r) => r.convergenceMs))} ms, lost ${sum((r) => r.verify.lost)}`)
   if (SEEDS >= 5) assert.ok(sum((r) => r.kills) > 0 && sum((r) => r.partitions) > 0, 'the set exercised kills and partitions')
+  if (SEEDS >= 5) assert.ok(sum((r) => r.schemaUpdates) > 0, 'the set exercised schema updates')
 })
 
 test('the checks catch a lost write, a diverged node and a corrupt record', async (t) => {

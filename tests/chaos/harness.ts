@@ -39,6 +39,8 @@ export interface RunResult {
   heals: number
   kills: number
   replicatorsAdded: number
+  /** Schema versions made (an extra field added on a node that lacked it). */
+  schemaUpdates: number
   replicatorsRemoved: number
   convergenceMs: number
   totalMs: number
@@ -82,7 +84,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   for (let i = 0; i < k; i++) nodes.push(new NodeProcess(i, join(base, `n${i}`), await freePort()))
   const result: RunResult = {
     seed, nodes: k, ops: plan.length, writes: { sent: 0, acked: 0, refused: 0, unacked: 0, skipped: 0 },
-    partitions: 0, heals: 0, kills: 0, replicatorsAdded: 0, replicatorsRemoved: 0, convergenceMs: 0, totalMs: 0,
+    partitions: 0, heals: 0, kills: 0, replicatorsAdded: 0, replicatorsRemoved: 0, schemaUpdates: 0, convergenceMs: 0, totalMs: 0,
     verify: { problems: [], current: 0, supersededLater: 0, supersededConcurrent: 0, lost: 0, docs: 0, blocks: 0 },
   }
   const cut = new Set<string>()
@@ -200,6 +202,15 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
           await n.call('repRemove', { target: nodes[op.target]!.deviceID }).then(() => { result.replicatorsRemoved++ }, () => {})
           break
         }
+        case 'schema': {
+          const n = nodes[op.node]!
+          await starting.get(n.index)
+          if (!n.up) break
+          await n.call('schema', { field: op.field }).then(() => { result.schemaUpdates++ }, (err: Error & { code?: string }) => {
+            if (err.code === undefined && n.up) failure ??= new Error(`node ${n.index}: schema update failed without a typed error: ${err.message}`)
+          })
+          break
+        }
         case 'sleep':
           await new Promise((r) => setTimeout(r, op.ms))
           break
@@ -229,7 +240,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
       }
       const st = await Promise.all(nodes.map((n) => n.call('status', {})))
       const d0 = JSON.stringify(st[0]!.digests)
-      const quiet = st.every((s) => JSON.stringify(s.digests) === d0 && s.pending === 0 && s.outbox === 0 && !s.syncing)
+      const quiet = st.every((s) => JSON.stringify(s.digests) === d0 && s.version === st[0]!.version && s.pending === 0 && s.outbox === 0 && !s.syncing)
       last = JSON.stringify(st.map((s) => ({ ...s, digests: Object.values(s.digests).map((x) => x.slice(0, 12)) })))
       if (quiet) {
         if (++stable >= 2) break
@@ -267,7 +278,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
 export function figures(r: RunResult): string {
   const v = r.verify
   return `seed ${r.seed}: ${r.nodes} nodes, ${r.ops} ops, writes ${r.writes.acked} acked / ${r.writes.refused} refused / ${r.writes.unacked} unacked / ${r.writes.skipped} skipped, ` +
-    `${r.partitions} partitions, ${r.heals} heals, ${r.kills} kills, replicators +${r.replicatorsAdded}/-${r.replicatorsRemoved}, ` +
+    `${r.partitions} partitions, ${r.heals} heals, ${r.kills} kills, replicators +${r.replicatorsAdded}/-${r.replicatorsRemoved}, ${r.schemaUpdates} schema updates, ` +
     `${v.docs} docs, ${v.blocks} blocks, superseded ${v.supersededLater} later + ${v.supersededConcurrent} concurrent, ` +
     `converged in ${r.convergenceMs} ms, total ${r.totalMs} ms, lost ${v.lost}`
 }

@@ -2,12 +2,16 @@
 
 export const COLLECTION = 'Books'
 export const SDL = 'type Books { title: String! pages: Int tags: [String] read: Boolean body: String }'
+/** Fields schema ops add (each name has one type everywhere: concurrent additions merge, never conflict). */
+export const EXTRA_FIELDS = ['rating: Int', 'isbn: String @default(value: "none")', 'owned: Boolean']
 
 export interface WriteResult { docID: string; cid: string; height: number }
 export interface Status {
   /** Collection ID → hex digest of its heads. */
   digests: Record<string, string>
   pending: number
+  /** The collection's current schema version here (equal everywhere once schemas converged). */
+  version: string
   /** Outbox entries not yet acked, over every replicator of this node. */
   outbox: number
   connected: string[]
@@ -29,6 +33,8 @@ export interface Commands {
   setDenied: { args: { peers: string[]; addrs: string[] }; result: null }
   /** Dials each address now (heal: no waiting for the redial backoff). */
   connect: { args: { addrs: string[] }; result: null }
+  /** Adds EXTRA_FIELDS[field] to the collection's schema here (a new version), if it is not there. */
+  schema: { args: { field: number }; result: null }
   repSet: { args: { target: string }; result: null }
   repRemove: { args: { target: string }; result: null }
   status: { args: Record<string, never>; result: Status }

@@ -1,3 +1,7 @@
+import { EXTRA_FIELDS } from './protocol.ts'
+
+const EXTRA_NAMES = EXTRA_FIELDS.map((f) => f.split(':')[0]!)
+
 /**
  * The chaos schedule: a pure function of (seed, nodes, ops), so a failing seed replays the same
  * sequence of operations (the timing of the network between them is the machine's).
@@ -15,6 +19,8 @@ export type Op =
   | { t: 'repAdd'; node: number; target: number }
   | { t: 'repRemove'; node: number; target: number }
   | { t: 'sleep'; ms: number }
+  /** A new schema version on that node: add one of EXTRA_FIELDS (protocol.ts) if its schema lacks it. */
+  | { t: 'schema'; node: number; field: number }
 
 export interface ScheduleOptions { seed: number; nodes: number; ops: number }
 
@@ -31,6 +37,9 @@ export function prng(seed: number): () => number {
 }
 
 const WORDS = ['dune', 'ash', 'harbor', 'lantern', 'quartz', 'meadow', 'ember', 'tide', 'willow', 'cobalt', 'fjord', 'ü-naïve', '書']
+
+/** Fields a schema op may add (protocol.ts EXTRA_FIELDS by index); updates may set them once added somewhere. */
+const EXTRA_VALUES: Array<(int: (lo: number, hi: number) => number) => unknown> = [(int) => int(0, 5), (int) => `978-${int(0, 1e6)}`, (int) => int(0, 1) === 0]
 
 export function schedule({ seed, nodes, ops }: ScheduleOptions): Op[] {
   const rand = prng(seed)
@@ -54,6 +63,7 @@ export function schedule({ seed, nodes, ops }: ScheduleOptions): Op[] {
   const cut = new Set<string>() // partitioned pairs "a-b", a < b
   const reps = new Set<string>() // "node>target"
   let docs = 0
+  const added: number[] = [] // extra fields some node has added
   const out: Op[] = []
   const docRef = (): number => (rand() < 0.7 ? Math.max(0, docs - 1 - int(0, 15)) : int(0, docs - 1))
 
@@ -75,6 +85,8 @@ export function schedule({ seed, nodes, ops }: ScheduleOptions): Op[] {
         const patch: Record<string, unknown> = {}
         for (const f of FIELDS) if (rand() < 0.35) patch[f] = value(f)
         if (Object.keys(patch).length === 0) patch.pages = value('pages')
+        // A field added on some node: refused (UNKNOWN_FIELD) where that version has not arrived yet.
+        if (added.length > 0 && rand() < 0.3) { const f = pick(added); patch[EXTRA_NAMES[f]!] = EXTRA_VALUES[f]!(int) }
         out.push({ t: 'update', node, doc: docRef(), patch })
       } else if (w < 0.95) {
         out.push({ t: 'delete', node, doc: docRef() })
@@ -113,6 +125,10 @@ export function schedule({ seed, nodes, ops }: ScheduleOptions): Op[] {
         const [node, target] = key.split('>').map(Number) as [number, number]
         out.push({ t: 'repRemove', node, target })
       }
+    } else if (r < 0.96) {
+      const field = int(0, EXTRA_NAMES.length - 1)
+      if (!added.includes(field)) added.push(field)
+      out.push({ t: 'schema', node: pick(upList), field })
     } else {
       out.push({ t: 'sleep', ms: int(1, 40) })
     }

@@ -41,6 +41,8 @@ export interface NodeDump {
   records: Map<string, NormRecord>
   blocks: Map<string, Block>
   digests: Record<string, string>
+  /** Per collection: its current schema version, fields and version IDs. */
+  schemas?: Record<string, unknown>
   problems: string[]
 }
 
@@ -79,6 +81,7 @@ export async function dumpNode(index: number, dir: string): Promise<NodeDump> {
   const records = new Map<string, NormRecord>()
   const blocks = new Map<string, Block>()
   const digests: Record<string, string> = {}
+  const schemas: Record<string, unknown> = {}
   try {
     const store = storeOf(db)
     for await (const [cid, bytes] of store.blocks.iterator()) {
@@ -107,6 +110,8 @@ export async function dumpNode(index: number, dir: string): Promise<NodeDump> {
     }
     for (const key of byDoc.keys()) if (!raw.has(key)) p(`blocks of ${key} but no record`)
     for (const c of await db.listCollections()) {
+      const described = await db.getCollection(c.id)
+      schemas[c.id] = { version: c.version, fields: c.schema.fields, versions: described.versions!.map((v) => v.id) }
       const buckets = emptyBuckets()
       let live = 0
       // What head exchange reads: the records scanned bucket by bucket.
@@ -150,7 +155,7 @@ export async function dumpNode(index: number, dir: string): Promise<NodeDump> {
   } finally {
     await db.close()
   }
-  return { index, records, blocks, digests, problems }
+  return { index, records, blocks, digests, schemas, problems }
 }
 
 /** Is `ancestor` reachable from `cid` by parent links? */
@@ -178,6 +183,7 @@ export function compareNodes(dumps: NodeDump[], acked: AckedWrite[]): VerifyResu
   result.docs = first.records.size
   result.blocks = first.blocks.size
   for (const d of rest) {
+    if (!isDeepStrictEqual(d.schemas, first.schemas)) problems.push(`node ${d.index} schemas ${JSON.stringify(d.schemas)} ≠ node ${first.index} ${JSON.stringify(first.schemas)}`)
     if (!isDeepStrictEqual(d.digests, first.digests)) problems.push(`node ${d.index} digests ${JSON.stringify(d.digests)} ≠ node ${first.index} ${JSON.stringify(first.digests)}`)
     if (d.blocks.size !== first.blocks.size) problems.push(`node ${d.index} holds ${d.blocks.size} blocks, node ${first.index} ${first.blocks.size}`)
     if (d.records.size !== first.records.size) problems.push(`node ${d.index} holds ${d.records.size} documents, node ${first.index} ${first.records.size}`)

@@ -120,6 +120,15 @@ export class MemoryStore implements DagSyncStore<MemoryPrepared>, HeadStore, Rep
     return true
   }
 
+  /** Schema versions received (unchecked here: the database checks them). */
+  readonly versions: unknown[] = []
+
+  async importVersions(versions: unknown[]): Promise<number> {
+    this.#call('importVersions')
+    this.versions.push(...versions)
+    return versions.length
+  }
+
   async applyBlocks(entries: Array<{ bytes: Uint8Array }>, options: { from?: DeviceID }): Promise<ApplyResult[]> {
     return this.applyPrepared(await this.prepareBlocks(entries, options))
   }

@@ -118,7 +118,7 @@ test('outside main/db nothing in main/ imports LevelDB or the store, or reaches 
  * main/net/replicate/replicators.ts (a service over the database, not a protocol) adopts this later.
  */
 const STANDALONE = [
-  'main/net/dag-sync/', 'main/net/head-exchange/', 'main/net/replicate/protocol.ts', 'main/net/replicate/constants.ts',
+  'main/net/dag-sync/', 'main/net/schema-sync/', 'main/net/head-exchange/', 'main/net/replicate/protocol.ts', 'main/net/replicate/constants.ts',
   'main/net/group-sync/', 'main/net/pairing/', 'main/net/nearby/', 'main/net/protocol-service.ts', 'main/net/wire.ts',
 ]
 const STATEMENT = /(?:^|\n)\s*(?:import|export)\s+(type\s+)?([^'"`;]*?)\s*from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g

@@ -5,6 +5,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { PROTOCOL as DAG } from '../../main/net/dag-sync/constants.ts'
 import { PROTOCOL as HEADS } from '../../main/net/head-exchange/constants.ts'
+import { PROTOCOL as SCHEMA } from '../../main/net/schema-sync/constants.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
 import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
 import { allBlocks } from '../helpers/replicas.ts'
@@ -66,6 +67,9 @@ test('a stranger that connects, subscribes to every topic it sees and calls ever
   const digests = await stranger.db.collectionDigests()
   const heads = await ask(stranger, a, HEADS, [dagCbor.encode({ v: 1, cols: [...digests].map(([cid, d]) => ({ id: cid, d })) })])
   assert.deepEqual(heads, [refused])
+  const coll = (await a.db.getCollection('Notes')).id
+  const schema = await ask(stranger, a, SCHEMA, [dagCbor.encode({ v: 1, have: [{ c: coll, ids: [] }], want: [coll] })])
+  assert.deepEqual(schema, [refused], 'schema versions are not served to strangers either')
 
   // Its own writes, published on the group's topics, are refused.
   const mine = await stranger.db.createDocument('Notes', { title: 'from a stranger' })

@@ -42,6 +42,18 @@ test('a pushed batch is imported and applied before the ack, which counts each o
   assert.deepEqual(pendings, [])
 })
 
+test('schema versions pushed with a batch are imported before its blocks apply', async () => {
+  const { sender, target, store } = await setup()
+  const doc = await (await Author.create()).history(NOTES, 2)
+  const versions = [{ id: 'v2' }, { id: 'v3' }]
+  await push(sender, target.peerId, [SCHEMA], doc.map((b) => b.bytes), undefined, versions)
+  assert.deepEqual(store.versions, versions)
+  assert.ok(store.calls.indexOf('importVersions') < store.calls.indexOf('applyPrepared'), store.calls.join(', '))
+  // A push with no versions (as an older sender's) imports none.
+  await push(sender, target.peerId, [], doc.map((b) => b.bytes))
+  assert.equal(store.calls.filter((c) => c === 'importVersions').length, 1)
+})
+
 test('blocks whose ancestors are missing wait, and the target asks the sender for them', async () => {
   const { sender, target, pendings } = await setup()
   const doc = await (await Author.create()).history(NOTES, 3)

@@ -6,7 +6,9 @@ export const BATCH_BYTES = 4 * 1024 * 1024
 /** Schemas per push (one per collection in the batch). */
 export const MAX_SCHEMAS = 64
 export const MAX_SDL_BYTES = 64 * 1024
-export const MAX_MESSAGE_BYTES = BATCH_BYTES + MAX_SCHEMAS * MAX_SDL_BYTES + 1024 * 1024
+/** Schema versions per push (the latest of each collection in it; any older one a block needs follows by schema sync). */
+export const MAX_VERSIONS = 64
+export const MAX_MESSAGE_BYTES = BATCH_BYTES + MAX_SCHEMAS * MAX_SDL_BYTES + 3 * 1024 * 1024
 /** One push, from open to ack (the target commits before it acks). */
 export const TIMEOUT_MS = 60_000
 export const MAX_INBOUND_STREAMS = 4

@@ -1,19 +1,21 @@
 /**
  * The replication protocol: a device pushes a batch of blocks (with the schemas of their
- * collections) to a group device, which imports the schemas, applies the blocks in one atomic
- * commit and only then acks. Acked blocks leave the sender's outbox.
+ * collections and their later schema versions) to a group device, which imports the schemas and
+ * versions, applies the blocks in one atomic commit and only then acks. Acked blocks leave the sender's outbox.
  */
 import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
 import { attestation, bytes, type Channel, cidString, peerError, peerErrorMessage } from '../wire.ts'
 import { ProtocolService, request, type Dialer, type ProtocolHost } from '../protocol-service.ts'
-import { BATCH_BLOCKS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SCHEMAS, MAX_SDL_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
+import { BATCH_BLOCKS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SCHEMAS, MAX_SDL_BYTES, MAX_VERSIONS, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Push = z.object({
   v: z.literal(1),
   schemas: z.array(z.object({ id: cidString, sdl: z.string().max(MAX_SDL_BYTES), partial: z.boolean() })).max(MAX_SCHEMAS),
   blocks: z.array(bytes).max(BATCH_BLOCKS),
+  /** Schema versions of those collections (db/versions.ts), each checked by the database; older senders send none. */
+  versions: z.array(z.unknown()).max(MAX_VERSIONS).optional(),
   /** The sender's signature over the blocks' CIDs (db/attest.ts): its own blocks need no check each. */
   att: attestation.optional(),
 })
@@ -29,6 +31,8 @@ const MAX_ACK_BYTES = 1024 * 1024
 export interface ReplicaStore {
   /** Imports a collection's schema under its ID; throws when the SDL does not hash to it. */
   importCollection(id: string, sdl: string, options: { partial?: boolean }): Promise<boolean>
+  /** Learns schema versions (each checked; unknown collections and bad ones left out). */
+  importVersions(versions: unknown[], from?: DeviceID): Promise<number>
   /** Checks and applies blocks from `from` in one atomic commit. */
   applyBlocks(entries: Array<{ bytes: Uint8Array }>, options: { from?: DeviceID; attestation?: Uint8Array }): Promise<ApplyResult[]>
 }
@@ -78,6 +82,8 @@ export class ReplicateServer {
         log?.(`replicate: collection ${s.id} from ${from} not imported: ${(err as Error).message}`)
       }
     }
+    // Versions before blocks, so blocks written under them apply now rather than wait for them.
+    if (push.versions !== undefined && push.versions.length > 0) await this.#db.importVersions(push.versions, from as DeviceID)
     // A failure to commit (not a rejected block) throws: the sender gets the error frame, keeps the
     // batch in its outbox and pushes it again.
     const results = await this.#db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from: from as DeviceID, attestation: push.att })
@@ -94,9 +100,12 @@ export class ReplicateServer {
 }
 
 /** Pushes one batch and waits for the target's ack (sent after its commit). */
-export async function push(host: Dialer, peer: PeerId, schemas: Array<{ id: string; sdl: string; partial: boolean }>, blocks: Uint8Array[], att?: Uint8Array): Promise<AckMessage> {
+export async function push(host: Dialer, peer: PeerId, schemas: Array<{ id: string; sdl: string; partial: boolean }>, blocks: Uint8Array[], att?: Uint8Array, versions: unknown[] = []): Promise<AckMessage> {
   return request(host, peer, PROTOCOL, { maxMessageBytes: MAX_ACK_BYTES, timeoutMs: TIMEOUT_MS }, async (ch) => {
-    await ch.send(att === undefined ? { v: 1, schemas, blocks } : { v: 1, schemas, blocks, att })
+    const message: Record<string, unknown> = { v: 1, schemas, blocks }
+    if (att !== undefined) message.att = att
+    if (versions.length > 0) message.versions = versions.slice(-MAX_VERSIONS)
+    await ch.send(message)
     const ack = await ch.recv(Ack)
     if ('error' in ack) throw peerError(ack, 'the device answered', 'UNAUTHORIZED')
     return ack

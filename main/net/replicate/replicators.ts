@@ -18,7 +18,7 @@ import type { Namespace } from '../../db/namespace.ts'
 import type { Group } from '../group.ts'
 import type { HeadExchange } from '../head-exchange/head-exchange.ts'
 import { Backoff } from '../backoff.ts'
-import { BATCH_BLOCKS, BATCH_BYTES, RETRY_INITIAL_MS, RETRY_MAX_MS } from './constants.ts'
+import { BATCH_BLOCKS, BATCH_BYTES, MAX_VERSIONS, RETRY_INITIAL_MS, RETRY_MAX_MS } from './constants.ts'
 import { push } from './protocol.ts'
 
 export interface ReplicatorRecord {
@@ -301,7 +301,7 @@ export class Replicators extends EventEmitter<Events> {
     }
     const cids = entries.map((e) => e.cid)
     const { blocks, ids, collections, taken } = batchOf(cids, await this.#db.getBlocks(cids))
-    if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids))
+    if (blocks.length > 0) await push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids), this.#versions(collections))
     const done = entries.slice(0, taken)
     await this.#db.outbox.ack(target, done)
     const live = this.#liveOf(target)
@@ -332,7 +332,7 @@ export class Replicators extends EventEmitter<Events> {
     const { found, unknown } = await this.#plan(peer, record)
     // Collections the target does not hold yet are created there first, even when they are empty
     // here (schemas otherwise travel only with blocks): what is replicated is there, and checks as such.
-    if (unknown.length > 0) await push(this.#host, peer, this.#schemas(target, new Set(unknown)), [])
+    if (unknown.length > 0) await push(this.#host, peer, this.#schemas(target, new Set(unknown)), [], undefined, this.#versions(new Set(unknown)))
     // Progress against the whole: the first plan for this scope is remembered (on disk, so a
     // restart keeps it); what is planned now is what is left of it.
     const total = Math.max(record.initialPlanned ?? 0, found.length)
@@ -358,7 +358,7 @@ export class Replicators extends EventEmitter<Events> {
       if (blocks.length === 0) continue
       const count = taken
       const more = i < found.length
-      const sent = push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids)).then((ack) => {
+      const sent = push(this.#host, peer, this.#schemas(target, collections), blocks, await this.#db.attest(ids), this.#versions(collections)).then((ack) => {
         acked += count
         live.initialSync = { state: 'running', done: Math.min(base + acked, total), total }
         live.lastAck = Date.now()
@@ -474,6 +474,12 @@ export class Replicators extends EventEmitter<Events> {
       const sdl = this.#db.collectionSDL(id)
       return sdl === undefined ? [] : [{ id, sdl, partial: !(record?.collections.includes(id as CollectionID) ?? false) }]
     })
+  }
+
+  /** The later schema versions of these collections (the first travels as `schemas`), newest last, at most MAX_VERSIONS in all. */
+  #versions(collections: Set<string>): unknown[] {
+    const per = Math.max(1, Math.floor(MAX_VERSIONS / Math.max(1, collections.size)))
+    return [...collections].flatMap((id) => this.#db.schemaVersions(id).filter((v) => v.parents.length > 0).slice(-per)).slice(-MAX_VERSIONS)
   }
 
   #sleep(target: string, ms: number): Promise<void> {

@@ -4,6 +4,7 @@ import type { CollectionInfo, DocumentView } from '../../../shared/types.ts'
 import { useTandem } from '../store/store.ts'
 import { DocumentsTable } from './DocumentsTable.tsx'
 import { DocumentDialog } from './DocumentDialog.tsx'
+import { EditFields } from './EditFields.tsx'
 import { HistoryView } from '../history/HistoryView.tsx'
 import { ReplicatePicker } from '../replicators/ReplicatePicker.tsx'
 import { TrashView } from '../views/TrashView.tsx'
@@ -13,6 +14,7 @@ export function CollectionPanel({ collection, historyDoc }: { collection: Collec
   const [editing, setEditing] = useState<DocumentView | 'new' | null>(null)
   const [replicating, setReplicating] = useState(false)
   const [trash, setTrash] = useState(false)
+  const [fields, setFields] = useState(false)
   if (historyDoc !== null) {
     return (
       <HistoryView
@@ -28,6 +30,7 @@ export function CollectionPanel({ collection, historyDoc }: { collection: Collec
         <h2>{collection.name} <span className="muted">· {collection.count} {collection.count === 1 ? 'document' : 'documents'}</span></h2>
         <div className="actions">
           <button type="button" aria-pressed={trash} onClick={() => setTrash(!trash)}>{trash ? 'Documents' : 'Trash'}</button>
+          <button type="button" onClick={() => setFields(true)}>Edit fields</button>
           <button type="button" onClick={() => setReplicating(true)}>Replicate collection to…</button>
           <button type="button" className="primary" onClick={() => setEditing('new')}>Add document</button>
         </div>
@@ -44,6 +47,8 @@ export function CollectionPanel({ collection, historyDoc }: { collection: Collec
       {editing !== null && (
         <DocumentDialog collection={collection} doc={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />
       )}
+      {fields && <EditFields collection={collection} onClose={() => setFields(false)} />}
+      {(collection.conflicts ?? []).map((c) => <p key={c.field} className="notice small" role="status">{c.message}</p>)}
       {replicating && <ReplicatePicker collection={collection.name} onClose={() => setReplicating(false)} />}
     </div>
   )

@@ -11,6 +11,7 @@ import { ErrorText } from '../common/ErrorText.tsx'
 import { useAction } from '../common/use-action.ts'
 import { bumpDocs, loaders } from '../store/store.ts'
 import { fromText, toText, typeLabel } from './field-value.ts'
+import { showValue } from '../common/format.ts'
 
 export function DocumentDialog({ collection, doc, onClose }: { collection: CollectionInfo; doc: DocumentView | null; onClose: () => void }) {
   const fields = collection.schema.fields
@@ -53,9 +54,9 @@ export function DocumentDialog({ collection, doc, onClose }: { collection: Colle
             ) : (
               <input
                 value={texts[f.name]}
-                required={f.required && doc === null}
+                required={f.required && f.default === undefined && doc === null}
                 inputMode={f.type === 'Int' ? 'numeric' : f.type === 'Float' ? 'decimal' : undefined}
-                placeholder={f.type === 'DateTime' ? '2026-01-31T12:00:00Z' : undefined}
+                placeholder={f.default !== undefined && doc === null ? `default: ${showValue(f.default)}` : f.type === 'DateTime' ? '2026-01-31T12:00:00Z' : undefined}
                 onChange={(e) => setTexts({ ...texts, [f.name]: e.target.value })}
               />
             )}

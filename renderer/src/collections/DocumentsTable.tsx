@@ -68,7 +68,16 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
           <tbody>
             {page?.docs.map((doc) => (
               <tr key={doc.docID} data-docid={doc.docID}>
-                {fields.map((f) => <td key={f.name}>{showValue(doc.fields[f.name])}</td>)}
+                {fields.map((f) => (
+                  <td key={f.name}>
+                    {showValue(doc.fields[f.name])}
+                    {doc.conflicts?.[f.name] !== undefined && (
+                      <span className="pill warn" title="Written under a concurrent schema version that gave this field another type (see the notice above); kept, not shown as the field.">
+                        conflict: {showValue(doc.conflicts[f.name])}
+                      </span>
+                    )}
+                  </td>
+                ))}
                 <td className="row-actions">
                   {doc.held !== undefined && <span className="pill warn" title="Another device deleted it; the deletion is held until you choose (banner above).">deletion held</span>}
                   <button type="button" className="small" aria-label={`Edit ${label(doc, fields)}`} onClick={() => onEdit(doc)}>Edit</button>

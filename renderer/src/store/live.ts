@@ -37,7 +37,14 @@ export function startLive(bridge: Bridge): () => void {
         soon('node', () => void loaders.node())
         break
       }
-      case 'collection':
+      case 'collection': {
+        // A new schema version changes what documents read (new fields, defaults): reload its table too.
+        const c = data as ApiEvents['collection']
+        soon('collections', () => void loaders.collections())
+        soon(`docs:${c.id}`, () => bumpDocs(c.name))
+        break
+      }
+      case 'schema:conflict':
         soon('collections', () => void loaders.collections())
         break
       case 'peer:connect': case 'peer:disconnect': case 'device':
