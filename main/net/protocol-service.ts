@@ -11,6 +11,7 @@
 import type { PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { TandemError, type ErrorCode } from '../../shared/errors.ts'
 import { Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, refuseWith, WireError } from './wire.ts'
+import { reason, toLogger, type LogFunction, type Logger } from './logger.ts'
 
 /** What a handler learns of the connection a stream came on. */
 export interface InboundConnection {
@@ -41,7 +42,8 @@ export interface ServiceOptions extends ExchangeLimits {
   maxInboundStreams: number
   /** Peers served; any other gets an UNAUTHORIZED error frame and nothing else. */
   isMember: (peer: string) => boolean
-  log: (msg: string) => void
+  /** The protocol's Logger; a plain function (a service that still takes one) gets lines prefixed with `name`. */
+  log?: Logger | LogFunction
   /** Names the protocol in logs ("dag-sync"). */
   name: string
 }
@@ -61,11 +63,13 @@ export class ProtocolService implements Startable {
   readonly #host: ProtocolHost
   readonly #options: ServiceOptions
   readonly #serve: Serve
+  readonly #log: Logger
 
   constructor(host: ProtocolHost, options: ServiceOptions, serve: Serve) {
     this.#host = host
     this.#options = options
     this.#serve = serve
+    this.#log = toLogger(options.log, options.name)
   }
 
   get protocol(): string {
@@ -88,7 +92,7 @@ export class ProtocolService implements Startable {
   }
 
   async #handle(stream: Stream, connection: InboundConnection): Promise<void> {
-    const { maxMessageBytes, timeoutMs, isMember, log, name } = this.#options
+    const { maxMessageBytes, timeoutMs, isMember } = this.#options
     const peer = connection.remotePeer
     const member = isMember(peer.toString())
     // A stranger's bytes are bounded like any unauthenticated peer's (wire.ts), and its stream ends.
@@ -101,11 +105,12 @@ export class ProtocolService implements Startable {
       await this.#serve(ch, peer, stream)
       await ch.close()
     } catch (err) {
-      log(`${name}: serving ${peer} failed: ${(err as Error).message}`)
       if (err instanceof WireError) {
+        this.#log.info(`serving ${peer} failed: ${err.message}`)
         ch.abort(err)
         return
       }
+      this.#log.warn(`serving ${peer} failed: ${reason(err)}`)
       // Our side failed (the database, most likely): say so, with a code, rather than leave the
       // asker to guess from a reset stream. A stream that broke takes no answer: then it ends here.
       try {
