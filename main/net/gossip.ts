@@ -16,16 +16,17 @@ import { z } from 'zod'
 import type { ChangeEvent, Database } from '../db/database.ts'
 import { blockLinks } from '../db/block.ts'
 import { encodeCbor } from '../db/cbor.ts'
-import type { CollectionID, DeviceID } from '../../shared/types.ts'
+import type { CollectionID } from '../../shared/types.ts'
 import type { Group } from './group.ts'
-import { bytes, cidString } from './wire.ts'
+import { bytes, collectionID } from './wire.ts'
+import { deviceIDOf } from './device-id.ts'
 
 // A remote commit that changed more documents than this (a resync, a bulk import) does not make
 // them hot: following and dropping a topic per document would churn subscriptions for nothing.
 const HOT_FROM_REMOTE_MAX_DOCS = 16
 // A gossip message carries at most this much; larger changes go in several messages.
 const MAX_PAYLOAD_BYTES = 512 * 1024
-const Payload = z.object({ v: z.literal(1), c: cidString, b: z.array(bytes).min(1).max(4096) })
+const Payload = z.object({ v: z.literal(1), c: collectionID, b: z.array(bytes).min(1).max(4096) })
 
 export interface GossipInit {
   db: Database
@@ -232,7 +233,7 @@ export class Gossip {
     if (!this.#db.hasCollection(payload.c)) return
     this.#taken.set(key, true)
     try {
-      const results = await this.#db.applyBlocks(payload.b.map((b) => ({ bytes: b })), { from: msg.from.toString() as DeviceID })
+      const results = await this.#db.applyBlocks(payload.b.map((b) => ({ bytes: b })), { from: deviceIDOf(msg.from) })
       const parents = new Set<string>()
       for (const [i, r] of results.entries()) {
         if (r.status === 'rejected') this.#log(`gossip: rejected a block from ${msg.from}: ${r.reason}`)

@@ -19,6 +19,7 @@ import { checkMultiaddr, createHost, type Host, type HostOptions } from '../net/
 import { PeerList } from '../net/peer-list.ts'
 import type { PeerInfo } from '../net/paths.ts'
 import { Backoff } from '../net/backoff.ts'
+import { checkDeviceID, deviceIDOf } from '../net/device-id.ts'
 import { ReplicateServer } from '../net/replicate/protocol.ts'
 import { GroupSync } from '../net/group-sync/group-sync.ts'
 import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
@@ -115,8 +116,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   /** Verified sync status per device and collection, from head exchanges (./sync-status.ts). */
   readonly syncStatus: SyncStatus
   readonly #log: (msg: string) => void
-  readonly #syncing = new Map<string, Promise<SyncReport>>()
-  readonly #again = new Map<string, Promise<SyncReport>>()
+  readonly #syncing = new Map<DeviceID, Promise<SyncReport>>()
+  readonly #again = new Map<DeviceID, Promise<SyncReport>>()
   readonly #backoff = new Backoff({ initialMs: 500, maxMs: 60_000 })
   readonly #dialTimers = new Map<string, NodeJS.Timeout>()
   #stopped = false
@@ -263,8 +264,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   connectedDevices(): DeviceID[] {
     if (this.host === null) return []
-    return [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
-      .filter((p) => this.group.has(p)) as DeviceID[]
+    const devices = new Set<DeviceID>()
+    for (const c of this.host.getConnections()) {
+      const d = deviceIDOf(c.remotePeer)
+      if (this.group.has(d)) devices.add(d)
+    }
+    return [...devices]
   }
 
   /** True while a head exchange + DAG sync with some device is running. */
@@ -368,21 +373,23 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * the group secret is renewed so it cannot read what follows; it is refused from then on.
    */
   async removeDevice(deviceID: string): Promise<void> {
-    if (this.group.get(deviceID) === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
+    const device = this.group.get(deviceID)
+    if (device === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
+    const id = device.deviceID
     // Told while still a member (afterwards it can reach none of our protocols). A busy device may
     // refuse one stream (its inbound stream limit) or answer late: try a few times.
-    const peer = peerIdFromString(deviceID)
+    const peer = peerIdFromString(id)
     for (let attempt = 1; this.#groupSync !== null && this.host !== null && this.host.getConnections(peer).length > 0; attempt++) {
       try {
         await this.#groupSync.tellRemoved(peer)
         break
       } catch (err) {
-        this.#log(`could not tell ${deviceID} it was removed (attempt ${attempt} of 3): ${(err as Error).message}`)
+        this.#log(`could not tell ${id} it was removed (attempt ${attempt} of 3): ${(err as Error).message}`)
         if (attempt >= 3) break
         await new Promise((r) => setTimeout(r, 300))
       }
     }
-    await this.group.remove(deviceID)
+    await this.group.remove(id)
     await this.group.rekey()
     this.#pushGroupSoon()
   }
@@ -419,7 +426,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   async dial(addr: string): Promise<DeviceID> {
     if (this.host === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to dial with.')
     const conn = await this.host.dial(multiaddr(checkMultiaddr(addr)), { signal: AbortSignal.timeout(10_000) })
-    return conn.remotePeer.toString() as DeviceID
+    return deviceIDOf(conn.remotePeer)
   }
 
   /**
@@ -427,7 +434,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * Concurrent calls for the same peer share one run; a call made while one runs gets the next one
    * (shared by every call made meanwhile), so its check follows whatever made the caller ask.
    */
-  syncWith(peer: string, collections?: CollectionID[]): Promise<SyncReport> {
+  syncWith(peerID: string, collections?: CollectionID[]): Promise<SyncReport> {
+    let peer: DeviceID
+    try {
+      peer = checkDeviceID(peerID)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     const running = this.#syncing.get(peer)
     if (running !== undefined) {
       // The running one may have compared heads before the caller's reason to sync (a write just
@@ -448,7 +461,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return run
   }
 
-  async #sync(peerStr: string, collections?: CollectionID[]): Promise<SyncReport> {
+  async #sync(peerStr: DeviceID, collections?: CollectionID[]): Promise<SyncReport> {
     if (this.heads === null || this.dagSync === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to sync with.')
     const peer = peerIdFromString(peerStr)
     // Collections kept only in part (single documents replicated here) are not pulled whole.
@@ -456,7 +469,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const localDigests = await this.db.collectionDigests()
     const remote = await this.heads.compare(peer, scope)
     await this.syncStatus.record(peerStr, scope, remote, localDigests)
-    const report: SyncReport = { peer: peerStr as DeviceID, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
+    const report: SyncReport = { peer: peerStr, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
     const want: string[] = []
     const have: string[] = []
     for (const [collection, { docs }] of remote.differing) {
@@ -526,14 +539,14 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.pairing!.start()
     await this.#nearby!.start()
     await this.replicators!.start()
-    host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
+    host.addEventListener('peer:connect', (evt) => this.#onConnect(deviceIDOf(evt.detail)))
     host.addEventListener('peer:identify', (evt) => {
-      const peer = evt.detail.peerId.toString()
+      const peer = deviceIDOf(evt.detail.peerId)
       if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
       const listen = evt.detail.listenAddrs.map((a) => a.toString())
       if (listen.length > 0) void this.group.seen(peer, listen).catch(() => {})
     })
-    host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
+    host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(deviceIDOf(evt.detail)))
     this.group.on('change', ({ deviceID, removed }) => {
       // A relay of ours may have refused us a slot until we became one group.
       ;(host.services.relayKeeper as { kick?: () => void } | undefined)?.kick?.()
@@ -554,7 +567,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.antiEntropy?.start()
   }
 
-  #onConnect(peer: string): void {
+  #onConnect(peer: DeviceID): void {
     if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
     this.#backoff.reset(peer)
     this.#cancelDial(peer)
@@ -563,18 +576,18 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const addrs = this.host!.getConnections(peerIdFromString(peer))
       .filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString())
     void this.group.seen(peer, addrs).catch(() => {})
-    this.emit('peer:connect', peer as DeviceID)
+    this.emit('peer:connect', peer)
     // First agree on the group (devices, secret), then on the data.
     this.#groupSync!.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log(`group sync with ${peer} failed: ${err.message}`))
       .then(() => this.syncWith(peer)).catch((err: Error) => {
       this.#log(`sync with ${peer} failed: ${err.message}`)
-      this.emit('sync:error', { peer: peer as DeviceID, error: err.message })
+      this.emit('sync:error', { peer, error: err.message })
     })
   }
 
-  #onDisconnect(peer: string): void {
+  #onDisconnect(peer: DeviceID): void {
     if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
-    this.emit('peer:disconnect', peer as DeviceID)
+    this.emit('peer:disconnect', peer)
     if (this.#paused) return
     this.#scheduleDial(peer, this.#backoff.next(peer))
   }

@@ -8,6 +8,7 @@ import { z } from 'zod'
 import type { PreparedBlocks } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
 import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
+import { deviceIDOf } from '../device-id.ts'
 import { attestation, blocksFrame, bytes, Channel, cidString, peerError, peerErrorMessage, WireError } from '../wire.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import {
@@ -256,7 +257,7 @@ export class DagSync<P = PreparedBlocks> {
         count += frame.blocks.length
         if (count > MAX_BLOCKS_PER_RESPONSE + FRAME_BLOCKS) throw new WireError('the peer sent more blocks than allowed')
         // Checked at once (no lock needed; signatures off the event loop), committed in order.
-        const prepared = this.#db.prepareBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: peer.toString() as DeviceID, attestation: frame.att })
+        const prepared = this.#db.prepareBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: deviceIDOf(peer), attestation: frame.att })
         prepared.catch(() => {}) // handled where it is awaited
         applying = applying.then(() => apply(frame.blocks, prepared)).catch((err: unknown) => { failed ??= err })
       }

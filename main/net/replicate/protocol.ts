@@ -6,6 +6,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
+import { deviceIDOf } from '../device-id.ts'
 import { attestation, bytes, type Channel, cidString, peerError, peerErrorMessage } from '../wire.ts'
 import { ProtocolService, request, type Dialer, type ProtocolHost } from '../protocol-service.ts'
 import { BATCH_BLOCKS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SCHEMAS, MAX_SDL_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
@@ -69,7 +70,7 @@ export class ReplicateServer {
 
   async #serve(ch: Channel, peer: PeerId): Promise<void> {
     const { log } = this.#init
-    const from = peer.toString()
+    const from = deviceIDOf(peer)
     const push = await ch.recv(Push)
     for (const s of push.schemas) {
       try {
@@ -80,7 +81,7 @@ export class ReplicateServer {
     }
     // A failure to commit (not a rejected block) throws: the sender gets the error frame, keeps the
     // batch in its outbox and pushes it again.
-    const results = await this.#db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from: from as DeviceID, attestation: push.att })
+    const results = await this.#db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from, attestation: push.att })
     const ack: AckMessage = { ok: true, applied: 0, duplicate: 0, pending: [], rejected: 0 }
     for (const r of results) {
       if (r.status === 'applied') ack.applied++

@@ -18,6 +18,7 @@ import type { Namespace } from '../../db/namespace.ts'
 import type { Group } from '../group.ts'
 import type { HeadExchange } from '../head-exchange/head-exchange.ts'
 import { Backoff } from '../backoff.ts'
+import { deviceIDOf } from '../device-id.ts'
 import { BATCH_BLOCKS, BATCH_BYTES, RETRY_INITIAL_MS, RETRY_MAX_MS } from './constants.ts'
 import { push } from './protocol.ts'
 
@@ -111,10 +112,10 @@ export class Replicators extends EventEmitter<Events> {
   readonly #heads: HeadExchange
   readonly #pulling: (peer: string) => boolean
   readonly #log: (msg: string) => void
-  readonly #records = new Map<string, ReplicatorRecord>()
-  readonly #live = new Map<string, Live>()
-  readonly #wake = new Map<string, () => void>()
-  readonly #workers = new Map<string, Promise<void>>()
+  readonly #records = new Map<DeviceID, ReplicatorRecord>()
+  readonly #live = new Map<DeviceID, Live>()
+  readonly #wake = new Map<DeviceID, () => void>()
+  readonly #workers = new Map<DeviceID, Promise<void>>()
   readonly #backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS })
   readonly #offs: Array<() => void> = []
   #stopped = false
@@ -137,14 +138,14 @@ export class Replicators extends EventEmitter<Events> {
     this.#db.on('change', onChange)
     this.#offs.push(() => this.#db.off('change', onChange))
     const onConnect = (evt: CustomEvent<PeerId>): void => {
-      const target = evt.detail.toString()
+      const target = deviceIDOf(evt.detail)
       if (!this.#records.has(target)) return
       this.#backoff.reset(target)
       this.#liveOf(target).justConnected = true
       this.#wake.get(target)?.()
       this.#emitState(target)
     }
-    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.#emitState(evt.detail.toString()) }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.#emitState(deviceIDOf(evt.detail)) }
     this.#host.addEventListener('peer:connect', onConnect)
     this.#host.addEventListener('peer:disconnect', onDisconnect)
     this.#offs.push(() => this.#host.removeEventListener('peer:connect', onConnect))
@@ -163,7 +164,7 @@ export class Replicators extends EventEmitter<Events> {
    * Adds collections (names or IDs) and/or single documents to the replicator for `target`,
    * creating it if needed. The target is brought up to date for what is new, then kept up to date.
    */
-  async set(input: { target: string; collections?: string[]; documents?: Array<{ collection: string; docID: string }> }): Promise<ReplicatorState> {
+  async set(input: { target: DeviceID; collections?: string[]; documents?: Array<{ collection: string; docID: string }> }): Promise<ReplicatorState> {
     const target = input.target
     if (!this.#group.has(target) || target === this.#db.deviceID) {
       throw new TandemError('INVALID_INPUT', `${target} is not a device of this group; pair it first.`)
@@ -178,7 +179,7 @@ export class Replicators extends EventEmitter<Events> {
     if (collections.length === 0 && documents.length === 0) throw new TandemError('INVALID_INPUT', 'Name at least one collection or document to replicate.')
     const prev = this.#records.get(target)
     const record: ReplicatorRecord = {
-      target: target as DeviceID,
+      target,
       collections: [...new Set([...(prev?.collections ?? []), ...collections])],
       documents: dedupeDocs([...(prev?.documents ?? []), ...documents]),
       createdAt: prev?.createdAt ?? Date.now(),
@@ -196,7 +197,7 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Removes the whole replicator for `target` (and its outbox), or only some of its scope. */
-  async remove(target: string, part?: { collections?: string[]; documents?: string[] }): Promise<void> {
+  async remove(target: DeviceID, part?: { collections?: string[]; documents?: string[] }): Promise<void> {
     const prev = this.#records.get(target)
     if (prev === undefined) throw new TandemError('NOT_FOUND', `There is no replicator to ${target}.`)
     let next: ReplicatorRecord | null = null
@@ -229,7 +230,7 @@ export class Replicators extends EventEmitter<Events> {
     return [...this.#records.keys()].map((t) => this.state(t)!).sort((a, b) => (a.target < b.target ? -1 : 1))
   }
 
-  state(target: string): ReplicatorState | undefined {
+  state(target: DeviceID): ReplicatorState | undefined {
     const r = this.#records.get(target)
     if (r === undefined) return undefined
     const live = this.#liveOf(target)
@@ -241,15 +242,15 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Changes in the target's outbox, not yet acked. */
-  async pending(target: string): Promise<number> {
+  async pending(target: DeviceID): Promise<number> {
     return this.#db.outbox.count(target)
   }
 
   // ---- the outbox ----
 
   /** The outbox route: which replicators get which of a commit's blocks (the database appends them in that commit). */
-  #route(applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Map<string, BlockCID[]> {
-    const routed = new Map<string, BlockCID[]>()
+  #route(applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Map<DeviceID, BlockCID[]> {
+    const routed = new Map<DeviceID, BlockCID[]>()
     for (const r of this.#records.values()) {
       // What came from the target itself need not go back to it.
       if (origin === 'remote' && from === r.target) continue
@@ -261,14 +262,14 @@ export class Replicators extends EventEmitter<Events> {
 
   // ---- the worker per target ----
 
-  #startWorker(target: string): void {
+  #startWorker(target: DeviceID): void {
     if (this.#workers.has(target) || this.#stopped) return
     const run = this.#work(target).catch((err: Error) => this.#log(`replicator ${target}: ${err.message}`))
       .finally(() => { this.#workers.delete(target); this.#wake.delete(target) })
     this.#workers.set(target, run)
   }
 
-  async #work(target: string): Promise<void> {
+  async #work(target: DeviceID): Promise<void> {
     const peer = peerIdFromString(target)
     while (!this.#stopped && this.#records.has(target)) {
       if (!this.#connected(target)) {
@@ -293,7 +294,7 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Pushes up to one batch of the outbox; returns how many entries were acked. */
-  async #flushBatch(peer: PeerId, target: string): Promise<number> {
+  async #flushBatch(peer: PeerId, target: DeviceID): Promise<number> {
     const entries = await this.#db.outbox.peek(target, BATCH_BLOCKS)
     if (entries.length === 0) {
       this.#emitState(target)
@@ -402,7 +403,7 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Waits (bounded) until the target starts fetching from this device. */
-  async #pullStarts(target: string): Promise<void> {
+  async #pullStarts(target: DeviceID): Promise<void> {
     const end = Date.now() + PULL_START_WAIT_MS
     while (!this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
       await new Promise((r) => setTimeout(r, 50))
@@ -410,7 +411,7 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Waits (bounded) until the target is no longer fetching from this device. */
-  async #pullEnded(target: string): Promise<void> {
+  async #pullEnded(target: DeviceID): Promise<void> {
     const end = Date.now() + PULL_WAIT_MS
     while (this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
       await new Promise((r) => setTimeout(r, 100))
@@ -468,15 +469,16 @@ export class Replicators extends EventEmitter<Events> {
     })
   }
 
-  #schemas(target: string, collections: Set<string>): Array<{ id: string; sdl: string; partial: boolean }> {
-    const record = this.#records.get(target)
+  #schemas(target: DeviceID, collections: Set<string>): Array<{ id: string; sdl: string; partial: boolean }> {
+    // Collections replicated whole; any other one in the batch goes for single documents of it.
+    const whole: ReadonlySet<string> = new Set(this.#records.get(target)?.collections)
     return [...collections].flatMap((id) => {
       const sdl = this.#db.collectionSDL(id)
-      return sdl === undefined ? [] : [{ id, sdl, partial: !(record?.collections.includes(id as CollectionID) ?? false) }]
+      return sdl === undefined ? [] : [{ id, sdl, partial: !whole.has(id) }]
     })
   }
 
-  #sleep(target: string, ms: number): Promise<void> {
+  #sleep(target: DeviceID, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => { clearTimeout(timer); this.#wake.delete(target); resolve() }
       const timer = setTimeout(done, ms)
@@ -484,7 +486,7 @@ export class Replicators extends EventEmitter<Events> {
     })
   }
 
-  #connected(target: string): boolean {
+  #connected(target: DeviceID): boolean {
     try {
       return this.#host.getConnections(peerIdFromString(target)).length > 0
     } catch {
@@ -492,7 +494,7 @@ export class Replicators extends EventEmitter<Events> {
     }
   }
 
-  #liveOf(target: string): Live {
+  #liveOf(target: DeviceID): Live {
     let live = this.#live.get(target)
     if (live === undefined) {
       live = { lastAck: null, lastError: null, initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, yields: 0, lastPlan: null, justConnected: false }
@@ -501,14 +503,14 @@ export class Replicators extends EventEmitter<Events> {
     return live
   }
 
-  #emitState(target: string): void {
+  #emitState(target: DeviceID): void {
     const s = this.state(target)
     if (s !== undefined) this.emit('state', s)
   }
 }
 
-function inScope(r: ReplicatorRecord, collection: string, docID: string): boolean {
-  return r.collections.includes(collection as CollectionID) || r.documents.some((d) => d.docID === docID)
+function inScope(r: ReplicatorRecord, collection: CollectionID, docID: DocID): boolean {
+  return r.collections.includes(collection) || r.documents.some((d) => d.docID === docID)
 }
 
 function dedupeDocs(docs: ReplicatorRecord['documents']): ReplicatorRecord['documents'] {
