@@ -11,6 +11,7 @@ import type { PeerId } from '@libp2p/interface'
 import { Database } from '../db/database.ts'
 import type { MassDeleteOptions } from '../db/held.ts'
 import type { CollectionID, DeviceID } from '../../shared/types.ts'
+import type { NearbyDevice, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from '../../shared/api/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
 import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
 import { Gossip } from '../net/gossip.ts'
@@ -25,8 +26,8 @@ import { GroupSync } from '../net/group-sync/group-sync.ts'
 import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
 import type { DeviceRecord } from '../net/group.ts'
 import { TandemError } from '../../shared/errors.ts'
-import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
-import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type PairingMode, type PairingRequest } from '../net/nearby/nearby.ts'
+import { Replicators } from '../net/replicate/replicators.ts'
+import { Nearby } from '../net/nearby/nearby.ts'
 import { ConnectivityWatch } from './connectivity-watch.ts'
 import { doctorReport, type DoctorOptions, type DoctorSubject } from './doctor.ts'
 import type { RelayStatus } from '../net/relays.ts'
@@ -63,21 +64,12 @@ export interface TandemNodeOptions {
   log?: (msg: string) => void
 }
 
-export interface SyncReport {
-  peer: DeviceID
-  collections: number
-  differingDocs: number
-  fetched: number
-  applied: number
-  rejected: number
-}
-
 interface NodeEvents {
   'peer:connect': [DeviceID]
   'peer:disconnect': [DeviceID]
   sync: [SyncReport]
   'sync:error': [{ peer: DeviceID; error: string }]
-  replicator: [ReplicatorState]
+  replicator: [ReplicatorInfo]
   /** The list of nearby (mDNS-found, not paired) devices changed: read `nearby()`. */
   nearby: []
   /**

@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { TandemError } from '../../../shared/errors.ts'
+import type { ReplicatorInfo } from '../../../shared/api/types.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../../shared/types.ts'
 import type { Applied, ChangeOrigin, Database } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
@@ -33,15 +34,6 @@ export interface ReplicatorRecord {
   initialPlanned?: number
 }
 
-export interface ReplicatorState extends Omit<ReplicatorRecord, 'initialPlanned'> {
-  connected: boolean
-  /** Changes in the outbox, not yet acked by the target. */
-  pending: number
-  lastAck: number | null
-  lastError: string | null
-  initialSync: { state: 'waiting' | 'running' | 'done'; done: number; total: number }
-}
-
 export interface ReplicatorsInit {
   db: Database
   host: Libp2p
@@ -56,13 +48,13 @@ export interface ReplicatorsInit {
 }
 
 interface Events {
-  state: [ReplicatorState]
+  state: [ReplicatorInfo]
 }
 
 interface Live {
   lastAck: number | null
   lastError: string | null
-  initialSync: ReplicatorState['initialSync']
+  initialSync: ReplicatorInfo['initialSync']
   /** Initial-sync passes cut short because the target already had most of a batch, and the last plan's size. */
   replans: number
   /** Passes cut short because the target was pulling from us. */
@@ -164,7 +156,7 @@ export class Replicators extends EventEmitter<Events> {
    * Adds collections (names or IDs) and/or single documents to the replicator for `target`,
    * creating it if needed. The target is brought up to date for what is new, then kept up to date.
    */
-  async set(input: { target: DeviceID; collections?: string[]; documents?: Array<{ collection: string; docID: string }> }): Promise<ReplicatorState> {
+  async set(input: { target: DeviceID; collections?: string[]; documents?: Array<{ collection: string; docID: string }> }): Promise<ReplicatorInfo> {
     const target = input.target
     if (!this.#group.has(target) || target === this.#db.deviceID) {
       throw new TandemError('INVALID_INPUT', `${target} is not a device of this group; pair it first.`)
@@ -226,11 +218,11 @@ export class Replicators extends EventEmitter<Events> {
     if (next !== null) this.#emitState(target)
   }
 
-  list(): ReplicatorState[] {
+  list(): ReplicatorInfo[] {
     return [...this.#records.keys()].map((t) => this.state(t)!).sort((a, b) => (a.target < b.target ? -1 : 1))
   }
 
-  state(target: DeviceID): ReplicatorState | undefined {
+  state(target: DeviceID): ReplicatorInfo | undefined {
     const r = this.#records.get(target)
     if (r === undefined) return undefined
     const live = this.#liveOf(target)
