@@ -34,7 +34,7 @@ export interface ApiImplementation {
 export function createApi(node: TandemNode): ApiImplementation {
   const listeners = new Set<(event: EventName, data: unknown) => void>()
   const ctx: ApiContext = {
-    node, version,
+    node, version, log: node.log.forComponent('api'),
     emit: (event, data) => { for (const l of listeners) l(event, data) },
   }
   return {

@@ -197,7 +197,7 @@ export class Group extends EventEmitter<GroupEvents> {
   /** Changes to membership run one at a time, so a merge cannot interleave with a leave. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn)
-    this.#lock = run.catch(() => {})
+    this.#lock = run.catch(() => {}) // the caller hears how `run` ended; the next change only waits for it
     return run
   }
 

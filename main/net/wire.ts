@@ -33,6 +33,7 @@ export const REFUSED_LINGER_MS = 1_000
  * stream after REFUSED_LINGER_MS: a refused stranger that keeps its side open holds nothing here.
  */
 export async function refuseWith(ch: Channel, frame: unknown): Promise<void> {
+  // A stranger that hung up already cannot be told; its stream is closed and reset below all the same.
   await ch.send(frame).catch(() => {})
   await ch.close()
   setTimeout(() => ch.abort(new WireError('refused')), REFUSED_LINGER_MS).unref()

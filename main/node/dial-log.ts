@@ -137,6 +137,7 @@ export class DialLog {
           const c = classifyDialError(err)
           // One address tried and the error did not name it (Noise's does not): name it from the target or the peer store.
           if (c.failures.length === 1 && c.failures[0]!.address === undefined) {
+            // Naming the address is a nicety: the attempt is recorded all the same, and the dial's own error is what the caller gets.
             const only = await onlyAddress(host, target).catch(() => undefined)
             if (only !== undefined) c.failures[0]!.address = only
           }

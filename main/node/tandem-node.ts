@@ -21,6 +21,7 @@ import { PeerList } from '../net/peer-list.ts'
 import type { PeerInfo } from '../net/paths.ts'
 import { Backoff } from '../net/backoff.ts'
 import { checkDeviceID, deviceIDOf } from '../net/device-id.ts'
+import { createLogger, reason, silentLogger, type LogSink, type Logger } from '../net/logger.ts'
 import { ReplicateServer } from '../net/replicate/protocol.ts'
 import { GroupSync } from '../net/group-sync/group-sync.ts'
 import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
@@ -61,7 +62,11 @@ export interface TandemNodeOptions {
   antiEntropyMs?: number
   /** The mass-delete guard's threshold and window (see main/db/held.ts); false turns it off. */
   massDelete?: MassDeleteOptions | false
-  log?: (msg: string) => void
+  /**
+   * Where the node's log goes: a Logger (../net/logger.ts), or a sink taking each line ("namespace:
+   * message"; debug lines only with TANDEM_DEBUG=1). Default: nowhere.
+   */
+  log?: Logger | LogSink
 }
 
 interface NodeEvents {
@@ -107,7 +112,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   antiEntropy: AntiEntropy | null = null
   /** Verified sync status per device and collection, from head exchanges (./sync-status.ts). */
   readonly syncStatus: SyncStatus
-  readonly #log: (msg: string) => void
+  /** The node's log (no namespace): each part writes under its own (`log.forComponent('api')`). */
+  readonly log: Logger
+  readonly #log: Logger
   readonly #syncing = new Map<DeviceID, Promise<SyncReport>>()
   readonly #again = new Map<DeviceID, Promise<SyncReport>>()
   readonly #backoff = new Backoff({ initialMs: 500, maxMs: 60_000 })
@@ -115,12 +122,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   #stopped = false
   #paused = false
 
-  private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number, pairing: { ttlMs?: number; openMs?: number } = {}) {
+  private constructor(db: Database, group: Group, host: Host | null, log: Logger, hotDocuments?: number, pairing: { ttlMs?: number; openMs?: number } = {}) {
     super()
     this.db = db
     this.group = group
     this.host = host
-    this.#log = log
+    this.log = log
+    this.#log = log.forComponent('node')
     group.on('change', (c) => this.emit('device', c))
     this.syncStatus = new SyncStatus({
       db, group, connected: () => this.connectedDevices(),
@@ -140,35 +148,39 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     }
     const selfAddrs = (): string[] => this.addresses()
     this.#groupSync = new GroupSync({
-      host, group, selfAddrs, log,
-      onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
+      host, group, selfAddrs, log: log.info,
+      onExchange: (peer) => {
+        if (this.#stopped) return
+        // The exchange itself went well; a sync that fails here is retried at the next one (or by anti-entropy).
+        void this.syncWith(peer).catch((err: unknown) => this.#log.debug(`sync with ${peer} after a group exchange failed: ${reason(err)}`))
+      },
     })
-    this.pairing = new Pairing({ host, group, selfAddrs, log })
-    this.#nearby = new Nearby({ host, group, selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairing.ttlMs, openMs: pairing.openMs })
+    this.pairing = new Pairing({ host, group, selfAddrs, log: log.info })
+    this.#nearby = new Nearby({ host, group, selfAddrs, log: log.info, isPaused: () => this.#paused, ttlMs: pairing.ttlMs, openMs: pairing.openMs })
     this.#nearby.on('nearby', () => this.emit('nearby'))
     this.#nearby.on('pairing:request', (r) => this.emit('pairing:request', r))
     this.#nearby.on('pairing:resolved', (r) => this.emit('pairing:resolved', r))
     this.#nearby.on('pairing:changed', (r) => this.emit('pairing:changed', r))
     this.#nearby.on('pairing:mode', (m) => this.emit('pairing:mode', m))
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
-    this.dagSync = new DagSync({ db, host }, { isMember, log })
-    this.heads = new HeadExchange({ db, host }, { isMember, log })
+    this.dagSync = new DagSync({ db, host }, { isMember, log: log.forComponent('dag-sync') })
+    this.heads = new HeadExchange({ db, host }, { isMember, log: log.forComponent('head-exchange') })
     this.gossip = new Gossip({
-      db, pubsub: host.services.pubsub, group, hotDocuments, log,
+      db, pubsub: host.services.pubsub, group, hotDocuments, log: log.forComponent('gossip'),
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
       onUndelivered: () => this.#syncAllSoon(),
     })
     const dagSync = this.dagSync
-    this.replicators = new Replicators({ db, host, group, heads: this.heads, log, pulling: (peer) => dagSync.servingTo(peer) })
+    this.replicators = new Replicators({ db, host, group, heads: this.heads, log: log.forComponent('replicators'), pulling: (peer) => dagSync.servingTo(peer) })
     this.replicators.on('state', (s) => this.emit('replicator', s))
     this.#replicateServer = new ReplicateServer({ db, host }, {
-      isMember, log,
+      isMember, log: log.forComponent('replicate'),
       onPending: (peer, pending) => { void this.#fetchAncestorsOf(peer, pending) },
     })
   }
 
   static async start(options: TandemNodeOptions): Promise<TandemNode> {
-    const log = options.log ?? (() => {})
+    const log = options.log === undefined ? silentLogger : typeof options.log === 'function' ? createLogger(options.log) : options.log
     let group: Group | undefined
     let node: TandemNode | undefined
     const paused = (): boolean => node?.paused ?? false
@@ -202,7 +214,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         node.#watch = new ConnectivityWatch(host)
         const n = node
         n.antiEntropy = new AntiEntropy({
-          periodMs: options.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS, log,
+          periodMs: options.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS, log: log.forComponent('anti-entropy'),
           peers: () => (n.#paused || n.#stopped ? [] : n.connectedDevices()),
           exchange: (peer) => n.syncWith(peer),
         })
@@ -376,7 +388,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         await this.#groupSync.tellRemoved(peer)
         break
       } catch (err) {
-        this.#log(`could not tell ${id} it was removed (attempt ${attempt} of 3): ${(err as Error).message}`)
+        this.#log.info(`could not tell ${id} it was removed (attempt ${attempt} of 3): ${(err as Error).message}`)
         if (attempt >= 3) break
         await new Promise((r) => setTimeout(r, 300))
       }
@@ -396,7 +408,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#syncAllTimer = setTimeout(() => {
       this.#syncAllTimer = null
       for (const d of this.connectedDevices()) {
-        void this.#groupSync?.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`nudge ${d} failed: ${err.message}`))
+        void this.#groupSync?.exchange(peerIdFromString(d)).catch((err: Error) => this.#log.info(`nudge ${d} failed: ${err.message}`))
       }
     }, 1000)
     this.#syncAllTimer.unref()
@@ -408,7 +420,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#groupPush = setTimeout(() => {
       this.#groupPush = null
       for (const d of this.connectedDevices()) {
-        void this.#groupSync!.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`group sync with ${d} failed: ${err.message}`))
+        void this.#groupSync!.exchange(peerIdFromString(d)).catch((err: Error) => this.#log.info(`group sync with ${d} failed: ${err.message}`))
       }
     }, 50)
     this.#groupPush.unref()
@@ -439,11 +451,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       // now): the caller gets the one that runs after it, shared by everyone who asks meanwhile.
       let next = this.#again.get(peer)
       if (next === undefined) {
+        // Whatever the running one ends in, its callers hear it; this one only waits for it to end.
         next = running.catch(() => {}).then(() => {
           this.#again.delete(peer)
           return this.#stopped ? running : this.syncWith(peer)
         })
-        next.catch(() => {}) // callers that fired and forgot
+        // Its callers hear how it ends; this keeps a run nobody awaits (fire and forget) from ending the process.
+        next.catch(() => {})
         this.#again.set(peer, next)
       }
       return next
@@ -492,7 +506,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       try {
         await this.syncStatus.record(peerStr, scope, await this.heads.compare(peer, scope), after)
       } catch (err) {
-        this.#log(`re-check with ${peerStr} failed: ${(err as Error).message}`)
+        this.#log.info(`re-check with ${peerStr} failed: ${(err as Error).message}`)
       }
     }
     this.emit('sync', report)
@@ -515,7 +529,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         const r = await this.dagSync.fetch(peer, missing)
         if (r.missing.length === 0) return
       } catch (err) {
-        this.#log(`fetching missing ancestors from ${peer} failed: ${(err as Error).message}`)
+        this.#log.info(`fetching missing ancestors from ${peer} failed: ${(err as Error).message}`)
       }
     }
   }
@@ -536,7 +550,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       const peer = deviceIDOf(evt.detail.peerId)
       if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
       const listen = evt.detail.listenAddrs.map((a) => a.toString())
-      if (listen.length > 0) void this.group.seen(peer, listen).catch(() => {})
+      if (listen.length > 0) void this.group.seen(peer, listen).catch((err: unknown) => this.#log.debug(`the listen addresses of ${peer} were not recorded: ${reason(err)}`))
     })
     host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(deviceIDOf(evt.detail)))
     this.group.on('change', ({ deviceID, removed }) => {
@@ -545,7 +559,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       this.#pushGroupSoon() // introduce new devices to the others, and spread removals
       if (removed) {
         this.#cancelDial(deviceID)
-        void host.hangUp(peerIdFromString(deviceID)).catch(() => {})
+        void host.hangUp(peerIdFromString(deviceID)).catch((err: unknown) => this.#log.debug(`hanging up on removed ${deviceID} failed: ${reason(err)}`))
       } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
         this.#scheduleDial(deviceID, 0)
       } else {
@@ -553,7 +567,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       }
     })
     for (const addr of peers) {
-      void this.dial(addr).catch((err: Error) => this.#log(`could not dial ${addr}: ${err.message}`))
+      void this.dial(addr).catch((err: Error) => this.#log.info(`could not dial ${addr}: ${err.message}`))
     }
     for (const d of this.group.list()) this.#scheduleDial(d.deviceID, 0)
     this.antiEntropy?.start()
@@ -567,12 +581,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     // the other side's ephemeral source port. Its listen addresses arrive by identify (below).
     const addrs = this.host!.getConnections(peerIdFromString(peer))
       .filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString())
-    void this.group.seen(peer, addrs).catch(() => {})
+    void this.group.seen(peer, addrs).catch((err: unknown) => this.#log.debug(`the addresses of ${peer} were not recorded: ${reason(err)}`))
     this.emit('peer:connect', peer)
     // First agree on the group (devices, secret), then on the data.
-    this.#groupSync!.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log(`group sync with ${peer} failed: ${err.message}`))
+    this.#groupSync!.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log.info(`group sync with ${peer} failed: ${err.message}`))
       .then(() => this.syncWith(peer)).catch((err: Error) => {
-      this.#log(`sync with ${peer} failed: ${err.message}`)
+      this.#log.info(`sync with ${peer} failed: ${err.message}`)
       this.emit('sync:error', { peer, error: err.message })
     })
   }
@@ -610,7 +624,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       if (device.addrs.length > 0) await host.peerStore.merge(peer, { multiaddrs: device.addrs.map((a) => multiaddr(a)) })
       await host.dial(peer, { signal: AbortSignal.timeout(10_000) })
     } catch (err) {
-      this.#log(`redial ${deviceID} failed: ${(err as Error).message}`)
+      this.#log.info(`redial ${deviceID} failed: ${(err as Error).message}`)
       this.#scheduleDial(deviceID, this.#backoff.next(deviceID))
     }
   }

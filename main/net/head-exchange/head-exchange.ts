@@ -11,6 +11,7 @@ import { z } from 'zod'
 import { BUCKETS, BUCKET_BYTES, bucketDigest } from '../../db/digest.ts'
 import type { BlockCID, CollectionID, DocID } from '../../../shared/types.ts'
 import { blockCID, bytes, type Channel, collectionID, docID, peerError, peerErrorMessage } from '../wire.ts'
+import type { Logger } from '../logger.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import { FRAME_DOCS, MAX_COLLECTIONS, MAX_HEADS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
@@ -60,7 +61,7 @@ export interface HeadExchangeComponents {
 
 export interface HeadExchangeInit {
   isMember: (peer: string) => boolean
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export class HeadExchange {
@@ -71,7 +72,7 @@ export class HeadExchange {
     this.#db = components.db
     this.#service = new ProtocolService(components.host, {
       protocol: PROTOCOL, name: 'head-exchange', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS,
-      isMember: init.isMember, log: init.log ?? (() => {}),
+      isMember: init.isMember, log: init.log,
     }, (ch) => this.#serve(ch))
   }
 

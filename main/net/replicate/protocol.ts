@@ -7,6 +7,7 @@ import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
 import { deviceIDOf } from '../device-id.ts'
+import { reason, silentLogger, type Logger } from '../logger.ts'
 import { attestation, bytes, type Channel, cidString, peerError, peerErrorMessage } from '../wire.ts'
 import { ProtocolService, request, type Dialer, type ProtocolHost } from '../protocol-service.ts'
 import { BATCH_BLOCKS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SCHEMAS, MAX_SDL_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
@@ -43,7 +44,7 @@ export interface ReplicateServerInit {
   isMember: (peer: string) => boolean
   /** Blocks the target received whose ancestors are missing: fetch them (from the sender). */
   onPending: (peer: PeerId, cids: string[]) => void
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export class ReplicateServer {
@@ -56,7 +57,7 @@ export class ReplicateServer {
     this.#init = init
     this.#service = new ProtocolService(components.host, {
       protocol: PROTOCOL, name: 'replicate', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS,
-      isMember: init.isMember, log: init.log ?? (() => {}),
+      isMember: init.isMember, log: init.log,
     }, (ch, peer) => this.#serve(ch, peer))
   }
 
@@ -69,14 +70,14 @@ export class ReplicateServer {
   }
 
   async #serve(ch: Channel, peer: PeerId): Promise<void> {
-    const { log } = this.#init
+    const log = this.#init.log ?? silentLogger
     const from = deviceIDOf(peer)
     const push = await ch.recv(Push)
     for (const s of push.schemas) {
       try {
         await this.#db.importCollection(s.id, s.sdl, { partial: s.partial })
       } catch (err) {
-        log?.(`replicate: collection ${s.id} from ${from} not imported: ${(err as Error).message}`)
+        log.info(`collection ${s.id} from ${from} not imported: ${reason(err)}`)
       }
     }
     // A failure to commit (not a rejected block) throws: the sender gets the error frame, keeps the
@@ -87,7 +88,7 @@ export class ReplicateServer {
       if (r.status === 'applied') ack.applied++
       else if (r.status === 'duplicate') ack.duplicate++
       else if (r.status === 'pending') ack.pending.push(r.cid!)
-      else { ack.rejected++; log?.(`replicate: rejected a block from ${from}: ${r.reason}`) }
+      else { ack.rejected++; log.info(`rejected a block from ${from}: ${r.reason}`) }
     }
     await ch.send(ack)
     if (ack.pending.length > 0) this.#init.onPending(peer, ack.pending)

@@ -20,6 +20,7 @@ import type { Group } from '../group.ts'
 import type { HeadExchange } from '../head-exchange/head-exchange.ts'
 import { Backoff } from '../backoff.ts'
 import { deviceIDOf } from '../device-id.ts'
+import { reason, silentLogger, type Logger } from '../logger.ts'
 import { BATCH_BLOCKS, BATCH_BYTES, RETRY_INITIAL_MS, RETRY_MAX_MS } from './constants.ts'
 import { push } from './protocol.ts'
 
@@ -44,7 +45,7 @@ export interface ReplicatorsInit {
    * exchange pulls what it lacks, so an initial sync waits for that and plans only the rest.
    */
   pulling?: (peer: string) => boolean
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 interface Events {
@@ -103,7 +104,7 @@ export class Replicators extends EventEmitter<Events> {
   readonly #group: Group
   readonly #heads: HeadExchange
   readonly #pulling: (peer: string) => boolean
-  readonly #log: (msg: string) => void
+  readonly #log: Logger
   readonly #records = new Map<DeviceID, ReplicatorRecord>()
   readonly #live = new Map<DeviceID, Live>()
   readonly #wake = new Map<DeviceID, () => void>()
@@ -120,7 +121,7 @@ export class Replicators extends EventEmitter<Events> {
     this.#group = init.group
     this.#heads = init.heads
     this.#pulling = init.pulling ?? (() => false)
-    this.#log = init.log ?? (() => {})
+    this.#log = init.log ?? silentLogger
   }
 
   async start(): Promise<void> {
@@ -256,7 +257,7 @@ export class Replicators extends EventEmitter<Events> {
 
   #startWorker(target: DeviceID): void {
     if (this.#workers.has(target) || this.#stopped) return
-    const run = this.#work(target).catch((err: Error) => this.#log(`replicator ${target}: ${err.message}`))
+    const run = this.#work(target).catch((err: unknown) => this.#log.warn(`the worker for ${target} stopped: ${reason(err)}`))
       .finally(() => { this.#workers.delete(target); this.#wake.delete(target) })
     this.#workers.set(target, run)
   }
@@ -381,7 +382,7 @@ export class Replicators extends EventEmitter<Events> {
     const why = replan as false | 'duplicates' | 'pulling' // set in the ack handlers too
     if (why !== false) {
       if (why === 'duplicates') live.replans++
-      this.#log(`replicator ${target}: the target gets blocks another way (${why === 'pulling' ? 'it pulls from us' : 'it had most of a batch'}); planning the rest again`)
+      this.#log.info(`${target} gets blocks another way (${why === 'pulling' ? 'it pulls from us' : 'it had most of a batch'}); planning the rest again`)
       return // the worker runs the initial sync again: a fresh head exchange plans what is left
     }
     // Done only for the scope planned here: a scope that grew meanwhile (set) is synced next.
