@@ -65,6 +65,19 @@ interface Live {
   justConnected: boolean
 }
 
+/** How often a worker whose target is offline looks again: a fallback, as its connect wakes it at once. */
+const OFFLINE_RECHECK_MS = 5_000
+/** How long a worker with nothing to push sleeps before it looks again (a change or a connect wakes it sooner). */
+const IDLE_RECHECK_MS = 30_000
+/** How often a resumed initial sync checks whether the target began pulling (PULL_START_WAIT_MS at most). */
+const PULL_START_POLL_MS = 50
+/** How often an initial sync checks whether the target's pull ended (PULL_WAIT_MS at most). */
+const PULL_END_POLL_MS = 100
+/** Blocks read at once (one multi-get) per level while planning an initial sync. */
+const PLAN_READ_BLOCKS = 1024
+/** Pushes of one initial sync under way at once: two keep the link busy while the target commits; more only queue there. */
+const PUSHES_IN_FLIGHT = 2
+
 /** Re-plans of one initial sync when the target turns out to have most of a batch already. */
 const MAX_REPLANS = 4
 /** Passes of one initial sync that stop to let the target's own pull finish, and how long one waits. */
@@ -267,7 +280,7 @@ export class Replicators extends EventEmitter<Events> {
     while (!this.#stopped && this.#records.has(target)) {
       if (!this.#connected(target)) {
         this.#emitState(target)
-        await this.#sleep(target, 5_000)
+        await this.#sleep(target, OFFLINE_RECHECK_MS)
         continue
       }
       try {
@@ -277,7 +290,7 @@ export class Replicators extends EventEmitter<Events> {
           continue
         }
         const sent = await this.#flushBatch(peer, target)
-        if (sent === 0) await this.#sleep(target, 30_000)
+        if (sent === 0) await this.#sleep(target, IDLE_RECHECK_MS)
       } catch (err) {
         this.#liveOf(target).lastError = (err as Error).message
         this.#emitState(target)
@@ -337,7 +350,7 @@ export class Replicators extends EventEmitter<Events> {
     // A re-plan is worth it only while plans shrink (the target pulled blocks itself meanwhile).
     const mayReplan = live.replans < MAX_REPLANS && (live.lastPlan === null || found.length < live.lastPlan)
     live.lastPlan = found.length
-    // Two pushes in flight: the next batch travels while the target commits the previous one.
+    // PUSHES_IN_FLIGHT pushes at once: the next batch travels while the target commits the previous one.
     const inFlight: Array<Promise<unknown>> = []
     let acked = 0
     let replan: false | 'duplicates' | 'pulling' = false
@@ -366,7 +379,7 @@ export class Replicators extends EventEmitter<Events> {
       // left unhandled (that would end the process) while the first one's is thrown.
       sent.catch(() => {})
       inFlight.push(sent)
-      if (inFlight.length >= 2) {
+      if (inFlight.length >= PUSHES_IN_FLIGHT) {
         try {
           await inFlight.shift()
         } catch (err) {
@@ -399,7 +412,7 @@ export class Replicators extends EventEmitter<Events> {
   async #pullStarts(target: DeviceID): Promise<void> {
     const end = Date.now() + PULL_START_WAIT_MS
     while (!this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
-      await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, PULL_START_POLL_MS))
     }
   }
 
@@ -407,7 +420,7 @@ export class Replicators extends EventEmitter<Events> {
   async #pullEnded(target: DeviceID): Promise<void> {
     const end = Date.now() + PULL_WAIT_MS
     while (this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
-      await new Promise((r) => setTimeout(r, 100))
+      await new Promise((r) => setTimeout(r, PULL_END_POLL_MS))
     }
   }
 
@@ -433,8 +446,8 @@ export class Replicators extends EventEmitter<Events> {
     for (const h of frontier) seen.add(h)
     while (frontier.length > 0) {
       const next: string[] = []
-      for (let i = 0; i < frontier.length; i += 1024) {
-        const cids = frontier.slice(i, i + 1024)
+      for (let i = 0; i < frontier.length; i += PLAN_READ_BLOCKS) {
+        const cids = frontier.slice(i, i + PLAN_READ_BLOCKS)
         const datas = await this.#db.getBlocks(cids)
         for (const [j, data] of datas.entries()) {
           if (data === undefined) continue
