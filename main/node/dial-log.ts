@@ -118,8 +118,11 @@ export class DialLog {
     return [...(this.#attempts.get(peer) ?? [])]
   }
 
-  /** Records every `host.dial` from now on (the host keeps working exactly as before). */
-  attach(host: Libp2p): void {
+  /** Records every `host.dial` from now on (the host keeps working exactly as before); returns what detaches it. */
+  attach(host: Libp2p): () => void {
+    const slot = host as unknown as { dial?: unknown }
+    const hadOwn = Object.hasOwn(host, 'dial')
+    const before = slot.dial
     const original = host.dial.bind(host) as (target: unknown, options?: unknown) => Promise<unknown>
     const log = this
     const wrapped = async function dial(target: unknown, options?: unknown): Promise<unknown> {
@@ -146,6 +149,11 @@ export class DialLog {
         throw err
       }
     }
-    ;(host as unknown as { dial: typeof wrapped }).dial = wrapped
+    slot.dial = wrapped
+    return () => {
+      if (slot.dial !== wrapped) return // wrapped again since: that wrapper calls this one
+      if (hadOwn) slot.dial = before
+      else delete slot.dial
+    }
   }
 }
