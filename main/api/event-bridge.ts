@@ -6,6 +6,10 @@ import type { ApiEvents, EventName } from '../../shared/api/index.ts'
 import type { TandemNode } from '../node/tandem-node.ts'
 import type { ApiImplementation } from './implementation.ts'
 import { heldList } from './handlers/held.ts'
+import { reason } from '../net/logger.ts'
+
+/** Sync-status events are coalesced to one report per this long (a sync changes several devices' rows at once). */
+const STATUS_COALESCE_MS = 200
 
 export type EventSink = <E extends EventName>(event: E, data: ApiEvents[E]) => void
 
@@ -34,12 +38,15 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
   on(node, 'sync:error', (e: ApiEvents['sync:error']) => sink('sync:error', e))
   // Sync status: after each check, and when a device comes or goes; coalesced to one report per 200 ms.
   let statusTimer: NodeJS.Timeout | null = null
+  const log = node.log.forComponent('api')
   const statusSoon = (): void => {
     if (statusTimer !== null) return
     statusTimer = setTimeout(() => {
       statusTimer = null
-      void node.syncStatusReport().then((r) => sink('sync:status', r)).catch(() => {})
-    }, 200)
+      // The next change sends a fresh report; `sync.status` reads it on demand meanwhile.
+      void node.syncStatusReport().then((r) => sink('sync:status', r))
+        .catch((err: unknown) => log.debug(`no sync status event: ${reason(err)}`))
+    }, STATUS_COALESCE_MS)
   }
   on(node.syncStatus, 'change', statusSoon)
   on(node.db, 'held', statusSoon) // the summary counts held deletions

@@ -4,7 +4,8 @@
  * contract's {code, message}; it never throws. The WebSocket server and the Electron IPC bridge
  * both carry exactly this.
  */
-import { CALLS, isCallName, type ApiError, type ApiEvents, type CallName, type EventName } from '../../shared/api/index.ts'
+import { CALLS, isCallName, type ApiEvents, type CallName, type EventName } from '../../shared/api/index.ts'
+import type { CallOutcome } from '../../shared/api/ipc.ts'
 import type { TandemNode } from '../node/tandem-node.ts'
 import type { ApiContext, Handler } from './context.ts'
 import { describeZod, toApiError } from './errors.ts'
@@ -24,8 +25,6 @@ const HANDLERS: Partial<{ [N in CallName]: Handler<N> }> = {
   ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...nearby, ...replicators, ...doctor, ...held,
 }
 
-export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ApiError }
-
 export interface ApiImplementation {
   call(name: string, input: unknown): Promise<CallOutcome>
   /** Events the implementation itself produces (e.g. `node` after pause); the event bridge forwards the node's own. */
@@ -35,7 +34,7 @@ export interface ApiImplementation {
 export function createApi(node: TandemNode): ApiImplementation {
   const listeners = new Set<(event: EventName, data: unknown) => void>()
   const ctx: ApiContext = {
-    node, version,
+    node, version, log: node.log.forComponent('api'),
     emit: (event, data) => { for (const l of listeners) l(event, data) },
   }
   return {

@@ -12,6 +12,7 @@ import { startApiServer, type ApiServer } from '../api/ws-server.ts'
 import { newToken } from '../api/auth.ts'
 import { writeApiFile, removeApiFile } from './api-file.ts'
 import { isTandemError } from '../../shared/errors.ts'
+import { createLogger, reason } from '../net/logger.ts'
 
 export interface StartOptions {
   dataDir: string
@@ -44,6 +45,8 @@ export async function runStart(o: StartOptions): Promise<void> {
     err(`tandem: --ui serves the built window from ${UI_DIR}, which is not there: run \`npm run build\` first.`)
     process.exit(1)
   }
+  // Lines as before: the ISO time, then "namespace: message"; debug lines only with TANDEM_DEBUG=1.
+  const log = createLogger((line) => err(`${new Date().toISOString()} ${line}`))
   let node: TandemNode
   try {
     node = await TandemNode.start({
@@ -52,7 +55,7 @@ export async function runStart(o: StartOptions): Promise<void> {
       ...(o.antiEntropyMs !== undefined ? { antiEntropyMs: o.antiEntropyMs } : {}),
       ...(o.massDelete !== undefined ? { massDelete: o.massDelete } : {}),
       ...(o.network !== undefined ? { network: o.network } : {}),
-      log: (msg) => err(`${new Date().toISOString()} ${msg}`),
+      log,
     })
   } catch (e) {
     err(`tandem: ${isTandemError(e) ? `${e.message} [${e.code}]` : String(e)}`)
@@ -99,8 +102,9 @@ export async function runStart(o: StartOptions): Promise<void> {
     }
     stopping = true
     out(`${signal}: stopping…`)
-    await removeApiFile(dataDir).catch(() => {})
-    await server.close().catch(() => {})
+    const cli = log.forComponent('cli')
+    await removeApiFile(dataDir).catch((e: unknown) => cli.debug(`api.json not removed: ${reason(e)}`))
+    await server.close().catch((e: unknown) => cli.debug(`the API server did not close cleanly: ${reason(e)}`))
     await node.stop()
     out('stopped cleanly')
     process.exit(0)

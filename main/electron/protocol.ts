@@ -26,7 +26,7 @@ export function handleAppProtocol(session: Session, rootDir: string): void {
     const file = resolveAppFile(rootDir, request.url)
     if (file === null) return plain(403, 'forbidden')
     // Only regular files: a directory URL would otherwise get Chromium's file:// listing.
-    const info = await stat(file).catch(() => null)
+    const info = await stat(file).catch(() => null) // not there (or unreadable): answered 404 below
     if (info === null || !info.isFile()) return plain(404, 'not found')
     // net.fetch of a file: URL sets the MIME type from the extension (module scripts need it).
     const response = await net.fetch(pathToFileURL(file).toString())

@@ -4,6 +4,8 @@
  * whatever the push paths missed — a lost gossip message, a dropped stream — within one period.
  */
 
+import { silentLogger, type Logger } from './logger.ts'
+
 export const DEFAULT_ANTI_ENTROPY_MS = 30_000
 
 export interface AntiEntropyInit {
@@ -13,7 +15,7 @@ export interface AntiEntropyInit {
   peers: () => string[]
   /** One head exchange (digest first) + pull with `peer`. */
   exchange: (peer: string) => Promise<unknown>
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export class AntiEntropy {
@@ -40,9 +42,9 @@ export class AntiEntropy {
   /** One round with every connected device; a round still running is not doubled. */
   runOnce(): Promise<void> {
     if (this.#running !== null) return this.#running
-    const log = this.#init.log ?? (() => {})
+    const log = this.#init.log ?? silentLogger
     this.#running = Promise.allSettled(this.#init.peers().map((p) => this.#init.exchange(p).catch((err: Error) => {
-      log(`anti-entropy with ${p} failed: ${err.message}`)
+      log.info(`exchange with ${p} failed: ${err.message}`)
     }))).then(() => { this.rounds++ }).finally(() => { this.#running = null })
     return this.#running
   }

@@ -16,16 +16,18 @@ import { z } from 'zod'
 import type { ChangeEvent, Database } from '../db/database.ts'
 import { blockLinks } from '../db/block.ts'
 import { encodeCbor } from '../db/cbor.ts'
-import type { CollectionID, DeviceID } from '../../shared/types.ts'
+import type { CollectionID } from '../../shared/types.ts'
 import type { Group } from './group.ts'
-import { bytes, cidString } from './wire.ts'
+import { bytes, collectionID } from './wire.ts'
+import { deviceIDOf } from './device-id.ts'
+import { reason, silentLogger, type Logger } from './logger.ts'
 
 // A remote commit that changed more documents than this (a resync, a bulk import) does not make
 // them hot: following and dropping a topic per document would churn subscriptions for nothing.
 const HOT_FROM_REMOTE_MAX_DOCS = 16
 // A gossip message carries at most this much; larger changes go in several messages.
 const MAX_PAYLOAD_BYTES = 512 * 1024
-const Payload = z.object({ v: z.literal(1), c: cidString, b: z.array(bytes).min(1).max(4096) })
+const Payload = z.object({ v: z.literal(1), c: collectionID, b: z.array(bytes).min(1).max(4096) })
 
 export interface GossipInit {
   db: Database
@@ -37,7 +39,7 @@ export interface GossipInit {
   onMissing: (peers: PeerId[], missing: string[]) => void
   /** A change reached no peer on its collection's topic (no mesh yet, e.g. right after a rekey). */
   onUndelivered?: () => void
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export class Gossip {
@@ -46,7 +48,7 @@ export class Gossip {
   readonly #group: Group
   readonly #onMissing: GossipInit['onMissing']
   readonly #onUndelivered: () => void
-  readonly #log: (msg: string) => void
+  readonly #log: Logger
   readonly #hot: LRUCache<string, string>
   /**
    * Payloads taken lately, by hash: an edit goes out as one sealed payload on its collection's
@@ -70,7 +72,7 @@ export class Gossip {
     this.#group = init.group
     this.#onMissing = init.onMissing
     this.#onUndelivered = init.onUndelivered ?? (() => {})
-    this.#log = init.log ?? (() => {})
+    this.#log = init.log ?? silentLogger
     this.#hot = new LRUCache<string, string>({
       max: init.hotDocuments ?? 128,
       dispose: (topic) => this.#unsubscribe(topic),
@@ -178,7 +180,7 @@ export class Gossip {
     if (!this.#flushing) {
       this.#flushing = true
       setImmediate(() => {
-        this.#inFlight = this.#flush().catch((err: Error) => this.#log(`gossip: publishing failed: ${err.message}`))
+        this.#inFlight = this.#flush().catch((err: Error) => this.#log.warn(`publishing failed: ${err.message}`))
       })
     }
   }
@@ -204,7 +206,7 @@ export class Gossip {
         size = 0
         for (const [i, topic] of topics.entries()) {
           const result = await this.#pubsub.publish(topic, sealed).catch((err: Error) => {
-            this.#log(`gossip: publish failed: ${err.message}`)
+            this.#log.info(`publish failed: ${err.message}`)
             return { recipients: [] }
           })
           if (i === 0 && result.recipients.length === 0) this.#onUndelivered()
@@ -232,10 +234,10 @@ export class Gossip {
     if (!this.#db.hasCollection(payload.c)) return
     this.#taken.set(key, true)
     try {
-      const results = await this.#db.applyBlocks(payload.b.map((b) => ({ bytes: b })), { from: msg.from.toString() as DeviceID })
+      const results = await this.#db.applyBlocks(payload.b.map((b) => ({ bytes: b })), { from: deviceIDOf(msg.from) })
       const parents = new Set<string>()
       for (const [i, r] of results.entries()) {
-        if (r.status === 'rejected') this.#log(`gossip: rejected a block from ${msg.from}: ${r.reason}`)
+        if (r.status === 'rejected') this.#log.info(`rejected a block from ${msg.from}: ${r.reason}`)
         if (r.status !== 'pending') continue
         for (const p of blockLinks(payload.b[i]!).parents) parents.add(p)
       }
@@ -248,7 +250,7 @@ export class Gossip {
       }
     } catch (err) {
       this.#taken.delete(key) // the copy on the other topic may still bring it
-      this.#log(`gossip: applying a message failed: ${(err as Error).message}`)
+      this.#log.warn(`applying a message failed: ${reason(err)}`)
     }
   }
 }

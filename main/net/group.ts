@@ -15,8 +15,11 @@ import { TandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
 import type { Database } from '../db/database.ts'
 import type { Namespace, Setting, StorageTxn } from '../db/namespace.ts'
-import { publicKeyOf } from '../db/identity.ts'
+import { checkDeviceID } from './device-id.ts'
 import { checkSecretProof, GroupSecret, SECRET_BYTES, secretMessage, type SecretProof } from './group-secret.ts'
+
+/** Where it was first written; pairing, nearby and the API import it from here. */
+export { checkDeviceID } from './device-id.ts'
 
 export interface DeviceRecord {
   deviceID: DeviceID
@@ -211,7 +214,7 @@ export class Group extends EventEmitter<GroupEvents> {
   /** Changes to membership run one at a time, so a merge cannot interleave with a leave. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn)
-    this.#lock = run.catch(() => {})
+    this.#lock = run.catch(() => {}) // the caller hears how `run` ended; the next change only waits for it
     return run
   }
 
@@ -277,15 +280,15 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   /** Forgets a device: from now on it is refused. The removal travels to the other devices. */
-  async remove(deviceID: string): Promise<void> {
+  async remove(deviceID: DeviceID): Promise<void> {
     return this.#exclusive(() => this.#remove(deviceID))
   }
 
-  async #remove(deviceID: string): Promise<void> {
+  async #remove(deviceID: DeviceID): Promise<void> {
     const prev = this.get(deviceID)
     if (prev === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
     await this.#put({ ...prev, removedAt: safeNext(Math.max(Date.now() - 1, prev.addedAt), `The time ${deviceID} was removed`) })
-    this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
+    this.emit('change', { deviceID, removed: true })
   }
 
   /** Leaves the group: a group of one again, with a fresh secret (when this device was removed). */
@@ -294,16 +297,16 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   async #leave(): Promise<void> {
-    const ids = [...this.#devices.keys()]
+    const ids = [...this.#devices.values()].map((d) => d.deviceID)
     // The new secret first: once the group looks empty, nothing of the old one is in use.
     await this.setSecret(GroupSecret.random().bytes, 0)
     await this.#db.transact((tx) => { for (const id of ids) tx.del(this.#storage.devices, id) })
     this.#devices.clear()
-    for (const deviceID of ids) this.emit('change', { deviceID: deviceID as DeviceID, removed: true })
+    for (const deviceID of ids) this.emit('change', { deviceID, removed: true })
   }
 
   /** Records that a device was just connected, at these addresses. */
-  async seen(deviceID: string, addrs: string[]): Promise<void> {
+  async seen(deviceID: DeviceID, addrs: string[]): Promise<void> {
     await this.#exclusive(async () => {
       const d = this.get(deviceID)
       if (d === undefined) return
@@ -434,16 +437,6 @@ async function makeProof(db: Database, epoch: number, secret: Uint8Array): Promi
 function stageProof(tx: StorageTxn, storage: GroupStorage, proof: SecretProof): void {
   tx.set(storage.secretBy, proof.by)
   tx.set(storage.secretSig, Buffer.from(proof.sig).toString('base64'))
-}
-
-export function checkDeviceID(id: unknown): DeviceID {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new TandemError('INVALID_INPUT', 'A device ID is a libp2p peer ID like 12D3KooW….')
-  try {
-    publicKeyOf(id)
-  } catch {
-    throw new TandemError('INVALID_INPUT', `"${id.slice(0, 60)}" is not a device ID (an Ed25519 libp2p peer ID like 12D3KooW…).`)
-  }
-  return id as DeviceID
 }
 
 function checkAddrs(addrs: unknown): string[] {

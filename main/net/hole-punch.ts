@@ -217,7 +217,7 @@ export class HolePunch implements Startable {
       this.#log(`WebRTC to ${peer} up in ${Date.now() - began} ms, path ${path}`)
       if (path === 'relayed') {
         // A TURN-relayed WebRTC path is no better than the circuit: keep the circuit, try later.
-        await conn.close().catch(() => {})
+        await conn.close().catch((err: Error) => this.#log(`closing the TURN-relayed WebRTC connection to ${peer} failed: ${err.message}`))
         this.#stats.failures++
         this.#stats.lastError = `ICE chose a relay (TURN) candidate: ${JSON.stringify(selectedPair(conn))}`
         return false
@@ -259,7 +259,7 @@ export class HolePunch implements Startable {
         this.#timers.set(key, t)
         return
       }
-      for (const c of relayed) void c.close().catch(() => {})
+      for (const c of relayed) void c.close().catch((err: Error) => this.#log(`closing an idle relayed connection to ${c.remotePeer} failed: ${err.message}`))
     }
     poll()
   }

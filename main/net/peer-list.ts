@@ -3,6 +3,7 @@
  * on the LAN — with its addresses, the true path of its best connection (./paths.ts), whether it is
  * a paired device, and how we came to know it.
  */
+import type { Connection, PeerDiscovery, Startable } from '@libp2p/interface'
 import type { Host } from './host.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bestPath, type DiscoveredBy, type PeerInfo } from './paths.ts'
@@ -29,12 +30,14 @@ function peerOf(addr: string): string | undefined {
   }
 }
 
-export class PeerList {
+export class PeerList implements Startable {
   readonly #init: PeerListInit
   readonly #self: string
   readonly #how = new Map<string, Set<DiscoveredBy>>()
   readonly #discovered = new Map<string, { addrs: string[]; at: number }>()
   readonly #fixed = new Map<string, DiscoveredBy>()
+
+  readonly #mdns: PeerDiscovery | undefined
 
   constructor(init: PeerListInit) {
     this.#init = init
@@ -43,16 +46,31 @@ export class PeerList {
     for (const a of init.relays ?? []) { const p = peerOf(a); if (p !== undefined) this.#fixed.set(p, 'relay') }
     // libp2p's own peer:discovery fires for any peer new to the peer store (identify, dials): only
     // the mDNS module's events say "found on the LAN". It is reachable when run as a service.
-    init.host.services.mdns?.addEventListener('peer', (evt) => {
-      const id = evt.detail.id.toString()
-      if (id === this.#self) return
-      this.#note(id, 'mdns')
-      this.#discovered.set(id, { addrs: evt.detail.multiaddrs.map((m) => m.toString()), at: Date.now() })
-      this.#trim()
-    })
-    init.host.addEventListener('connection:open', (evt) => {
-      if (evt.detail.direction === 'inbound') this.#note(evt.detail.remotePeer.toString(), 'inbound')
-    })
+    this.#mdns = init.host.services.mdns
+  }
+
+  /** Notes peers found and connecting from now on. */
+  start(): void {
+    this.#mdns?.addEventListener('peer', this.#onMdns)
+    this.#init.host.addEventListener('connection:open', this.#onOpen)
+  }
+
+  stop(): void {
+    this.#mdns?.removeEventListener('peer', this.#onMdns)
+    this.#init.host.removeEventListener('connection:open', this.#onOpen)
+  }
+
+  #onMdns = (e: Event): void => {
+    const evt = e as CustomEvent<{ id: { toString: () => string }; multiaddrs: Array<{ toString: () => string }> }>
+    const id = evt.detail.id.toString()
+    if (id === this.#self) return
+    this.#note(id, 'mdns')
+    this.#discovered.set(id, { addrs: evt.detail.multiaddrs.map((m) => m.toString()), at: Date.now() })
+    this.#trim()
+  }
+
+  #onOpen = (evt: CustomEvent<Connection>): void => {
+    if (evt.detail.direction === 'inbound') this.#note(evt.detail.remotePeer.toString(), 'inbound')
   }
 
   /** A device learned from another one (group sync) rather than paired here. */

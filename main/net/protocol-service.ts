@@ -13,6 +13,7 @@
 import type { PeerId, Startable, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { TandemError, type ErrorCode } from '../../shared/errors.ts'
 import { Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, refuseWith, WireError } from './wire.ts'
+import { reason, toLogger, type LogFunction, type Logger } from './logger.ts'
 
 /** What a handler learns of the connection a stream came on. */
 export interface InboundConnection {
@@ -57,7 +58,8 @@ interface ServiceBase {
    * wire.ts's MAX_PREAUTH_MESSAGE_BYTES. `() => true` for a protocol strangers use (pairing).
    */
   isMember: (peer: string) => boolean
-  log: (msg: string) => void
+  /** The protocol's Logger; a plain function (a service that still takes one) gets lines prefixed with `name`. */
+  log?: Logger | LogFunction
 }
 
 /** A request/response protocol: each inbound exchange is bounded by `timeoutMs`, and its stream closed after it. */
@@ -95,6 +97,7 @@ export class ProtocolService implements Startable {
   readonly #options: ServiceOptions | KeptServiceOptions
   /** A `Serve` is called without the controller, which it does not take. */
   readonly #serve: (ch: Channel, peer: PeerId, stream: Stream, connection: InboundConnection, controller?: AbortController) => Promise<void>
+  readonly #log: Logger
 
   constructor(host: ProtocolHost, options: ServiceOptions, serve: Serve)
   constructor(host: ProtocolHost, options: KeptServiceOptions, serve: KeptServe)
@@ -102,6 +105,7 @@ export class ProtocolService implements Startable {
     this.#host = host
     this.#options = options
     this.#serve = serve as Serve
+    this.#log = toLogger(options.log, options.name)
   }
 
   get protocol(): string {
@@ -131,7 +135,7 @@ export class ProtocolService implements Startable {
 
   async #handle(stream: Stream, connection: InboundConnection): Promise<void> {
     const options = this.#options
-    const { maxMessageBytes, isMember, log, name } = options
+    const { maxMessageBytes, isMember } = options
     const peer = connection.remotePeer
     const member = isMember(peer.toString())
     // A kept stream is the handler's: it lasts until the handler's controller aborts, or it ends it.
@@ -148,11 +152,12 @@ export class ProtocolService implements Startable {
       await this.#serve(ch, peer, stream, connection, kept)
       if (kept === undefined) await ch.close()
     } catch (err) {
-      log(`${name}: serving ${peer} failed: ${(err as Error).message}`)
       if (err instanceof WireError) {
+        this.#log.info(`serving ${peer} failed: ${err.message}`)
         ch.abort(err)
         return
       }
+      this.#log.warn(`serving ${peer} failed: ${reason(err)}`)
       // Our side failed (the database, most likely): say so, with a code, rather than leave the
       // asker to guess from a reset stream. A stream that broke takes no answer: then it ends here.
       try {

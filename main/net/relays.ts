@@ -13,6 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { ComponentLogger, Connection, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { Backoff } from './backoff.ts'
+import { Redialer } from './redialer.ts'
 
 export interface RelayKeeperInit {
   /** Relay multiaddrs, each ending in /p2p/<relay peer ID>. */
@@ -41,13 +42,15 @@ const DEFAULT_RETRY_MS = 2_000
 const MAX_RETRY_MS = 60_000
 const CHECK_EVERY_MS = 1_000
 const DIAL_TIMEOUT_MS = 10_000
+/** Redials of a relay that dropped or could not be reached: the first after a second, then doubling up to a minute. */
+const REDIAL_INITIAL_MS = 1_000
+const REDIAL_MAX_MS = 60_000
 
 export class RelayKeeper implements Startable {
   readonly #components: RelayKeeperComponents
   readonly #relays: Array<{ addr: Multiaddr; peer: PeerId; id: string }>
   readonly #init: RelayKeeperInit
-  readonly #backoff = new Backoff({ initialMs: 1_000, maxMs: 60_000 })
-  readonly #timers = new Map<string, NodeJS.Timeout>()
+  readonly #redialer: Redialer
   readonly #nextAsk = new Map<string, number>()
   readonly #askBackoff: Backoff
   readonly #reservedAt = new Map<string, number>()
@@ -60,6 +63,11 @@ export class RelayKeeper implements Startable {
     this.#init = init
     this.#askBackoff = new Backoff({ initialMs: init.retryMs ?? DEFAULT_RETRY_MS, maxMs: MAX_RETRY_MS })
     this.#log = (msg) => components.logger.forComponent('tandem:relays')(msg)
+    this.#redialer = new Redialer({
+      initialMs: REDIAL_INITIAL_MS, maxMs: REDIAL_MAX_MS,
+      dial: (id) => this.#dial(id),
+      onError: (id, err) => this.#log(`relay ${id} unreachable: ${(err as Error).message}`),
+    })
     this.#relays = init.relays.map((a) => {
       const addr = multiaddr(a)
       const id = addr.getComponents().findLast((c) => c.name === 'p2p')?.value
@@ -73,7 +81,8 @@ export class RelayKeeper implements Startable {
   async start(): Promise<void> {
     this.#started = true
     this.#components.events.addEventListener('peer:disconnect', this.#onDisconnect)
-    for (const r of this.#relays) this.#schedule(r.id, 0)
+    this.#redialer.start()
+    for (const r of this.#relays) this.#redialer.schedule(r.id, 0)
     this.#check = setInterval(() => this.#checkReservations(), CHECK_EVERY_MS)
     this.#check.unref()
   }
@@ -82,8 +91,7 @@ export class RelayKeeper implements Startable {
     this.#started = false
     this.#components.events.removeEventListener('peer:disconnect', this.#onDisconnect)
     if (this.#check !== null) clearInterval(this.#check)
-    for (const t of this.#timers.values()) clearTimeout(t)
-    this.#timers.clear()
+    this.#redialer.stop()
   }
 
   /** Relays, whether we are connected to each and hold a slot on it. */
@@ -106,12 +114,7 @@ export class RelayKeeper implements Startable {
     for (const r of this.#relays) {
       this.#nextAsk.set(r.id, 0)
       this.#askBackoff.reset(r.id)
-      if (this.#connections(r.peer).length === 0) {
-        clearTimeout(this.#timers.get(r.id))
-        this.#timers.delete(r.id)
-        this.#backoff.reset(r.id)
-        this.#schedule(r.id, 0)
-      }
+      if (this.#connections(r.peer).length === 0) this.#redialer.now(r.id)
     }
     this.#checkReservations()
   }
@@ -175,34 +178,19 @@ export class RelayKeeper implements Startable {
       return
     }
     this.#log(`no slot on relay ${peer} yet: reconnecting to ask again`)
-    void Promise.allSettled(conns.map((c) => c.close())).then(() => this.#schedule(peer.toString(), 0))
+    void Promise.allSettled(conns.map((c) => c.close())).then(() => this.#redialer.schedule(peer.toString(), 0))
   }
 
   #onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const id = evt.detail.toString()
-    if (this.#relays.some((r) => r.id === id)) this.#schedule(id, this.#backoff.next(id))
+    if (this.#relays.some((r) => r.id === id)) this.#redialer.retry(id)
   }
 
-  #schedule(id: string, delay: number): void {
-    if (!this.#started || this.#timers.has(id)) return
-    const t = setTimeout(() => {
-      this.#timers.delete(id)
-      void this.#dial(id)
-    }, delay)
-    t.unref()
-    this.#timers.set(id, t)
-  }
-
+  /** One attempt to reach relay `id` (the redialer's; it throws when the relay could not be reached). */
   async #dial(id: string): Promise<void> {
     const r = this.#relays.find((x) => x.id === id)
     if (r === undefined || !this.#started || this.#connections(r.peer).length > 0) return
-    try {
-      await this.#components.connectionManager.openConnection(r.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-      this.#backoff.reset(id)
-    } catch (err) {
-      this.#log(`relay ${id} unreachable: ${(err as Error).message}`)
-      this.#schedule(id, this.#backoff.next(id))
-    }
+    await this.#components.connectionManager.openConnection(r.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
   }
 }
 

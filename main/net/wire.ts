@@ -10,6 +10,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import { ERROR_CODES, TandemError, type ErrorCode } from '../../shared/errors.ts'
+import type { BlockCID, CollectionID, DocID } from '../../shared/types.ts'
 import { encodeCbor, slabAlloc } from '../db/cbor.ts'
 import { ATTESTATION_BYTES } from '../db/attest.ts'
 
@@ -32,6 +33,7 @@ export const REFUSED_LINGER_MS = 1_000
  * stream after REFUSED_LINGER_MS: a refused stranger that keeps its side open holds nothing here.
  */
 export async function refuseWith(ch: Channel, frame: unknown): Promise<void> {
+  // A stranger that hung up already cannot be told; its stream is closed and reset below all the same.
   await ch.send(frame).catch(() => {})
   await ch.close()
   setTimeout(() => ch.abort(new WireError('refused')), REFUSED_LINGER_MS).unref()
@@ -215,6 +217,13 @@ export const bytes = z.instanceof(Uint8Array)
 export const attestation = bytes.refine((b) => b.length === ATTESTATION_BYTES, 'an attestation of 64 bytes')
 export const cidString = z.string().min(8).max(128).regex(/^b[a-z2-7]+$/, 'a CID string')
 export const docIDString = z.string().min(12).max(132).regex(/^bae-b[a-z2-7]+$/, 'a docID')
+/**
+ * IDs read off the wire, branded (shared/types.ts) once they passed their pattern: what a message
+ * names past this point is typed as the ID it is, with no cast where it is used.
+ */
+export const collectionID = cidString.transform((s) => s as CollectionID)
+export const blockCID = cidString.transform((s) => s as BlockCID)
+export const docID = docIDString.transform((s) => s as DocID)
 
 const BLOCKS_KEY = [0xa1, 0x66, ...new TextEncoder().encode('blocks')] // a map of one entry, "blocks"
 // A map of two entries, "att" (64 bytes: a frame attestation, db/attest.ts) then "blocks" (dag-cbor's key order).

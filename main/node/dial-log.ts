@@ -118,8 +118,11 @@ export class DialLog {
     return [...(this.#attempts.get(peer) ?? [])]
   }
 
-  /** Records every `host.dial` from now on (the host keeps working exactly as before). */
-  attach(host: Libp2p): void {
+  /** Records every `host.dial` from now on (the host keeps working exactly as before); returns what detaches it. */
+  attach(host: Libp2p): () => void {
+    const slot = host as unknown as { dial?: unknown }
+    const hadOwn = Object.hasOwn(host, 'dial')
+    const before = slot.dial
     const original = host.dial.bind(host) as (target: unknown, options?: unknown) => Promise<unknown>
     const log = this
     const wrapped = async function dial(target: unknown, options?: unknown): Promise<unknown> {
@@ -137,6 +140,7 @@ export class DialLog {
           const c = classifyDialError(err)
           // One address tried and the error did not name it (Noise's does not): name it from the target or the peer store.
           if (c.failures.length === 1 && c.failures[0]!.address === undefined) {
+            // Naming the address is a nicety: the attempt is recorded all the same, and the dial's own error is what the caller gets.
             const only = await onlyAddress(host, target).catch(() => undefined)
             if (only !== undefined) c.failures[0]!.address = only
           }
@@ -145,6 +149,11 @@ export class DialLog {
         throw err
       }
     }
-    ;(host as unknown as { dial: typeof wrapped }).dial = wrapped
+    slot.dial = wrapped
+    return () => {
+      if (slot.dial !== wrapped) return // wrapped again since: that wrapper calls this one
+      if (hadOwn) slot.dial = before
+      else delete slot.dial
+    }
   }
 }

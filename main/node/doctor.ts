@@ -175,6 +175,7 @@ export function reachabilityOf(input: { network: DoctorSelf['network']; addresse
 }
 
 async function pingMs(node: DoctorSubject, peer: string): Promise<number | null> {
+  // No answer in time is a result here (the report shows no rtt), not an error to log.
   const ms = await node.ping(peer, AbortSignal.timeout(PING_TIMEOUT_MS)).catch(() => null)
   return ms === null ? null : Math.round(ms * 10) / 10
 }

@@ -24,14 +24,14 @@ interface Check {
 export interface SyncStatusInit {
   db: Database
   group: Group
-  connected: () => string[]
-  outboxPending: (device: string) => number
+  connected: () => DeviceID[]
+  outboxPending: (device: DeviceID) => number
   antiEntropyMs: () => number
 }
 
 export class SyncStatus extends EventEmitter<{ change: [] }> {
   readonly #init: SyncStatusInit
-  readonly #checks = new Map<string, Map<CollectionID, Check>>()
+  readonly #checks = new Map<DeviceID, Map<CollectionID, Check>>()
 
   constructor(init: SyncStatusInit) {
     super()
@@ -39,7 +39,7 @@ export class SyncStatus extends EventEmitter<{ change: [] }> {
   }
 
   /** Records a head exchange with `peer` over `scope`; `local` = our collection digests just before it. */
-  async record(peer: string, scope: readonly CollectionID[], remote: RemoteHeads, local: Map<CollectionID, Uint8Array>, at = Date.now()): Promise<void> {
+  async record(peer: DeviceID, scope: readonly CollectionID[], remote: RemoteHeads, local: Map<CollectionID, Uint8Array>, at = Date.now()): Promise<void> {
     let checks = this.#checks.get(peer)
     if (checks === undefined) this.#checks.set(peer, checks = new Map())
     const unknown = new Set(remote.unknown)
@@ -87,7 +87,7 @@ export class SyncStatus extends EventEmitter<{ change: [] }> {
       })
       const isConnected = connected.has(d.deviceID)
       devices.push({
-        deviceID: d.deviceID as DeviceID,
+        deviceID: d.deviceID,
         name: d.name,
         connected: isConnected,
         lastSeen: isConnected ? Date.now() : d.lastSeen,
@@ -111,7 +111,7 @@ export class SyncStatus extends EventEmitter<{ change: [] }> {
   }
 
   /** Forgets a removed device's checks. */
-  forget(peer: string): void {
+  forget(peer: DeviceID): void {
     this.#checks.delete(peer)
   }
 }

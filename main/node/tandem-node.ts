@@ -3,14 +3,25 @@
  * sync protocols. When a group device connects, both sides run head exchange and pull what they
  * lack: that is how offline edits resync by themselves. Group devices are redialed at start and
  * after a drop, with capped exponential backoff.
+ *
+ * The node runs its parts as one ordered list (./services.ts): started in that order, stopped in
+ * reverse, each one that started also stopped. With the network:
+ *
+ *   database → device events → host → connectivity watch → peer list → dag-sync → head-exchange →
+ *   gossip → replicate → group-sync → pairing → nearby → replicators → redialer → links → anti-entropy
+ *
+ * The database and the host are open before the list starts (the services are built on them), so
+ * their `start` does nothing; they are stopped last. "links" is the node's own wiring: it listens
+ * to the host's connects and the group's changes, and dials the group and --peers.
  */
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PeerId } from '@libp2p/interface'
+import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { Database } from '../db/database.ts'
 import type { MassDeleteOptions } from '../db/held.ts'
 import type { CollectionID, DeviceID, VersionID } from '../../shared/types.ts'
+import type { NearbyDevice, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from '../../shared/api/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
 import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
 import { SchemaSync } from '../net/schema-sync/schema-sync.ts'
@@ -19,21 +30,37 @@ import { Group } from '../net/group.ts'
 import { checkMultiaddr, createHost, type Host, type HostOptions } from '../net/host.ts'
 import { PeerList } from '../net/peer-list.ts'
 import type { PeerInfo } from '../net/paths.ts'
-import { Backoff } from '../net/backoff.ts'
+import { Redialer } from '../net/redialer.ts'
+import { checkDeviceID, deviceIDOf } from '../net/device-id.ts'
+import { createLogger, reason, silentLogger, type LogSink, type Logger } from '../net/logger.ts'
 import { ReplicateServer } from '../net/replicate/protocol.ts'
 import { GroupSync } from '../net/group-sync/group-sync.ts'
 import { Pairing, type InviteInfo } from '../net/pairing/pairing.ts'
 import type { DeviceRecord } from '../net/group.ts'
 import { TandemError } from '../../shared/errors.ts'
-import { Replicators, type ReplicatorState } from '../net/replicate/replicators.ts'
-import { Nearby, type NearbyDevice, type Outcome as PairingOutcome, type PairingMode, type PairingRequest } from '../net/nearby/nearby.ts'
+import { Replicators } from '../net/replicate/replicators.ts'
+import { Nearby } from '../net/nearby/nearby.ts'
 import { ConnectivityWatch } from './connectivity-watch.ts'
 import { doctorReport, type DoctorOptions, type DoctorSubject } from './doctor.ts'
 import type { RelayStatus } from '../net/relays.ts'
 import { AntiEntropy, DEFAULT_ANTI_ENTROPY_MS } from '../net/anti-entropy.ts'
 import { SyncStatus } from './sync-status.ts'
+import { Services, type Service } from './services.ts'
 import type { SyncStatusReport } from '../../shared/api/sync-status.ts'
 import type { DoctorReport } from '../../shared/api/doctor.ts'
+
+/** A dial the node makes (a --peers address, a redial) gives up after this long; libp2p's own per-address timeout (6 s) is shorter. */
+const DIAL_TIMEOUT_MS = 10_000
+/** Redials of a group device that dropped or could not be reached: the first after half a second, then doubling up to a minute. */
+const REDIAL_INITIAL_MS = 500
+const REDIAL_MAX_MS = 60_000
+/** Tries at telling a device it is being removed (a busy device may refuse one stream, its inbound stream limit), and the wait between them. */
+const TELL_REMOVED_ATTEMPTS = 3
+const TELL_REMOVED_RETRY_MS = 300
+/** Group changes made within this long go to the connected devices in one group exchange. */
+const GROUP_PUSH_DELAY_MS = 50
+/** How long after gossip reached nobody the connected devices are nudged: the mesh forms a moment after a connect or a rekey. */
+const NUDGE_DELAY_MS = 1_000
 
 export interface TandemNodeOptions {
   dataDir: string
@@ -60,16 +87,11 @@ export interface TandemNodeOptions {
   antiEntropyMs?: number
   /** The mass-delete guard's threshold and window (see main/db/held.ts); false turns it off. */
   massDelete?: MassDeleteOptions | false
-  log?: (msg: string) => void
-}
-
-export interface SyncReport {
-  peer: DeviceID
-  collections: number
-  differingDocs: number
-  fetched: number
-  applied: number
-  rejected: number
+  /**
+   * Where the node's log goes: a Logger (../net/logger.ts), or a sink taking each line ("namespace:
+   * message"; debug lines only with TANDEM_DEBUG=1). Default: nowhere.
+   */
+  log?: Logger | LogSink
 }
 
 interface NodeEvents {
@@ -77,7 +99,7 @@ interface NodeEvents {
   'peer:disconnect': [DeviceID]
   sync: [SyncReport]
   'sync:error': [{ peer: DeviceID; error: string }]
-  replicator: [ReplicatorState]
+  replicator: [ReplicatorInfo]
   /** The list of nearby (mDNS-found, not paired) devices changed: read `nearby()`. */
   nearby: []
   /**
@@ -94,93 +116,141 @@ interface NodeEvents {
   device: [{ deviceID: DeviceID; removed: boolean }]
 }
 
+/** The node's network side, every part of it there: absent as a whole when the node runs without a network. */
+interface Network {
+  host: Host
+  dagSync: DagSync
+  heads: HeadExchange
+  /** Schema versions (../net/schema-sync): before each head exchange, after a local update, for blocks that wait for one. */
+  schemaSync: SchemaSync
+  gossip: Gossip
+  replicateServer: ReplicateServer
+  groupSync: GroupSync
+  pairing: Pairing
+  nearby: Nearby
+  replicators: Replicators
+  peerList: PeerList
+  /** Dial attempts, mDNS finds, observed addresses: what the connectivity doctor reads (./doctor.ts). */
+  watch: ConnectivityWatch
+  /** Redials group devices that dropped or could not be reached. */
+  redialer: Redialer<DeviceID>
+  /** Periodic head exchange with connected devices (../net/anti-entropy.ts). */
+  antiEntropy: AntiEntropy
+}
+
 export class TandemNode extends EventEmitter<NodeEvents> {
   readonly db: Database
   readonly group: Group
-  readonly host: Host | null
-  readonly dagSync: DagSync | null
-  readonly heads: HeadExchange | null
-  readonly gossip: Gossip | null
-  readonly replicators: Replicators | null
-  readonly pairing: Pairing | null
-  readonly #groupSync: GroupSync | null
-  readonly #replicateServer: ReplicateServer | null
-  /** Schema versions (../net/schema-sync): before each head exchange, after a local update, for blocks that wait for one. */
-  readonly #schemaSync: SchemaSync | null
-  readonly #nearby: Nearby | null
-  #peerList: PeerList | null = null
-  /** Dial attempts, mDNS finds, observed addresses: what the connectivity doctor reads (./doctor.ts). */
-  #watch: ConnectivityWatch | null = null
-  #groupPush: NodeJS.Timeout | null = null
-  #syncAllTimer: NodeJS.Timeout | null = null
-  /** Periodic head exchange with connected devices (../net/anti-entropy.ts). */
-  antiEntropy: AntiEntropy | null = null
+  /** The node's log (no namespace): each part writes under its own (`log.forComponent('api')`). */
+  readonly log: Logger
   /** Verified sync status per device and collection, from head exchanges (./sync-status.ts). */
   readonly syncStatus: SyncStatus
-  readonly #log: (msg: string) => void
-  readonly #syncing = new Map<string, Promise<SyncReport>>()
-  readonly #again = new Map<string, Promise<SyncReport>>()
-  readonly #backoff = new Backoff({ initialMs: 500, maxMs: 60_000 })
-  readonly #dialTimers = new Map<string, NodeJS.Timeout>()
+  readonly #net: Network | null
+  readonly #services: Services
+  readonly #log: Logger
+  readonly #syncing = new Map<DeviceID, Promise<SyncReport>>()
+  readonly #again = new Map<DeviceID, Promise<SyncReport>>()
+  /** Undoes what `links` attached (its stop). */
+  readonly #unlink: Array<() => void> = []
+  #groupPush: NodeJS.Timeout | null = null
+  #syncAllTimer: NodeJS.Timeout | null = null
   #stopped = false
   #paused = false
 
-  private constructor(db: Database, group: Group, host: Host | null, log: (msg: string) => void, hotDocuments?: number, pairing: { ttlMs?: number; openMs?: number } = {}) {
+  private constructor(db: Database, group: Group, host: Host | null, log: Logger, options: TandemNodeOptions) {
     super()
     this.db = db
     this.group = group
-    this.host = host
-    this.#log = log
-    group.on('change', (c) => this.emit('device', c))
+    this.log = log
+    this.#log = log.forComponent('node')
     this.syncStatus = new SyncStatus({
       db, group, connected: () => this.connectedDevices(),
-      outboxPending: (d) => this.replicators?.state(d)?.pending ?? 0,
-      antiEntropyMs: () => this.antiEntropy?.periodMs ?? 0,
+      outboxPending: (d) => this.#net?.replicators.state(d)?.pending ?? 0,
+      antiEntropyMs: () => this.#net?.antiEntropy.periodMs ?? 0,
     })
-    if (host === null) {
-      this.#nearby = null
-      this.dagSync = null
-      this.heads = null
-      this.gossip = null
-      this.replicators = null
-      this.pairing = null
-      this.#groupSync = null
-      this.#replicateServer = null
-      this.#schemaSync = null
-      return
+    this.#net = host === null ? null : this.#network(host, options)
+    const forwardDevice = (c: { deviceID: DeviceID; removed: boolean }): void => { this.emit('device', c) }
+    const services: Service[] = [
+      { name: 'database', service: { start: () => {}, stop: () => db.close() } },
+      { name: 'device events', service: { start: () => { group.on('change', forwardDevice) }, stop: () => { group.off('change', forwardDevice) } } },
+    ]
+    const net = this.#net
+    if (net !== null) {
+      services.push(
+        { name: 'host', service: net.host },
+        { name: 'connectivity watch', service: net.watch },
+        { name: 'peer list', service: net.peerList },
+        { name: 'dag-sync', service: net.dagSync },
+        { name: 'head-exchange', service: net.heads },
+        { name: 'schema-sync', service: net.schemaSync },
+        { name: 'gossip', service: net.gossip },
+        { name: 'replicate', service: net.replicateServer },
+        { name: 'group-sync', service: net.groupSync },
+        { name: 'pairing', service: net.pairing },
+        { name: 'nearby', service: net.nearby },
+        { name: 'replicators', service: net.replicators },
+        { name: 'redialer', service: net.redialer },
+        { name: 'links', service: { start: () => this.#link(net, options.peers ?? []), stop: () => this.#unlinkAll() } },
+        { name: 'anti-entropy', service: net.antiEntropy },
+      )
     }
+    this.#services = new Services(services, this.#log)
+  }
+
+  /** Builds the network side on `host` (nothing runs until the service list starts). */
+  #network(host: Host, options: TandemNodeOptions): Network {
+    const { db, group, log } = this
     const selfAddrs = (): string[] => this.addresses()
-    this.#groupSync = new GroupSync({ host, group }, {
-      selfAddrs, log,
-      onExchange: (peer) => { if (!this.#stopped) void this.syncWith(peer).catch(() => {}) },
-    })
-    this.pairing = new Pairing({ host, group }, { selfAddrs, log })
-    this.#nearby = new Nearby({ host, group, mdns: host.services.mdns }, { selfAddrs, log, isPaused: () => this.#paused, ttlMs: pairing.ttlMs, openMs: pairing.openMs })
-    this.#nearby.on('nearby', () => this.emit('nearby'))
-    this.#nearby.on('pairing:request', (r) => this.emit('pairing:request', r))
-    this.#nearby.on('pairing:resolved', (r) => this.emit('pairing:resolved', r))
-    this.#nearby.on('pairing:changed', (r) => this.emit('pairing:changed', r))
-    this.#nearby.on('pairing:mode', (m) => this.emit('pairing:mode', m))
     const isMember = (peer: string): boolean => peer !== db.deviceID && group.has(peer)
-    this.dagSync = new DagSync({ db, host }, { isMember, log })
-    this.heads = new HeadExchange({ db, host }, { isMember, log })
-    this.#schemaSync = new SchemaSync({ db, host }, { isMember, log })
-    this.gossip = new Gossip({
-      db, pubsub: host.services.pubsub, group, hotDocuments, log,
+    // Group sync, pairing and nearby still take a plain function and write their own prefixes.
+    const groupSync = new GroupSync({ host, group }, {
+      selfAddrs, log: log.info,
+      onExchange: (peer) => {
+        if (this.#stopped) return
+        // The exchange itself went well; a sync that fails here is retried at the next one (or by anti-entropy).
+        void this.syncWith(peer).catch((err: unknown) => this.#log.debug(`sync with ${peer} after a group exchange failed: ${reason(err)}`))
+      },
+    })
+    const pairing = new Pairing({ host, group }, { selfAddrs, log: log.info })
+    const nearby = new Nearby({ host, group, mdns: host.services.mdns }, { selfAddrs, log: log.info, isPaused: () => this.#paused, ttlMs: options.pairingTtlMs, openMs: options.pairingOpenMs })
+    nearby.on('nearby', () => this.emit('nearby'))
+    nearby.on('pairing:request', (r) => this.emit('pairing:request', r))
+    nearby.on('pairing:resolved', (r) => this.emit('pairing:resolved', r))
+    nearby.on('pairing:changed', (r) => this.emit('pairing:changed', r))
+    nearby.on('pairing:mode', (m) => this.emit('pairing:mode', m))
+    const dagSync = new DagSync({ db, host }, { isMember, log: log.forComponent('dag-sync') })
+    const heads = new HeadExchange({ db, host }, { isMember, log: log.forComponent('head-exchange') })
+    const schemaSync = new SchemaSync({ db, host }, { isMember, log: log.forComponent('schema-sync') })
+    const gossip = new Gossip({
+      db, pubsub: host.services.pubsub, group, hotDocuments: options.hotDocuments, log: log.forComponent('gossip'),
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
       onUndelivered: () => this.#syncAllSoon(),
     })
-    const dagSync = this.dagSync
-    this.replicators = new Replicators({ db, host, group, heads: this.heads, log, pulling: (peer) => dagSync.servingTo(peer) })
-    this.replicators.on('state', (s) => this.emit('replicator', s))
-    this.#replicateServer = new ReplicateServer({ db, host }, {
-      isMember, log,
+    const replicators = new Replicators({ db, host, group, heads, log: log.forComponent('replicators'), pulling: (peer) => dagSync.servingTo(peer) })
+    replicators.on('state', (s) => this.emit('replicator', s))
+    const replicateServer = new ReplicateServer({ db, host }, {
+      isMember, log: log.forComponent('replicate'),
       onPending: (peer, pending) => { void this.#fetchAncestorsOf(peer, pending) },
     })
+    const redialer = new Redialer<DeviceID>({
+      initialMs: REDIAL_INITIAL_MS, maxMs: REDIAL_MAX_MS,
+      dial: (deviceID) => this.#redial(host, deviceID),
+      onError: (deviceID, err) => this.#log.info(`redial ${deviceID} failed: ${reason(err)}`),
+    })
+    const antiEntropy = new AntiEntropy({
+      periodMs: options.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS, log: log.forComponent('anti-entropy'),
+      peers: () => (this.#paused || this.#stopped ? [] : this.connectedDevices()),
+      exchange: (peer) => this.syncWith(peer),
+    })
+    return {
+      host, dagSync, heads, schemaSync, gossip, replicateServer, groupSync, pairing, nearby, replicators, redialer, antiEntropy,
+      peerList: new PeerList({ host, devices: () => group.list(), bootstrap: options.peers, relays: options.relays }),
+      watch: new ConnectivityWatch(host),
+    }
   }
 
   static async start(options: TandemNodeOptions): Promise<TandemNode> {
-    const log = options.log ?? (() => {})
+    const log = options.log === undefined ? silentLogger : typeof options.log === 'function' ? createLogger(options.log) : options.log
     let group: Group | undefined
     let node: TandemNode | undefined
     const paused = (): boolean => node?.paused ?? false
@@ -190,10 +260,10 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       isTrustedAuthor: (author, from) => group?.trustsBlock(author, from) ?? false,
       ...(options.massDelete !== undefined ? { massDelete: options.massDelete } : {}),
     })
+    let host: Host | null = null
     try {
       group = await Group.load(db, options.deviceName)
       const g = group
-      let host: Host | null = null
       if (options.p2p !== false) {
         host = await createHost({
           privateKey: db.identity.privateKey,
@@ -208,37 +278,69 @@ export class TandemNode extends EventEmitter<NodeEvents> {
           isDenied: options.denyPeers,
         })
       }
-      node = new TandemNode(db, g, host, log, options.hotDocuments, { ttlMs: options.pairingTtlMs, openMs: options.pairingOpenMs })
-      if (host !== null) {
-        node.#peerList = new PeerList({ host, devices: () => g.list(), bootstrap: options.peers, relays: options.relays })
-        node.#watch = new ConnectivityWatch(host)
-        const n = node
-        n.antiEntropy = new AntiEntropy({
-          periodMs: options.antiEntropyMs ?? DEFAULT_ANTI_ENTROPY_MS, log,
-          peers: () => (n.#paused || n.#stopped ? [] : n.connectedDevices()),
-          exchange: (peer) => n.syncWith(peer),
-        })
-      }
-      await node.#startNetwork(options.peers ?? [])
-      return node
+      node = new TandemNode(db, g, host, log, options)
     } catch (err) {
+      // Nothing of the node runs yet: close what was opened for it, then say what went wrong.
+      try {
+        await host?.stop()
+      } catch (e) {
+        log.forComponent('node').debug(`the host did not stop after a failed start: ${reason(e)}`)
+      }
       await db.close()
       throw err
     }
+    // A part that fails to start stops those started before it, the host and the database included.
+    await node.#services.start()
+    return node
   }
 
   get deviceID(): DeviceID {
     return this.db.deviceID
   }
 
+  /** The libp2p host, or null without a network. */
+  get host(): Host | null {
+    return this.#net?.host ?? null
+  }
+
+  get dagSync(): DagSync | null {
+    return this.#net?.dagSync ?? null
+  }
+
+  get heads(): HeadExchange | null {
+    return this.#net?.heads ?? null
+  }
+
+  get gossip(): Gossip | null {
+    return this.#net?.gossip ?? null
+  }
+
+  get replicators(): Replicators | null {
+    return this.#net?.replicators ?? null
+  }
+
+  get pairing(): Pairing | null {
+    return this.#net?.pairing ?? null
+  }
+
+  /** Periodic head exchange with connected devices (../net/anti-entropy.ts). */
+  get antiEntropy(): AntiEntropy | null {
+    return this.#net?.antiEntropy ?? null
+  }
+
+  /** The node's parts, in the order they start (they stop in reverse). */
+  get services(): string[] {
+    return this.#services.names
+  }
+
   /** Addresses other devices can dial, with /p2p/<this device>. */
   addresses(): string[] {
-    return this.host?.getMultiaddrs().map((a) => a.toString()) ?? []
+    return this.#net?.host.getMultiaddrs().map((a) => a.toString()) ?? []
   }
 
   /** Every peer known: group devices, peers connected now, peers found nearby; with the true path of each. */
   peers(): PeerInfo[] {
-    return this.#peerList?.list() ?? []
+    return this.#net?.peerList.list() ?? []
   }
 
   /** The connectivity doctor: per device how we know it, dial errors, path and rtt, our reachability, suggestions. */
@@ -258,7 +360,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       relayServer: services?.['relay'] !== undefined,
       ping: async (peer, signal) => ping?.ping === undefined ? null : await ping.ping(peerIdFromString(peer), { signal }),
     }
-    return doctorReport(subject, this.#watch, options)
+    return doctorReport(subject, this.#net?.watch ?? null, options)
   }
 
   /** Per group device and collection: verified in sync (equal head digests, when), or what differs. */
@@ -267,9 +369,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   }
 
   connectedDevices(): DeviceID[] {
-    if (this.host === null) return []
-    return [...new Set(this.host.getConnections().map((c) => c.remotePeer.toString()))]
-      .filter((p) => this.group.has(p)) as DeviceID[]
+    if (this.#net === null) return []
+    const devices = new Set<DeviceID>()
+    for (const c of this.#net.host.getConnections()) {
+      const d = deviceIDOf(c.remotePeer)
+      if (this.group.has(d)) devices.add(d)
+    }
+    return [...devices]
   }
 
   /** True while a head exchange + DAG sync with some device is running. */
@@ -284,39 +390,39 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
   /** Goes offline: drops every connection and makes or accepts none until `resume`. Edits go on locally. */
   async pause(): Promise<void> {
-    if (this.host === null || this.#paused) return
+    const net = this.#net
+    if (net === null || this.#paused) return
     this.#paused = true
-    this.#nearby?.close()
-    for (const t of this.#dialTimers.values()) clearTimeout(t)
-    this.#dialTimers.clear()
-    await Promise.allSettled(this.host.getConnections().map((c) => c.close()))
+    net.nearby.close()
+    net.redialer.stop()
+    await Promise.allSettled(net.host.getConnections().map((c) => c.close()))
   }
 
   /** Back online: redials the group's devices; head exchange on connect catches both sides up. */
   resume(): void {
-    if (this.host === null || !this.#paused) return
+    const net = this.#net
+    if (net === null || !this.#paused) return
     this.#paused = false
-    ;(this.host.services.relayKeeper as { kick?: () => void } | undefined)?.kick?.()
-    for (const d of this.group.list()) {
-      this.#backoff.reset(d.deviceID)
-      this.#scheduleDial(d.deviceID, 0)
-    }
+    kickRelays(net.host)
+    if (this.#stopped) return
+    net.redialer.start()
+    for (const d of this.group.list()) net.redialer.now(d.deviceID)
   }
 
   /** A one-time invite (URI) for another device to join this group. */
   invite(options: { ttlMinutes?: number } = {}): InviteInfo {
-    if (this.pairing === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to invite a device.')
-    return this.pairing.createInvite(options)
+    if (this.#net === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to invite a device.')
+    return this.#net.pairing.createInvite(options)
   }
 
   /** Cancels an invite (by its id, its code or its URI). False when there is no such invite left. */
   cancelInvite(code: string): boolean {
-    return this.pairing?.cancel(code) ?? false
+    return this.#net?.pairing.cancel(code) ?? false
   }
 
   /** Devices found on the local network by mDNS that are not in the group. */
   nearby(): NearbyDevice[] {
-    return this.#nearby?.list() ?? []
+    return this.#net?.nearby.list() ?? []
   }
 
   /**
@@ -325,47 +431,47 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * A device that has not opened "Pair nearby" refuses (PAIRING_CLOSED).
    */
   async requestPairing(peerID: string): Promise<{ id: string; code: string }> {
-    if (this.#nearby === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
-    return this.#nearby.request(peerID)
+    if (this.#net === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
+    return this.#net.nearby.request(peerID)
   }
 
   /** Whether this device takes nearby pairing requests now ("Pair nearby" open), and until when. */
   pairingMode(): PairingMode {
-    return this.#nearby?.mode() ?? { open: false, until: null }
+    return this.#net?.nearby.mode() ?? { open: false, until: null }
   }
 
   /** Opens "Pair nearby": takes incoming requests for 3 minutes from now. */
   openPairing(): PairingMode {
-    if (this.#nearby === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
-    return this.#nearby.open()
+    if (this.#net === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to pair.')
+    return this.#net.nearby.open()
   }
 
   /** Closes "Pair nearby": refuses requests from now on, and declines those still pending. */
   closePairing(): PairingMode {
-    return this.#nearby?.close() ?? { open: false, until: null }
+    return this.#net?.nearby.close() ?? { open: false, until: null }
   }
 
   /** Pairing requests waiting for a decision, both ways. */
   pairingRequests(): PairingRequest[] {
-    return this.#nearby?.requests() ?? []
+    return this.#net?.nearby.requests() ?? []
   }
 
   /** An incoming request with the code its device shows: pairs when it is right (PAIRING_WRONG_CODE otherwise). */
   async acceptPairing(id: string, code: string): Promise<void> {
-    if (this.#nearby === null) throw new TandemError('NOT_FOUND', 'There is no such pairing request.')
-    await this.#nearby.accept(id, code)
+    if (this.#net === null) throw new TandemError('NOT_FOUND', 'There is no such pairing request.')
+    await this.#net.nearby.accept(id, code)
   }
 
   /** Declines an incoming pairing request, or withdraws an outgoing one. */
   async declinePairing(id: string): Promise<void> {
-    if (this.#nearby === null) throw new TandemError('NOT_FOUND', 'There is no such pairing request.')
-    await this.#nearby.decline(id)
+    if (this.#net === null) throw new TandemError('NOT_FOUND', 'There is no such pairing request.')
+    await this.#net.nearby.decline(id)
   }
 
   /** Joins the group of the device that made the invite (merging groups only with `mergeGroups`: see Pairing.join). */
   async join(uri: string, options: { mergeGroups?: boolean } = {}): Promise<DeviceRecord> {
-    if (this.pairing === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to join a group.')
-    return this.pairing.join(uri, options)
+    if (this.#net === null || this.#paused) throw new TandemError('NETWORK_OFF', 'The network is off: go online to join a group.')
+    return this.#net.pairing.join(uri, options)
   }
 
   /**
@@ -373,21 +479,24 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * the group secret is renewed so it cannot read what follows; it is refused from then on.
    */
   async removeDevice(deviceID: string): Promise<void> {
-    if (this.group.get(deviceID) === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
+    const device = this.group.get(deviceID)
+    if (device === undefined) throw new TandemError('NOT_FOUND', `No device ${deviceID} in this group.`)
+    const id = device.deviceID
     // Told while still a member (afterwards it can reach none of our protocols). A busy device may
     // refuse one stream (its inbound stream limit) or answer late: try a few times.
-    const peer = peerIdFromString(deviceID)
-    for (let attempt = 1; this.#groupSync !== null && this.host !== null && this.host.getConnections(peer).length > 0; attempt++) {
+    const net = this.#net
+    const peer = peerIdFromString(id)
+    for (let attempt = 1; net !== null && net.host.getConnections(peer).length > 0; attempt++) {
       try {
-        await this.#groupSync.tellRemoved(peer)
+        await net.groupSync.tellRemoved(peer)
         break
       } catch (err) {
-        this.#log(`could not tell ${deviceID} it was removed (attempt ${attempt} of 3): ${(err as Error).message}`)
-        if (attempt >= 3) break
-        await new Promise((r) => setTimeout(r, 300))
+        this.#log.info(`could not tell ${id} it was removed (attempt ${attempt} of ${TELL_REMOVED_ATTEMPTS}): ${reason(err)}`)
+        if (attempt >= TELL_REMOVED_ATTEMPTS) break
+        await new Promise((r) => setTimeout(r, TELL_REMOVED_RETRY_MS))
       }
     }
-    await this.group.remove(deviceID)
+    await this.group.remove(id)
     await this.group.rekey()
     this.#pushGroupSoon()
   }
@@ -398,33 +507,35 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * from us (head exchange) — so the change is not left waiting for the next reconnect.
    */
   #syncAllSoon(): void {
-    if (this.#syncAllTimer !== null || this.#stopped) return
+    const net = this.#net
+    if (net === null || this.#syncAllTimer !== null || this.#stopped) return
     this.#syncAllTimer = setTimeout(() => {
       this.#syncAllTimer = null
       for (const d of this.connectedDevices()) {
-        void this.#groupSync?.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`nudge ${d} failed: ${err.message}`))
+        void net.groupSync.exchange(peerIdFromString(d)).catch((err: Error) => this.#log.info(`nudge ${d} failed: ${err.message}`))
       }
-    }, 1000)
+    }, NUDGE_DELAY_MS)
     this.#syncAllTimer.unref()
   }
 
   /** Sends the group state to every connected group device (soon: several changes go as one). */
   #pushGroupSoon(): void {
-    if (this.#groupSync === null || this.#groupPush !== null || this.#stopped) return
+    const net = this.#net
+    if (net === null || this.#groupPush !== null || this.#stopped) return
     this.#groupPush = setTimeout(() => {
       this.#groupPush = null
       for (const d of this.connectedDevices()) {
-        void this.#groupSync!.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`group sync with ${d} failed: ${err.message}`))
+        void net.groupSync.exchange(peerIdFromString(d)).catch((err: Error) => this.#log.info(`group sync with ${d} failed: ${err.message}`))
       }
-    }, 50)
+    }, GROUP_PUSH_DELAY_MS)
     this.#groupPush.unref()
   }
 
   /** Dials a multiaddr (/…/p2p/<peer ID>). */
   async dial(addr: string): Promise<DeviceID> {
-    if (this.host === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to dial with.')
-    const conn = await this.host.dial(multiaddr(checkMultiaddr(addr)), { signal: AbortSignal.timeout(10_000) })
-    return conn.remotePeer.toString() as DeviceID
+    if (this.#net === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to dial with.')
+    const conn = await this.#net.host.dial(multiaddr(checkMultiaddr(addr)), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    return deviceIDOf(conn.remotePeer)
   }
 
   /**
@@ -432,18 +543,26 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * Concurrent calls for the same peer share one run; a call made while one runs gets the next one
    * (shared by every call made meanwhile), so its check follows whatever made the caller ask.
    */
-  syncWith(peer: string, collections?: CollectionID[]): Promise<SyncReport> {
+  syncWith(peerID: string, collections?: CollectionID[]): Promise<SyncReport> {
+    let peer: DeviceID
+    try {
+      peer = checkDeviceID(peerID)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     const running = this.#syncing.get(peer)
     if (running !== undefined) {
       // The running one may have compared heads before the caller's reason to sync (a write just
       // now): the caller gets the one that runs after it, shared by everyone who asks meanwhile.
       let next = this.#again.get(peer)
       if (next === undefined) {
+        // Whatever the running one ends in, its callers hear it; this one only waits for it to end.
         next = running.catch(() => {}).then(() => {
           this.#again.delete(peer)
           return this.#stopped ? running : this.syncWith(peer)
         })
-        next.catch(() => {}) // callers that fired and forgot
+        // Its callers hear how it ends; this keeps a run nobody awaits (fire and forget) from ending the process.
+        next.catch(() => {})
         this.#again.set(peer, next)
       }
       return next
@@ -453,17 +572,18 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return run
   }
 
-  async #sync(peerStr: string, collections?: CollectionID[]): Promise<SyncReport> {
-    if (this.heads === null || this.dagSync === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to sync with.')
-    const peer = peerIdFromString(peerStr)
+  async #sync(peerID: DeviceID, collections?: CollectionID[]): Promise<SyncReport> {
+    const net = this.#net
+    if (net === null) throw new TandemError('NETWORK_OFF', 'The network is off (--no-p2p): there is nothing to sync with.')
+    const peer = peerIdFromString(peerID)
     // Collections kept only in part (single documents replicated here) are not pulled whole.
     const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)
     // Schema versions first, so the blocks this exchange brings find theirs here.
-    await this.#schemaSync?.exchange(peer).catch((err: Error) => this.#log(`schema sync with ${peerStr} failed: ${err.message}`))
+    await net.schemaSync.exchange(peer).catch((err: unknown) => this.#log.info(`schema sync with ${peerID} failed: ${reason(err)}`))
     const localDigests = await this.db.collectionDigests()
-    const remote = await this.heads.compare(peer, scope)
-    await this.syncStatus.record(peerStr, scope, remote, localDigests)
-    const report: SyncReport = { peer: peerStr as DeviceID, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
+    const remote = await net.heads.compare(peer, scope)
+    await this.syncStatus.record(peerID, scope, remote, localDigests)
+    const report: SyncReport = { peer: peerID, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
     const want: string[] = []
     const have: string[] = []
     for (const [collection, { docs }] of remote.differing) {
@@ -485,16 +605,16 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       })
     }
     if (want.length > 0) {
-      const r = await this.dagSync.fetch(peer, want, have)
+      const r = await net.dagSync.fetch(peer, want, have)
       report.fetched = r.received
       report.applied = r.applied
       report.rejected = r.rejected
       // Verify right away (digests first: cheap when now equal) rather than at the next period.
       const after = await this.db.collectionDigests()
       try {
-        await this.syncStatus.record(peerStr, scope, await this.heads.compare(peer, scope), after)
+        await this.syncStatus.record(peerID, scope, await net.heads.compare(peer, scope), after)
       } catch (err) {
-        this.#log(`re-check with ${peerStr} failed: ${(err as Error).message}`)
+        this.#log.info(`re-check with ${peerID} failed: ${reason(err)}`)
       }
     }
     this.emit('sync', report)
@@ -502,16 +622,16 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   }
 
   /** Learns schema versions blocks here wait for: from the device that sent them, else from any connected device. */
-  async #fetchVersions(versions: VersionID[], from: DeviceID | undefined): Promise<void> {
+  async #fetchVersions(net: Network, versions: VersionID[], from: DeviceID | undefined): Promise<void> {
     const candidates = [...new Set([...(from === undefined ? [] : [from]), ...this.connectedDevices()])]
     for (const d of candidates) {
       if (this.#stopped || versions.every((v) => this.db.versionCollection(v) !== undefined)) return
       const peer = peerIdFromString(d)
-      if (this.host?.getConnections(peer).length === 0) continue
+      if (net.host.getConnections(peer).length === 0) continue
       try {
-        await this.#schemaSync!.exchange(peer, undefined, versions.filter((v) => this.db.versionCollection(v) === undefined))
+        await net.schemaSync.exchange(peer, undefined, versions.filter((v) => this.db.versionCollection(v) === undefined))
       } catch (err) {
-        this.#log(`fetching schema versions from ${d} failed: ${(err as Error).message}`)
+        this.#log.info(`fetching schema versions from ${d} failed: ${reason(err)}`)
       }
     }
   }
@@ -523,138 +643,127 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   }
 
   async #fetchMissing(peers: PeerId[], missing: string[]): Promise<void> {
-    if (this.dagSync === null) return
+    const net = this.#net
+    if (net === null) return
     const candidates = [...peers, ...this.connectedDevices().map((d) => peerIdFromString(d))]
     for (const peer of candidates) {
       if (this.#stopped) return
-      if (this.host?.getConnections(peer).length === 0) continue
+      if (net.host.getConnections(peer).length === 0) continue
       try {
-        const r = await this.dagSync.fetch(peer, missing)
+        const r = await net.dagSync.fetch(peer, missing)
         if (r.missing.length === 0) return
       } catch (err) {
-        this.#log(`fetching missing ancestors from ${peer} failed: ${(err as Error).message}`)
+        this.#log.info(`fetching missing ancestors from ${peer} failed: ${reason(err)}`)
       }
     }
   }
 
-  async #startNetwork(peers: string[]): Promise<void> {
-    const host = this.host
-    if (host === null) return
-    await this.dagSync!.start()
-    await this.heads!.start()
-    await this.#schemaSync!.start()
+  /** The node's wiring ("links" in the service list): follows connects and group changes, and dials the group and `peers`. */
+  #link(net: Network, peers: string[]): void {
+    const { host, redialer } = net
+    const onConnect = (evt: CustomEvent<PeerId>): void => this.#onConnect(net, deviceIDOf(evt.detail))
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => this.#onDisconnect(net, deviceIDOf(evt.detail))
+    const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+      const peer = deviceIDOf(evt.detail.peerId)
+      if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
+      const listen = evt.detail.listenAddrs.map((a) => a.toString())
+      if (listen.length > 0) void this.group.seen(peer, listen).catch((err: unknown) => this.#log.debug(`the listen addresses of ${peer} were not recorded: ${reason(err)}`))
+    }
+    const onGroupChange = ({ deviceID, removed }: { deviceID: DeviceID; removed: boolean }): void => {
+      // A relay of ours may have refused us a slot until we became one group.
+      kickRelays(host)
+      this.#pushGroupSoon() // introduce new devices to the others, and spread removals
+      if (removed) {
+        redialer.cancel(deviceID)
+        void host.hangUp(peerIdFromString(deviceID)).catch((err: unknown) => this.#log.debug(`hanging up on removed ${deviceID} failed: ${reason(err)}`))
+      } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
+        redialer.schedule(deviceID, 0)
+      } else {
+        this.#onConnect(net, deviceID) // became a member while connected: sync now
+      }
+    }
     // A local schema change goes to every connected device; a block written under a version not
     // known here waits for it, fetched from the device that delivered it (else any connected one).
     const onVersions = (): void => {
       if (this.#stopped || this.#paused) return
-      for (const d of this.connectedDevices()) void this.#schemaSync?.exchange(peerIdFromString(d)).catch((err: Error) => this.#log(`schema sync with ${d} failed: ${err.message}`))
-    }
-    const onMissing = ({ versions, from }: { versions: VersionID[]; from: DeviceID | undefined }): void => { void this.#fetchVersions(versions, from) }
-    this.db.on('versions', onVersions)
-    this.db.on('versions-missing', onMissing)
-    await this.gossip!.start()
-    await this.#replicateServer!.start()
-    await this.#groupSync!.start()
-    await this.pairing!.start()
-    await this.#nearby!.start()
-    await this.replicators!.start()
-    host.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
-    host.addEventListener('peer:identify', (evt) => {
-      const peer = evt.detail.peerId.toString()
-      if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
-      const listen = evt.detail.listenAddrs.map((a) => a.toString())
-      if (listen.length > 0) void this.group.seen(peer, listen).catch(() => {})
-    })
-    host.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
-    this.group.on('change', ({ deviceID, removed }) => {
-      // A relay of ours may have refused us a slot until we became one group.
-      ;(host.services.relayKeeper as { kick?: () => void } | undefined)?.kick?.()
-      this.#pushGroupSoon() // introduce new devices to the others, and spread removals
-      if (removed) {
-        this.#cancelDial(deviceID)
-        void host.hangUp(peerIdFromString(deviceID)).catch(() => {})
-      } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
-        this.#scheduleDial(deviceID, 0)
-      } else {
-        this.#onConnect(deviceID) // became a member while connected: sync now
+      for (const d of this.connectedDevices()) {
+        void net.schemaSync.exchange(peerIdFromString(d)).catch((err: unknown) => this.#log.info(`schema sync with ${d} failed: ${reason(err)}`))
       }
-    })
-    for (const addr of peers) {
-      void this.dial(addr).catch((err: Error) => this.#log(`could not dial ${addr}: ${err.message}`))
     }
-    for (const d of this.group.list()) this.#scheduleDial(d.deviceID, 0)
-    this.antiEntropy?.start()
+    const onVersionsMissing = ({ versions, from }: { versions: VersionID[]; from: DeviceID | undefined }): void => { void this.#fetchVersions(net, versions, from) }
+    this.db.on('versions', onVersions)
+    this.db.on('versions-missing', onVersionsMissing)
+    host.addEventListener('peer:connect', onConnect)
+    host.addEventListener('peer:identify', onIdentify)
+    host.addEventListener('peer:disconnect', onDisconnect)
+    this.group.on('change', onGroupChange)
+    this.#unlink.push(
+      () => this.db.off('versions', onVersions),
+      () => this.db.off('versions-missing', onVersionsMissing),
+      () => host.removeEventListener('peer:connect', onConnect),
+      () => host.removeEventListener('peer:identify', onIdentify),
+      () => host.removeEventListener('peer:disconnect', onDisconnect),
+      () => this.group.off('change', onGroupChange),
+    )
+    for (const addr of peers) {
+      void this.dial(addr).catch((err: Error) => this.#log.info(`could not dial ${addr}: ${err.message}`))
+    }
+    for (const d of this.group.list()) redialer.schedule(d.deviceID, 0)
   }
 
-  #onConnect(peer: string): void {
+  /** Undoes `#link`, drops the pending group push and nudge, and waits for the syncs running. */
+  async #unlinkAll(): Promise<void> {
+    for (const off of this.#unlink.splice(0)) off()
+    if (this.#groupPush !== null) clearTimeout(this.#groupPush)
+    if (this.#syncAllTimer !== null) clearTimeout(this.#syncAllTimer)
+    this.#groupPush = null
+    this.#syncAllTimer = null
+    await Promise.allSettled([...this.#syncing.values()])
+  }
+
+  #onConnect(net: Network, peer: DeviceID): void {
     if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
-    this.#backoff.reset(peer)
-    this.#cancelDial(peer)
+    net.redialer.cancel(peer)
     // Only addresses we dialed are worth redialing: an inbound connection's remote address carries
-    // the other side's ephemeral source port. Its listen addresses arrive by identify (below).
-    const addrs = this.host!.getConnections(peerIdFromString(peer))
+    // the other side's ephemeral source port. Its listen addresses arrive by identify (#link).
+    const addrs = net.host.getConnections(peerIdFromString(peer))
       .filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString())
-    void this.group.seen(peer, addrs).catch(() => {})
-    this.emit('peer:connect', peer as DeviceID)
+    void this.group.seen(peer, addrs).catch((err: unknown) => this.#log.debug(`the addresses of ${peer} were not recorded: ${reason(err)}`))
+    this.emit('peer:connect', peer)
     // First agree on the group (devices, secret), then on the data.
-    this.#groupSync!.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log(`group sync with ${peer} failed: ${err.message}`))
+    net.groupSync.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log.info(`group sync with ${peer} failed: ${err.message}`))
       .then(() => this.syncWith(peer)).catch((err: Error) => {
-      this.#log(`sync with ${peer} failed: ${err.message}`)
-      this.emit('sync:error', { peer: peer as DeviceID, error: err.message })
+      this.#log.info(`sync with ${peer} failed: ${err.message}`)
+      this.emit('sync:error', { peer, error: err.message })
     })
   }
 
-  #onDisconnect(peer: string): void {
+  #onDisconnect(net: Network, peer: DeviceID): void {
     if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
-    this.emit('peer:disconnect', peer as DeviceID)
+    this.emit('peer:disconnect', peer)
     if (this.#paused) return
-    this.#scheduleDial(peer, this.#backoff.next(peer))
+    net.redialer.retry(peer)
   }
 
-  #scheduleDial(deviceID: string, delay: number): void {
-    if (this.#stopped || this.#paused || this.host === null || this.#dialTimers.has(deviceID)) return
-    const timer = setTimeout(() => {
-      this.#dialTimers.delete(deviceID)
-      void this.#redial(deviceID)
-    }, delay)
-    timer.unref()
-    this.#dialTimers.set(deviceID, timer)
-  }
-
-  #cancelDial(deviceID: string): void {
-    const t = this.#dialTimers.get(deviceID)
-    if (t !== undefined) clearTimeout(t)
-    this.#dialTimers.delete(deviceID)
-  }
-
-  async #redial(deviceID: string): Promise<void> {
-    const host = this.host
+  /** One redial of a group device (the redialer's: a throw makes it try again after a longer wait). */
+  async #redial(host: Host, deviceID: DeviceID): Promise<void> {
     const device = this.group.get(deviceID)
-    if (this.#stopped || host === null || device === undefined) return
+    if (this.#stopped || device === undefined) return
     const peer = peerIdFromString(deviceID)
     if (host.getConnections(peer).length > 0) return
-    try {
-      if (device.addrs.length > 0) await host.peerStore.merge(peer, { multiaddrs: device.addrs.map((a) => multiaddr(a)) })
-      await host.dial(peer, { signal: AbortSignal.timeout(10_000) })
-    } catch (err) {
-      this.#log(`redial ${deviceID} failed: ${(err as Error).message}`)
-      this.#scheduleDial(deviceID, this.#backoff.next(deviceID))
-    }
+    if (device.addrs.length > 0) await host.peerStore.merge(peer, { multiaddrs: device.addrs.map((a) => multiaddr(a)) })
+    await host.dial(peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
   }
 
+  /** Stops every part of the node, in reverse start order (./services.ts), the database last. */
   async stop(): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    for (const t of this.#dialTimers.values()) clearTimeout(t)
-    this.#dialTimers.clear()
-    if (this.#groupPush !== null) clearTimeout(this.#groupPush)
-    if (this.#syncAllTimer !== null) clearTimeout(this.#syncAllTimer)
-    await this.antiEntropy?.stop()
-    await this.gossip?.stop()
-    await this.replicators?.stop()
-    await this.#nearby?.stop()
-    await Promise.allSettled([...this.#syncing.values()])
-    if (this.host !== null) await this.host.stop()
-    await this.db.close()
+    await this.#services.stop()
   }
+}
+
+/** Asks the relay keeper (../net/relays.ts) to reconnect and ask for slots now, when the host runs one. */
+function kickRelays(host: Host): void {
+  ;(host.services.relayKeeper as { kick?: () => void } | undefined)?.kick?.()
 }

@@ -89,7 +89,10 @@ interface PairingRequestBase {
   /** The name the other device gives itself: unverified (any device can claim any name). */
   claimedName?: string
   expiresAt: number
-  /** Entries of the code still allowed before the request is dropped. */
+  /**
+   * Entries of the code still allowed before the request is dropped (counted by the device asked;
+   * the asking device counts the tries it answered).
+   */
   triesLeft: number
 }
 

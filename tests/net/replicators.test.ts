@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TandemNode } from '../../main/node/tandem-node.ts'
-import type { ReplicatorState } from '../../main/net/replicate/replicators.ts'
+import type { ReplicatorInfo } from '../../shared/api/types.ts'
 import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
 import { allBlocks, visibleState } from '../helpers/replicas.ts'
 import { tempDir } from '../helpers/tmp.ts'
@@ -106,7 +106,7 @@ test('a 10k-document collection replicated to a new device, with progress report
   for (let i = 0; i < 10; i++) await a.db.createDocuments('Books', Array.from({ length: 1000 }, (_, j) => ({ title: `t${i}-${j}`, pages: j })))
   await formGroup([a, b])
   await eventually(() => a.connectedDevices().includes(b.deviceID), 'connected')
-  const seen: ReplicatorState['initialSync'][] = []
+  const seen: ReplicatorInfo['initialSync'][] = []
   a.on('replicator', (s) => seen.push(s.initialSync))
   const started = Date.now()
   await a.replicators!.set({ target: b.deviceID, collections: ['Books'] })

@@ -3,12 +3,14 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { ApiContext, Handlers } from '../context.ts'
 import type { ReplicatorInfo } from '../../../shared/api/index.ts'
 import { TandemError } from '../../../shared/errors.ts'
+import type { DeviceID } from '../../../shared/types.ts'
 import { checkDeviceID } from '../../net/group.ts'
 import { checkMultiaddr } from '../../net/host.ts'
+import { reason } from '../../net/logger.ts'
 import type { Replicators } from '../../net/replicate/replicators.ts'
 
 /** A peer ID, or a multiaddr ending in /p2p/<peer ID> (then its address is remembered for dialing). */
-async function resolveTarget(ctx: ApiContext, target: string): Promise<string> {
+async function resolveTarget(ctx: ApiContext, target: string): Promise<DeviceID> {
   if (!target.startsWith('/')) return checkDeviceID(target)
   const ma = multiaddr(checkMultiaddr(target))
   const peer = ma.getComponents().findLast((c) => c.name === 'p2p')?.value
@@ -17,7 +19,9 @@ async function resolveTarget(ctx: ApiContext, target: string): Promise<string> {
   const host = ctx.node.host
   const transport = ma.decapsulateCode(421) // /p2p/…: the peer store keeps addresses without it
   if (host !== null && transport.toString() !== '/') {
-    await host.peerStore.merge(peerIdFromString(id), { multiaddrs: [transport] }).catch(() => {})
+    // Remembering the address is a help, not a need: the target may be reachable otherwise.
+    await host.peerStore.merge(peerIdFromString(id), { multiaddrs: [transport] })
+      .catch((err: unknown) => ctx.log.debug(`the address ${transport} of ${id} was not remembered: ${reason(err)}`))
   }
   return id
 }

@@ -30,6 +30,7 @@ async function setReplicator(api: ApiClient, collections: string[], target: stri
     api.onEvent<'replicator'>((_e, r) => check(r))
     // Events can be missed between set and subscribe: poll as well.
     poll = setInterval(() => {
+      // A poll that fails is made up by the next one or by the event; the call that waits reports its own errors.
       void api.call('replicators.getall').then((all) => { const r = all.find((x) => x.target === peer); if (r !== undefined) check(r) }).catch(() => {})
     }, 500)
   }).finally(() => clearInterval(poll))

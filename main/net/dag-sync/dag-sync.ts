@@ -8,6 +8,8 @@ import { z } from 'zod'
 import type { PreparedBlocks } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
 import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
+import { deviceIDOf } from '../device-id.ts'
+import { silentLogger, type Logger } from '../logger.ts'
 import { attestation, blocksFrame, bytes, Channel, cidString, peerError, peerErrorMessage, WireError } from '../wire.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import {
@@ -59,19 +61,19 @@ export interface DagSyncComponents<P = PreparedBlocks> {
 
 export interface DagSyncInit {
   isMember: (peer: string) => boolean
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export class DagSync<P = PreparedBlocks> {
   readonly #db: DagSyncStore<P>
   readonly #service: ProtocolService
-  readonly #log: (msg: string) => void
+  readonly #log: Logger
   /** Requests being answered, per asking peer. */
   readonly #serving = new Map<string, number>()
 
   constructor(components: DagSyncComponents<P>, init: DagSyncInit) {
     this.#db = components.db
-    this.#log = init.log ?? (() => {})
+    this.#log = init.log ?? silentLogger
     this.#service = new ProtocolService(components.host, {
       protocol: PROTOCOL, name: 'dag-sync', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_REQUEST_BYTES, timeoutMs: TIMEOUT_MS,
       isMember: init.isMember, log: this.#log,
@@ -237,7 +239,7 @@ export class DagSync<P = PreparedBlocks> {
       acc.received += blocks.length
       for (const [i, r] of results.entries()) {
         if (r.status === 'applied') acc.applied++
-        else if (r.status === 'rejected') { acc.rejected++; this.#log(`dag-sync: rejected a block from ${peer}: ${r.reason}`) }
+        else if (r.status === 'rejected') { acc.rejected++; this.#log.info(`rejected a block from ${peer}: ${r.reason}`) }
         // Only a pending block can lack ancestors (an applied or stored one has them all).
         if (r.status === 'pending') pending.push(blocks[i]!)
       }
@@ -256,7 +258,7 @@ export class DagSync<P = PreparedBlocks> {
         count += frame.blocks.length
         if (count > MAX_BLOCKS_PER_RESPONSE + FRAME_BLOCKS) throw new WireError('the peer sent more blocks than allowed')
         // Checked at once (no lock needed; signatures off the event loop), committed in order.
-        const prepared = this.#db.prepareBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: peer.toString() as DeviceID, attestation: frame.att })
+        const prepared = this.#db.prepareBlocks(frame.blocks.map((b) => ({ bytes: b })), { from: deviceIDOf(peer), attestation: frame.att })
         prepared.catch(() => {}) // handled where it is awaited
         applying = applying.then(() => apply(frame.blocks, prepared)).catch((err: unknown) => { failed ??= err })
       }

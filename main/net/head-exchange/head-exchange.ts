@@ -10,26 +10,27 @@ import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import { BUCKETS, BUCKET_BYTES, bucketDigest } from '../../db/digest.ts'
 import type { BlockCID, CollectionID, DocID } from '../../../shared/types.ts'
-import { bytes, type Channel, cidString, docIDString, peerError, peerErrorMessage } from '../wire.ts'
+import { blockCID, bytes, type Channel, collectionID, docID, peerError, peerErrorMessage } from '../wire.ts'
+import type { Logger } from '../logger.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import { FRAME_DOCS, MAX_COLLECTIONS, MAX_HEADS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Digests = z.object({
   v: z.literal(1),
-  cols: z.array(z.object({ id: cidString, d: bytes })).max(MAX_COLLECTIONS),
+  cols: z.array(z.object({ id: collectionID, d: bytes })).max(MAX_COLLECTIONS),
 })
 const Buckets = z.union([
   z.object({
-    cols: z.array(z.object({ id: cidString, buckets: bytes.refine((b) => b.length === BUCKETS * BUCKET_BYTES) })).max(MAX_COLLECTIONS),
-    unknown: z.array(cidString).max(MAX_COLLECTIONS),
+    cols: z.array(z.object({ id: collectionID, buckets: bytes.refine((b) => b.length === BUCKETS * BUCKET_BYTES) })).max(MAX_COLLECTIONS),
+    unknown: z.array(collectionID).max(MAX_COLLECTIONS),
   }),
   peerErrorMessage,
 ])
 const Want = z.object({
-  want: z.array(z.object({ id: cidString, buckets: z.array(z.number().int().min(0).max(BUCKETS - 1)).max(BUCKETS) })).max(MAX_COLLECTIONS),
+  want: z.array(z.object({ id: collectionID, buckets: z.array(z.number().int().min(0).max(BUCKETS - 1)).max(BUCKETS) })).max(MAX_COLLECTIONS),
 })
 const HeadsFrame = z.union([
-  z.object({ docs: z.array(z.object({ c: cidString, d: docIDString, h: z.array(cidString).min(1).max(MAX_HEADS) })).max(FRAME_DOCS) }),
+  z.object({ docs: z.array(z.object({ c: collectionID, d: docID, h: z.array(blockCID).min(1).max(MAX_HEADS) })).max(FRAME_DOCS) }),
   z.object({ done: z.literal(true) }),
   peerErrorMessage,
 ])
@@ -60,7 +61,7 @@ export interface HeadExchangeComponents {
 
 export interface HeadExchangeInit {
   isMember: (peer: string) => boolean
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export class HeadExchange {
@@ -71,7 +72,7 @@ export class HeadExchange {
     this.#db = components.db
     this.#service = new ProtocolService(components.host, {
       protocol: PROTOCOL, name: 'head-exchange', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS,
-      isMember: init.isMember, log: init.log ?? (() => {}),
+      isMember: init.isMember, log: init.log,
     }, (ch) => this.#serve(ch))
   }
 
@@ -86,20 +87,20 @@ export class HeadExchange {
   async #serve(ch: Channel): Promise<void> {
     const { cols } = await ch.recv(Digests)
     const mine = await this.#db.collectionDigests()
-    const differing: Array<{ id: string; buckets: Uint8Array }> = []
-    const unknown: string[] = []
+    const differing: Array<{ id: CollectionID; buckets: Uint8Array }> = []
+    const unknown: CollectionID[] = []
     for (const { id, d } of cols) {
-      const local = mine.get(id as CollectionID)
+      const local = mine.get(id)
       if (local === undefined) unknown.push(id)
-      else if (Buffer.compare(local, d) !== 0) differing.push({ id, buckets: await this.#db.bucketDigests(id as CollectionID) })
+      else if (Buffer.compare(local, d) !== 0) differing.push({ id, buckets: await this.#db.bucketDigests(id) })
     }
     await ch.send({ cols: differing, unknown })
     if (differing.length === 0) return
     const { want } = await ch.recv(Want)
     let frame: Array<{ c: string; d: string; h: string[] }> = []
     for (const { id, buckets } of want) {
-      if (!mine.has(id as CollectionID)) continue
-      for (const { docID, heads } of await this.#db.bucketHeads(id as CollectionID, [...new Set(buckets)])) {
+      if (!mine.has(id)) continue
+      for (const { docID, heads } of await this.#db.bucketHeads(id, [...new Set(buckets)])) {
         frame.push({ c: id, d: docID, h: heads })
         if (frame.length >= FRAME_DOCS) { await ch.send({ docs: frame }); frame = [] }
       }
@@ -118,18 +119,18 @@ export class HeadExchange {
       await ch.send({ v: 1, cols: ids.slice(0, MAX_COLLECTIONS).map((id) => ({ id, d: all.get(id)! })) })
       const answer = await ch.recv(Buckets)
       if ('error' in answer) throw peerError(answer, 'peer answered', 'UNAUTHORIZED')
-      result.unknown = answer.unknown.filter((id) => ids.includes(id as CollectionID)) as CollectionID[]
-      const want: Array<{ id: string; buckets: number[] }> = []
+      result.unknown = answer.unknown.filter((id) => ids.includes(id))
+      const want: Array<{ id: CollectionID; buckets: number[] }> = []
       for (const { id, buckets } of answer.cols) {
-        if (!all.has(id as CollectionID)) continue
-        const local = await this.#db.bucketDigests(id as CollectionID)
+        if (!all.has(id)) continue
+        const local = await this.#db.bucketDigests(id)
         const diff: number[] = []
         for (let b = 0; b < BUCKETS; b++) {
           if (Buffer.compare(bucketDigest(local, b), bucketDigest(buckets, b)) !== 0) diff.push(b)
         }
         if (diff.length > 0) {
           want.push({ id, buckets: diff })
-          result.differing.set(id as CollectionID, { buckets: diff, docs: [] })
+          result.differing.set(id, { buckets: diff, docs: [] })
         }
       }
       if (answer.cols.length === 0) return result
@@ -139,7 +140,7 @@ export class HeadExchange {
         if ('error' in frame) throw peerError(frame, 'peer answered', 'INTERNAL')
         if ('done' in frame) break
         for (const { c, d, h } of frame.docs) {
-          result.differing.get(c as CollectionID)?.docs.push({ docID: d as DocID, heads: h as BlockCID[] })
+          result.differing.get(c)?.docs.push({ docID: d, heads: h })
         }
       }
       return result

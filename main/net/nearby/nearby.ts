@@ -35,12 +35,8 @@ export interface PairingMode {
   until: number | null
 }
 
-export interface NearbyDevice {
-  peerID: string
-  name?: string
-  addresses: string[]
-  discoveredAt: number
-}
+/** A device found by mDNS, not paired. Written once, in the API contract. */
+export type NearbyDevice = import('../../../shared/api/types.ts').NearbyDevice
 
 interface Seen extends NearbyDevice { lastSeen: number }
 

@@ -24,18 +24,8 @@ import { isCode, proof, proves, startRun, type Run } from './passkey.ts'
 
 export type Outcome = 'accepted' | 'declined' | 'expired' | 'wrong-code'
 
-interface RequestBase {
-  id: string
-  peerID: string
-  /** The name the other device gives itself. Unverified: any device can claim any name. */
-  claimedName?: string
-  expiresAt: number
-  /** Entries of the code still allowed (on the responder; the requester counts the runs it answered). */
-  triesLeft: number
-}
-
-/** Incoming: the person types the code the other device shows. Outgoing: this device shows `code`. */
-export type PairingRequest = (RequestBase & { direction: 'incoming' }) | (RequestBase & { direction: 'outgoing'; code: string })
+/** Incoming: the person types the code the other device shows. Outgoing: this device shows `code`. Written once, in the API contract. */
+export type PairingRequest = import('../../../shared/api/types.ts').PairingRequest
 
 export interface SessionInit {
   record: PairingRequest

@@ -6,6 +6,8 @@
 import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import type { ApplyResult, DeviceID } from '../../../shared/types.ts'
+import { deviceIDOf } from '../device-id.ts'
+import { reason, silentLogger, type Logger } from '../logger.ts'
 import { attestation, bytes, type Channel, cidString, peerError, peerErrorMessage } from '../wire.ts'
 import { ProtocolService, request, type Dialer, type ProtocolHost } from '../protocol-service.ts'
 import { BATCH_BLOCKS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SCHEMAS, MAX_SDL_BYTES, MAX_VERSIONS, PROTOCOL, TIMEOUT_MS } from './constants.ts'
@@ -46,7 +48,7 @@ export interface ReplicateServerInit {
   isMember: (peer: string) => boolean
   /** Blocks the target received whose ancestors are missing: fetch them (from the sender). */
   onPending: (peer: PeerId, cids: string[]) => void
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export class ReplicateServer {
@@ -59,7 +61,7 @@ export class ReplicateServer {
     this.#init = init
     this.#service = new ProtocolService(components.host, {
       protocol: PROTOCOL, name: 'replicate', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS,
-      isMember: init.isMember, log: init.log ?? (() => {}),
+      isMember: init.isMember, log: init.log,
     }, (ch, peer) => this.#serve(ch, peer))
   }
 
@@ -72,27 +74,27 @@ export class ReplicateServer {
   }
 
   async #serve(ch: Channel, peer: PeerId): Promise<void> {
-    const { log } = this.#init
-    const from = peer.toString()
+    const log = this.#init.log ?? silentLogger
+    const from = deviceIDOf(peer)
     const push = await ch.recv(Push)
     for (const s of push.schemas) {
       try {
         await this.#db.importCollection(s.id, s.sdl, { partial: s.partial })
       } catch (err) {
-        log?.(`replicate: collection ${s.id} from ${from} not imported: ${(err as Error).message}`)
+        log.info(`collection ${s.id} from ${from} not imported: ${reason(err)}`)
       }
     }
     // Versions before blocks, so blocks written under them apply now rather than wait for them.
     if (push.versions !== undefined && push.versions.length > 0) await this.#db.importVersions(push.versions, from as DeviceID)
     // A failure to commit (not a rejected block) throws: the sender gets the error frame, keeps the
     // batch in its outbox and pushes it again.
-    const results = await this.#db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from: from as DeviceID, attestation: push.att })
+    const results = await this.#db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from, attestation: push.att })
     const ack: AckMessage = { ok: true, applied: 0, duplicate: 0, pending: [], rejected: 0 }
     for (const r of results) {
       if (r.status === 'applied') ack.applied++
       else if (r.status === 'duplicate') ack.duplicate++
       else if (r.status === 'pending') ack.pending.push(r.cid!)
-      else { ack.rejected++; log?.(`replicate: rejected a block from ${from}: ${r.reason}`) }
+      else { ack.rejected++; log.info(`rejected a block from ${from}: ${r.reason}`) }
     }
     await ch.send(ack)
     if (ack.pending.length > 0) this.#init.onPending(peer, ack.pending)

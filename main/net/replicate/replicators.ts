@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { TandemError } from '../../../shared/errors.ts'
+import type { ReplicatorInfo } from '../../../shared/api/types.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../../shared/types.ts'
 import type { Applied, ChangeOrigin, Database } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
@@ -18,6 +19,8 @@ import type { Namespace } from '../../db/namespace.ts'
 import type { Group } from '../group.ts'
 import type { HeadExchange } from '../head-exchange/head-exchange.ts'
 import { Backoff } from '../backoff.ts'
+import { deviceIDOf } from '../device-id.ts'
+import { reason, silentLogger, type Logger } from '../logger.ts'
 import { BATCH_BLOCKS, BATCH_BYTES, MAX_VERSIONS, RETRY_INITIAL_MS, RETRY_MAX_MS } from './constants.ts'
 import { push } from './protocol.ts'
 
@@ -32,15 +35,6 @@ export interface ReplicatorRecord {
   initialPlanned?: number
 }
 
-export interface ReplicatorState extends Omit<ReplicatorRecord, 'initialPlanned'> {
-  connected: boolean
-  /** Changes in the outbox, not yet acked by the target. */
-  pending: number
-  lastAck: number | null
-  lastError: string | null
-  initialSync: { state: 'waiting' | 'running' | 'done'; done: number; total: number }
-}
-
 export interface ReplicatorsInit {
   db: Database
   host: Libp2p
@@ -51,17 +45,17 @@ export interface ReplicatorsInit {
    * exchange pulls what it lacks, so an initial sync waits for that and plans only the rest.
    */
   pulling?: (peer: string) => boolean
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 interface Events {
-  state: [ReplicatorState]
+  state: [ReplicatorInfo]
 }
 
 interface Live {
   lastAck: number | null
   lastError: string | null
-  initialSync: ReplicatorState['initialSync']
+  initialSync: ReplicatorInfo['initialSync']
   /** Initial-sync passes cut short because the target already had most of a batch, and the last plan's size. */
   replans: number
   /** Passes cut short because the target was pulling from us. */
@@ -70,6 +64,19 @@ interface Live {
   /** The target connected since the last initial-sync pass began. */
   justConnected: boolean
 }
+
+/** How often a worker whose target is offline looks again: a fallback, as its connect wakes it at once. */
+const OFFLINE_RECHECK_MS = 5_000
+/** How long a worker with nothing to push sleeps before it looks again (a change or a connect wakes it sooner). */
+const IDLE_RECHECK_MS = 30_000
+/** How often a resumed initial sync checks whether the target began pulling (PULL_START_WAIT_MS at most). */
+const PULL_START_POLL_MS = 50
+/** How often an initial sync checks whether the target's pull ended (PULL_WAIT_MS at most). */
+const PULL_END_POLL_MS = 100
+/** Blocks read at once (one multi-get) per level while planning an initial sync. */
+const PLAN_READ_BLOCKS = 1024
+/** Pushes of one initial sync under way at once: two keep the link busy while the target commits; more only queue there. */
+const PUSHES_IN_FLIGHT = 2
 
 /** Re-plans of one initial sync when the target turns out to have most of a batch already. */
 const MAX_REPLANS = 4
@@ -110,11 +117,11 @@ export class Replicators extends EventEmitter<Events> {
   readonly #group: Group
   readonly #heads: HeadExchange
   readonly #pulling: (peer: string) => boolean
-  readonly #log: (msg: string) => void
-  readonly #records = new Map<string, ReplicatorRecord>()
-  readonly #live = new Map<string, Live>()
-  readonly #wake = new Map<string, () => void>()
-  readonly #workers = new Map<string, Promise<void>>()
+  readonly #log: Logger
+  readonly #records = new Map<DeviceID, ReplicatorRecord>()
+  readonly #live = new Map<DeviceID, Live>()
+  readonly #wake = new Map<DeviceID, () => void>()
+  readonly #workers = new Map<DeviceID, Promise<void>>()
   readonly #backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS })
   readonly #offs: Array<() => void> = []
   #stopped = false
@@ -127,7 +134,7 @@ export class Replicators extends EventEmitter<Events> {
     this.#group = init.group
     this.#heads = init.heads
     this.#pulling = init.pulling ?? (() => false)
-    this.#log = init.log ?? (() => {})
+    this.#log = init.log ?? silentLogger
   }
 
   async start(): Promise<void> {
@@ -137,14 +144,14 @@ export class Replicators extends EventEmitter<Events> {
     this.#db.on('change', onChange)
     this.#offs.push(() => this.#db.off('change', onChange))
     const onConnect = (evt: CustomEvent<PeerId>): void => {
-      const target = evt.detail.toString()
+      const target = deviceIDOf(evt.detail)
       if (!this.#records.has(target)) return
       this.#backoff.reset(target)
       this.#liveOf(target).justConnected = true
       this.#wake.get(target)?.()
       this.#emitState(target)
     }
-    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.#emitState(evt.detail.toString()) }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.#emitState(deviceIDOf(evt.detail)) }
     this.#host.addEventListener('peer:connect', onConnect)
     this.#host.addEventListener('peer:disconnect', onDisconnect)
     this.#offs.push(() => this.#host.removeEventListener('peer:connect', onConnect))
@@ -163,7 +170,7 @@ export class Replicators extends EventEmitter<Events> {
    * Adds collections (names or IDs) and/or single documents to the replicator for `target`,
    * creating it if needed. The target is brought up to date for what is new, then kept up to date.
    */
-  async set(input: { target: string; collections?: string[]; documents?: Array<{ collection: string; docID: string }> }): Promise<ReplicatorState> {
+  async set(input: { target: DeviceID; collections?: string[]; documents?: Array<{ collection: string; docID: string }> }): Promise<ReplicatorInfo> {
     const target = input.target
     if (!this.#group.has(target) || target === this.#db.deviceID) {
       throw new TandemError('INVALID_INPUT', `${target} is not a device of this group; pair it first.`)
@@ -178,7 +185,7 @@ export class Replicators extends EventEmitter<Events> {
     if (collections.length === 0 && documents.length === 0) throw new TandemError('INVALID_INPUT', 'Name at least one collection or document to replicate.')
     const prev = this.#records.get(target)
     const record: ReplicatorRecord = {
-      target: target as DeviceID,
+      target,
       collections: [...new Set([...(prev?.collections ?? []), ...collections])],
       documents: dedupeDocs([...(prev?.documents ?? []), ...documents]),
       createdAt: prev?.createdAt ?? Date.now(),
@@ -196,7 +203,7 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Removes the whole replicator for `target` (and its outbox), or only some of its scope. */
-  async remove(target: string, part?: { collections?: string[]; documents?: string[] }): Promise<void> {
+  async remove(target: DeviceID, part?: { collections?: string[]; documents?: string[] }): Promise<void> {
     const prev = this.#records.get(target)
     if (prev === undefined) throw new TandemError('NOT_FOUND', `There is no replicator to ${target}.`)
     let next: ReplicatorRecord | null = null
@@ -225,11 +232,11 @@ export class Replicators extends EventEmitter<Events> {
     if (next !== null) this.#emitState(target)
   }
 
-  list(): ReplicatorState[] {
+  list(): ReplicatorInfo[] {
     return [...this.#records.keys()].map((t) => this.state(t)!).sort((a, b) => (a.target < b.target ? -1 : 1))
   }
 
-  state(target: string): ReplicatorState | undefined {
+  state(target: DeviceID): ReplicatorInfo | undefined {
     const r = this.#records.get(target)
     if (r === undefined) return undefined
     const live = this.#liveOf(target)
@@ -241,15 +248,15 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Changes in the target's outbox, not yet acked. */
-  async pending(target: string): Promise<number> {
+  async pending(target: DeviceID): Promise<number> {
     return this.#db.outbox.count(target)
   }
 
   // ---- the outbox ----
 
   /** The outbox route: which replicators get which of a commit's blocks (the database appends them in that commit). */
-  #route(applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Map<string, BlockCID[]> {
-    const routed = new Map<string, BlockCID[]>()
+  #route(applied: readonly Applied[], origin: ChangeOrigin, from: DeviceID | undefined): Map<DeviceID, BlockCID[]> {
+    const routed = new Map<DeviceID, BlockCID[]>()
     for (const r of this.#records.values()) {
       // What came from the target itself need not go back to it.
       if (origin === 'remote' && from === r.target) continue
@@ -261,19 +268,19 @@ export class Replicators extends EventEmitter<Events> {
 
   // ---- the worker per target ----
 
-  #startWorker(target: string): void {
+  #startWorker(target: DeviceID): void {
     if (this.#workers.has(target) || this.#stopped) return
-    const run = this.#work(target).catch((err: Error) => this.#log(`replicator ${target}: ${err.message}`))
+    const run = this.#work(target).catch((err: unknown) => this.#log.warn(`the worker for ${target} stopped: ${reason(err)}`))
       .finally(() => { this.#workers.delete(target); this.#wake.delete(target) })
     this.#workers.set(target, run)
   }
 
-  async #work(target: string): Promise<void> {
+  async #work(target: DeviceID): Promise<void> {
     const peer = peerIdFromString(target)
     while (!this.#stopped && this.#records.has(target)) {
       if (!this.#connected(target)) {
         this.#emitState(target)
-        await this.#sleep(target, 5_000)
+        await this.#sleep(target, OFFLINE_RECHECK_MS)
         continue
       }
       try {
@@ -283,7 +290,7 @@ export class Replicators extends EventEmitter<Events> {
           continue
         }
         const sent = await this.#flushBatch(peer, target)
-        if (sent === 0) await this.#sleep(target, 30_000)
+        if (sent === 0) await this.#sleep(target, IDLE_RECHECK_MS)
       } catch (err) {
         this.#liveOf(target).lastError = (err as Error).message
         this.#emitState(target)
@@ -293,7 +300,7 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Pushes up to one batch of the outbox; returns how many entries were acked. */
-  async #flushBatch(peer: PeerId, target: string): Promise<number> {
+  async #flushBatch(peer: PeerId, target: DeviceID): Promise<number> {
     const entries = await this.#db.outbox.peek(target, BATCH_BLOCKS)
     if (entries.length === 0) {
       this.#emitState(target)
@@ -343,7 +350,7 @@ export class Replicators extends EventEmitter<Events> {
     // A re-plan is worth it only while plans shrink (the target pulled blocks itself meanwhile).
     const mayReplan = live.replans < MAX_REPLANS && (live.lastPlan === null || found.length < live.lastPlan)
     live.lastPlan = found.length
-    // Two pushes in flight: the next batch travels while the target commits the previous one.
+    // PUSHES_IN_FLIGHT pushes at once: the next batch travels while the target commits the previous one.
     const inFlight: Array<Promise<unknown>> = []
     let acked = 0
     let replan: false | 'duplicates' | 'pulling' = false
@@ -372,7 +379,7 @@ export class Replicators extends EventEmitter<Events> {
       // left unhandled (that would end the process) while the first one's is thrown.
       sent.catch(() => {})
       inFlight.push(sent)
-      if (inFlight.length >= 2) {
+      if (inFlight.length >= PUSHES_IN_FLIGHT) {
         try {
           await inFlight.shift()
         } catch (err) {
@@ -388,7 +395,7 @@ export class Replicators extends EventEmitter<Events> {
     const why = replan as false | 'duplicates' | 'pulling' // set in the ack handlers too
     if (why !== false) {
       if (why === 'duplicates') live.replans++
-      this.#log(`replicator ${target}: the target gets blocks another way (${why === 'pulling' ? 'it pulls from us' : 'it had most of a batch'}); planning the rest again`)
+      this.#log.info(`${target} gets blocks another way (${why === 'pulling' ? 'it pulls from us' : 'it had most of a batch'}); planning the rest again`)
       return // the worker runs the initial sync again: a fresh head exchange plans what is left
     }
     // Done only for the scope planned here: a scope that grew meanwhile (set) is synced next.
@@ -402,18 +409,18 @@ export class Replicators extends EventEmitter<Events> {
   }
 
   /** Waits (bounded) until the target starts fetching from this device. */
-  async #pullStarts(target: string): Promise<void> {
+  async #pullStarts(target: DeviceID): Promise<void> {
     const end = Date.now() + PULL_START_WAIT_MS
     while (!this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
-      await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, PULL_START_POLL_MS))
     }
   }
 
   /** Waits (bounded) until the target is no longer fetching from this device. */
-  async #pullEnded(target: string): Promise<void> {
+  async #pullEnded(target: DeviceID): Promise<void> {
     const end = Date.now() + PULL_WAIT_MS
     while (this.#pulling(target) && !this.#stopped && Date.now() < end && this.#connected(target)) {
-      await new Promise((r) => setTimeout(r, 100))
+      await new Promise((r) => setTimeout(r, PULL_END_POLL_MS))
     }
   }
 
@@ -439,8 +446,8 @@ export class Replicators extends EventEmitter<Events> {
     for (const h of frontier) seen.add(h)
     while (frontier.length > 0) {
       const next: string[] = []
-      for (let i = 0; i < frontier.length; i += 1024) {
-        const cids = frontier.slice(i, i + 1024)
+      for (let i = 0; i < frontier.length; i += PLAN_READ_BLOCKS) {
+        const cids = frontier.slice(i, i + PLAN_READ_BLOCKS)
         const datas = await this.#db.getBlocks(cids)
         for (const [j, data] of datas.entries()) {
           if (data === undefined) continue
@@ -468,11 +475,12 @@ export class Replicators extends EventEmitter<Events> {
     })
   }
 
-  #schemas(target: string, collections: Set<string>): Array<{ id: string; sdl: string; partial: boolean }> {
-    const record = this.#records.get(target)
+  #schemas(target: DeviceID, collections: Set<string>): Array<{ id: string; sdl: string; partial: boolean }> {
+    // Collections replicated whole; any other one in the batch goes for single documents of it.
+    const whole: ReadonlySet<string> = new Set(this.#records.get(target)?.collections)
     return [...collections].flatMap((id) => {
       const sdl = this.#db.collectionSDL(id)
-      return sdl === undefined ? [] : [{ id, sdl, partial: !(record?.collections.includes(id as CollectionID) ?? false) }]
+      return sdl === undefined ? [] : [{ id, sdl, partial: !whole.has(id) }]
     })
   }
 
@@ -482,7 +490,7 @@ export class Replicators extends EventEmitter<Events> {
     return [...collections].flatMap((id) => this.#db.schemaVersions(id).filter((v) => v.parents.length > 0).slice(-per)).slice(-MAX_VERSIONS)
   }
 
-  #sleep(target: string, ms: number): Promise<void> {
+  #sleep(target: DeviceID, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => { clearTimeout(timer); this.#wake.delete(target); resolve() }
       const timer = setTimeout(done, ms)
@@ -490,7 +498,7 @@ export class Replicators extends EventEmitter<Events> {
     })
   }
 
-  #connected(target: string): boolean {
+  #connected(target: DeviceID): boolean {
     try {
       return this.#host.getConnections(peerIdFromString(target)).length > 0
     } catch {
@@ -498,7 +506,7 @@ export class Replicators extends EventEmitter<Events> {
     }
   }
 
-  #liveOf(target: string): Live {
+  #liveOf(target: DeviceID): Live {
     let live = this.#live.get(target)
     if (live === undefined) {
       live = { lastAck: null, lastError: null, initialSync: { state: 'waiting', done: 0, total: 0 }, replans: 0, yields: 0, lastPlan: null, justConnected: false }
@@ -507,14 +515,14 @@ export class Replicators extends EventEmitter<Events> {
     return live
   }
 
-  #emitState(target: string): void {
+  #emitState(target: DeviceID): void {
     const s = this.state(target)
     if (s !== undefined) this.emit('state', s)
   }
 }
 
-function inScope(r: ReplicatorRecord, collection: string, docID: string): boolean {
-  return r.collections.includes(collection as CollectionID) || r.documents.some((d) => d.docID === docID)
+function inScope(r: ReplicatorRecord, collection: CollectionID, docID: DocID): boolean {
+  return r.collections.includes(collection) || r.documents.some((d) => d.docID === docID)
 }
 
 function dedupeDocs(docs: ReplicatorRecord['documents']): ReplicatorRecord['documents'] {

@@ -15,6 +15,7 @@ import { z } from 'zod'
 import type { CollectionID, DeviceID, VersionID } from '../../../shared/types.ts'
 import { type Channel, cidString, peerError, peerErrorMessage } from '../wire.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
+import { silentLogger, type Logger } from '../logger.ts'
 import { MAX_COLLECTIONS, MAX_IDS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SENT, MAX_WANT, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Have = z.array(z.object({ c: cidString, ids: z.array(cidString).max(MAX_IDS) })).max(MAX_COLLECTIONS)
@@ -40,7 +41,7 @@ export interface SchemaSyncComponents {
 
 export interface SchemaSyncInit {
   isMember: (peer: string) => boolean
-  log?: (msg: string) => void
+  log?: Logger
 }
 
 export interface SchemaSyncReport {
@@ -57,7 +58,7 @@ export class SchemaSync {
     this.#db = components.db
     this.#service = new ProtocolService(components.host, {
       protocol: PROTOCOL, name: 'schema-sync', maxInboundStreams: MAX_INBOUND_STREAMS, maxMessageBytes: MAX_MESSAGE_BYTES, timeoutMs: TIMEOUT_MS,
-      isMember: init.isMember, log: init.log ?? (() => {}),
+      isMember: init.isMember, log: init.log ?? silentLogger,
     }, (ch, peer) => this.#serve(ch, peer))
   }
 
