@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
-import { Database } from '../db/database.ts'
+import { Database, type DatabaseOptions } from '../db/database.ts'
 import type { MassDeleteOptions } from '../db/held.ts'
 import type { CollectionID, DeviceID } from '../../shared/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
@@ -59,6 +59,9 @@ export interface TandemNodeOptions {
   antiEntropyMs?: number
   /** The mass-delete guard's threshold and window (see main/db/held.ts); false turns it off. */
   massDelete?: MassDeleteOptions | false
+  /** For tests only: store upgrade steps instead of the real ones (see DatabaseOptions.upgrades). */
+  upgrades?: DatabaseOptions['upgrades']
+  /** The node's log; a store upgrade at start reports its steps and progress here too. */
   log?: (msg: string) => void
 }
 
@@ -184,6 +187,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const db = await Database.open(options.dataDir, {
       isTrustedAuthor: (author, from) => group?.trustsBlock(author, from) ?? false,
       ...(options.massDelete !== undefined ? { massDelete: options.massDelete } : {}),
+      ...(options.upgrades !== undefined ? { upgrades: options.upgrades } : {}),
+      log,
     })
     try {
       group = await Group.load(db, options.deviceName)
