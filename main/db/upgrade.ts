@@ -145,13 +145,13 @@ async function upgrade(store: Store, path: string, from: number, chain: readonly
   const started = performance.now()
   log(`Upgrading the data directory ${dirname(path)} from store format ${from} to ${to} (${chain.length} step${chain.length === 1 ? '' : 's'}); ` +
     `a copy of the database is kept in ${basename(backup)} until it is done.`)
-  await snapshot(path, backup)
+  const { attempts } = await snapshot(path, backup)
   await writeDurably(marker, `${JSON.stringify({
     from, to, startedAt: new Date().toISOString(), backup: basename(backup),
     note: 'An upgrade of this data directory is under way, or was interrupted: Tandem restores the copy and upgrades again at its next start.',
   }, null, 2)}\n`)
   const backupMs = performance.now() - started
-  log(`Copy made in ${seconds(backupMs)}.`)
+  log(`Copy made in ${seconds(backupMs)}${attempts > 1 ? ` (LevelDB was compacting: taken ${attempts} times)` : ''}.`)
 
   const done: LastUpgrade['steps'] = []
   for (const [i, step] of chain.entries()) {
@@ -273,10 +273,17 @@ async function checkUnlocked(path: string): Promise<void> {
   await probe.close()
 }
 
-/** Copies the LevelDB directory `src` to `dst` (which it replaces), as it is at one moment: see the top of this file. */
-async function snapshot(src: string, dst: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const before = await listing(src)
+/**
+ * Copies the LevelDB directory `src` to `dst` (which it replaces), as it is at one moment: see the
+ * top of this file (exported for its test). LevelDB compacts in the background after it opens (a store of 100k documents
+ * for a second or two); a copy it changed under is taken again once its files have stayed still
+ * for a moment, so the copy is made about once.
+ */
+export async function snapshot(src: string, dst: string, giveUpMs = SNAPSHOT_GIVE_UP_MS): Promise<{ attempts: number }> {
+  let attempts = 1
+  const deadline = performance.now() + giveUpMs
+  let before = await listing(src)
+  for (;;) {
     await rm(dst, { recursive: true, force: true })
     await mkdir(dst, { mode: 0o700 })
     let whole = true
@@ -289,17 +296,35 @@ async function snapshot(src: string, dst: string): Promise<void> {
         await syncFile(to)
       }
     } catch (err) {
-      // LevelDB deleted a file (a compaction finished) while it was being copied: take it again.
+      // LevelDB deleted a file (a compaction finished) while it was being copied.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       whole = false
     }
-    if (whole && sameListing(before, await listing(src))) break
-    if (attempt === 200) throw new TandemError('DATA_DIR_INVALID', `The database at ${src} kept changing while it was being copied; the upgrade did not start.`)
-    await new Promise((r) => setTimeout(r, Math.min(500, 10 * attempt)))
+    const after = await listing(src)
+    if (whole && sameListing(before, after)) break
+    before = await stillListing(src, after, deadline)
+    attempts++
   }
   await chmod(dst, 0o700)
   await syncDir(dst)
   await syncDir(dirname(dst))
+  return { attempts }
+}
+
+const SNAPSHOT_GIVE_UP_MS = 5 * 60_000
+const STILL_MS = 50
+
+/** The listing of `dir` once it has not changed for STILL_MS (starting from `last`). */
+async function stillListing(dir: string, last: Map<string, Entry>, deadline: number): Promise<Map<string, Entry>> {
+  for (;;) {
+    if (performance.now() > deadline) {
+      throw new TandemError('DATA_DIR_INVALID', `The database at ${dir} kept changing while it was being copied; the upgrade did not start.`)
+    }
+    await new Promise((r) => setTimeout(r, STILL_MS))
+    const now = await listing(dir)
+    if (sameListing(last, now)) return now
+    last = now
+  }
 }
 
 interface Entry { size: number; ino: number; mtimeMs: number }
