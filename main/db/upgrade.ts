@@ -9,7 +9,8 @@
  *   1. With the store open (its lock keeps every other Tandem out), copy `db/` to `db.upgrade-backup/`:
  *      hard links for LevelDB's table files (*.ldb, *.sst: never changed once written), real copies
  *      of the rest (MANIFEST-*, CURRENT, *.log, LOG), each fsynced. LevelDB may be compacting in the
- *      background: the copy is taken again until the file listing is the same before and after it.
+ *      background: a copy it changed under (names, sizes, inodes, times) is taken again once its
+ *      files have stayed still for a moment.
  *   2. Write `db.upgrading.json` (the marker: from, to, when), fsynced: from now on the copy is whole.
  *   3. Run the steps on the open store; then write the new format (and the upgrade's record) as the
  *      last write, synced; then the format file.
@@ -17,7 +18,10 @@
  *
  * On open, a marker means an upgrade was interrupted (a crash, a SIGKILL, power lost): `db/` is
  * deleted, the copy renamed back to `db/`, the marker removed, and the upgrade runs again. A copy
- * without a marker is one that was never finished, or no longer needed: it is removed.
+ * without a marker is one that was never finished, or no longer needed: it is removed. Both happen
+ * only when `db/` is not locked by a running Tandem. (Not covered: two Tandems started within the
+ * same instant on a directory whose upgrade was interrupted, both restoring; Electron's
+ * single-instance lock rules it out for the app.)
  */
 import { chmod, copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
