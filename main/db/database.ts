@@ -22,7 +22,8 @@ import { attestFrame, checkAttestation } from './attest.ts'
 import { compileQuery } from './query.ts'
 import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
 import { BUCKET_BYTES, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
-import { OWN_META_KEYS, Store, type StoredCollection, type Txn } from './store.ts'
+import { OWN_META_KEYS, type Store, type StoredCollection, type Txn } from './store.ts'
+import { lastUpgrade, openStore, type LastUpgrade, type UpgradeProgress, type UpgradeStep } from './upgrade.ts'
 import { namespaceOn, settingOn, stageOn, type Namespace, type Setting, type StorageTxn } from './namespace.ts'
 import { StoredOutbox, type Outbox, type OutboxStaged } from './outbox.ts'
 import { recordHeads } from './record-codec.ts'
@@ -45,6 +46,12 @@ export interface DatabaseOptions {
    * releases or rejects them. Defaults 0.5, 20, 60 s; false turns it off.
    */
   massDelete?: MassDeleteOptions | false
+  /** Lines for the node's log (a store upgrade at open reports its steps and progress here). */
+  log?: (msg: string) => void
+  /** A store upgrade's progress while `open` runs it (upgrade.ts). */
+  onUpgradeProgress?: (p: UpgradeProgress) => void
+  /** For tests only: upgrade steps instead of main/db/upgrades/index.ts (e.g. test steps 4→5→6; see upgrade.ts). */
+  upgrades?: readonly UpgradeStep[]
 }
 
 /** Blocks checked by `prepareBlocks`, to hand to `applyPrepared` (opaque to callers). */
@@ -139,6 +146,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #buckets = new Map<string, Uint8Array>()
   #digestCommits = 0
   #outbox!: StoredOutbox
+  #lastUpgrade: LastUpgrade | null = null
   #lock: Promise<unknown> = Promise.resolve()
   #closed = false
 
@@ -153,7 +161,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Opens (creating on first start) the database in a data directory. */
   static async open(dir: string, options: DatabaseOptions = {}): Promise<Database> {
     await privateDataDir(dir)
-    const store = await Store.open(join(dir, 'db'))
+    const store = await openStore(join(dir, 'db'), {
+      ...(options.upgrades !== undefined ? { upgrades: options.upgrades } : {}),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+      ...(options.onUpgradeProgress !== undefined ? { onProgress: options.onUpgradeProgress } : {}),
+    })
     let identity: DeviceIdentity
     try {
       identity = await loadOrCreateIdentity(dir)
@@ -168,6 +180,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       db.#outbox = await StoredOutbox.load(store, (fn) => db.#exclusive(fn))
       for await (const c of store.schemas.values()) db.#remember(c)
       await db.#loadVersions()
+      db.#lastUpgrade = await lastUpgrade(store)
     } catch (err) {
       await store.close()
       throw err
@@ -177,6 +190,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   get deviceID(): DeviceID {
     return this.identity.deviceID
+  }
+
+  /** The last upgrade of this data directory's store format (from, to, when, how long), or null. */
+  get lastUpgrade(): LastUpgrade | null {
+    return this.#lastUpgrade
   }
 
   // ---- storage for the parts above the database ----

@@ -25,22 +25,16 @@ export interface StoredCollection {
   partial?: boolean
 }
 
-/**
- * The layout of records on disk. 2: document records keep each stamp's CID once, in a table (`c`).
- * 3: document records are stored under `collectionID!bucket!docID` (see `docKeyEncoding`) and the
- * separate heads index is gone: a bucket of a collection is a prefix scan of the records themselves,
- * so a new document costs LevelDB one key fewer. 4: records are JSON arrays with heads as indexes
- * into `c` where they can be (record-codec.ts), ~110 bytes fewer each. Nothing was released in
- * formats 1 to 3, so there is no migration: such a directory is refused.
- */
-export const STORE_FORMAT = 4
 /** LevelDB's write buffer for the store (see `Store.open`); the benchmarks' raw limits use the same. */
 export const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
-const FORMAT_KEY = 'storeFormat'
+/** The store format, in `meta` (see upgrades/index.ts; upgrade.ts checks and upgrades it when the store opens). */
+export const FORMAT_KEY = 'storeFormat'
+/** The last upgrade of the store's format (upgrade.ts), in `meta`. */
+export const LAST_UPGRADE_KEY = 'storeUpgrade'
 /** The outbox's next sequence number (outbox.ts), in `meta`. */
 export const OUTBOX_SEQ_KEY = 'outbox.seq'
 /** Keys of `meta` that only the store itself writes: not settings (namespace.ts). */
-export const OWN_META_KEYS: ReadonlySet<string> = new Set([FORMAT_KEY, OUTBOX_SEQ_KEY])
+export const OWN_META_KEYS: ReadonlySet<string> = new Set([FORMAT_KEY, LAST_UPGRADE_KEY, OUTBOX_SEQ_KEY])
 const OWN_SUBLEVELS: ReadonlySet<string> = new Set(['blocks', 'docs', 'schemas', 'versions', 'counts', 'pending', 'waiting', 'digests', 'outbox', 'meta', 'held'])
 
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
@@ -117,6 +111,10 @@ export class Store {
     return sub
   }
 
+  /**
+   * Opens the LevelDB at `path` as it is. The database opens it through `openStore` (upgrade.ts),
+   * which checks its format and upgrades an older one.
+   */
   static async open(path: string): Promise<Store> {
     // A 16 MiB write buffer (LevelDB's default is 4 MiB): a bulk create writes ~1.3 KB a document
     // (block, record, digests), so the default memtable filled every ~3k documents and each flush
@@ -133,27 +131,7 @@ export class Store {
       }
       throw new TandemError('DATA_DIR_INVALID', `The database at ${path} cannot be opened: ${cause?.message ?? (err as Error).message}`)
     }
-    const store = new Store(db)
-    try {
-      await store.#checkFormat(path)
-    } catch (err) {
-      await db.close()
-      throw err
-    }
-    return store
-  }
-
-  /** Marks a new database with STORE_FORMAT; refuses one written in another format. */
-  async #checkFormat(path: string): Promise<void> {
-    const format = await this.meta.get(FORMAT_KEY)
-    if (format === STORE_FORMAT) return
-    const empty = (await this.docs.keys({ limit: 1 }).all()).length === 0 && (await this.blocks.keys({ limit: 1 }).all()).length === 0
-    if (format === undefined && empty) {
-      await this.meta.put(FORMAT_KEY, STORE_FORMAT)
-      return
-    }
-    throw new TandemError('DATA_DIR_INVALID',
-      `The database at ${path} was written by another development version of Tandem (store format ${String(format ?? 1)}, this one reads ${STORE_FORMAT}); move it aside to start afresh.`)
+    return new Store(db)
   }
 
   txn(): Txn {
@@ -181,6 +159,11 @@ export class Store {
       if (known.size + layer.size > Store.MAX_FOLDED) known.clear()
       for (const [key, value] of layer) known.set(key, value)
     }
+  }
+
+  /** Forgets the committed values kept for blind updates (after writes that bypassed `Txn`: an upgrade step's raw batches). */
+  forget(): void {
+    this.#folded.clear()
   }
 
   async close(): Promise<void> {

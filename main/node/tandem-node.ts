@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
-import { Database } from '../db/database.ts'
+import { Database, type DatabaseOptions } from '../db/database.ts'
 import type { MassDeleteOptions } from '../db/held.ts'
 import type { CollectionID, DeviceID, VersionID } from '../../shared/types.ts'
 import type { NearbyDevice, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from '../../shared/api/types.ts'
@@ -87,9 +87,12 @@ export interface TandemNodeOptions {
   antiEntropyMs?: number
   /** The mass-delete guard's threshold and window (see main/db/held.ts); false turns it off. */
   massDelete?: MassDeleteOptions | false
+  /** For tests only: store upgrade steps instead of the real ones (see DatabaseOptions.upgrades). */
+  upgrades?: DatabaseOptions['upgrades']
   /**
    * Where the node's log goes: a Logger (../net/logger.ts), or a sink taking each line ("namespace:
-   * message"; debug lines only with TANDEM_DEBUG=1). Default: nowhere.
+   * message"; debug lines only with TANDEM_DEBUG=1). Default: nowhere. A store upgrade at start
+   * reports its steps and progress here too.
    */
   log?: Logger | LogSink
 }
@@ -259,6 +262,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const db = await Database.open(options.dataDir, {
       isTrustedAuthor: (author, from) => group?.trustsBlock(author, from) ?? false,
       ...(options.massDelete !== undefined ? { massDelete: options.massDelete } : {}),
+      ...(options.upgrades !== undefined ? { upgrades: options.upgrades } : {}),
+      log: log.forComponent('store').info,
     })
     let host: Host | null = null
     try {

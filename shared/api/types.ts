@@ -37,6 +37,11 @@ export interface NodeInfo {
   syncing: boolean
   dataDir: string
   version: string
+  /**
+   * The last upgrade of this data directory's store format, made when a newer Tandem first opened
+   * it (formats, when it finished, how long it took in ms); null when it never needed one.
+   */
+  lastUpgrade: { from: number; to: number; at: number; ms: number } | null
 }
 
 export type PathKind = 'lan' | 'direct' | 'relayed'

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { Database, storeOf } from '../../main/db/database.ts'
 import { BUCKETS, BUCKET_BYTES, bucketOf, entryHash, entryHashLatin1, xorInto, emptyBuckets } from '../../main/db/digest.ts'
 import { Store } from '../../main/db/store.ts'
+import { openStore } from '../../main/db/upgrade.ts'
 import { isTandemError } from '../../shared/errors.ts'
 import type { CollectionID } from '../../shared/types.ts'
 import { tempDir } from '../helpers/tmp.ts'
@@ -71,7 +72,7 @@ test('a data directory in another store format is refused with a clear error', a
   await storeOf(db).meta.put('storeFormat', 1)
   await db.close()
   await assert.rejects(Database.open(dir), (e) => isTandemError(e, 'DATA_DIR_INVALID') && /store format 1/.test((e as Error).message))
-  const again = await Store.open(`${dir}/db`).catch((e: unknown) => e) // and the directory is not left locked
+  const again = await openStore(`${dir}/db`).catch((e: unknown) => e) // and the directory is not left locked
   assert.ok(isTandemError(again, 'DATA_DIR_INVALID'))
 })
 

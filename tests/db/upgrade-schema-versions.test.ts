@@ -29,7 +29,7 @@ test('0005-schema-versions writes every collection’s schema as its first versi
   assert.equal((await store.versions.keys().all()).length, 0)
   const progress: Array<[number, number]> = []
   const logs: string[] = []
-  await step.run({ store, txn: () => store.txn(), progress: (d, n) => progress.push([d, n]), log: (m) => logs.push(m) })
+  await step.run({ store, txn: () => store.txn(), batch: () => store.db.batch(), progress: (d, n) => progress.push([d, n]), log: (m) => logs.push(m) })
   assert.deepEqual(progress.at(-1), [2, 2])
   assert.match(logs[0]!, /2 collections/)
   const records = await store.versions.values().all()

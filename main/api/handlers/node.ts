@@ -2,6 +2,7 @@ import type { ApiContext, Handlers } from '../context.ts'
 import type { NodeInfo } from '../../../shared/api/index.ts'
 
 export function nodeInfo({ node, version }: ApiContext): NodeInfo {
+  const upgrade = node.db.lastUpgrade
   const network = node.host === null ? 'off' : node.paused ? 'paused' : 'online'
   return {
     peerID: node.deviceID,
@@ -15,6 +16,7 @@ export function nodeInfo({ node, version }: ApiContext): NodeInfo {
     syncing: node.syncing,
     dataDir: node.db.dir,
     version,
+    lastUpgrade: upgrade === null ? null : { from: upgrade.from, to: upgrade.to, at: upgrade.at, ms: upgrade.ms },
   }
 }
 

@@ -3,28 +3,10 @@
  * format 4 stored it in `schemas`, becomes its first version record in the `versions` sublevel
  * (`collectionID!collectionID`): the first version's ID is the collection ID, which every block of
  * format 4 already names as its `schema`, so no block or document record changes.
- *
- * The upgrade framework (upgrade.ts, upgrades/step.ts, upgrades/index.ts) is built on another
- * branch; until it is merged, `UpgradeStep` below is a local copy of its interface (the part this
- * step uses). At the merge: import the type from './step.ts' and list this step in index.ts.
  */
-import type { Store, Txn } from '../store.ts'
 import type { CollectionID, VersionID } from '../../../shared/types.ts'
 import type { SchemaVersion } from '../versions.ts'
-
-// Local copy of upgrades/step.ts (see above).
-interface UpgradeContext {
-  readonly store: Store
-  txn(): Txn
-  progress(done: number, total: number): void
-  log(msg: string): void
-}
-export interface UpgradeStep {
-  readonly from: number
-  readonly to: number
-  readonly describe: string
-  run(ctx: UpgradeContext): Promise<void>
-}
+import type { UpgradeStep } from './step.ts'
 
 export const step: UpgradeStep = {
   from: 4,

@@ -39,6 +39,11 @@ export function DeviceIdentity({ node }: { node: NodeInfo }) {
         )}
       </div>
       <p className="muted small">Tandem {node.version} · data in {node.dataDir}</p>
+      {node.lastUpgrade !== null && (
+        <p className="muted small" data-testid="last-upgrade">
+          Data upgraded from store format {node.lastUpgrade.from} to {node.lastUpgrade.to} on {new Date(node.lastUpgrade.at).toLocaleString()} (took {(node.lastUpgrade.ms / 1000).toFixed(1)} s)
+        </p>
+      )}
     </section>
   )
 }
