@@ -1,5 +1,5 @@
 /**
- * One LevelDB per data directory, split by key prefix (sublevels) as DESIGN.md §3 lays out. All
+ * One LevelDB per data directory, split by key prefix into sublevels (README "Storage" lists them). All
  * writes go through a `Txn`: reads see the transaction's own writes, and `commit` is one atomic
  * `batch()`, so a crash leaves the state before or after a change, never between.
  */
