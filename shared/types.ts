@@ -87,16 +87,34 @@ export interface SchemaConflict {
 export type FieldValue = unknown
 export type Fields = Record<string, FieldValue>
 
+/** A losing value of a field in conflict: what the block `cid` set, on which device, when. */
+export interface ConflictValue {
+  value: unknown
+  device: DeviceID
+  deviceName?: string
+  /** Wall-clock time the author wrote it (display only). */
+  time: number
+  cid: BlockCID
+  /** For a `_deleted` conflict: the fields the concurrent edit set. */
+  fields?: Fields
+}
+
 export interface DocumentView {
   docID: DocID
   collection: CollectionID
   /** Every schema field; null (or the field's default) where unset. */
   fields: Fields
   /**
+   * Concurrent edits: field → the losing values of its concurrent maximal writes (the winner is in
+   * `fields`). Absent when there are none. `_deleted`: the edits concurrent with the delete that
+   * keeps the document deleted (value false, with the fields each set), or a concurrent restore.
+   */
+  conflicts?: Record<string, ConflictValue[]>
+  /**
    * Values that do not fit their field's current type because a concurrent schema version that lost
    * the field wrote them (see SchemaConflict): kept in the blocks, shown here, not in `fields`.
    */
-  conflicts?: Fields
+  typeConflicts?: Fields
   deleted: boolean
   heads: BlockCID[]
   createdAt: number
@@ -130,6 +148,8 @@ export interface ListQuery {
   offset?: number
   /** List deleted documents (the trash) instead of live ones. */
   deleted?: boolean
+  /** Only documents with conflicts. */
+  conflicts?: boolean
 }
 export interface ListResult {
   total: number

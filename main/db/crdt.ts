@@ -37,6 +37,40 @@ export interface DocRecord {
   /** Time of the genesis block and the latest block applied (display only). */
   createdAt: number
   updatedAt: number
+  /**
+   * Conflicts: for each field (or `_deleted`) with more than one *maximal* write — blocks that set
+   * it, none an ancestor of another — their CIDs, sorted. The winner (`w`) is one of them, the
+   * others are its conflicts. Absent for the fields (and documents: nearly all) with one.
+   */
+  x?: Record<string, string[]>
+}
+
+/** True when the record has a field in conflict. */
+export function hasConflicts(rec: DocRecord): boolean {
+  return rec.x !== undefined
+}
+
+/**
+ * The maximal writes of `name` before a new block: `x[name]` when there are several, else the
+ * winning write alone (the winner is always maximal: an ancestor has a lower height).
+ */
+export function maximalWrites(rec: DocRecord, name: string): string[] {
+  const list = rec.x?.[name]
+  if (list !== undefined) return list
+  const w = rec.w[name]
+  return w === undefined ? [] : [rec.c[w[1]]!]
+}
+
+/** Sets the maximal writes of fields (a list of one or none clears the field's conflict). */
+export function setMaximalWrites(rec: DocRecord, updates: Map<string, string[]>): void {
+  if (updates.size === 0) return
+  const x: Record<string, string[]> = { ...rec.x }
+  for (const [name, list] of updates) {
+    if (list.length > 1) x[name] = [...list].sort(compareCIDStrings)
+    else delete x[name]
+  }
+  if (Object.keys(x).length > 0) rec.x = x
+  else delete rec.x
 }
 
 export function compareStamps(a: Stamp, b: Stamp): number {

@@ -9,13 +9,13 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { TandemError, type ErrorCode } from '../../shared/errors.ts'
 import type {
-  ApplyResult, BlockCID, CollectionID, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
+  ApplyResult, BlockCID, CollectionID, ConflictValue, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
 } from '../../shared/types.ts'
-import { applyBlock, BlockMetaCache, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
+import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
-import type { DocRecord } from './crdt.ts'
+import { stampOf, type DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
 import { privateDataDir } from './private-dir.ts'
 import { attestFrame, checkAttestation } from './attest.ts'
@@ -69,6 +69,8 @@ export interface ChangeEvent {
   deleted: boolean
   /** Documents changed by the same commit (1 for a single edit; large for a bulk import or a resync). */
   batchDocs: number
+  /** The document's conflicts appeared or all cleared with this change (absent: no change). */
+  conflicts?: 'appeared' | 'cleared'
 }
 /** Blocks wait (pending) for schema versions this device does not know yet: fetch them from `from`. */
 export interface VersionsMissingEvent {
@@ -347,7 +349,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const applied = await applyBlock(this.#store, txn, this.#metas, enc!)
       const held = await this.#commit(txn, [applied], 'local', undefined)
       this.#emitChanges([applied], 'local', held)
-      return view(c, this.#eff(c), docID as DocID, applied.after)
+      return this.#withConflicts(c, view(c, this.#eff(c), docID as DocID, applied.after), applied.after)
     })
   }
 
@@ -422,7 +424,112 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const key = docKey(c.id, docID)
     const rec = await this.#store.docs.get(key)
     if (rec === undefined) throw notFound(c, docID)
-    return view(c, this.#eff(c), docID as DocID, rec, this.#held.get(key))
+    return this.#withConflicts(c, view(c, this.#eff(c), docID as DocID, rec, this.#held.get(key)), rec)
+  }
+
+  /**
+   * Adds a document's conflicts to its view: the losing values of each field with several maximal
+   * writes (record `x`), read from their blocks; and for a document deleted while another device
+   * edited it, those edits. Only documents that have concurrent branches pay the reads.
+   */
+  async #withConflicts(c: StoredCollection, v: DocumentView, rec: DocRecord): Promise<DocumentView> {
+    const deletedBranches = rec.deleted && rec.heads.length > 1
+    if (rec.x === undefined && !deletedBranches) return v
+    const out: Record<string, ConflictValue[]> = {}
+    const shown = new Set(this.#eff(c).schema.fields.map((f) => f.name))
+    shown.add(DELETED_FIELD)
+    for (const [name, cids] of Object.entries(rec.x ?? {})) {
+      if (!shown.has(name)) continue
+      const winner = stampOf(rec, name)?.[1]
+      for (const cid of cids) {
+        if (cid === winner) continue
+        const b = await this.#block(cid)
+        if (b === undefined) continue
+        ;(out[name] ??= []).push({ value: b.fields[name] ?? null, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID })
+      }
+    }
+    if (deletedBranches) {
+      for (const e of await this.#editsConcurrentWithDelete(rec)) {
+        const list = out[DELETED_FIELD] ??= []
+        if (!list.some((x) => x.cid === e.cid)) list.push(e)
+      }
+    }
+    if (Object.keys(out).length > 0) v.conflicts = out
+    return v
+  }
+
+  async #block(cid: string): Promise<UnsignedBlock | undefined> {
+    const bytes = await this.#store.blocks.get(cid)
+    return bytes === undefined ? undefined : decodeStoredBlock(bytes)
+  }
+
+  /**
+   * The edits of a deleted document that the delete did not see: blocks setting fields that are not
+   * ancestors of the winning `_deleted` write. They merged into the fields (the document stays
+   * deleted, README Deletes) and are shown as conflicts of `_deleted`. Read only for a deleted
+   * document with several heads (a delete on top of them all, or a restore, settles it).
+   */
+  async #editsConcurrentWithDelete(rec: DocRecord): Promise<ConflictValue[]> {
+    const del = stampOf(rec, DELETED_FIELD)?.[1]
+    if (del === undefined) return []
+    const known = new Set<string>([del])
+    const stack = [del]
+    while (stack.length > 0) {
+      const b = await this.#block(stack.pop()!)
+      for (const p of b?.parents ?? []) { const ps = p.toString(); if (!known.has(ps)) { known.add(ps); stack.push(ps) } }
+    }
+    const out: ConflictValue[] = []
+    const seen = new Set<string>()
+    const queue = rec.heads.filter((h) => !known.has(h))
+    for (const h of queue) seen.add(h)
+    while (queue.length > 0) {
+      const cid = queue.pop()!
+      const b = await this.#block(cid)
+      if (b === undefined) continue
+      const { [DELETED_FIELD]: _d, ...fields } = b.fields
+      if (Object.keys(fields).length > 0) out.push({ value: false, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID, fields })
+      for (const p of b.parents) { const ps = p.toString(); if (!known.has(ps) && !seen.has(ps)) { seen.add(ps); queue.push(ps) } }
+    }
+    return out.sort((a, b) => compareCIDStrings(a.cid, b.cid))
+  }
+
+  /** How many documents of a collection have conflicting edits (kept in `counts`, updated on apply). */
+  async conflictCount(collection: string): Promise<number> {
+    const c = this.#resolve(collection)
+    return (await this.#store.counts.get(conflictCountKey(c.id))) ?? 0
+  }
+
+  /**
+   * Settles a field's conflict by writing the chosen value — a losing write's (`pick` = its CID) or
+   * the winner's — as a new change on top of the current heads, which supersedes every maximal write.
+   * `_deleted`: the winner deletes again on top of the concurrent edits (they stay merged in the
+   * fields); an edit's or restore's CID restores the document.
+   */
+  async resolveConflict(collection: string, docID: string, field: string, pick: string): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    const current = await this.getDocument(c.id, docID)
+    const losing = current.conflicts?.[field]
+    if (losing === undefined) {
+      const conflicted = Object.keys(current.conflicts ?? {})
+      throw new TandemError('NOT_FOUND', `${c.name} ${docID} has no conflict on "${field}"${conflicted.length > 0 ? `; conflicts: ${conflicted.join(', ')}` : ''}.`, { docID, field })
+    }
+    let chosen: ConflictValue | undefined
+    if (pick !== 'winner') {
+      chosen = losing.find((l) => l.cid === pick)
+      if (chosen === undefined) {
+        throw new TandemError('NOT_FOUND', `No conflicting write ${pick} of "${field}"; pick "winner" or one of ${losing.map((l) => l.cid).join(', ')}.`, { docID, field, cid: pick })
+      }
+    }
+    if (field === DELETED_FIELD) {
+      const value = chosen === undefined ? current.deleted : chosen.value === true
+      return this.#change(c, docID, { [DELETED_FIELD]: value }, () => undefined)
+    }
+    const value = chosen === undefined ? current.fields[field] : chosen.value
+    const fields = validateFields(this.#eff(c).schema, { [field]: value }, 'update')
+    return this.#change(c, docID, fields, (rec) => {
+      if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before settling "${field}".`, { docID })
+      return undefined
+    })
   }
 
   async listDocuments(collection: string, query: ListQuery = {}): Promise<ListResult> {
@@ -431,7 +538,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const q = compileQuery(eff.schema, query)
     const range = { gte: `${c.id}!`, lt: `${c.id}!\xff` }
     const docs: DocumentView[] = []
-    if (q.plain && !q.deleted) {
+    const onlyConflicts = query.conflicts === true
+    const shownFields = new Set(eff.schema.fields.map((f) => f.name))
+    if (q.plain && !q.deleted && !onlyConflicts) {
       // Key order, and the stored count: a first page costs a page, not a collection scan.
       let skipped = 0
       for await (const [key, rec] of this.#store.docs.iterator(range)) {
@@ -439,22 +548,26 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const held = rec.deleted ? this.#held.get(key) : undefined
         if (rec.deleted && held === undefined) continue
         if (skipped < q.offset) { skipped++; continue }
-        docs.push(view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held))
+        docs.push(await this.#withConflicts(c, view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held), rec))
       }
       return { total: await this.#count(c.id), docs }
     }
-    const matched: DocumentView[] = []
+    const matched: Array<{ v: DocumentView; rec: DocRecord }> = []
     for await (const [key, rec] of this.#store.docs.iterator(range)) {
       const held = rec.deleted ? this.#held.get(key) : undefined
       if ((rec.deleted && held === undefined) !== q.deleted) continue
+      // A conflict on a field the current version removed is not shown, so does not count.
+      if (onlyConflicts && !(rec.deleted && rec.heads.length > 1) && !Object.keys(rec.x ?? {}).some((n) => n === DELETED_FIELD || shownFields.has(n))) continue
       const v = view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held)
-      if (q.match(v.fields)) matched.push(v)
+      if (q.match(v.fields)) matched.push({ v, rec })
     }
     if (q.compare !== null) {
       const cmp = q.compare
-      matched.sort((a, b) => cmp(a.fields, b.fields) || (a.docID < b.docID ? -1 : 1))
+      matched.sort((a, b) => cmp(a.v.fields, b.v.fields) || (a.v.docID < b.v.docID ? -1 : 1))
     }
-    return { total: matched.length, docs: matched.slice(q.offset, q.offset + q.limit) }
+    const page: DocumentView[] = []
+    for (const m of matched.slice(q.offset, q.offset + q.limit)) page.push(await this.#withConflicts(c, m.v, m.rec))
+    return { total: matched.length, docs: page }
   }
 
   /** A document's blocks in causal order (parents before children; concurrent ones by height, CID). */
@@ -1134,11 +1247,16 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Change events for a commit; a document whose deletion is held reads as alive in them. */
   #emitChanges(applied: Applied[], origin: ChangeOrigin, held: HeldChanges): void {
     const byDoc = new Map<string, ChangeEvent>()
+    const had = new Map<string, boolean>()
     for (const a of applied) {
       const key = docKey(a.collection, a.docID)
       const ev = byDoc.get(key) ?? { collection: a.collection, docID: a.docID, cids: [], origin, deleted: false, batchDocs: 0 }
       ev.cids.push(a.cid)
       ev.deleted = a.after.deleted && this.#held.get(key) === undefined
+      if (!had.has(key)) had.set(key, a.before?.x !== undefined)
+      const has = a.after.x !== undefined
+      if (had.get(key) !== has) ev.conflicts = has ? 'appeared' : 'cleared'
+      else delete ev.conflicts
       byDoc.set(key, ev)
     }
     // Deleted by an earlier commit of the window and held now: alive again as the window shows it.
@@ -1210,10 +1328,10 @@ function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord,
   // Fields of the current schema only (a removed field's values stay in the record, unseen); an
   // older document that never set a field reads its default, or null.
   for (const f of eff.schema.fields) fields[f.name] = rec.v[f.name] ?? f.default ?? null
-  let conflicts: Record<string, unknown> | undefined
+  let typeConflicts: Record<string, unknown> | undefined
   for (const f of eff.checked) {
     if (!fits(c.name, f, fields[f.name])) {
-      (conflicts ??= {})[f.name] = fields[f.name]
+      (typeConflicts ??= {})[f.name] = fields[f.name]
       fields[f.name] = f.default ?? null
     }
   }
@@ -1222,7 +1340,7 @@ function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord,
     heads: rec.heads as BlockCID[], createdAt: rec.createdAt, updatedAt: rec.updatedAt,
   }
   if (rec.deleted && held !== undefined) v.held = { batch: held.batch, since: held.at }
-  if (conflicts !== undefined) v.conflicts = conflicts
+  if (typeConflicts !== undefined) v.typeConflicts = typeConflicts
   return v
 }
 

@@ -8,6 +8,9 @@ import fc from 'fast-check'
 import { Database } from '../../main/db/database.ts'
 import { tempDir } from '../helpers/tmp.ts'
 import { allBlocks, visibleState } from '../helpers/replicas.ts'
+import { decodeStoredBlock } from '../../main/db/block.ts'
+import { compareCIDStrings } from '../../main/db/cid.ts'
+import type { DocumentView } from '../../shared/types.ts'
 
 const SDL = 'type Notes { title: String! body: String n: Int tags: [String] }'
 const SEED = Number(process.env.TANDEM_PROPERTY_SEED ?? 20261128)
@@ -41,6 +44,9 @@ async function deliver(to: Database, blocks: Array<{ cid: string; bytes: Uint8Ar
   }
 }
 
+/** Which fields were ever seen in conflict (the property must meet them, not just pass). */
+const seen = new Set<string>()
+
 async function run(t: Parameters<typeof tempDir>[0], ops: Op[], finalOrder: number[]): Promise<void> {
   const dbs = await Promise.all([0, 1, 2].map(async () => Database.open(await tempDir(t))))
   try {
@@ -69,10 +75,72 @@ async function run(t: Parameters<typeof tempDir>[0], ops: Op[], finalOrder: numb
     const states = await Promise.all(dbs.map((db) => visibleState(db, 'Notes')))
     assert.deepEqual(states[1], states[0])
     assert.deepEqual(states[2], states[0])
+    // Conflicts are part of the states compared above; here they are checked against the DAG.
+    const model = conflictModel(await allBlocks(dbs[0]!))
+    for (const d of [...states[0]!.live, ...states[0]!.trash]) {
+      assert.deepEqual(shownConflicts(d), model.get(d.docID) ?? {}, d.docID)
+      for (const name of Object.keys(d.conflicts ?? {})) seen.add(name)
+    }
     for (const db of dbs) assert.deepEqual(await db.pendingBlocks(), [])
   } finally {
     await Promise.all(dbs.map((db) => db.close()))
   }
+}
+
+/**
+ * The conflicts a DAG has, computed from its blocks alone, independently of the database: per
+ * document and field, the writes with no later write of the field among their descendants (the
+ * maximal writes); when there are several, all but the LWW winner (greatest height, then CID).
+ * A deleted document also shows, under `_deleted`, the field edits that are not ancestors of the
+ * winning `_deleted` write. Result: docID → field → losing CIDs, sorted.
+ */
+function conflictModel(blocks: Array<{ cid: string; bytes: Uint8Array }>): Map<string, Record<string, string[]>> {
+  type B = { cid: string; doc: string; height: number; parents: string[]; fields: Record<string, unknown> }
+  const byDoc = new Map<string, B[]>()
+  for (const { cid, bytes } of blocks) {
+    const b = decodeStoredBlock(bytes)
+    const doc = b.parents.length === 0 ? `bae-${cid}` : b.doc!
+    const list = byDoc.get(doc) ?? []
+    list.push({ cid, doc, height: b.height, parents: b.parents.map((p) => p.toString()), fields: b.fields })
+    byDoc.set(doc, list)
+  }
+  const out = new Map<string, Record<string, string[]>>()
+  for (const [doc, list] of byDoc) {
+    const by = new Map(list.map((b) => [b.cid, b]))
+    const ancestors = (cid: string): Set<string> => {
+      const seen = new Set<string>()
+      const stack = [...by.get(cid)!.parents]
+      while (stack.length > 0) { const c = stack.pop()!; if (seen.has(c)) continue; seen.add(c); stack.push(...by.get(c)!.parents) }
+      return seen
+    }
+    const anc = new Map(list.map((b) => [b.cid, ancestors(b.cid)]))
+    const later = (a: B, b: B): boolean => a.height !== b.height ? a.height > b.height : compareCIDStrings(a.cid, b.cid) > 0
+    const result: Record<string, string[]> = {}
+    const names = new Set(list.flatMap((b) => Object.keys(b.fields)))
+    const winners = new Map<string, B>()
+    for (const name of names) {
+      const writes = list.filter((b) => name in b.fields)
+      const maximal = writes.filter((w) => !writes.some((o) => anc.get(o.cid)!.has(w.cid)))
+      const winner = writes.reduce((x, y) => (later(y, x) ? y : x))
+      winners.set(name, winner)
+      if (maximal.length > 1) result[name] = maximal.filter((m) => m !== winner).map((m) => m.cid)
+    }
+    const del = winners.get('_deleted')
+    if (del !== undefined && del.fields._deleted === true) {
+      const before = anc.get(del.cid)!
+      const edits = list.filter((b) => b !== del && !before.has(b.cid) && Object.keys(b.fields).some((n) => n !== '_deleted'))
+      for (const e of edits) if (!(result._deleted ?? []).includes(e.cid)) (result._deleted ??= []).push(e.cid)
+    }
+    for (const k of Object.keys(result)) result[k]!.sort(compareCIDStrings)
+    if (Object.keys(result).length > 0) out.set(doc, result)
+  }
+  return out
+}
+
+function shownConflicts(d: DocumentView): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const [name, list] of Object.entries(d.conflicts ?? {})) out[name] = list.map((c) => c.cid as string).sort(compareCIDStrings)
+  return out
 }
 
 test('three replicas with random edits and random, duplicated, delayed delivery converge', async (t) => {
@@ -81,6 +149,7 @@ test('three replicas with random edits and random, duplicated, delayed delivery 
       async (ops, order) => run(t, ops, order)),
     { numRuns: 40, seed: SEED },
   )
+  assert.ok(seen.has('n') && seen.has('body'), `conflicts met: ${[...seen].join(', ')}`)
 })
 
 test('merge is independent of the order a DAG\'s blocks arrive in', async (t) => {

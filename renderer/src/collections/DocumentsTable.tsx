@@ -71,9 +71,9 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
                 {fields.map((f) => (
                   <td key={f.name}>
                     {showValue(doc.fields[f.name])}
-                    {doc.conflicts?.[f.name] !== undefined && (
+                    {doc.typeConflicts?.[f.name] !== undefined && (
                       <span className="pill warn" title="Written under a concurrent schema version that gave this field another type (see the notice above); kept, not shown as the field.">
-                        conflict: {showValue(doc.conflicts[f.name])}
+                        conflict: {showValue(doc.typeConflicts[f.name])}
                       </span>
                     )}
                   </td>
