@@ -32,7 +32,15 @@ export interface FieldSchema {
   itemRequired: boolean
   /** `@default(value: …)`: what documents that never set the field read, and what a new one gets. */
   default?: FieldValue
+  /**
+   * `@crdt(type: pncounter)` (or `pcounter`: no decrements) on an Int or Float: a counter. Its value
+   * is the value the document was created with plus every increment in its DAG, so concurrent
+   * increments add up; it changes only by `documents.increment`.
+   */
+  crdt?: CounterKind
 }
+
+export type CounterKind = 'pncounter' | 'pcounter'
 
 export interface CollectionSchema {
   name: string

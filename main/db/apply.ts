@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../shared/types.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
-import { applyToRecord, maximalWrites, setMaximalWrites, type DocRecord } from './crdt.ts'
+import { applyToRecord, maximalWrites, setMaximalWrites, type Counters, type DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
 import { cidString } from './cid.ts'
 import type { Store, Txn } from './store.ts'
@@ -214,7 +214,7 @@ export class PendingChanges {
  * document and collection as its parents, height one above the highest), then writes block bytes,
  * record and live count into `txn`. Throws BLOCK_INVALID when it does not fit.
  */
-export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock): Promise<Applied> {
+export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock, counters?: Counters): Promise<Applied> {
   const { block } = enc
   const cid = enc.id
   const docID = blockDocID(block, cid)
@@ -241,9 +241,15 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   if (before === undefined && block.parents.length > 0) {
     throw new TandemError('BLOCK_INVALID', 'invalid block: its document has no genesis here')
   }
-  const after = applyToRecord(before, block, cid)
+  const after = applyToRecord(before, block, cid, counters)
   if (before !== undefined) {
-    const updates = await maximalUpdates(store, txn, metas, before, block.fields, parents, cid)
+    // A counter's increments add up: they are never in conflict.
+    let fields = block.fields
+    if (counters !== undefined && counters.size > 0) {
+      fields = {}
+      for (const name in block.fields) if (!counters.has(name)) fields[name] = block.fields[name]
+    }
+    const updates = await maximalUpdates(store, txn, metas, before, fields, parents, cid)
     if (updates !== null) setMaximalWrites(after, updates)
   }
   txn.put(store.blocks, cid, enc.bytes)

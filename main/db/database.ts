@@ -15,7 +15,7 @@ import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, P
 import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
-import { stampOf, type DocRecord } from './crdt.ts'
+import { stampOf, type Counters, type DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
 import { privateDataDir } from './private-dir.ts'
 import { attestFrame, checkAttestation } from './attest.ts'
@@ -135,6 +135,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Versions blocks of the running apply started to wait for (reported after its commit). */
   readonly #awaitedVersions = new Set<string>()
   readonly #metas = new BlockMetaCache()
+  /** Counter fields per schema version ID (a version never changes). */
+  readonly #counterCache = new Map<string, Map<string, 'Int' | 'Float'>>()
   #pending!: PendingIndex
   #held!: HeldDeletes
   /** Bucket digests by collection, once read (see bucketDigests). */
@@ -296,7 +298,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const encoded = await signBlocks(this.identity, blocks)
       const txn = this.#store.txn()
       const applied: Applied[] = []
-      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       const held = await this.#commit(txn, applied, 'local', undefined)
       this.#emitChanges(applied, 'local', held)
       return applied.map((a) => a.docID)
@@ -311,8 +313,42 @@ export class Database extends EventEmitter<DatabaseEvents> {
   async updateDocument(collection: string, docID: string, patch: unknown): Promise<DocumentView> {
     const c = this.#resolve(collection)
     const fields = validateFields(this.#eff(c).schema, patch, 'update')
+    for (const f of this.#eff(c).schema.fields) {
+      if (f.crdt !== undefined && f.name in fields) {
+        throw new TandemError('INVALID_INPUT', `${c.name}.${f.name} is a counter (${f.crdt}): increment it instead (tandem client doc increment ${c.name} ${docID} ${f.name} AMOUNT, documents.increment), so that concurrent changes add up.`, { collection: c.name, field: f.name })
+      }
+    }
     return this.#change(c, docID, fields, (rec, held) => {
       if (rec.deleted && held !== undefined) return { [DELETED_FIELD]: false }
+      if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before editing.`, { docID })
+      return undefined
+    })
+  }
+
+  /**
+   * Adds `amount` to a counter field (`@crdt(type: pncounter|pcounter)`; negative for a pncounter) as
+   * a new change. Concurrent increments on any devices add up: the value is the start value plus
+   * every increment in the document's DAG.
+   */
+  async incrementDocument(collection: string, docID: string, field: string, amount: unknown): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    const schema = this.#eff(c).schema
+    const f = schema.fields.find((x) => x.name === field)
+    if (f === undefined) {
+      throw new TandemError('UNKNOWN_FIELD', `${c.name} has no field "${field}"; its fields are ${schema.fields.map((x) => x.name).join(', ')}.`, { collection: c.name, field })
+    }
+    if (f.crdt === undefined) {
+      throw new TandemError('INVALID_INPUT', `${c.name}.${field} is not a counter, so it cannot be incremented; set it with doc update, or make a counter field with @crdt(type: pncounter).`, { collection: c.name, field })
+    }
+    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount === 0) {
+      throw new TandemError('INVALID_INPUT', `Increment ${c.name}.${field} by a number other than 0.`, { collection: c.name, field })
+    }
+    if (f.crdt === 'pcounter' && amount < 0) {
+      throw new TandemError('INVALID_INPUT', `${c.name}.${field} is a pcounter, which only grows; it cannot be decremented (use @crdt(type: pncounter) for one that can).`, { collection: c.name, field })
+    }
+    const fields = validateFields(schema, { [field]: amount }, 'update')
+    return this.#change(c, docID, fields, (rec, held) => {
+      if (rec.deleted && held !== undefined) return { [DELETED_FIELD]: false } // as updateDocument
       if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before editing.`, { docID })
       return undefined
     })
@@ -346,7 +382,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const extra = check(rec, this.#held.get(key))
       const block = this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { ...fields, ...extra } })
       const [enc] = await signBlocks(this.identity, [block])
-      const applied = await applyBlock(this.#store, txn, this.#metas, enc!)
+      const applied = await applyBlock(this.#store, txn, this.#metas, enc!, this.#countersOf(enc!))
       const held = await this.#commit(txn, [applied], 'local', undefined)
       this.#emitChanges([applied], 'local', held)
       return this.#withConflicts(c, view(c, this.#eff(c), docID as DocID, applied.after), applied.after)
@@ -397,7 +433,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       }
       const encoded = blocks.length === 0 ? [] : await signBlocks(this.identity, blocks)
       const applied: Applied[] = []
-      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       const held = await this.#commit(txn, applied, 'local', undefined, this.#held.dropBatch(batchID))
       this.#emitChanges(applied, 'local', held)
       return { ...batch, restored: applied.length }
@@ -780,7 +816,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const current = new Set(eff.schema.fields.map((f) => f.name))
       for (const f of next.fields) {
         if (current.has(f.name)) continue
-        const other = set.shapesOf(f.name).find((old) => old.type !== f.type || old.list !== f.list)
+        const other = set.shapesOf(f.name).find((old) => old.type !== f.type || old.list !== f.list || old.crdt !== f.crdt)
         if (other !== undefined) {
           throw new TandemError('SCHEMA_INCOMPATIBLE',
             `Cannot update ${c.name}: ${c.name}.${f.name} was ${fieldWords(other)} in an earlier version, and its values are still in the documents' history; add it back as ${other.list ? `[${other.type}]` : other.type}, or choose another name.`,
@@ -964,6 +1000,27 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const { [DELETED_FIELD]: _del, ...fields } = block.fields
     const genesis = block.parents.length === 0
     if (genesis || Object.keys(fields).length > 0) validateFields(schema, fields, genesis ? 'create' : 'update')
+    if (!genesis) {
+      for (const f of schema.fields) {
+        const term = fields[f.name]
+        if (f.crdt === 'pcounter' && typeof term === 'number' && term < 0) {
+          throw new TandemError('BLOCK_INVALID', `invalid block: ${schema.name}.${f.name} is a pcounter, which only grows; it decrements it by ${-term}`)
+        }
+      }
+    }
+  }
+
+  /** The counter fields of the schema version a block names (crdt.ts Counters), cached per version. */
+  #countersOf(enc: EncodedBlock): Counters | undefined {
+    const { block } = enc
+    const cached = this.#counterCache.get(block.schema)
+    if (cached !== undefined) return cached.size === 0 ? undefined : cached
+    const schema = this.#versionSchema(block.collection, block.schema)
+    if (schema === undefined) return undefined
+    const counters = new Map<string, 'Int' | 'Float'>()
+    for (const f of schema.fields) if (f.crdt !== undefined) counters.set(f.name, f.type === 'Float' ? 'Float' : 'Int')
+    this.#counterCache.set(block.schema, counters)
+    return counters.size === 0 ? undefined : counters
   }
 
   /** Raw bytes of a stored block (for sync). */
@@ -1133,7 +1190,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
           changes.drop(this.#store, txn, enc)
           try {
             this.#checkFields(enc)
-            applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+            applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
             const r = resultByCid.get(waiter)
             if (r !== undefined) r.status = 'applied'
             next.push(waiter)
@@ -1184,7 +1241,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       return { cid, status: 'pending' }
     }
     try {
-      applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       return { cid, status: 'applied' }
     } catch (err) {
       return this.#reject(cid, rejection(err))

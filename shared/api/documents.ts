@@ -44,6 +44,12 @@ export const documentCalls = {
    */
   'documents.resolve': call<DocumentView>()('Settle a conflicting field by keeping one of its values.',
     z.object({ ...Ref, field: z.string().min(1).max(256), pick: z.string().min(1).max(256) }).strict()),
+  /**
+   * Adds `amount` to a counter field (`@crdt(type: pncounter|pcounter)`); negative decrements a
+   * pncounter. Concurrent increments on any devices add up.
+   */
+  'documents.increment': call<DocumentView>()('Add to a counter field.',
+    z.object({ ...Ref, field: z.string().min(1).max(256), amount: z.number().finite() }).strict()),
   /** Every change of the document as a DAG node, oldest first (parents before children). */
   'documents.history': call<HistoryNode[]>()('The change DAG of a document.', z.object(Ref).strict()),
 }

@@ -4,7 +4,7 @@ import type { DeviceID, DocumentView, ListResult } from '../../../shared/types.t
 import type { TandemNode } from '../../node/tandem-node.ts'
 
 type DocCalls = 'documents.create' | 'documents.createMany' | 'documents.get' | 'documents.update' | 'documents.delete'
-  | 'documents.restore' | 'documents.list' | 'documents.history' | 'documents.resolve'
+  | 'documents.restore' | 'documents.list' | 'documents.history' | 'documents.resolve' | 'documents.increment'
 
 function deviceName(node: TandemNode, device: DeviceID): string | undefined {
   return device === node.deviceID ? node.group.name : node.group.get(device)?.name
@@ -42,6 +42,7 @@ export const documents: Handlers<DocCalls> = {
   'documents.delete': async ({ node }, { collection, docID }) => named(node, await node.db.deleteDocument(collection, docID)),
   'documents.restore': async ({ node }, { collection, docID }) => named(node, await node.db.restoreDocument(collection, docID)),
   'documents.list': async ({ node }, { collection, ...query }) => namedList(node, await node.db.listDocuments(collection, query)),
+  'documents.increment': async ({ node }, { collection, docID, field, amount }) => named(node, await node.db.incrementDocument(collection, docID, field, amount)),
   'documents.resolve': async ({ node }, { collection, docID, field, pick }) => named(node, await node.db.resolveConflict(collection, docID, field, pick)),
   'documents.history': async ({ node }, { collection, docID }) => {
     const entries = await node.db.history(collection, docID)

@@ -42,6 +42,14 @@ export function documentCommands(client: Command): void {
         ...(o.deleted === true ? { deleted: true } : {}),
         ...(o.conflicts === true ? { conflicts: true } : {}),
       })))
+  d.command('increment').argument('<collection>').argument('<docID>').argument('<field>', 'a counter field (@crdt(type: pncounter|pcounter))')
+    .argument('<amount>', 'a number; negative decrements a pncounter')
+    .description('Add to a counter; concurrent increments on any devices add up. Prints the document.')
+    .action(action((api, collection: string, docID: string, field: string, amount: string) => {
+      const n = Number(amount)
+      if (amount.trim() === '' || !Number.isFinite(n)) throw new TandemError('INVALID_INPUT', `The amount must be a number, not "${amount}".`)
+      return api.call('documents.increment', { collection, docID, field, amount: n })
+    }))
   d.command('resolve').argument('<collection>').argument('<docID>').argument('<field>', 'a field in conflict (or _deleted)')
     .requiredOption('--pick <cid|winner>', 'the CID of the value to keep (from doc get\'s conflicts), or "winner"')
     .description('Settle a conflicting field: writes the chosen value as a new change; prints the document.')
