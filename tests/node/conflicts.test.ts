@@ -78,3 +78,24 @@ test('a delete concurrent with an edit on another node: deleted on both, the edi
     assert.equal(d.conflicts!._deleted![0]!.device, b.deviceID)
   }
 })
+
+test('offline increments on two nodes add up on both', { timeout: 60_000 }, async (t) => {
+  const [a, b] = [await startNode(t), await startNode(t)]
+  const sdl = 'type Posts { title: String! likes: Int @crdt(type: pncounter) }'
+  await a.db.addCollections(sdl)
+  await b.db.addCollections(sdl)
+  await formGroup([a, b])
+  await eventually(() => a.connectedDevices().includes(b.deviceID), 'connected')
+  const id = await a.db.createDocument('Posts', { title: 'p', likes: 100 })
+  await eventually(async () => (await b.db.listDocuments('Posts')).total === 1, 'on B')
+  await a.pause()
+  await b.pause()
+  for (let i = 0; i < 3; i++) await call(a, 'documents.increment', { collection: 'Posts', docID: id, field: 'likes', amount: 2 })
+  await call(b, 'documents.increment', { collection: 'Posts', docID: id, field: 'likes', amount: -7 })
+  await a.resume()
+  await b.resume()
+  for (const n of [a, b]) {
+    await eventually(async () => (await call<DocumentView>(n, 'documents.get', { collection: 'Posts', docID: id })).fields.likes === 99, 'likes = 100 + 6 - 7', 30_000)
+  }
+  assert.equal((await a.db.getDocument('Posts', id)).conflicts, undefined)
+})
