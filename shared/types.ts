@@ -51,6 +51,8 @@ export interface CollectionSchema {
 export interface CollectionInfo {
   id: CollectionID
   name: string
+  /** Documents with conflicting edits (collections.list; absent elsewhere). */
+  conflictedDocs?: number
   schema: CollectionSchema
   /** The SDL that defined it, as the person wrote it. */
   sdl: string
@@ -118,6 +120,8 @@ export interface DocumentView {
    * keeps the document deleted (value false, with the fields each set), or a concurrent restore.
    */
   conflicts?: Record<string, ConflictValue[]>
+  /** For each field in `conflicts`: the winning write (its value is the one in `fields`), to show beside them. */
+  conflictWinners?: Record<string, ConflictValue>
   /**
    * Values that do not fit their field's current type because a concurrent schema version that lost
    * the field wrote them (see SchemaConflict): kept in the blocks, shown here, not in `fields`.

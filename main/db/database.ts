@@ -472,25 +472,37 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const deletedBranches = rec.deleted && rec.heads.length > 1
     if (rec.x === undefined && !deletedBranches) return v
     const out: Record<string, ConflictValue[]> = {}
+    const winners: Record<string, ConflictValue> = {}
     const shown = new Set(this.#eff(c).schema.fields.map((f) => f.name))
     shown.add(DELETED_FIELD)
     for (const [name, cids] of Object.entries(rec.x ?? {})) {
       if (!shown.has(name)) continue
       const winner = stampOf(rec, name)?.[1]
       for (const cid of cids) {
-        if (cid === winner) continue
         const b = await this.#block(cid)
         if (b === undefined) continue
-        ;(out[name] ??= []).push({ value: b.fields[name] ?? null, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID })
+        const entry: ConflictValue = { value: b.fields[name] ?? null, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID }
+        if (cid === winner) (winners[name] = entry)
+        else (out[name] ??= []).push(entry)
       }
     }
     if (deletedBranches) {
-      for (const e of await this.#editsConcurrentWithDelete(rec)) {
+      const edits = await this.#editsConcurrentWithDelete(rec)
+      for (const e of edits) {
         const list = out[DELETED_FIELD] ??= []
         if (!list.some((x) => x.cid === e.cid)) list.push(e)
       }
+      const del = stampOf(rec, DELETED_FIELD)?.[1]
+      if (edits.length > 0 && del !== undefined && winners[DELETED_FIELD] === undefined) {
+        const b = await this.#block(del)
+        if (b !== undefined) winners[DELETED_FIELD] = { value: true, device: b.author as DeviceID, time: b.time, cid: del as BlockCID }
+      }
     }
-    if (Object.keys(out).length > 0) v.conflicts = out
+    if (Object.keys(out).length > 0) {
+      v.conflicts = out
+      for (const name of Object.keys(winners)) if (out[name] === undefined) delete winners[name]
+      v.conflictWinners = winners
+    }
     return v
   }
 

@@ -12,8 +12,9 @@ function deviceName(node: TandemNode, device: DeviceID): string | undefined {
 
 /** Names the devices of a document's conflicting values. */
 function named(node: TandemNode, v: DocumentView): DocumentView {
-  for (const list of Object.values(v.conflicts ?? {})) {
-    for (const c of list) { const n = deviceName(node, c.device); if (n !== undefined) c.deviceName = n }
+  for (const c of [...Object.values(v.conflicts ?? {}).flat(), ...Object.values(v.conflictWinners ?? {})]) {
+    const n = deviceName(node, c.device)
+    if (n !== undefined) c.deviceName = n
   }
   return v
 }
