@@ -32,7 +32,15 @@ export interface FieldSchema {
   itemRequired: boolean
   /** `@default(value: …)`: what documents that never set the field read, and what a new one gets. */
   default?: FieldValue
+  /**
+   * `@crdt(type: pncounter)` (or `pcounter`: no decrements) on an Int or Float: a counter. Its value
+   * is the value the document was created with plus every increment in its DAG, so concurrent
+   * increments add up; it changes only by `documents.increment`.
+   */
+  crdt?: CounterKind
 }
+
+export type CounterKind = 'pncounter' | 'pcounter'
 
 export interface CollectionSchema {
   name: string
@@ -43,6 +51,8 @@ export interface CollectionSchema {
 export interface CollectionInfo {
   id: CollectionID
   name: string
+  /** Documents with conflicting edits (collections.list; absent elsewhere). */
+  conflictedDocs?: number
   schema: CollectionSchema
   /** The SDL that defined it, as the person wrote it. */
   sdl: string
@@ -87,16 +97,36 @@ export interface SchemaConflict {
 export type FieldValue = unknown
 export type Fields = Record<string, FieldValue>
 
+/** A losing value of a field in conflict: what the block `cid` set, on which device, when. */
+export interface ConflictValue {
+  value: unknown
+  device: DeviceID
+  deviceName?: string
+  /** Wall-clock time the author wrote it (display only). */
+  time: number
+  cid: BlockCID
+  /** For a `_deleted` conflict: the fields the concurrent edit set. */
+  fields?: Fields
+}
+
 export interface DocumentView {
   docID: DocID
   collection: CollectionID
   /** Every schema field; null (or the field's default) where unset. */
   fields: Fields
   /**
+   * Concurrent edits: field → the losing values of its concurrent maximal writes (the winner is in
+   * `fields`). Absent when there are none. `_deleted`: the edits concurrent with the delete that
+   * keeps the document deleted (value false, with the fields each set), or a concurrent restore.
+   */
+  conflicts?: Record<string, ConflictValue[]>
+  /** For each field in `conflicts`: the winning write (its value is the one in `fields`), to show beside them. */
+  conflictWinners?: Record<string, ConflictValue>
+  /**
    * Values that do not fit their field's current type because a concurrent schema version that lost
    * the field wrote them (see SchemaConflict): kept in the blocks, shown here, not in `fields`.
    */
-  conflicts?: Fields
+  typeConflicts?: Fields
   deleted: boolean
   heads: BlockCID[]
   createdAt: number
@@ -130,6 +160,8 @@ export interface ListQuery {
   offset?: number
   /** List deleted documents (the trash) instead of live ones. */
   deleted?: boolean
+  /** Only documents with conflicts. */
+  conflicts?: boolean
 }
 export interface ListResult {
   total: number

@@ -2,6 +2,7 @@
  * The node's own events → the contract's events, for any transport. `bridgeEvents` returns a
  * function that detaches every listener it added (call it when the transport closes).
  */
+import { withConflictCounts } from './handlers/documents.ts'
 import type { ApiEvents, EventName } from '../../shared/api/index.ts'
 import type { TandemNode } from '../node/tandem-node.ts'
 import type { ApiImplementation } from './implementation.ts'
@@ -21,6 +22,7 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
   }
   on(node.db, 'change', (c: ApiEvents['document']) => sink('document', {
     collection: c.collection, docID: c.docID, cids: c.cids, origin: c.origin, deleted: c.deleted, batchDocs: c.batchDocs,
+    ...(c.conflicts !== undefined ? { conflicts: c.conflicts } : {}),
   }))
   on(node.db, 'collection', (c: ApiEvents['collection']) => sink('collection', c))
   on(node.db, 'schema-conflict', (c: ApiEvents['schema:conflict']) => sink('schema:conflict', c))
@@ -44,7 +46,7 @@ export function bridgeEvents(node: TandemNode, api: ApiImplementation, sink: Eve
     statusTimer = setTimeout(() => {
       statusTimer = null
       // The next change sends a fresh report; `sync.status` reads it on demand meanwhile.
-      void node.syncStatusReport().then((r) => sink('sync:status', r))
+      void node.syncStatusReport().then((r) => withConflictCounts(node, r)).then((r) => sink('sync:status', r))
         .catch((err: unknown) => log.debug(`no sync status event: ${reason(err)}`))
     }, STATUS_COALESCE_MS)
   }

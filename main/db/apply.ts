@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../shared/types.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
-import { applyToRecord, type DocRecord } from './crdt.ts'
+import { applyToRecord, maximalWrites, setMaximalWrites, type Counters, type DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
 import { cidString } from './cid.ts'
 import type { Store, Txn } from './store.ts'
@@ -35,6 +35,8 @@ interface BlockMeta {
   height: number
   doc: string
   collection: string
+  /** The CIDs the block links (for the ancestry walk of conflicts). */
+  parents: string[]
 }
 
 /**
@@ -83,7 +85,7 @@ export class BlockMetaCache {
     const bytes = await txn.get(store.blocks, cid)
     if (bytes === undefined) return undefined
     const block = decodeStoredBlock(bytes)
-    const meta = { height: block.height, doc: blockDocID(block, CID.parse(cid)), collection: block.collection }
+    const meta = { height: block.height, doc: blockDocID(block, CID.parse(cid)), collection: block.collection, parents: block.parents.map((p) => cidString(p.bytes)) }
     if (!txn.isWritten(store.blocks, cid)) this.#cache.set(cid, meta)
     return meta
   }
@@ -212,13 +214,15 @@ export class PendingChanges {
  * document and collection as its parents, height one above the highest), then writes block bytes,
  * record and live count into `txn`. Throws BLOCK_INVALID when it does not fit.
  */
-export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock): Promise<Applied> {
+export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock, counters?: Counters): Promise<Applied> {
   const { block } = enc
   const cid = enc.id
   const docID = blockDocID(block, cid)
   let maxParent = 0
+  const parents: string[] = []
   for (const p of block.parents) {
     const ps = cidString(p.bytes)
+    parents.push(ps)
     const meta = await metas.get(txn, store, ps)
     if (meta === undefined) throw new TandemError('BLOCK_INVALID', `invalid block: parent ${ps} is missing`)
     if (meta.doc !== docID || meta.collection !== block.collection) {
@@ -237,14 +241,79 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   if (before === undefined && block.parents.length > 0) {
     throw new TandemError('BLOCK_INVALID', 'invalid block: its document has no genesis here')
   }
-  const after = applyToRecord(before, block, cid)
+  const after = applyToRecord(before, block, cid, counters)
+  if (before !== undefined) {
+    // A counter's increments add up: they are never in conflict.
+    let fields = block.fields
+    if (counters !== undefined && counters.size > 0) {
+      fields = {}
+      for (const name in block.fields) if (!counters.has(name)) fields[name] = block.fields[name]
+    }
+    const updates = await maximalUpdates(store, txn, metas, before, fields, parents, cid)
+    if (updates !== null) setMaximalWrites(after, updates)
+  }
   txn.put(store.blocks, cid, enc.bytes)
   txn.put(store.docs, key, after)
   updateHeadIndex(store, txn, collection, docID, before?.heads, after.heads)
-  metas.remember(txn, cid, { height: block.height, doc: docID, collection })
+  metas.remember(txn, cid, { height: block.height, doc: docID, collection, parents })
   const delta = (after.deleted ? 0 : 1) - (before === undefined || before.deleted ? 0 : 1)
   if (delta !== 0) txn.add(store.counts, collection, delta)
+  const conflictDelta = (after.x !== undefined ? 1 : 0) - (before?.x !== undefined ? 1 : 0)
+  if (conflictDelta !== 0) txn.add(store.counts, conflictCountKey(collection), conflictDelta)
   return { collection, docID, cid, author: block.author as DeviceID, before, after }
+}
+
+/** The `counts` key of how many documents of a collection have conflicts. */
+export function conflictCountKey(collection: string): string {
+  return `${collection}!conflicts`
+}
+
+/**
+ * How a new block changes the maximal writes of the fields it sets (crdt.ts `x`), or null when
+ * nothing changes. The block is new, so no stored block descends from it: for each field it sets,
+ * it is maximal, and the maximal writes it has among its ancestors are superseded.
+ *
+ * Cost: when the block's parents are all the document's heads (every local edit, and every block
+ * of a linear history arriving in order) it descends from every block, so it supersedes them all:
+ * nothing is read, and nothing is written unless the record had conflicts. Only a block on a
+ * concurrent branch walks its ancestors, and the walk stops below the lowest height it looks for.
+ */
+export async function maximalUpdates(store: Store, txn: Txn, metas: BlockMetaCache, before: DocRecord,
+  fields: Record<string, unknown>, parents: readonly string[], cid: string): Promise<Map<string, string[]> | null> {
+  const covers = before.heads.every((h) => parents.includes(h))
+  if (covers) {
+    if (before.x === undefined) return null
+    const updates = new Map<string, string[]>()
+    for (const name in fields) if (before.x[name] !== undefined) updates.set(name, [cid])
+    return updates
+  }
+  // Maximal writes of the fields not among the parents: which are ancestors of the block?
+  const targets = new Set<string>()
+  for (const name in fields) for (const m of maximalWrites(before, name)) if (!parents.includes(m)) targets.add(m)
+  const superseded = targets.size === 0 ? new Set<string>() : await ancestorsAmong(store, txn, metas, parents, targets)
+  const updates = new Map<string, string[]>()
+  for (const name in fields) {
+    const kept = maximalWrites(before, name).filter((m) => !parents.includes(m) && !superseded.has(m))
+    if (kept.length > 0 || before.x?.[name] !== undefined) updates.set(name, [...kept, cid])
+  }
+  return updates
+}
+
+/** Which of `targets` are ancestors of (or among) `from`: a walk back that stops below their lowest height. */
+async function ancestorsAmong(store: Store, txn: Txn, metas: BlockMetaCache, from: readonly string[], targets: Set<string>): Promise<Set<string>> {
+  let floor = Infinity
+  for (const t of targets) floor = Math.min(floor, (await metas.get(txn, store, t))?.height ?? Infinity)
+  const found = new Set<string>()
+  const seen = new Set<string>(from)
+  const stack = [...from]
+  while (stack.length > 0 && found.size < targets.size) {
+    const c = stack.pop()!
+    if (targets.has(c)) found.add(c)
+    const meta = await metas.get(txn, store, c)
+    if (meta === undefined || meta.height <= floor) continue
+    for (const p of meta.parents) if (!seen.has(p)) { seen.add(p); stack.push(p) }
+  }
+  return found
 }
 
 function updateHeadIndex(store: Store, txn: Txn, collection: string, docID: string, old: string[] | undefined, heads: string[]): void {

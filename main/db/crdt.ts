@@ -37,6 +37,40 @@ export interface DocRecord {
   /** Time of the genesis block and the latest block applied (display only). */
   createdAt: number
   updatedAt: number
+  /**
+   * Conflicts: for each field (or `_deleted`) with more than one *maximal* write — blocks that set
+   * it, none an ancestor of another — their CIDs, sorted. The winner (`w`) is one of them, the
+   * others are its conflicts. Absent for the fields (and documents: nearly all) with one.
+   */
+  x?: Record<string, string[]>
+}
+
+/** True when the record has a field in conflict. */
+export function hasConflicts(rec: DocRecord): boolean {
+  return rec.x !== undefined
+}
+
+/**
+ * The maximal writes of `name` before a new block: `x[name]` when there are several, else the
+ * winning write alone (the winner is always maximal: an ancestor has a lower height).
+ */
+export function maximalWrites(rec: DocRecord, name: string): string[] {
+  const list = rec.x?.[name]
+  if (list !== undefined) return list
+  const w = rec.w[name]
+  return w === undefined ? [] : [rec.c[w[1]]!]
+}
+
+/** Sets the maximal writes of fields (a list of one or none clears the field's conflict). */
+export function setMaximalWrites(rec: DocRecord, updates: Map<string, string[]>): void {
+  if (updates.size === 0) return
+  const x: Record<string, string[]> = { ...rec.x }
+  for (const [name, list] of updates) {
+    if (list.length > 1) x[name] = [...list].sort(compareCIDStrings)
+    else delete x[name]
+  }
+  if (Object.keys(x).length > 0) rec.x = x
+  else delete rec.x
 }
 
 export function compareStamps(a: Stamp, b: Stamp): number {
@@ -54,13 +88,18 @@ export function stampOf(rec: DocRecord, name: string): Stamp | undefined {
  * applied already (causal completeness), so none of the existing blocks links to it and it becomes
  * a head, replacing the parents it links.
  */
-export function applyToRecord(prev: DocRecord | undefined, block: UnsignedBlock, cid: BlockCID): DocRecord {
-  if (prev === undefined) return genesisRecord(block, cid)
+export function applyToRecord(prev: DocRecord | undefined, block: UnsignedBlock, cid: BlockCID, counters?: Counters): DocRecord {
+  if (prev === undefined) return genesisRecord(block, cid, counters)
   const rec: DocRecord = { ...prev, v: { ...prev.v }, w: { ...prev.w }, c: prev.c }
   const stamp: Stamp = [block.height, cid]
   let index = -1
   let replaced = false
   for (const name in block.fields) {
+    const counter = counters?.get(name)
+    if (counter !== undefined) {
+      addToCounter(rec.v, name, counter, block.fields[name])
+      continue
+    }
     const current = stampOf(rec, name)
     if (current !== undefined && compareStamps(stamp, current) <= 0) continue
     if (index < 0) {
@@ -88,12 +127,19 @@ export function applyToRecord(prev: DocRecord | undefined, block: UnsignedBlock,
 }
 
 /** A new document's record: every field it sets is stamped by its genesis block. */
-function genesisRecord(block: UnsignedBlock, cid: BlockCID): DocRecord {
+function genesisRecord(block: UnsignedBlock, cid: BlockCID, counters?: Counters): DocRecord {
   const v: Record<string, unknown> = {}
   const w: Record<string, StoredStamp> = {}
   let deleted = false
   for (const name in block.fields) {
     const value = block.fields[name]
+    const counter = counters?.get(name)
+    if (counter !== undefined) {
+      // The start value: a counter's first term, stamped like any field (history, reads).
+      addToCounter(v, name, counter, value)
+      w[name] = [block.height, 0]
+      continue
+    }
     w[name] = [block.height, 0]
     if (name === DELETED_FIELD) deleted = value === true
     else v[name] = value
@@ -116,4 +162,61 @@ function compactCIDs(rec: DocRecord): void {
     if (j !== i) rec.w[name] = [height, j]
   }
   rec.c = c
+}
+
+/**
+ * Counters (`@crdt(type: pncounter|pcounter)`): the counter fields a block's schema version has, by
+ * name, with their scalar. A counter field of the genesis block is the start value; of any later
+ * block, an increment (negative: a decrement). The value is their sum, so it depends on the set of
+ * blocks alone: Int sums are exact; a Float counter also keeps its sum exactly (every double is an
+ * integer multiple of 2^-1074) under the hidden key `_sum.FIELD` of `v`, from which its value is
+ * rounded, because adding doubles in different orders can round differently.
+ */
+export type Counters = ReadonlyMap<string, 'Int' | 'Float'>
+
+const SUM_PREFIX = '_sum.'
+
+function addToCounter(v: Record<string, unknown>, name: string, kind: 'Int' | 'Float', term: unknown): void {
+  if (typeof term !== 'number' || !Number.isFinite(term)) return
+  if (kind === 'Int') {
+    v[name] = (typeof v[name] === 'number' ? v[name] as number : 0) + term
+    return
+  }
+  const key = SUM_PREFIX + name
+  const sum = (typeof v[key] === 'string' ? BigInt(v[key] as string) : exactOf(typeof v[name] === 'number' ? v[name] as number : 0)) + exactOf(term)
+  v[key] = sum.toString()
+  v[name] = numberOf(sum)
+}
+
+/** A finite double as the integer it is times 2^1074. */
+export function exactOf(x: number): bigint {
+  if (x === 0) return 0n
+  const view = new DataView(new ArrayBuffer(8))
+  view.setFloat64(0, x)
+  const bits = view.getBigUint64(0)
+  const negative = bits >> 63n === 1n
+  const exp = Number((bits >> 52n) & 0x7ffn)
+  const frac = bits & ((1n << 52n) - 1n)
+  const magnitude = exp === 0 ? frac : (frac | (1n << 52n)) << BigInt(exp - 1)
+  return negative ? -magnitude : magnitude
+}
+
+/** The double nearest an exact sum (integer times 2^-1074); the same sum, the same double. */
+export function numberOf(exact: bigint): number {
+  if (exact === 0n) return 0
+  const negative = exact < 0n
+  let m = negative ? -exact : exact
+  const bits = m.toString(2).length
+  let scale = -1074
+  if (bits > 64) {
+    const shift = bits - 64
+    const rest = m & ((1n << BigInt(shift)) - 1n)
+    m = (m >> BigInt(shift)) | (rest === 0n ? 0n : 1n) // the sticky bit keeps the rounding right
+    scale += shift
+  }
+  let x = Number(m)
+  // Multiply by 2^scale in steps that stay representable.
+  while (scale > 0) { const s = Math.min(scale, 1000); x *= 2 ** s; scale -= s }
+  while (scale < 0) { const s = Math.max(scale, -1000); x *= 2 ** s; scale -= s }
+  return negative ? -x : x
 }

@@ -9,13 +9,13 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { TandemError, type ErrorCode } from '../../shared/errors.ts'
 import type {
-  ApplyResult, BlockCID, CollectionID, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
+  ApplyResult, BlockCID, CollectionID, ConflictValue, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
 } from '../../shared/types.ts'
-import { applyBlock, BlockMetaCache, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
+import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
-import type { DocRecord } from './crdt.ts'
+import { stampOf, type Counters, type DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
 import { privateDataDir } from './private-dir.ts'
 import { attestFrame, checkAttestation } from './attest.ts'
@@ -76,6 +76,8 @@ export interface ChangeEvent {
   deleted: boolean
   /** Documents changed by the same commit (1 for a single edit; large for a bulk import or a resync). */
   batchDocs: number
+  /** The document's conflicts appeared or all cleared with this change (absent: no change). */
+  conflicts?: 'appeared' | 'cleared'
 }
 /** Blocks wait (pending) for schema versions this device does not know yet: fetch them from `from`. */
 export interface VersionsMissingEvent {
@@ -140,6 +142,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Versions blocks of the running apply started to wait for (reported after its commit). */
   readonly #awaitedVersions = new Set<string>()
   readonly #metas = new BlockMetaCache()
+  /** Counter fields per schema version ID (a version never changes). */
+  readonly #counterCache = new Map<string, Map<string, 'Int' | 'Float'>>()
   #pending!: PendingIndex
   #held!: HeldDeletes
   /** Bucket digests by collection, once read (see bucketDigests). */
@@ -312,7 +316,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const encoded = await signBlocks(this.identity, blocks)
       const txn = this.#store.txn()
       const applied: Applied[] = []
-      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       const held = await this.#commit(txn, applied, 'local', undefined)
       this.#emitChanges(applied, 'local', held)
       return applied.map((a) => a.docID)
@@ -327,8 +331,42 @@ export class Database extends EventEmitter<DatabaseEvents> {
   async updateDocument(collection: string, docID: string, patch: unknown): Promise<DocumentView> {
     const c = this.#resolve(collection)
     const fields = validateFields(this.#eff(c).schema, patch, 'update')
+    for (const f of this.#eff(c).schema.fields) {
+      if (f.crdt !== undefined && f.name in fields) {
+        throw new TandemError('INVALID_INPUT', `${c.name}.${f.name} is a counter (${f.crdt}): increment it instead (tandem client doc increment ${c.name} ${docID} ${f.name} AMOUNT, documents.increment), so that concurrent changes add up.`, { collection: c.name, field: f.name })
+      }
+    }
     return this.#change(c, docID, fields, (rec, held) => {
       if (rec.deleted && held !== undefined) return { [DELETED_FIELD]: false }
+      if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before editing.`, { docID })
+      return undefined
+    })
+  }
+
+  /**
+   * Adds `amount` to a counter field (`@crdt(type: pncounter|pcounter)`; negative for a pncounter) as
+   * a new change. Concurrent increments on any devices add up: the value is the start value plus
+   * every increment in the document's DAG.
+   */
+  async incrementDocument(collection: string, docID: string, field: string, amount: unknown): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    const schema = this.#eff(c).schema
+    const f = schema.fields.find((x) => x.name === field)
+    if (f === undefined) {
+      throw new TandemError('UNKNOWN_FIELD', `${c.name} has no field "${field}"; its fields are ${schema.fields.map((x) => x.name).join(', ')}.`, { collection: c.name, field })
+    }
+    if (f.crdt === undefined) {
+      throw new TandemError('INVALID_INPUT', `${c.name}.${field} is not a counter, so it cannot be incremented; set it with doc update, or make a counter field with @crdt(type: pncounter).`, { collection: c.name, field })
+    }
+    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount === 0) {
+      throw new TandemError('INVALID_INPUT', `Increment ${c.name}.${field} by a number other than 0.`, { collection: c.name, field })
+    }
+    if (f.crdt === 'pcounter' && amount < 0) {
+      throw new TandemError('INVALID_INPUT', `${c.name}.${field} is a pcounter, which only grows; it cannot be decremented (use @crdt(type: pncounter) for one that can).`, { collection: c.name, field })
+    }
+    const fields = validateFields(schema, { [field]: amount }, 'update')
+    return this.#change(c, docID, fields, (rec, held) => {
+      if (rec.deleted && held !== undefined) return { [DELETED_FIELD]: false } // as updateDocument
       if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before editing.`, { docID })
       return undefined
     })
@@ -362,10 +400,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const extra = check(rec, this.#held.get(key))
       const block = this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { ...fields, ...extra } })
       const [enc] = await signBlocks(this.identity, [block])
-      const applied = await applyBlock(this.#store, txn, this.#metas, enc!)
+      const applied = await applyBlock(this.#store, txn, this.#metas, enc!, this.#countersOf(enc!))
       const held = await this.#commit(txn, [applied], 'local', undefined)
       this.#emitChanges([applied], 'local', held)
-      return view(c, this.#eff(c), docID as DocID, applied.after)
+      return this.#withConflicts(c, view(c, this.#eff(c), docID as DocID, applied.after), applied.after)
     })
   }
 
@@ -413,7 +451,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       }
       const encoded = blocks.length === 0 ? [] : await signBlocks(this.identity, blocks)
       const applied: Applied[] = []
-      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       const held = await this.#commit(txn, applied, 'local', undefined, this.#held.dropBatch(batchID))
       this.#emitChanges(applied, 'local', held)
       return { ...batch, restored: applied.length }
@@ -440,7 +478,124 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const key = docKey(c.id, docID)
     const rec = await this.#store.docs.get(key)
     if (rec === undefined) throw notFound(c, docID)
-    return view(c, this.#eff(c), docID as DocID, rec, this.#held.get(key))
+    return this.#withConflicts(c, view(c, this.#eff(c), docID as DocID, rec, this.#held.get(key)), rec)
+  }
+
+  /**
+   * Adds a document's conflicts to its view: the losing values of each field with several maximal
+   * writes (record `x`), read from their blocks; and for a document deleted while another device
+   * edited it, those edits. Only documents that have concurrent branches pay the reads.
+   */
+  async #withConflicts(c: StoredCollection, v: DocumentView, rec: DocRecord): Promise<DocumentView> {
+    const deletedBranches = rec.deleted && rec.heads.length > 1
+    if (rec.x === undefined && !deletedBranches) return v
+    const out: Record<string, ConflictValue[]> = {}
+    const winners: Record<string, ConflictValue> = {}
+    const shown = new Set(this.#eff(c).schema.fields.map((f) => f.name))
+    shown.add(DELETED_FIELD)
+    for (const [name, cids] of Object.entries(rec.x ?? {})) {
+      if (!shown.has(name)) continue
+      const winner = stampOf(rec, name)?.[1]
+      for (const cid of cids) {
+        const b = await this.#block(cid)
+        if (b === undefined) continue
+        const entry: ConflictValue = { value: b.fields[name] ?? null, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID }
+        if (cid === winner) (winners[name] = entry)
+        else (out[name] ??= []).push(entry)
+      }
+    }
+    if (deletedBranches) {
+      const edits = await this.#editsConcurrentWithDelete(rec)
+      for (const e of edits) {
+        const list = out[DELETED_FIELD] ??= []
+        if (!list.some((x) => x.cid === e.cid)) list.push(e)
+      }
+      const del = stampOf(rec, DELETED_FIELD)?.[1]
+      if (edits.length > 0 && del !== undefined && winners[DELETED_FIELD] === undefined) {
+        const b = await this.#block(del)
+        if (b !== undefined) winners[DELETED_FIELD] = { value: true, device: b.author as DeviceID, time: b.time, cid: del as BlockCID }
+      }
+    }
+    if (Object.keys(out).length > 0) {
+      v.conflicts = out
+      for (const name of Object.keys(winners)) if (out[name] === undefined) delete winners[name]
+      v.conflictWinners = winners
+    }
+    return v
+  }
+
+  async #block(cid: string): Promise<UnsignedBlock | undefined> {
+    const bytes = await this.#store.blocks.get(cid)
+    return bytes === undefined ? undefined : decodeStoredBlock(bytes)
+  }
+
+  /**
+   * The edits of a deleted document that the delete did not see: blocks setting fields that are not
+   * ancestors of the winning `_deleted` write. They merged into the fields (the document stays
+   * deleted, README Deletes) and are shown as conflicts of `_deleted`. Read only for a deleted
+   * document with several heads (a delete on top of them all, or a restore, settles it).
+   */
+  async #editsConcurrentWithDelete(rec: DocRecord): Promise<ConflictValue[]> {
+    const del = stampOf(rec, DELETED_FIELD)?.[1]
+    if (del === undefined) return []
+    const known = new Set<string>([del])
+    const stack = [del]
+    while (stack.length > 0) {
+      const b = await this.#block(stack.pop()!)
+      for (const p of b?.parents ?? []) { const ps = p.toString(); if (!known.has(ps)) { known.add(ps); stack.push(ps) } }
+    }
+    const out: ConflictValue[] = []
+    const seen = new Set<string>()
+    const queue = rec.heads.filter((h) => !known.has(h))
+    for (const h of queue) seen.add(h)
+    while (queue.length > 0) {
+      const cid = queue.pop()!
+      const b = await this.#block(cid)
+      if (b === undefined) continue
+      const { [DELETED_FIELD]: _d, ...fields } = b.fields
+      if (Object.keys(fields).length > 0) out.push({ value: false, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID, fields })
+      for (const p of b.parents) { const ps = p.toString(); if (!known.has(ps) && !seen.has(ps)) { seen.add(ps); queue.push(ps) } }
+    }
+    return out.sort((a, b) => compareCIDStrings(a.cid, b.cid))
+  }
+
+  /** How many documents of a collection have conflicting edits (kept in `counts`, updated on apply). */
+  async conflictCount(collection: string): Promise<number> {
+    const c = this.#resolve(collection)
+    return (await this.#store.counts.get(conflictCountKey(c.id))) ?? 0
+  }
+
+  /**
+   * Settles a field's conflict by writing the chosen value — a losing write's (`pick` = its CID) or
+   * the winner's — as a new change on top of the current heads, which supersedes every maximal write.
+   * `_deleted`: the winner deletes again on top of the concurrent edits (they stay merged in the
+   * fields); an edit's or restore's CID restores the document.
+   */
+  async resolveConflict(collection: string, docID: string, field: string, pick: string): Promise<DocumentView> {
+    const c = this.#resolve(collection)
+    const current = await this.getDocument(c.id, docID)
+    const losing = current.conflicts?.[field]
+    if (losing === undefined) {
+      const conflicted = Object.keys(current.conflicts ?? {})
+      throw new TandemError('NOT_FOUND', `${c.name} ${docID} has no conflict on "${field}"${conflicted.length > 0 ? `; conflicts: ${conflicted.join(', ')}` : ''}.`, { docID, field })
+    }
+    let chosen: ConflictValue | undefined
+    if (pick !== 'winner') {
+      chosen = losing.find((l) => l.cid === pick)
+      if (chosen === undefined) {
+        throw new TandemError('NOT_FOUND', `No conflicting write ${pick} of "${field}"; pick "winner" or one of ${losing.map((l) => l.cid).join(', ')}.`, { docID, field, cid: pick })
+      }
+    }
+    if (field === DELETED_FIELD) {
+      const value = chosen === undefined ? current.deleted : chosen.value === true
+      return this.#change(c, docID, { [DELETED_FIELD]: value }, () => undefined)
+    }
+    const value = chosen === undefined ? current.fields[field] : chosen.value
+    const fields = validateFields(this.#eff(c).schema, { [field]: value }, 'update')
+    return this.#change(c, docID, fields, (rec) => {
+      if (rec.deleted) throw new TandemError('DOC_DELETED', `Document ${docID} is deleted; restore it before settling "${field}".`, { docID })
+      return undefined
+    })
   }
 
   async listDocuments(collection: string, query: ListQuery = {}): Promise<ListResult> {
@@ -449,7 +604,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const q = compileQuery(eff.schema, query)
     const range = { gte: `${c.id}!`, lt: `${c.id}!\xff` }
     const docs: DocumentView[] = []
-    if (q.plain && !q.deleted) {
+    const onlyConflicts = query.conflicts === true
+    const shownFields = new Set(eff.schema.fields.map((f) => f.name))
+    if (q.plain && !q.deleted && !onlyConflicts) {
       // Key order, and the stored count: a first page costs a page, not a collection scan.
       let skipped = 0
       for await (const [key, rec] of this.#store.docs.iterator(range)) {
@@ -457,22 +614,26 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const held = rec.deleted ? this.#held.get(key) : undefined
         if (rec.deleted && held === undefined) continue
         if (skipped < q.offset) { skipped++; continue }
-        docs.push(view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held))
+        docs.push(await this.#withConflicts(c, view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held), rec))
       }
       return { total: await this.#count(c.id), docs }
     }
-    const matched: DocumentView[] = []
+    const matched: Array<{ v: DocumentView; rec: DocRecord }> = []
     for await (const [key, rec] of this.#store.docs.iterator(range)) {
       const held = rec.deleted ? this.#held.get(key) : undefined
       if ((rec.deleted && held === undefined) !== q.deleted) continue
+      // A conflict on a field the current version removed is not shown, so does not count.
+      if (onlyConflicts && !(rec.deleted && rec.heads.length > 1) && !Object.keys(rec.x ?? {}).some((n) => n === DELETED_FIELD || shownFields.has(n))) continue
       const v = view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held)
-      if (q.match(v.fields)) matched.push(v)
+      if (q.match(v.fields)) matched.push({ v, rec })
     }
     if (q.compare !== null) {
       const cmp = q.compare
-      matched.sort((a, b) => cmp(a.fields, b.fields) || (a.docID < b.docID ? -1 : 1))
+      matched.sort((a, b) => cmp(a.v.fields, b.v.fields) || (a.v.docID < b.v.docID ? -1 : 1))
     }
-    return { total: matched.length, docs: matched.slice(q.offset, q.offset + q.limit) }
+    const page: DocumentView[] = []
+    for (const m of matched.slice(q.offset, q.offset + q.limit)) page.push(await this.#withConflicts(c, m.v, m.rec))
+    return { total: matched.length, docs: page }
   }
 
   /** A document's blocks in causal order (parents before children; concurrent ones by height, CID). */
@@ -685,7 +846,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const current = new Set(eff.schema.fields.map((f) => f.name))
       for (const f of next.fields) {
         if (current.has(f.name)) continue
-        const other = set.shapesOf(f.name).find((old) => old.type !== f.type || old.list !== f.list)
+        const other = set.shapesOf(f.name).find((old) => old.type !== f.type || old.list !== f.list || old.crdt !== f.crdt)
         if (other !== undefined) {
           throw new TandemError('SCHEMA_INCOMPATIBLE',
             `Cannot update ${c.name}: ${c.name}.${f.name} was ${fieldWords(other)} in an earlier version, and its values are still in the documents' history; add it back as ${other.list ? `[${other.type}]` : other.type}, or choose another name.`,
@@ -869,6 +1030,27 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const { [DELETED_FIELD]: _del, ...fields } = block.fields
     const genesis = block.parents.length === 0
     if (genesis || Object.keys(fields).length > 0) validateFields(schema, fields, genesis ? 'create' : 'update')
+    if (!genesis) {
+      for (const f of schema.fields) {
+        const term = fields[f.name]
+        if (f.crdt === 'pcounter' && typeof term === 'number' && term < 0) {
+          throw new TandemError('BLOCK_INVALID', `invalid block: ${schema.name}.${f.name} is a pcounter, which only grows; it decrements it by ${-term}`)
+        }
+      }
+    }
+  }
+
+  /** The counter fields of the schema version a block names (crdt.ts Counters), cached per version. */
+  #countersOf(enc: EncodedBlock): Counters | undefined {
+    const { block } = enc
+    const cached = this.#counterCache.get(block.schema)
+    if (cached !== undefined) return cached.size === 0 ? undefined : cached
+    const schema = this.#versionSchema(block.collection, block.schema)
+    if (schema === undefined) return undefined
+    const counters = new Map<string, 'Int' | 'Float'>()
+    for (const f of schema.fields) if (f.crdt !== undefined) counters.set(f.name, f.type === 'Float' ? 'Float' : 'Int')
+    this.#counterCache.set(block.schema, counters)
+    return counters.size === 0 ? undefined : counters
   }
 
   /** Raw bytes of a stored block (for sync). */
@@ -1038,7 +1220,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
           changes.drop(this.#store, txn, enc)
           try {
             this.#checkFields(enc)
-            applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+            applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
             const r = resultByCid.get(waiter)
             if (r !== undefined) r.status = 'applied'
             next.push(waiter)
@@ -1089,7 +1271,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       return { cid, status: 'pending' }
     }
     try {
-      applied.push(await applyBlock(this.#store, txn, this.#metas, enc))
+      applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       return { cid, status: 'applied' }
     } catch (err) {
       return this.#reject(cid, rejection(err))
@@ -1152,11 +1334,16 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Change events for a commit; a document whose deletion is held reads as alive in them. */
   #emitChanges(applied: Applied[], origin: ChangeOrigin, held: HeldChanges): void {
     const byDoc = new Map<string, ChangeEvent>()
+    const had = new Map<string, boolean>()
     for (const a of applied) {
       const key = docKey(a.collection, a.docID)
       const ev = byDoc.get(key) ?? { collection: a.collection, docID: a.docID, cids: [], origin, deleted: false, batchDocs: 0 }
       ev.cids.push(a.cid)
       ev.deleted = a.after.deleted && this.#held.get(key) === undefined
+      if (!had.has(key)) had.set(key, a.before?.x !== undefined)
+      const has = a.after.x !== undefined
+      if (had.get(key) !== has) ev.conflicts = has ? 'appeared' : 'cleared'
+      else delete ev.conflicts
       byDoc.set(key, ev)
     }
     // Deleted by an earlier commit of the window and held now: alive again as the window shows it.
@@ -1228,10 +1415,10 @@ function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord,
   // Fields of the current schema only (a removed field's values stay in the record, unseen); an
   // older document that never set a field reads its default, or null.
   for (const f of eff.schema.fields) fields[f.name] = rec.v[f.name] ?? f.default ?? null
-  let conflicts: Record<string, unknown> | undefined
+  let typeConflicts: Record<string, unknown> | undefined
   for (const f of eff.checked) {
     if (!fits(c.name, f, fields[f.name])) {
-      (conflicts ??= {})[f.name] = fields[f.name]
+      (typeConflicts ??= {})[f.name] = fields[f.name]
       fields[f.name] = f.default ?? null
     }
   }
@@ -1240,7 +1427,7 @@ function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord,
     heads: rec.heads as BlockCID[], createdAt: rec.createdAt, updatedAt: rec.updatedAt,
   }
   if (rec.deleted && held !== undefined) v.held = { batch: held.batch, since: held.at }
-  if (conflicts !== undefined) v.conflicts = conflicts
+  if (typeConflicts !== undefined) v.typeConflicts = typeConflicts
   return v
 }
 

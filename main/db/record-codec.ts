@@ -6,6 +6,10 @@
  * is ~370 bytes instead of ~480; a bulk write's LevelDB bytes are mostly records and blocks.
  *
  *   [v, w, c, heads, h, deleted (0 or 1), createdAt, updatedAt]   heads: CID string or index into c
+ *   [v, w, x, c, heads, h, deleted, createdAt, updatedAt]          a document with conflicts (crdt.ts `x`)
+ *
+ * The conflicts go before `c`, so a record without them is byte for byte what it was, and
+ * `recordHeads` still finds `c` and the heads at the end.
  */
 import type { DocRecord } from './crdt.ts'
 
@@ -18,11 +22,22 @@ export function encodeRecord(rec: DocRecord): string {
     if (hs === heads) hs = heads.slice()
     hs[i] = at
   }
+  if (rec.x !== undefined) return JSON.stringify([rec.v, rec.w, rec.x, c, hs, rec.h, rec.deleted ? 1 : 0, rec.createdAt, rec.updatedAt])
   return JSON.stringify([rec.v, rec.w, c, hs, rec.h, rec.deleted ? 1 : 0, rec.createdAt, rec.updatedAt])
 }
 
 export function decodeRecord(text: string): DocRecord {
-  const a = JSON.parse(text) as [DocRecord['v'], DocRecord['w'], string[], Array<string | number>, number, number, number, number]
+  const a = JSON.parse(text) as unknown[]
+  if (a.length === 9) {
+    const rec = decodeArray(a.slice(0, 2).concat(a.slice(3)))
+    rec.x = a[2] as Record<string, string[]>
+    return rec
+  }
+  return decodeArray(a)
+}
+
+function decodeArray(u: unknown[]): DocRecord {
+  const a = u as [DocRecord['v'], DocRecord['w'], string[], Array<string | number>, number, number, number, number]
   const c = a[2]
   const heads = a[3].map((h) => typeof h === 'number' ? c[h]! : h)
   return { v: a[0], w: a[1], c, heads, h: a[4], deleted: a[5] === 1, createdAt: a[6], updatedAt: a[7] }

@@ -5,7 +5,7 @@
 import { GraphQLError, Kind, parse, valueFromASTUntyped, type FieldDefinitionNode, type TypeNode } from 'graphql'
 import * as dagCbor from '@ipld/dag-cbor'
 import { TandemError } from '../../shared/errors.ts'
-import { SCALARS, type CollectionID, type CollectionSchema, type FieldSchema, type Scalar } from '../../shared/types.ts'
+import { SCALARS, type CollectionID, type CollectionSchema, type CounterKind, type FieldSchema, type Scalar } from '../../shared/types.ts'
 import { cidOf } from './cid.ts'
 import { checkDefault } from './validate.ts'
 
@@ -64,6 +64,8 @@ export function parseSDL(sdl: string): CollectionSchema[] {
         throw new TandemError('SCHEMA_INVALID', `Field "${name}.${fname}": arguments are not supported.`)
       }
       const f = fieldType(name, fname, field.type)
+      const crdt = crdtOf(name, field, f)
+      if (crdt !== undefined) f.crdt = crdt
       const dflt = defaultOf(name, field)
       if (dflt !== undefined) f.default = checkDefault(name, f, dflt)
       out.push(f)
@@ -106,10 +108,11 @@ function defaultOf(collection: string, field: FieldDefinitionNode): unknown {
   let value: unknown
   for (const d of field.directives ?? []) {
     const where = `Field "${collection}.${field.name.value}"`
+    if (d.name.value === 'crdt') continue
     if (d.name.value !== 'default') {
       const rename = /rename/i.test(d.name.value)
         ? ' Renames are not supported: remove the field and add one with the new name (the old values stay in the history).' : ''
-      throw new TandemError('SCHEMA_INVALID', `${where}: the directive @${d.name.value} is not supported; only @default(value: …) is.${rename}`)
+      throw new TandemError('SCHEMA_INVALID', `${where}: the directive @${d.name.value} is not supported; only @default(value: …) and @crdt(type: pncounter|pcounter) are.${rename}`)
     }
     const args = d.arguments ?? []
     if (value !== undefined || args.length !== 1 || args[0]!.name.value !== 'value') {
@@ -120,6 +123,29 @@ function defaultOf(collection: string, field: FieldDefinitionNode): unknown {
     if (value === null) throw new TandemError('SCHEMA_INVALID', `${where}: a default of null is what every field has already; leave it out.`)
   }
   return value
+}
+
+/**
+ * `@crdt(type: pncounter)` or `@crdt(type: pcounter)` (DefraDB's spelling): the field is a counter.
+ * Only a single Int or Float can be one.
+ */
+function crdtOf(collection: string, field: FieldDefinitionNode, f: FieldSchema): CounterKind | undefined {
+  let kind: CounterKind | undefined
+  for (const d of field.directives ?? []) {
+    if (d.name.value !== 'crdt') continue
+    const where = `Field "${collection}.${field.name.value}"`
+    const args = d.arguments ?? []
+    const arg = args[0]
+    const value = arg === undefined ? undefined : valueFromASTUntyped(arg.value)
+    if (kind !== undefined || args.length !== 1 || arg!.name.value !== 'type' || (value !== 'pncounter' && value !== 'pcounter')) {
+      throw new TandemError('SCHEMA_INVALID', `${where}: write a counter as @crdt(type: pncounter) or @crdt(type: pcounter), once.`)
+    }
+    if ((f.type !== 'Int' && f.type !== 'Float') || f.list) {
+      throw new TandemError('SCHEMA_INVALID', `${where} is ${f.list ? `a list of ${f.type}` : f.type}: a counter (@crdt(type: ${value})) must be an Int or a Float.`, { collection, field: f.name })
+    }
+    kind = value
+  }
+  return kind
 }
 
 function checkName(name: string, what: string): void {
@@ -154,6 +180,7 @@ function canonical(schema: CollectionSchema): unknown {
 export function canonicalField(f: FieldSchema): Record<string, unknown> {
   const out: Record<string, unknown> = { name: f.name, type: f.type, list: f.list, required: f.required, itemRequired: f.itemRequired }
   if (f.default !== undefined) out.default = f.default
+  if (f.crdt !== undefined) out.crdt = f.crdt
   return out
 }
 
@@ -162,7 +189,7 @@ export function toSDL(schema: CollectionSchema): string {
   const lines = schema.fields.map((f) => {
     let t: string = f.type
     if (f.list) t = `[${t}${f.itemRequired ? '!' : ''}]`
-    return `  ${f.name}: ${t}${f.required ? '!' : ''}${f.default !== undefined ? ` @default(value: ${literal(f.default)})` : ''}`
+    return `  ${f.name}: ${t}${f.required ? '!' : ''}${f.crdt !== undefined ? ` @crdt(type: ${f.crdt})` : ''}${f.default !== undefined ? ` @default(value: ${literal(f.default)})` : ''}`
   })
   return `type ${schema.name} {\n${lines.join('\n')}\n}`
 }

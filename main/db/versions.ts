@@ -295,6 +295,9 @@ export function incompatibility(collection: string, prev: readonly FieldSchema[]
       }
       continue
     }
+    if (old.crdt !== f.crdt) {
+      return `${collection}.${f.name} is ${fieldWords(old)} and cannot become ${fieldWords(f)}: a field is a counter from the start or never (its values mean different things); add a new field`
+    }
     if (old.type !== f.type || old.list !== f.list) {
       return `${collection}.${f.name} is ${fieldWords(old)} and cannot become ${fieldWords(f)} (changing a field's type is not supported; renames neither): remove the field and add one with another name — the old values stay in the history`
     }
@@ -307,7 +310,7 @@ export function incompatibility(collection: string, prev: readonly FieldSchema[]
 export function fieldWords(f: FieldSchema): string {
   let t: string = f.type
   if (f.list) t = `[${t}${f.itemRequired ? '!' : ''}]`
-  return `${f.name}: ${t}${f.required ? '!' : ''}${f.default !== undefined ? ` = ${literal(f.default)}` : ''}`
+  return `${f.name}: ${t}${f.required ? '!' : ''}${f.crdt !== undefined ? ` @crdt(type: ${f.crdt})` : ''}${f.default !== undefined ? ` = ${literal(f.default)}` : ''}`
 }
 
 function short(id: string): string {

@@ -20,6 +20,8 @@ export const ListInput = z.object({
   offset: z.number().int().min(0).optional(),
   /** List deleted documents (the trash) instead of live ones. */
   deleted: z.boolean().optional(),
+  /** Only documents with conflicts (`total` counts them). */
+  conflicts: z.boolean().optional(),
 }).strict()
 
 export const documentCalls = {
@@ -35,6 +37,19 @@ export const documentCalls = {
   'documents.delete': call<DocumentView>()('Delete a document (it can be restored).', z.object(Ref).strict()),
   'documents.restore': call<DocumentView>()('Restore a deleted document.', z.object(Ref).strict()),
   'documents.list': call<ListResult>()('Documents matching a filter, sorted, one page at a time, with the total.', ListInput),
+  /**
+   * Settles a field's conflict: writes the chosen value (`pick`: a losing write's CID from
+   * `conflicts`, or "winner") as a new change on top of every concurrent write. `_deleted`: the
+   * winner deletes again, an edit's CID restores.
+   */
+  'documents.resolve': call<DocumentView>()('Settle a conflicting field by keeping one of its values.',
+    z.object({ ...Ref, field: z.string().min(1).max(256), pick: z.string().min(1).max(256) }).strict()),
+  /**
+   * Adds `amount` to a counter field (`@crdt(type: pncounter|pcounter)`); negative decrements a
+   * pncounter. Concurrent increments on any devices add up.
+   */
+  'documents.increment': call<DocumentView>()('Add to a counter field.',
+    z.object({ ...Ref, field: z.string().min(1).max(256), amount: z.number().finite() }).strict()),
   /** Every change of the document as a DAG node, oldest first (parents before children). */
   'documents.history': call<HistoryNode[]>()('The change DAG of a document.', z.object(Ref).strict()),
 }

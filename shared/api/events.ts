@@ -14,6 +14,8 @@ export interface ApiEvents {
     deleted: boolean
     /** Documents changed by the same commit: a window may refresh once for a large batch. */
     batchDocs: number
+    /** The document's conflicting edits appeared, or all cleared, with this change. */
+    conflicts?: 'appeared' | 'cleared'
   }
   /** A collection was defined, or got a new schema version (here, or from another device). */
   'collection': CollectionInfo

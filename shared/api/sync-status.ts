@@ -53,6 +53,8 @@ export interface SyncStatusReport {
      * blocks are here (so in sync), the decision is the person's.
      */
     heldDeletes?: number
+    /** Per collection with any: how many documents have conflicting edits (doc list --conflicts). */
+    conflicts?: Array<{ collection: CollectionID; name: string; docs: number }>
   }
   /** Anti-entropy period in ms (0: only on connect). */
   antiEntropyMs: number

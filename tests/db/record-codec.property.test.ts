@@ -21,13 +21,17 @@ const record: fc.Arbitrary<DocRecord> = fc.record({
   deleted: fc.boolean(),
   createdAt: fc.nat(),
   updatedAt: fc.nat(),
-}).map(({ v, c, extra, pick, h, deleted, createdAt, updatedAt }) => {
+  // Conflicts (maximal writes of a field, crdt.ts `x`): a record with them has a ninth entry.
+  x: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.uniqueArray(cid, { minLength: 2, maxLength: 3 }), { minKeys: 1, maxKeys: 2 }), { nil: undefined }),
+}).map(({ v, c, extra, pick, h, deleted, createdAt, updatedAt, x }) => {
   // Heads: some also in the stamp table (written as indexes), some not; at least one.
   const fromC = c.length === 0 ? [] : [...new Set(pick.map((i) => c[i % c.length]!))]
   const heads = [...fromC, ...extra.filter((x) => !c.includes(x))]
   if (heads.length === 0) heads.push('bafyreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')
   const w = Object.fromEntries(Object.keys(v).map((k, i) => [k, [i % Math.max(1, c.length), h]])) as unknown as DocRecord['w']
-  return { v: JSON.parse(JSON.stringify(v)) as DocRecord['v'], w, c, heads, h, deleted, createdAt, updatedAt }
+  const rec: DocRecord = { v: JSON.parse(JSON.stringify(v)) as DocRecord['v'], w, c, heads, h, deleted, createdAt, updatedAt }
+  if (x !== undefined) rec.x = JSON.parse(JSON.stringify(x)) as Record<string, string[]>
+  return rec
 })
 
 test('records round-trip, and recordHeads gives the heads of the full decode', () => {

@@ -191,11 +191,11 @@ test('concurrent compatible versions merge into one shape with both; concurrent 
     if (winnerType === 'Int') {
       assert.equal(docA.fields.year, 1965)
       assert.equal(docB.fields.year, null)
-      assert.deepEqual(docB.conflicts, { year: 'nineteen' })
+      assert.deepEqual(docB.typeConflicts, { year: 'nineteen' })
     } else {
       assert.equal(docB.fields.year, 'nineteen')
       assert.equal(docA.fields.year, null)
-      assert.deepEqual(docA.conflicts, { year: 1965 })
+      assert.deepEqual(docA.typeConflicts, { year: 1965 })
     }
   }
 })

@@ -102,7 +102,7 @@ test('conflicting concurrent changes follow the rule (equal depth: lower version
   // The document's rating register holds whichever block won it; if it does not fit the winning
   // type, it is shown as a conflict. Both values stay in the history.
   const doc = await b.db.getDocument('Books', id)
-  const shown = doc.fields.rating ?? doc.conflicts?.rating
+  const shown = doc.fields.rating ?? doc.typeConflicts?.rating
   assert.ok(shown === 5 || shown === 'five')
   const history = await b.db.history('Books', id)
   assert.ok(history.some((h) => h.fields.rating === 5) && history.some((h) => h.fields.rating === 'five'))

@@ -30,8 +30,9 @@ export function documentCommands(client: Command): void {
     .option('--limit <n>', 'at most this many')
     .option('--offset <n>', 'skip this many')
     .option('--deleted', 'list deleted documents instead')
+    .option('--conflicts', 'only documents with conflicting edits')
     .description('List documents; prints {"total", "docs"}.')
-    .action(action((api, collection: string, o: { filter?: string; sort?: string; limit?: string; offset?: string; deleted?: boolean }) =>
+    .action(action((api, collection: string, o: { filter?: string; sort?: string; limit?: string; offset?: string; deleted?: boolean; conflicts?: boolean }) =>
       api.call('documents.list', {
         collection,
         ...(o.filter !== undefined ? { filter: parseJSONArg(o.filter, 'filter') as Record<string, unknown> } : {}),
@@ -39,7 +40,21 @@ export function documentCommands(client: Command): void {
         ...(o.limit !== undefined ? { limit: parseIntArg(o.limit, '--limit') } : {}),
         ...(o.offset !== undefined ? { offset: parseIntArg(o.offset, '--offset') } : {}),
         ...(o.deleted === true ? { deleted: true } : {}),
+        ...(o.conflicts === true ? { conflicts: true } : {}),
       })))
+  d.command('increment').argument('<collection>').argument('<docID>').argument('<field>', 'a counter field (@crdt(type: pncounter|pcounter))')
+    .argument('<amount>', 'a number; negative decrements a pncounter')
+    .description('Add to a counter; concurrent increments on any devices add up. Prints the document.')
+    .action(action((api, collection: string, docID: string, field: string, amount: string) => {
+      const n = Number(amount)
+      if (amount.trim() === '' || !Number.isFinite(n)) throw new TandemError('INVALID_INPUT', `The amount must be a number, not "${amount}".`)
+      return api.call('documents.increment', { collection, docID, field, amount: n })
+    }))
+  d.command('resolve').argument('<collection>').argument('<docID>').argument('<field>', 'a field in conflict (or _deleted)')
+    .requiredOption('--pick <cid|winner>', 'the CID of the value to keep (from doc get\'s conflicts), or "winner"')
+    .description('Settle a conflicting field: writes the chosen value as a new change; prints the document.')
+    .action(action((api, collection: string, docID: string, field: string, o: { pick: string }) =>
+      api.call('documents.resolve', { collection, docID, field, pick: o.pick })))
   d.command('history').argument('<collection>').argument('<docID>')
     .description("A document's changes as DAG nodes: device, time, changed fields, links.")
     .action(action((api, collection: string, docID: string) => api.call('documents.history', { collection, docID })))

@@ -54,6 +54,8 @@ export function DocumentDialog({ collection, doc, onClose }: { collection: Colle
             ) : (
               <input
                 value={texts[f.name]}
+                readOnly={f.crdt !== undefined && doc !== null}
+                title={f.crdt !== undefined && doc !== null ? 'A counter: use + and − in the table (increments from every device add up)' : undefined}
                 required={f.required && f.default === undefined && doc === null}
                 inputMode={f.type === 'Int' ? 'numeric' : f.type === 'Float' ? 'decimal' : undefined}
                 placeholder={f.default !== undefined && doc === null ? `default: ${showValue(f.default)}` : f.type === 'DateTime' ? '2026-01-31T12:00:00Z' : undefined}

@@ -8,6 +8,7 @@ import { showValue } from '../common/format.ts'
 import { useTandem } from '../store/store.ts'
 import { FilterBar, type Filter } from './FilterBar.tsx'
 import { DeleteButton } from './DeleteButton.tsx'
+import { ConflictsDialog } from './ConflictsDialog.tsx'
 
 const PAGE = 20
 
@@ -26,6 +27,11 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
   const [page, setPage] = useState<ListResult | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [reloads, setReloads] = useState(0)
+  const [conflictsOf, setConflictsOf] = useState<string | null>(null)
+  const increment = (doc: DocumentView, field: string, amount: number): void => {
+    api().call('documents.increment', { collection: collection.name, docID: doc.docID, field, amount })
+      .then(() => setReloads((n) => n + 1), (err: unknown) => setError(humanError(err)))
+  }
 
   useEffect(() => {
     let live = true
@@ -71,14 +77,29 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
                 {fields.map((f) => (
                   <td key={f.name}>
                     {showValue(doc.fields[f.name])}
-                    {doc.conflicts?.[f.name] !== undefined && (
+                    {f.crdt !== undefined && (
+                      <span className="counter-controls">
+                        <button type="button" className="small" aria-label={`Add 1 to ${f.name} of ${label(doc, fields)}`} onClick={() => increment(doc, f.name, 1)}>+</button>
+                        {f.crdt === 'pncounter' && (
+                          <button type="button" className="small" aria-label={`Subtract 1 from ${f.name} of ${label(doc, fields)}`} onClick={() => increment(doc, f.name, -1)}>−</button>
+                        )}
+                      </span>
+                    )}
+                    {doc.conflicts?.[f.name] !== undefined && <span className="pill warn conflict-mark" title="Edited on another device at the same time">⚠</span>}
+                    {doc.typeConflicts?.[f.name] !== undefined && (
                       <span className="pill warn" title="Written under a concurrent schema version that gave this field another type (see the notice above); kept, not shown as the field.">
-                        conflict: {showValue(doc.conflicts[f.name])}
+                        conflict: {showValue(doc.typeConflicts[f.name])}
                       </span>
                     )}
                   </td>
                 ))}
                 <td className="row-actions">
+                  {doc.conflicts !== undefined && (
+                    <button type="button" className="pill warn conflict-badge" aria-label={`Conflicting edits in ${label(doc, fields)}`}
+                      onClick={() => setConflictsOf(doc.docID)}>
+                      {Object.keys(doc.conflicts).length === 1 ? '1 conflict' : `${Object.keys(doc.conflicts).length} conflicts`}
+                    </button>
+                  )}
                   {doc.held !== undefined && <span className="pill warn" title="Another device deleted it; the deletion is held until you choose (banner above).">deletion held</span>}
                   <button type="button" className="small" aria-label={`Edit ${label(doc, fields)}`} onClick={() => onEdit(doc)}>Edit</button>
                   <button type="button" className="small" aria-label={`History of ${label(doc, fields)}`} onClick={() => onHistory(doc)}>History</button>
@@ -92,6 +113,9 @@ export function DocumentsTable({ collection, onEdit, onHistory }: Props) {
           </tbody>
         </table>
       </div>
+      {conflictsOf !== null && page?.docs.find((d) => d.docID === conflictsOf)?.conflicts !== undefined && (
+        <ConflictsDialog collection={collection} doc={page.docs.find((d) => d.docID === conflictsOf)!} onClose={() => { setConflictsOf(null); setReloads((n) => n + 1) }} />
+      )}
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Previous page</button>
         <span>{total === 0 ? '0' : `${offset + 1}–${Math.min(offset + PAGE, total)}`} of {total}</span>

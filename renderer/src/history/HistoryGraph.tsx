@@ -13,7 +13,7 @@ const PAD = 20
 /** A pseudo-node for the document as it is now when several heads are still open (merged on read). */
 export const NOW = 'now'
 
-export function HistoryGraph({ nodes, heads }: { nodes: HistoryNode[]; heads: string[] }) {
+export function HistoryGraph({ nodes, heads, concurrent = new Map() }: { nodes: HistoryNode[]; heads: string[]; concurrent?: ReadonlyMap<string, string[]> }) {
   const dag = nodes.map((n) => ({ id: n.cid as string, links: n.links as string[] }))
   if (heads.length > 1) dag.push({ id: NOW, links: heads })
   const { placed, edges, lanes } = layoutDag(dag)
@@ -40,7 +40,8 @@ export function HistoryGraph({ nodes, heads }: { nodes: HistoryNode[]; heads: st
         const merge = p.id === NOW || (n !== undefined && n.links.length > 1)
         const colour = n === undefined ? 'now' : `d${devices.indexOf(n.device) % 6}`
         return (
-          <g key={p.id} className={merge ? 'dag-node merge' : 'dag-node'} data-testid={merge ? 'dag-merge' : 'dag-change'}>
+          <g key={p.id} className={`${merge ? 'dag-node merge' : 'dag-node'}${concurrent.has(p.id) ? ' concurrent' : ''}`} data-testid={merge ? 'dag-merge' : 'dag-change'}>
+            {concurrent.has(p.id) && <circle className="concurrent-ring" cx={x} cy={y} r={12} />}
             <circle className={`dot ${colour}`} cx={x} cy={y} r={merge ? 9 : 7} />
             {n === undefined ? (
               <text x={textX} y={y + 4} className="dag-title">Now: {heads.length} branches merged (each field keeps its latest write)</text>
@@ -48,6 +49,7 @@ export function HistoryGraph({ nodes, heads }: { nodes: HistoryNode[]; heads: st
               <>
                 <text x={textX} y={y - 3} className="dag-title">
                   {describe(n)}{n.links.length > 1 ? ` · merge of ${n.links.length} branches` : ''}
+                  {concurrent.has(p.id) ? ` · concurrent write (conflict on ${concurrent.get(p.id)!.join(', ')})` : ''}
                 </text>
                 <text x={textX} y={y + 14} className="dag-meta">
                   {n.deviceName ?? shortID(n.device)} · {clock(n.time)} · {shortID(n.cid, 8, 6)}

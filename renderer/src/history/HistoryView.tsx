@@ -39,7 +39,19 @@ export function HistoryView({ collection, docID, onBack }: { collection: Collect
           ))}
         </dl>
       )}
-      {nodes !== null && doc !== null && <HistoryGraph nodes={nodes} heads={doc.heads} />}
+      {nodes !== null && doc !== null && <HistoryGraph nodes={nodes} heads={doc.heads} concurrent={concurrentWrites(doc)} />}
     </div>
   )
+}
+
+/** The writes in conflict (each field's concurrent maximal writes, the one shown now included). */
+function concurrentWrites(doc: DocumentView): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  const add = (cid: string, field: string): void => { out.set(cid, [...(out.get(cid) ?? []), field === '_deleted' ? 'delete' : field]) }
+  for (const [field, list] of Object.entries(doc.conflicts ?? {})) {
+    for (const c of list) add(c.cid, field)
+    const w = doc.conflictWinners?.[field]
+    if (w !== undefined) add(w.cid, field)
+  }
+  return out
 }
