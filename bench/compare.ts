@@ -263,7 +263,7 @@ if (workloads.includes('w3')) {
   const cells = { tandem: c('tandem'), automerge: c('automerge'), orbitdb: c('orbitdb') }
   const ratios = { automergeP99: ratioOf(t, pick('w3', 'automerge', 'w3'), (o) => o.p99, (o) => o.p99, true), orbitdbP99: ratioOf(t, pick('w3', 'orbitdb', 'w3'), (o) => o.p99, (o) => o.p99, true) }
   const pass = cells.tandem.p99.value === undefined || cells.tandem.p99.dnf ? undefined : cells.tandem.p99.value < GOALS.w3P99Ms
-  const lat = (x: { p50: Cell; p99: Cell }, s: System): string => orFailed(x.p99, s, x.p99.dnf ? fmtCell(x.p99, ms, 'edits') : `p50 ${ms(x.p50.value!)}, p99 ${ms(x.p99.value!)}`)
+  const lat = (x: { p50: Cell; p99: Cell }, s: System): string => orFailed(x.p99, s, x.p99.dnf || x.p50.value === undefined || x.p99.value === undefined ? fmtCell(x.p99, ms, 'edits') : `p50 ${ms(x.p50.value)}, p99 ${ms(x.p99.value)}`)
   rows.push([`W3 one edit A→B, ${fmt(W3_EDITS)} edits one at a time`, lat(cells.tandem, 'tandem'), lat(cells.automerge, 'automerge'), lat(cells.orbitdb, 'orbitdb'), '-', times(ratios.automergeP99), times(ratios.orbitdbP99), '-', `Tandem p99 < ${GOALS.w3P99Ms} ms`, verdict(pass)])
   results.w3 = { edits: W3_EDITS, medians: cells, ratiosPeerP99OverTandemP99: ratios, goal: { maxP99Ms: GOALS.w3P99Ms, pass: pass ?? null } }
   charts.w3!.push(...(['p50', 'p99'] as const).map((p) => ({
