@@ -41,6 +41,8 @@ export const ERROR_CODES = [
   /** Nearby pairing: the code typed is not the one the other device shows (`details.triesLeft`). */
   'PAIRING_WRONG_CODE',
   // API and transports
+  /** The node is still starting (maybe upgrading its data directory): only `node.status` answers; ask again when it says ready. */
+  'NODE_STARTING',
   'UNKNOWN_CALL',
   'UNAUTHORIZED',
   'BAD_FRAME',

@@ -11,7 +11,7 @@ import {
 } from '../../shared/api/index.ts'
 import type { TandemNode } from '../node/tandem-node.ts'
 import { hostAllowed, originAllowed, tokenMatches, tokenOf } from './auth.ts'
-import { bridgeEvents } from './event-bridge.ts'
+import { bridgeEvents, type EventSink } from './event-bridge.ts'
 import { describeZod } from './errors.ts'
 import type { ApiImplementation } from './implementation.ts'
 import { serveStatic } from './static-ui.ts'
@@ -19,8 +19,13 @@ import { serveStatic } from './static-ui.ts'
 /** A subscriber this far behind on events is dropped (it reconnects and re-reads state). */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 
-export interface ApiServerOptions {
-  node: TandemNode
+export type ApiServerOptions = ApiServerBase & (
+  | { node: TandemNode }
+  /** Instead of a node: attach the events some other way (main/api/starting.ts, before the node is up). */
+  | { events: (sink: EventSink) => () => void }
+)
+
+interface ApiServerBase {
   api: ApiImplementation
   host: string
   port: number
@@ -38,7 +43,8 @@ export interface ApiServer {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { api, node, token } = options
+  const { api, token } = options
+  const attachEvents = 'events' in options ? options.events : (sink: EventSink) => bridgeEvents(options.node, api, sink)
   const log = options.log ?? (() => {})
   let port = options.port
   const ownOrigins = (): string[] => [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]
@@ -128,7 +134,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     send(ws, outcome.ok ? { id, result: outcome.result ?? null } : { id, error: outcome.error })
   }
 
-  const detach = bridgeEvents(node, api, (event, data) => {
+  const detach = attachEvents((event, data) => {
     let text: string | undefined
     for (const [ws, subs] of subscriptions) {
       if (!subs.has(event)) continue

@@ -9,6 +9,9 @@ import { resolve } from 'node:path'
 import { TandemNode } from '../node/tandem-node.ts'
 import { createApi } from '../api/implementation.ts'
 import { startApiServer, type ApiServer } from '../api/ws-server.ts'
+import { startingApi } from '../api/starting.ts'
+import { UPGRADES } from '../db/upgrades/index.ts'
+import type { UpgradeStep } from '../db/upgrades/step.ts'
 import { newToken } from '../api/auth.ts'
 import { writeApiFile, removeApiFile } from './api-file.ts'
 import { isTandemError } from '../../shared/errors.ts'
@@ -47,6 +50,19 @@ export async function runStart(o: StartOptions): Promise<void> {
   }
   // Lines as before: the ISO time, then "namespace: message"; debug lines only with TANDEM_DEBUG=1.
   const log = createLogger((line) => err(`${new Date().toISOString()} ${line}`))
+  // The API (and the window) come up before the node, so a long store upgrade shows in the window:
+  // until the node is up every call answers NODE_STARTING but node.status (main/api/starting.ts).
+  const starting = startingApi()
+  const token = newToken()
+  let server: ApiServer
+  try {
+    server = await startApiServer({ api: starting.api, events: starting.events, host: o.api.host, port: o.api.port, token, ...(o.ui ? { uiDir: UI_DIR } : {}) })
+  } catch (e) {
+    err(`tandem: the API cannot listen on ${o.api.host}:${o.api.port}: ${(e as Error).message} (another node? pick one with --api-addr)`)
+    process.exit(1)
+  }
+  if (o.ui) out(`Tandem is starting; the window: http://${server.address}/#token=${token}`)
+  const slow = slowUpgradesForTests()
   let node: TandemNode
   try {
     node = await TandemNode.start({
@@ -55,22 +71,17 @@ export async function runStart(o: StartOptions): Promise<void> {
       ...(o.antiEntropyMs !== undefined ? { antiEntropyMs: o.antiEntropyMs } : {}),
       ...(o.massDelete !== undefined ? { massDelete: o.massDelete } : {}),
       ...(o.network !== undefined ? { network: o.network } : {}),
+      ...(slow !== undefined ? { upgrades: slow } : {}),
+      onUpgradeProgress: starting.upgradeProgress,
       log,
     })
   } catch (e) {
     err(`tandem: ${isTandemError(e) ? `${e.message} [${e.code}]` : String(e)}`)
+    await server.close().catch(() => {})
     process.exit(1)
   }
-  const api = createApi(node)
-  const token = newToken()
-  let server: ApiServer
-  try {
-    server = await startApiServer({ node, api, host: o.api.host, port: o.api.port, token, ...(o.ui ? { uiDir: UI_DIR } : {}) })
-  } catch (e) {
-    err(`tandem: the API cannot listen on ${o.api.host}:${o.api.port}: ${(e as Error).message} (another node? pick one with --api-addr)`)
-    await node.stop()
-    process.exit(1)
-  }
+  starting.ready(node, createApi(node))
+  // CLI clients find the node by api.json: written once it answers every call.
   await writeApiFile(dataDir, { address: server.address, token, pid: process.pid })
 
   const collections = await node.db.listCollections()
@@ -113,4 +124,24 @@ export async function runStart(o: StartOptions): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'))
   // With --no-p2p nothing else may keep the event loop alive until a signal arrives.
   setInterval(() => {}, 1 << 30)
+}
+
+/**
+ * TEST-ONLY: with TANDEM_TEST_SLOW_UPGRADE_MS=N each store upgrade step first spends N ms reporting
+ * progress (0 to 100 of 100), so an e2e test sees the window's upgrade screen. Never set it otherwise.
+ */
+function slowUpgradesForTests(): UpgradeStep[] | undefined {
+  const ms = Number(process.env['TANDEM_TEST_SLOW_UPGRADE_MS'] ?? '')
+  if (!Number.isFinite(ms) || ms <= 0) return undefined
+  return UPGRADES.map((step) => ({
+    ...step,
+    async run(ctx) {
+      for (let i = 0; i < 100; i++) {
+        ctx.progress(i, 100)
+        await new Promise((r) => setTimeout(r, ms / 100))
+      }
+      ctx.progress(100, 100)
+      await step.run(ctx)
+    },
+  }))
 }

@@ -65,7 +65,7 @@ export interface OpenStoreOptions {
   upgrades?: readonly UpgradeStep[]
   /** Lines for the node's log: an upgrade's start, its progress about once a second, its end. */
   log?: (msg: string) => void
-  /** An upgrade's progress, as it goes (at most about once a second per step, and at each step's end). */
+  /** An upgrade's progress, as it goes: at each step's start (done and total 0), at most every 250 ms meanwhile, and at its end. */
   onProgress?: (p: UpgradeProgress) => void
 }
 
@@ -75,6 +75,8 @@ export function upgradePaths(path: string): { marker: string; backup: string; fo
 }
 const FORMAT_FILE = 'tandem-format.json'
 const PROGRESS_EVERY_MS = 1000
+/** The progress callback (a window's progress bar) hears more often than the log. */
+const CALLBACK_EVERY_MS = 250
 
 /**
  * Opens the store at `path`: finishes an interrupted upgrade, marks a new store with the current
@@ -192,21 +194,30 @@ async function runStep(store: Store, step: UpgradeStep, where: UpgradeProgress['
   const name = `Store upgrade step ${where.index} of ${where.of}`
   log(`${name} (format ${step.from} → ${step.to}): ${step.describe}`)
   let last = -Infinity
+  let lastCallback = -Infinity
   let held: UpgradeProgress | null = null
   const report = (p: UpgradeProgress): void => {
-    last = performance.now()
+    last = lastCallback = performance.now()
     held = null
     options.onProgress?.(p)
     log(`${name}: ${p.done} of ${p.total}${p.total > 0 ? ` (${Math.floor((p.done / p.total) * 100)}%)` : ''}`)
   }
+  options.onProgress?.({ ...whole, step: where, done: 0, total: 0 })
   await step.run({
     store,
     txn: () => store.txn(),
     batch: () => store.db.batch(),
     progress: (n, total) => {
       const p: UpgradeProgress = { ...whole, step: where, done: n, total }
-      if (performance.now() - last >= PROGRESS_EVERY_MS) report(p)
-      else held = p
+      const now = performance.now()
+      if (now - last >= PROGRESS_EVERY_MS) report(p)
+      else {
+        held = p
+        if (now - lastCallback >= CALLBACK_EVERY_MS) {
+          lastCallback = now
+          options.onProgress?.(p)
+        }
+      }
     },
     log,
   })

@@ -1,6 +1,6 @@
 /**
- * Electron main process: a thin shell. It starts the node in-process on the app's data directory,
- * carries the API contract over IPC, and opens the one window.
+ * Electron main process: a thin shell. It opens the one window, starts the node in-process on the
+ * app's data directory, and carries the API contract over IPC (answering "starting" until the node is up).
  */
 import { join } from 'node:path'
 import { app, BrowserWindow, dialog, session } from 'electron'
@@ -50,17 +50,15 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(async () => {
     restrictPermissions(session.defaultSession, devOrigin)
     handleAppProtocol(session.defaultSession, RENDERER_DIR)
-    try {
-      // IPC handlers exist before the page loads, so its first calls find them.
-      await startNode(() => BrowserWindow.getAllWindows(), devOrigin)
-    } catch (err) {
-      dialog.showErrorBox('Tandem cannot start', err instanceof Error ? err.message : String(err))
-      app.exit(1)
-      return
-    }
-    openWindow()
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) openWindow()
     })
+    try {
+      // The window opens first (once the IPC handlers exist), and shows the node starting or upgrading its data.
+      await startNode(() => BrowserWindow.getAllWindows(), devOrigin, openWindow)
+    } catch (err) {
+      dialog.showErrorBox('Tandem cannot start', err instanceof Error ? err.message : String(err))
+      app.exit(1)
+    }
   })
 }

@@ -89,6 +89,8 @@ export interface TandemNodeOptions {
   massDelete?: MassDeleteOptions | false
   /** For tests only: store upgrade steps instead of the real ones (see DatabaseOptions.upgrades). */
   upgrades?: DatabaseOptions['upgrades']
+  /** A store upgrade's progress while `start` runs it (a window shows it: main/api/starting.ts). */
+  onUpgradeProgress?: DatabaseOptions['onUpgradeProgress']
   /**
    * Where the node's log goes: a Logger (../net/logger.ts), or a sink taking each line ("namespace:
    * message"; debug lines only with TANDEM_DEBUG=1). Default: nowhere. A store upgrade at start
@@ -263,6 +265,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       isTrustedAuthor: (author, from) => group?.trustsBlock(author, from) ?? false,
       ...(options.massDelete !== undefined ? { massDelete: options.massDelete } : {}),
       ...(options.upgrades !== undefined ? { upgrades: options.upgrades } : {}),
+      ...(options.onUpgradeProgress !== undefined ? { onUpgradeProgress: options.onUpgradeProgress } : {}),
       log: log.forComponent('store').info,
     })
     let host: Host | null = null

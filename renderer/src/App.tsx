@@ -8,6 +8,13 @@ import { ReplicatorsView } from './replicators/ReplicatorsView.tsx'
 import { ThisDeviceView } from './device/ThisDeviceView.tsx'
 import { DoctorView } from './doctor/DoctorView.tsx'
 import { HeldNotice } from './views/HeldNotice.tsx'
+import { StartingScreen } from './layout/StartingScreen.tsx'
+
+/** The app once the node is ready; until then the starting (or upgrading) screen. */
+export function Window() {
+  const ready = useTandem((s) => s.status?.state === 'ready')
+  return ready ? <App /> : <StartingScreen />
+}
 
 export function App() {
   const section = useTandem((s) => s.route.section)

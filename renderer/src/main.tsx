@@ -1,6 +1,6 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
-import { App, NoBridge } from './App.tsx'
+import { NoBridge, Window } from './App.tsx'
 import { pickBridge } from './bridge/pick.ts'
 import { setBridge } from './bridge/current.ts'
 import { startLive } from './store/live.ts'
@@ -17,6 +17,6 @@ if (bridge !== null) {
 
 createRoot(root).render(
   <StrictMode>
-    {bridge === null ? <NoBridge /> : <App />}
+    {bridge === null ? <NoBridge /> : <Window />}
   </StrictMode>,
 )

@@ -2,6 +2,7 @@
 import type { CollectionID, CollectionInfo, DeviceID, DocID, BlockCID, SchemaConflict } from '../types.ts'
 import type { SyncStatusReport } from './sync-status.ts'
 import type { HeldBatchInfo } from './held.ts'
+import type { NodeStatus } from './node.ts'
 import type { NearbyDevice, NodeInfo, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from './types.ts'
 
 export interface ApiEvents {
@@ -25,6 +26,8 @@ export interface ApiEvents {
   'peer:disconnect': { peerID: DeviceID }
   /** A device joined, was renamed or removed from the group. */
   'device': { peerID: DeviceID; removed: boolean }
+  /** The node is starting, upgrading (progress at most ~4 times a second) or, finally, ready: as `node.status`. */
+  'node:status': NodeStatus
   /** This node's state changed (paused/resumed, renamed). */
   'node': NodeInfo
   /** A replicator's state changed: pending, connection, last ack/error, initial sync progress. */
@@ -49,7 +52,7 @@ export interface ApiEvents {
 
 export type EventName = keyof ApiEvents
 export const EVENT_NAMES = [
-  'document', 'collection', 'schema:conflict', 'peer:connect', 'peer:disconnect', 'device', 'node', 'replicator',
+  'document', 'collection', 'schema:conflict', 'peer:connect', 'peer:disconnect', 'device', 'node:status', 'node', 'replicator',
   'sync', 'sync:error', 'sync:status', 'sync:held', 'nearby', 'pairing:request', 'pairing:resolved',
   'pairing:changed', 'pairing:mode',
 ] as const satisfies readonly EventName[]

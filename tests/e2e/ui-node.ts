@@ -14,19 +14,26 @@ export interface UiNode {
   stop: () => Promise<void>
 }
 
+export interface UiNodeOptions {
+  /** More environment for the child (e.g. the test-only TANDEM_TEST_SLOW_UPGRADE_MS). */
+  env?: Record<string, string>
+  /** Resolve with the URL printed as soon as the window is served, before the node has started. */
+  early?: boolean
+}
+
 /** `extra`: more `tandem start` options (e.g. `--anti-entropy 1`). */
-export async function startUiNode(dataDir: string, name: string, timeoutMs = 30_000, extra: string[] = []): Promise<UiNode> {
+export async function startUiNode(dataDir: string, name: string, timeoutMs = 30_000, extra: string[] = [], options: UiNodeOptions = {}): Promise<UiNode> {
   const child: ChildProcess = spawn(process.execPath, [
     BIN, 'start', '--ui', '--data-dir', dataDir, '--api-addr', '127.0.0.1:0',
     '--p2paddr', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--device-name', name, ...extra,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  ], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env !== undefined ? { env: { ...process.env, ...options.env } } : {}) })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name}: no UI URL after ${timeoutMs} ms:\n${out}`)), timeoutMs)
     const check = (): void => {
-      const m = /UI:\s+(http:\/\/\S+)/.exec(out)
+      const m = (options.early === true ? /the window: (http:\/\/\S+)/ : /UI:\s+(http:\/\/\S+)/).exec(out)
       if (m !== null) {
         clearTimeout(timer)
         resolve(m[1]!)

@@ -20,7 +20,9 @@ export function nodeInfo({ node, version }: ApiContext): NodeInfo {
   }
 }
 
-export const nodeHandlers: Handlers<'node.info' | 'node.setDeviceName' | 'network.pause' | 'network.resume'> = {
+export const nodeHandlers: Handlers<'node.status' | 'node.info' | 'node.setDeviceName' | 'network.pause' | 'network.resume'> = {
+  // A node that answers calls has started: the starting phase is answered by main/api/starting.ts.
+  'node.status': () => ({ state: 'ready' }),
   'node.info': (ctx) => nodeInfo(ctx),
   'node.setDeviceName': async (ctx, { name }) => {
     await ctx.node.group.setName(name)

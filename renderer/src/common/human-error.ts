@@ -12,6 +12,7 @@ const ADVICE: Partial<Record<string, string>> = {
   INVITE_MALFORMED: 'That does not look like a Tandem invite. Copy the whole tandem://pair… text again.',
   ALREADY_PAIRED: 'These devices are already paired.',
   UNAUTHORIZED: 'The window lost its permission to talk to the node. Open it again from the URL the node printed.',
+  NODE_STARTING: 'Tandem is still starting: try again in a moment.',
   INTERNAL: 'Something went wrong inside Tandem.',
 }
 

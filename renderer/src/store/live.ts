@@ -3,9 +3,9 @@
  * thousands of documents costs a few reloads), and a slow poll refreshes what has no event of its
  * own (pending outgoing changes, last seen).
  */
-import type { ApiEvents, EventName } from '../../../shared/api/index.ts'
+import type { ApiEvents, EventName, NodeStatus } from '../../../shared/api/index.ts'
 import type { Bridge } from '../bridge/bridge.ts'
-import { bumpDocs, loadAll, loaders, useTandem } from './store.ts'
+import { bumpDocs, loaders, readStatus, takeStatus, useTandem } from './store.ts'
 
 /** Coalescing window: events inside it cause one reload. */
 const COALESCE_MS = 150
@@ -24,6 +24,9 @@ export function startLive(bridge: Bridge): () => void {
 
   const off = bridge.subscribe((event: EventName, data: unknown) => {
     switch (event) {
+      case 'node:status':
+        void takeStatus(data as NodeStatus)
+        break
       case 'document': {
         const d = data as ApiEvents['document']
         soon('collections', () => {
@@ -80,12 +83,16 @@ export function startLive(bridge: Bridge): () => void {
     }
   })
   const offLink = bridge.onLink((link) => {
+    // After a reconnect the events in between are lost, and the node may have restarted (and be
+    // upgrading): ask how it is, then read everything again once it is ready.
     useTandem.setState({ link })
-    // After a reconnect the events in between are lost: read everything again.
-    if (link === 'up') void loadAll().then(() => useTandem.setState({ problem: null }))
+    if (link === 'up') void readStatus(true)
   })
   const poll = setInterval(() => {
-    if (useTandem.getState().link !== 'up') return
+    const { link, status } = useTandem.getState()
+    if (link !== 'up') return
+    // Until ready, only the status answers (the node:status event normally brings it first).
+    if (status?.state !== 'ready') return void readStatus()
     void loaders.node()
     void loaders.devices()
   }, POLL_MS)

@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand'
 import type {
-  DeviceInfo, NearbyDevice, NodeInfo, PairingMode, PairingRequest, PeerInfo, ReplicatorInfo,
+  DeviceInfo, NearbyDevice, NodeInfo, NodeStatus, PairingMode, PairingRequest, PeerInfo, ReplicatorInfo,
 } from '../../../shared/api/index.ts'
 import type { CollectionInfo } from '../../../shared/types.ts'
 import type { LinkState } from '../bridge/bridge.ts'
@@ -13,6 +13,8 @@ import { hashOf, routeFromHash, type Route } from './route.ts'
 
 export interface TandemState {
   link: LinkState
+  /** Whether the node is starting, upgrading (how far) or ready; null until it first answers. The app shows once ready. */
+  status: NodeStatus | null
   route: Route
   node: NodeInfo | null
   collections: CollectionInfo[]
@@ -32,6 +34,7 @@ export interface TandemState {
 
 export const useTandem = create<TandemState>()((set) => ({
   link: 'connecting',
+  status: null,
   route: routeFromHash(location.hash),
   node: null,
   collections: [],
@@ -70,6 +73,25 @@ export const loaders = {
   requests: () => load('requests', () => api().call('pairing.requests').catch(() => [])),
   pairingMode: () => load('pairingMode', () => api().call('pairing.mode').catch(() => ({ open: false, until: null }))),
   replicators: () => load('replicators', () => api().call('replicators.getall')),
+}
+
+/**
+ * Takes the node's status (from `node.status` or the `node:status` event); when it becomes ready
+ * (or `reload`: after a reconnect, when events were missed) reads everything, which the app then shows.
+ */
+export async function takeStatus(status: NodeStatus, reload = false): Promise<void> {
+  const was = useTandem.getState().status?.state
+  set({ status })
+  if (status.state === 'ready' && (was !== 'ready' || reload)) await loadAll().then(() => set({ problem: null }))
+}
+
+/** Asks the node how it is (a status call failing leaves the status as it was). */
+export async function readStatus(reload = false): Promise<void> {
+  try {
+    await takeStatus(await api().call('node.status'), reload)
+  } catch (err) {
+    set({ problem: err instanceof Error ? err.message : String(err) })
+  }
 }
 
 export function loadAll(): Promise<void> {
