@@ -2,7 +2,7 @@
  * A long store upgrade shows in the window (issue 17), in Debian's Chromium: `tandem start --ui` on
  * a copy of the format-4 fixture, its upgrade step slowed by the test-only TANDEM_TEST_SLOW_UPGRADE_MS.
  * The window is served (its URL printed) before the node has started; it shows "Upgrading your data
- * — step 1 of 1: …, N %" with a progress bar that moves, then the app with the fixture's documents.
+ * — step 1 of 2: …, N %" with a progress bar that moves, then the app with the fixture's documents.
  * Screenshots to $E2E_SCREENS.
  */
 import { test } from 'node:test'
@@ -17,6 +17,7 @@ import { eventually } from '../helpers/nodes.ts'
 import { launchChromium } from './browser.ts'
 import { startUiNode } from './ui-node.ts'
 import { openCollection, rows, WAIT } from './window.ts'
+import { UPGRADES } from '../../main/db/upgrades/index.ts'
 
 const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 const FIXTURE = fileURLToPath(new URL('../fixtures/store-v4/', import.meta.url))
@@ -44,7 +45,7 @@ test('a long upgrade shows in the window with its step and percentage, then the 
   t.after(() => assert.deepEqual(errors, [], 'no script errors in the page'))
   await page.goto(node.url)
 
-  const line = page.getByText(/^Upgrading your data — step 1 of 1: .+, \d+ %$/)
+  const line = page.getByText(/^Upgrading your data — step \d+ of \d+: .+, \d+ %$/)
   await line.waitFor()
   const percent = async (): Promise<number> => Number(/(\d+) %$/.exec(await line.innerText())![1])
   const first = await percent()
@@ -57,7 +58,7 @@ test('a long upgrade shows in the window with its step and percentage, then the 
   assert.doesNotMatch(node.output(), /Tandem node ready/, 'all this while the node is still upgrading')
 
   // Then the app, with the fixture's documents, on the same page (no reload).
-  await page.getByRole('navigation', { name: 'Sections' }).waitFor({ timeout: SLOW_MS + WAIT })
+  await page.getByRole('navigation', { name: 'Sections' }).waitFor({ timeout: UPGRADES.length * SLOW_MS + WAIT })
   assert.match(node.output(), /Tandem node ready/)
   for (const [collection, docs] of Object.entries(expected.documents)) {
     const live = docs.filter((d) => !d.deleted).length
