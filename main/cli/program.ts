@@ -16,6 +16,7 @@ import { pairingCommands } from './client/pairing.ts'
 import { deviceCommands } from './client/devices.ts'
 import { doctorCommands } from './client/doctor.ts'
 import { syncCommands } from './client/sync.ts'
+import { backupCommands } from './client/backup.ts'
 import { version } from '../api/version.ts'
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')
@@ -86,6 +87,7 @@ export function buildProgram(): Command {
   deviceCommands(client)
   doctorCommands(client)
   syncCommands(client)
+  backupCommands(client)
   return program
 }
 
