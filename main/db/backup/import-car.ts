@@ -71,14 +71,16 @@ export async function fileSize(path: string): Promise<number> {
 }
 
 /** The CAR's root and its sections with their byte offsets; framing errors name the offset. */
-async function openCar(path: string): Promise<{ roots: CID[]; sections: AsyncGenerator<Section> }> {
-  const reader = asyncIterableReader(createReadStream(path, { highWaterMark: 1 << 20 }))
+async function openCar(path: string): Promise<{ roots: CID[]; sections: AsyncGenerator<Section>; close: () => void }> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 })
+  const reader = asyncIterableReader(stream)
   let roots: CID[]
   try {
     const header = await readHeader(reader)
     if (header.version !== 1) throw new Error(`CAR version ${header.version as number}, not 1`)
     roots = header.roots as CID[]
   } catch (err) {
+    stream.destroy()
     throw bad(`Not a Tandem backup: the CAR header at byte 0 is not valid (${(err as Error).message}).`)
   }
   async function* sections(): AsyncGenerator<Section> {
@@ -101,7 +103,7 @@ async function openCar(path: string): Promise<{ roots: CID[]; sections: AsyncGen
       yield { index, offset, cid, bytes }
     }
   }
-  return { roots, sections: sections() }
+  return { roots, sections: sections(), close: () => stream.destroy() }
 }
 
 /** A block of the backup's own (schemas, manifest): its CID matches its bytes, which are canonical dag-cbor. */
@@ -126,7 +128,16 @@ interface Checked {
 /** Pass 1: checks the whole file and writes nothing. */
 async function check(ctx: BackupContext, path: string, size: number, options: ImportOptions): Promise<Checked> {
   const { db } = ctx
-  const { roots, sections } = await openCar(path)
+  const car = await openCar(path)
+  try {
+    return await checkOpen(ctx, car.roots, car.sections, size, options)
+  } finally {
+    car.close()
+  }
+}
+
+async function checkOpen(ctx: BackupContext, roots: CID[], sections: AsyncGenerator<Section>, size: number, options: ImportOptions): Promise<Checked> {
+  const { db } = ctx
   if (roots.length !== 1) throw bad(`Not a Tandem backup: its CAR header names ${roots.length} roots, not the one manifest.`)
   const root = roots[0]!
   let collections: BackupCollection[] | undefined
@@ -261,7 +272,7 @@ export async function importCar(ctx: BackupContext, path: string, options: Impor
   }
   const tally = new Map<string, ImportedCollection>(collections.map((c) => [c.id, { name: c.name, imported: 0, already: 0 }]))
   const blocks = { applied: 0, already: 0 }
-  const { roots, sections } = await openCar(path)
+  const { roots, sections, close } = await openCar(path)
   const root = roots[0]!
   let batch: Section[] = []
   const flush = async (): Promise<void> => {
@@ -284,12 +295,16 @@ export async function importCar(ctx: BackupContext, path: string, options: Impor
     ctx.progress?.({ op: 'import', phase: 'apply', done: last.offset + last.bytes.length, total: size, unit: 'bytes' })
     batch = []
   }
-  for await (const s of sections) {
-    if (s.index === 0 || s.cid.equals(root)) continue
-    batch.push(s)
-    if (batch.length >= APPLY_BATCH) await flush()
+  try {
+    for await (const s of sections) {
+      if (s.index === 0 || s.cid.equals(root)) continue
+      batch.push(s)
+      if (batch.length >= APPLY_BATCH) await flush()
+    }
+    if (batch.length > 0) await flush()
+  } finally {
+    close()
   }
-  if (batch.length > 0) await flush()
   const result: ImportResult = { format: 'car', collections: [...tally.values()], blocks, summary: summary([...tally.values()]) }
   if (trusted.size > 0) result.trustedAuthors = manifest.authors.filter((a) => trusted.has(a.id as DeviceID))
   return result
