@@ -136,3 +136,35 @@ async function withBadSignature(bytes: Uint8Array): Promise<Uint8Array> {
   await collect
   return new Uint8Array(Buffer.concat(chunks))
 }
+
+test('tandem start --backup-dir --backup-every writes car snapshots on schedule and keeps the newest --backup-keep; sync status shows the last', { timeout: 90_000 }, async (t) => {
+  const root = await tempDir(t)
+  const snaps = join(root, 'snaps')
+  // 0.0003 h ≈ 1.1 s
+  const a = await startDaemon(t, join(root, 'a'), ['--backup-dir', snaps, '--backup-every', '0.0003', '--backup-keep', '2'], { p2p: false })
+  assert.match(a.out(), /snapshots: {4}a car every 0\.0003 h in .*snaps, the last 2 kept/)
+  await client(a.dataDir, 'collection', 'add', 'type Books { title: String! }')
+  await client(a.dataDir, 'doc', 'create', 'Books', '[{"title": "Dune"}, {"title": "Emma"}]')
+  const { readdir } = await import('node:fs/promises')
+  const seen = new Set<string>()
+  const end = Date.now() + 30_000
+  while (seen.size < 4 && Date.now() < end) {
+    for (const f of await readdir(snaps).catch(() => [] as string[])) if (f.endsWith('.car')) seen.add(f)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  assert.ok(seen.size >= 4, `snapshots ran: ${[...seen].join(', ')}`)
+  const status = await client(a.dataDir, 'sync', 'status')
+  assert.ok(status.lastSnapshot !== null && Date.now() - status.lastSnapshot.at < 10_000, JSON.stringify(status.lastSnapshot))
+  assert.equal(status.lastSnapshot.docs, 2)
+  assert.equal(await a.stop(), 0)
+  const kept = (await readdir(snaps)).filter((f) => f.endsWith('.car'))
+  assert.equal(kept.length, 2, `rotated to 2: ${kept.join(', ')}`)
+  assert.ok(!(await readdir(snaps)).some((f) => f.endsWith('.part')), 'no half snapshot left by the stop')
+  // A snapshot restores like any backup.
+  const b = await startDaemon(t, join(root, 'b'), [], { p2p: false })
+  const newest = kept.sort().at(-1)!
+  const r = await tandem(['client', '--data-dir', b.dataDir, 'backup', 'import', join(snaps, newest), '--trust-authors'])
+  assert.match(r.stderr, /Imported 2 documents into Books; 0 already here\./)
+  assert.equal((await tandem(['start', '--no-p2p', '--backup-dir', snaps])).code, 2)
+  assert.equal((await tandem(['start', '--no-p2p', '--backup-dir', snaps, '--backup-every', '-1'])).code, 2)
+})
