@@ -41,12 +41,29 @@ export const BackupExportInput = z.object({
 }).strict()
 
 export const BackupImportInput = z.object({
-  path: PathInput,
+  /** A file on the node's machine, or `upload`: a file the window sent with backup.upload/backup.write. */
+  path: PathInput.optional(),
+  upload: z.string().regex(/^[0-9a-f]{32}$/, 'an upload ID from backup.upload').optional(),
   /** Trust the authors the backup's manifest names, for its blocks only (they are not made members). */
   trustAuthors: z.boolean().optional(),
-}).strict()
+}).strict().refine((o) => (o.path === undefined) !== (o.upload === undefined), 'either a path or an upload ID')
+
+/** A transfer's ID (backup.download / backup.upload). */
+const TransferID = z.string().regex(/^[0-9a-f]{32}$/, 'a transfer ID')
+/** At most this many bytes per chunk of a transfer (base64 in a frame well under MAX_FRAME_BYTES). */
+export const TRANSFER_CHUNK = 1024 * 1024
+
+export interface BackupDownload { id: string; name: string; bytes: number; result: BackupExportResult }
 
 export const backupCalls = {
+  'backup.download': call<BackupDownload>()('Write a backup for the window to download: read it with backup.read (it is deleted once read, or after 15 minutes).',
+    z.object({ format: z.enum(['car', 'json']).optional(), collections: z.array(CollectionInput).max(10_000).optional() }).strict()),
+  'backup.read': call<{ data: string; eof: boolean }>()('One chunk (base64, at most 1 MiB) of a backup.download from a byte offset.',
+    z.object({ id: TransferID, offset: z.number().int().min(0) }).strict()),
+  'backup.upload': call<{ id: string }>()('Begin sending a backup file from the window (then backup.write its chunks in order, then backup.import with upload).',
+    z.object({ bytes: z.number().int().min(1).max(64 * 1024 ** 3) }).strict()),
+  'backup.write': call<{ received: number }>()('One chunk (base64, at most 1 MiB) of a backup.upload, at the offset received so far.',
+    z.object({ id: TransferID, offset: z.number().int().min(0), data: z.string().max(Math.ceil(TRANSFER_CHUNK / 3) * 4) }).strict()),
   'backup.export': call<BackupExportResult>()('Write a backup file: car (full history, default) or json (current documents), of every collection or the ones named.', BackupExportInput),
   'backup.import': call<BackupImportResult>()('Check a backup file whole, then merge it into this device (car: same documents and history; json: documents as new ones).', BackupImportInput),
 }
