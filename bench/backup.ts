@@ -39,33 +39,42 @@ try {
     })))
   }
   const times: Record<string, number[]> = { 'export car': [], 'export json': [], 'import car (fresh)': [], 'import car again (all here)': [], 'import json (fresh)': [], 'raw copy of the blocks': [] }
+  let peaks: Record<string, number> = {}
   let carBytes = 0
   let jsonBytes = 0
   for (let r = 0; r < RUNS; r++) {
     const dir = join(base, `run${r}`)
     const car = join(base, `run${r}.car`)
     const json = join(base, `run${r}.json`)
+    const rss: Record<string, number> = {}
+    const mark = (label: string): void => { rss[label] = Math.max(rss[label] ?? 0, peak); peak = process.memoryUsage().rss }
+    mark('set-up')
     let t0 = performance.now()
     carBytes = (await exportCar(ctx(src), car)).bytes
     times['export car']!.push(performance.now() - t0)
+    mark('export car')
     t0 = performance.now()
     jsonBytes = (await exportJson(ctx(src), json)).bytes
     times['export json']!.push(performance.now() - t0)
+    mark('export json')
 
     const a = await Database.open(join(dir, 'car'))
     t0 = performance.now()
     const r1 = await importBackup(ctx(a), car, member)
     times['import car (fresh)']!.push(performance.now() - t0)
+    mark('import car (fresh)')
     if (r1.collections[0]!.imported !== N) throw new Error(`imported ${r1.collections[0]!.imported} of ${N}`)
     t0 = performance.now()
     await importBackup(ctx(a), car, member)
     times['import car again (all here)']!.push(performance.now() - t0)
+    mark('import car again (all here)')
     await a.close()
 
     const b = await Database.open(join(dir, 'json'))
     t0 = performance.now()
     const r2 = await importBackup(ctx(b), json, member)
     times['import json (fresh)']!.push(performance.now() - t0)
+    mark('import json (fresh)')
     if (r2.collections[0]!.imported !== N) throw new Error(`json imported ${r2.collections[0]!.imported} of ${N}`)
     await b.close()
 
@@ -80,19 +89,21 @@ try {
     }
     await batch.write()
     times['raw copy of the blocks']!.push(performance.now() - t0)
+    mark('raw copy of the blocks')
+    peaks = rss
     await raw.close()
     await rm(dir, { recursive: true, force: true })
   }
   await src.close()
   const rawMs = median(times['raw copy of the blocks']!)
   console.log(`\nBackup of ${N.toLocaleString('en-US')} documents (1 block each); car ${(carBytes / 1e6).toFixed(1)} MB, json ${(jsonBytes / 1e6).toFixed(1)} MB; median of ${RUNS} run(s)\n`)
-  console.log('| step | time | docs/s | ÷ raw copy |')
-  console.log('| --- | --- | --- | --- |')
+  console.log('| step | time | docs/s | ÷ raw copy | peak RSS |')
+  console.log('| --- | --- | --- | --- | --- |')
   for (const [label, xs] of Object.entries(times)) {
     const ms = median(xs)
-    console.log(`| ${label} | ${(ms / 1000).toFixed(2)} s | ${Math.round(N / (ms / 1000)).toLocaleString('en-US')} | ${(rawMs / ms).toFixed(3)} |`)
+    console.log(`| ${label} | ${(ms / 1000).toFixed(2)} s | ${Math.round(N / (ms / 1000)).toLocaleString('en-US')} | ${(rawMs / ms).toFixed(3)} | ${((peaks[label] ?? 0) / 1e6).toFixed(0)} MB |`)
   }
-  console.log(`\npeak RSS ${(peak / 1e6).toFixed(0)} MB`)
+  console.log(`\nset-up (writing the ${N} documents) peak RSS ${((peaks['set-up'] ?? 0) / 1e6).toFixed(0)} MB`)
 } finally {
   clearInterval(sample)
   await rm(base, { recursive: true, force: true })

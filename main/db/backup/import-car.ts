@@ -8,8 +8,8 @@
  *    in the file before it or already here, the counts the manifest gives, and the authors: a block
  *    by a device not in this group is refused (naming it) unless the person trusts the manifest's
  *    authors (`--trust-authors`), and then only authors the manifest names.
- * 2. **Apply** as a merge through the database's own received-block path (`applyBlocks`, which
- *    checks again): the collections and schema versions first, then the blocks in batches of
+ * 2. **Apply** as a merge through the database's own received-block path (`prepareBlocks`, which
+ *    checks again, then `applyPrepared`, the next batch checked while the previous one commits): the collections and schema versions first, then the blocks in batches of
  *    APPLY_BATCH, each batch one atomic commit, parents before children. Blocks already here are
  *    duplicates and change nothing, so importing twice changes nothing. Once the check passed an
  *    apply fails only on a storage fault; what committed then is whole documents' history, and
@@ -275,10 +275,12 @@ export async function importCar(ctx: BackupContext, path: string, options: Impor
   const { roots, sections, close } = await openCar(path)
   const root = roots[0]!
   let batch: Section[] = []
-  const flush = async (): Promise<void> => {
-    const results = await db.applyBlocks(batch.map((s) => ({ bytes: s.bytes, cid: s.cid.toString() })), { trustedAuthors: trusted })
+  // As the sync receiver does: the next batch is checked (prepareBlocks, no lock) while the
+  // previous one commits (applyPrepared), in order.
+  let committing: Promise<void> = Promise.resolve()
+  const tallyBatch = (part: Section[], results: Awaited<ReturnType<typeof db.applyPrepared>>): void => {
     results.forEach((r, k) => {
-      const s = batch[k]!
+      const s = part[k]!
       if (r.status === 'rejected' || r.status === 'pending') {
         throw new TandemError('INTERNAL', `Block #${s.index} (byte offset ${s.offset}) was ${r.status} on apply${r.reason !== undefined ? `: ${r.reason}` : ''}; the blocks before it are imported, importing the file again completes it.`)
       }
@@ -291,9 +293,16 @@ export async function importCar(ctx: BackupContext, path: string, options: Impor
         else t.already++
       }
     })
-    const last = batch[batch.length - 1]!
+    const last = part[part.length - 1]!
     ctx.progress?.({ op: 'import', phase: 'apply', done: last.offset + last.bytes.length, total: size, unit: 'bytes' })
+  }
+  const flush = async (): Promise<void> => {
+    const part = batch
     batch = []
+    const prepared = await db.prepareBlocks(part.map((s) => ({ bytes: s.bytes, cid: s.cid.toString() })), { trustedAuthors: trusted })
+    await committing
+    committing = db.applyPrepared(prepared).then((results) => tallyBatch(part, results))
+    committing.catch(() => {}) // awaited below
   }
   try {
     for await (const s of sections) {
@@ -302,6 +311,7 @@ export async function importCar(ctx: BackupContext, path: string, options: Impor
       if (batch.length >= APPLY_BATCH) await flush()
     }
     if (batch.length > 0) await flush()
+    await committing
   } finally {
     close()
   }
