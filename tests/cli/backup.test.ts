@@ -7,7 +7,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CarReader } from '@ipld/car/reader'
 import { CarWriter } from '@ipld/car/writer'
@@ -64,6 +64,9 @@ test('backup: a car restores documents and history on a fresh node (authors trus
   assert.deepEqual(ex.authors.map((x: { name: string }) => x.name), ['Laptop'])
   await client(a.dataDir, 'backup', 'export', json, '--format', 'json', '--collections', 'Books')
   await clientFails(a.dataDir, 'UNKNOWN_COLLECTION', 'backup', 'export', join(root, 'x.car'), '--collections', 'Nope')
+  assert.match(await clientFails(a.dataDir, 'INVALID_INPUT', 'backup', 'export', car), /exists already; a backup does not replace a file/)
+  await clientFails(a.dataDir, 'INVALID_INPUT', 'backup', 'export', join(root, 'no-such-dir', 'x.car'))
+  assert.deepEqual((await readdir(root)).filter((f) => f.includes('.part')), [], 'no half file left')
   const fromA = await everything(a.dataDir)
 
   // A fresh device: A is not in its group, so the blocks are refused unless trusted.
@@ -145,7 +148,6 @@ test('tandem start --backup-dir --backup-every writes car snapshots on schedule 
   assert.match(a.out(), /snapshots: {4}a car every 0\.0003 h in .*snaps, the last 2 kept/)
   await client(a.dataDir, 'collection', 'add', 'type Books { title: String! }')
   await client(a.dataDir, 'doc', 'create', 'Books', '[{"title": "Dune"}, {"title": "Emma"}]')
-  const { readdir } = await import('node:fs/promises')
   const seen = new Set<string>()
   const end = Date.now() + 30_000
   while (seen.size < 4 && Date.now() < end) {

@@ -1,11 +1,12 @@
 /**
  * Writes a backup (format.ts) while reading the store: documents are read a page at a time from
  * LevelDB iterators (snapshots), and written as they are read, so the memory used does not grow
- * with the number of documents. The file is written beside its target and renamed into place when
- * whole, so a failed or interrupted export leaves no half file under the name asked for.
+ * with the number of documents. The file is written beside its target and linked into place when
+ * whole, so a failed or interrupted export leaves no half file under the name asked for; a file
+ * already there is never replaced (the API can name any path on the node's machine).
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { open, rename, rm } from 'node:fs/promises'
+import { access, link, open, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
@@ -65,6 +66,18 @@ function tempBeside(path: string): string {
   return `${path}.${randomBytes(6).toString('hex')}.part`
 }
 
+/** A backup never replaces a file: one already at `path` is refused before anything is written. */
+async function refuseExisting(path: string): Promise<void> {
+  const exists = await access(path).then(() => true, () => false)
+  if (exists) throw new TandemError('INVALID_INPUT', `${path} exists already; a backup does not replace a file: choose another name, or remove it first.`)
+}
+
+/** Moves the finished temporary file to `path`, failing (EEXIST) rather than replacing a file that appeared meanwhile. */
+async function place(tmp: string, path: string): Promise<void> {
+  await link(tmp, path)
+  await rm(tmp, { force: true })
+}
+
 function schemaOf(db: Database, c: { id: string; name: string }): { id: string; name: string; sdl: string; versions: unknown[] } {
   return { id: c.id, name: c.name, sdl: db.collectionSDL(c.id)!, versions: db.schemaVersions(c.id) }
 }
@@ -74,6 +87,7 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
   const { db } = ctx
   const cols = await chosen(db, names)
   const total = cols.reduce((s, c) => s + c.count, 0)
+  await refuseExisting(path)
   const tmp = tempBeside(path)
   // The root is known only at the end (the manifest counts what was written): a placeholder of the
   // same length now, rewritten in place when the file is whole.
@@ -83,7 +97,13 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
   const piped = Readable.from(out).pipe(file)
   const done = finished(piped)
   done.catch(() => {}) // awaited below; an early failure must not be unhandled meanwhile
+  // A write that fails (no such folder, a full disk) ends the export: a put would wait forever
+  // for a reader that stopped.
+  const failed = new Promise<never>((_, reject) => { file.once('error', reject) })
+  failed.catch(() => {})
+  const put = (block: { cid: CID; bytes: Uint8Array }): Promise<void> => Promise.race([writer.put(block), failed])
   try {
+    await Promise.race([new Promise<void>((resolve) => { file.once('open', () => resolve()) }), failed])
     const schemasBytes = dagCbor.encode({
       type: SCHEMAS_TYPE, version: FORMAT_VERSION,
       collections: cols.map((c) => {
@@ -92,7 +112,7 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
       }),
     })
     const schemasCID = cidOf(schemasBytes)
-    await writer.put({ cid: schemasCID, bytes: schemasBytes })
+    await put({ cid: schemasCID, bytes: schemasBytes })
     const store = storeOf(db)
     const authors = new Set<string>()
     const manifestCols: ManifestCollection[] = []
@@ -127,7 +147,7 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
         }
         for (const list of blocks) {
           list.sort((a, b) => a.height - b.height || compareCIDStrings(a.cid, b.cid)) // parents first
-          for (const b of list) await writer.put({ cid: CID.parse(b.cid), bytes: b.bytes })
+          for (const b of list) await put({ cid: CID.parse(b.cid), bytes: b.bytes })
           mc.blocks += list.length
           blocksDone += list.length
         }
@@ -155,8 +175,8 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
       counts: { docs: docsDone, blocks: blocksDone },
     })
     const manifestCID = cidOf(manifestBytes)
-    await writer.put({ cid: manifestCID, bytes: manifestBytes })
-    await writer.close()
+    await put({ cid: manifestCID, bytes: manifestBytes })
+    await Promise.race([writer.close(), failed])
     await done
     const fh = await open(tmp, 'r+')
     try {
@@ -166,7 +186,7 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
       await fh.close()
     }
     const bytes = file.bytesWritten
-    await rename(tmp, path)
+    await place(tmp, path)
     ctx.progress?.({ op: 'export', phase: 'write', done: docsDone, total: docsDone, unit: 'docs' })
     return { path, format: 'car', bytes, collections: manifestCols, authors: authorList }
   } catch (err) {
@@ -178,7 +198,8 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
 
 function writeError(err: unknown, path: string): unknown {
   const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOSPC' || code === 'EROFS') {
+  if (code === 'EEXIST') return new TandemError('INVALID_INPUT', `${path} exists already; a backup does not replace a file.`)
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOSPC' || code === 'EROFS' || code === 'EXDEV' || code === 'EPERM') {
     return new TandemError('INVALID_INPUT', `Cannot write the backup to ${path}: ${(err as Error).message}`)
   }
   return err
@@ -199,6 +220,7 @@ export async function exportJson(ctx: BackupContext, path: string, names?: reado
   const { db } = ctx
   const cols = await chosen(db, names)
   const total = cols.reduce((s, c) => s + c.count, 0)
+  await refuseExisting(path)
   const tmp = tempBeside(path)
   const file = createWriteStream(tmp, { mode: 0o600 })
   const opened = new Promise<void>((resolve, reject) => { file.once('open', () => resolve()); file.once('error', reject) })
@@ -227,7 +249,7 @@ export async function exportJson(ctx: BackupContext, path: string, names?: reado
     await write(file, '\n}\n')
     file.end()
     await finished(file)
-    await rename(tmp, path)
+    await place(tmp, path)
     ctx.progress?.({ op: 'export', phase: 'write', done: docsDone, total: docsDone, unit: 'docs' })
     return { path, format: 'json', bytes: file.bytesWritten, collections: manifestCols, authors: [] }
   } catch (err) {
