@@ -103,3 +103,32 @@ test('json: export, import into a fresh database gives the same documents (new d
   assert.match(again.summary, /Imported 0 documents into Books; 59 already here/)
   assert.equal((await b.listDocuments('Books')).total, 59)
 })
+
+test('car: a file that lacks a block its document links (neither before it in the file nor here) is refused, naming it; nothing written', async (t) => {
+  const { db: a, ids } = await author(t, 12)
+  const file = join(await tempDir(t), 'a.car')
+  await exportCar(ctx(a), file)
+  // Drop the genesis block of the first edited document: its edit then links a block that is nowhere.
+  const { CarReader } = await import('@ipld/car/reader')
+  const { CarWriter } = await import('@ipld/car/writer')
+  const reader = await CarReader.fromBytes(new Uint8Array(await readFile(file)))
+  const genesis = ids[0]!.slice(4)
+  const kept = []
+  for await (const b of reader.blocks()) if (b.cid.toString() !== genesis) kept.push(b)
+  const { writer, out } = CarWriter.create(await reader.getRoots())
+  const chunks: Uint8Array[] = []
+  const collect = (async () => { for await (const c of out) chunks.push(c) })()
+  for (const b of kept) await writer.put(b)
+  await writer.close()
+  await collect
+  const broken = join(await tempDir(t), 'broken.car')
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(broken, Buffer.concat(chunks))
+  const b = await open(t)
+  await assert.rejects(importBackup(ctx(b), broken, member), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'BACKUP_INVALID')
+    assert.match(err.message, new RegExp(`block #\\d+ \\(byte offset \\d+, .*\\) links ${genesis}, which is neither before it`))
+    return true
+  })
+  assert.deepEqual(await b.listCollections(), [], 'nothing written')
+})

@@ -22,7 +22,7 @@ import { asyncIterableReader, readBlockHead, readHeader } from '@ipld/car/decode
 import type { CID } from 'multiformats/cid'
 import { TandemError } from '../../../shared/errors.ts'
 import type { DeviceID } from '../../../shared/types.ts'
-import { blockLinks, DELETED_FIELD, MAX_BLOCK_BYTES, verifyBlocks } from '../block.ts'
+import { blockDocID, blockLinks, DELETED_FIELD, MAX_BLOCK_BYTES, verifyBlocks } from '../block.ts'
 import { cidOf } from '../cid.ts'
 import { validateFields } from '../validate.ts'
 import { VersionSet } from '../versions.ts'
@@ -145,8 +145,12 @@ async function checkOpen(ctx: BackupContext, roots: CID[], sections: AsyncGenera
   const byID = new Map<string, { c: BackupCollection; set: VersionSet }>()
   let manifest: Manifest | undefined
   let manifestAt = ''
+  // The file holds each document's blocks together, parents first: a parent is one of the same
+  // document's blocks before it, or already here. Only the current document's CIDs are kept, so
+  // memory does not grow with the file.
+  let currentDoc = ''
   const seen = new Set<string>()
-  const outside = new Map<string, string>() // parent CID not in the file before its child → where
+  let outside = new Map<string, string>() // parents neither earlier in their document nor checked yet → where
   const authors = new Map<string, string>() // author → the first block by it
   let blocks = 0
   let batch: Section[] = []
@@ -172,6 +176,8 @@ async function checkOpen(ctx: BackupContext, roots: CID[], sections: AsyncGenera
         throw bad(`The backup has an invalid block at ${at}: ${(err as Error).message}.`)
       }
       const id = s.cid.toString()
+      const doc = blockDocID(block, id)
+      if (doc !== currentDoc) { currentDoc = doc; seen.clear() }
       for (const p of block.parents) {
         const ps = p.toString()
         if (!seen.has(ps) && !outside.has(ps)) outside.set(ps, at)
@@ -180,6 +186,13 @@ async function checkOpen(ctx: BackupContext, roots: CID[], sections: AsyncGenera
       if (!authors.has(block.author)) authors.set(block.author, at)
     })
     blocks += batch.length
+    if (outside.size > 0) {
+      const part = [...outside.keys()]
+      const here = await db.hasBlocks(part)
+      const absent = part.findIndex((_, k) => !here[k])
+      if (absent >= 0) throw bad(`The backup is incomplete: ${outside.get(part[absent]!)} links ${part[absent]}, which is neither before it in the file (with its document's blocks) nor on this device.`)
+      outside = new Map()
+    }
     const last = batch[batch.length - 1]!
     ctx.progress?.({ op: 'import', phase: 'check', done: last.offset + last.bytes.length, total: size, unit: 'bytes' })
     batch = []
@@ -232,14 +245,6 @@ async function checkOpen(ctx: BackupContext, roots: CID[], sections: AsyncGenera
   const linked = manifest.schemas as CID | undefined
   if (linked?.equals === undefined || !linked.equals(schemasCID)) throw bad(`The backup's manifest (${manifestAt}) does not link its schemas block.`)
   if (manifest.counts.blocks !== blocks) throw bad(`The backup is incomplete: its manifest (${manifestAt}) counts ${manifest.counts.blocks} blocks; the file has ${blocks}.`)
-  // Parents that came before no child in the file must be here already.
-  const missing = [...outside.keys()].filter((p) => !seen.has(p))
-  for (let i = 0; i < missing.length; i += 4096) {
-    const part = missing.slice(i, i + 4096)
-    const here = await db.hasBlocks(part)
-    const absent = part.findIndex((_, k) => !here[k])
-    if (absent >= 0) throw bad(`The backup is incomplete: ${outside.get(part[absent]!)} links ${part[absent]}, which is neither in the file before it nor on this device.`)
-  }
   // A different collection of the same name here cannot take these documents.
   for (const c of collections) {
     if (db.hasCollection(c.id)) continue
