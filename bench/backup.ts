@@ -6,7 +6,7 @@
  * empty classic-level by batch() of 1000: no checks, no records, no merge: the most an import
  * that writes the blocks could reach here). docs/s, MB, peak RSS; medians of --runs.
  *
- *   node bench/backup.ts [--n 100000] [--runs 1]
+ *   node bench/backup.ts [--n 100000] [--runs 1] [--car-only]   (--car-only: no json steps, e.g. for 1M documents)
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,7 +16,8 @@ import { ClassicLevel } from 'classic-level'
 import { Database } from '../main/db/database.ts'
 import { exportCar, exportJson, importBackup, type BackupContext } from '../main/db/backup/index.ts'
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, runs: { type: 'string', default: '1' } } })
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, runs: { type: 'string', default: '1' }, 'car-only': { type: 'boolean', default: false } } })
+const CAR_ONLY = values['car-only']
 const N = Number(values.n)
 const RUNS = Number(values.runs)
 const ctx = (db: Database): BackupContext => ({ db, deviceName: 'bench', nameOf: () => '' })
@@ -53,10 +54,12 @@ try {
     carBytes = (await exportCar(ctx(src), car)).bytes
     times['export car']!.push(performance.now() - t0)
     mark('export car')
-    t0 = performance.now()
-    jsonBytes = (await exportJson(ctx(src), json)).bytes
-    times['export json']!.push(performance.now() - t0)
-    mark('export json')
+    if (!CAR_ONLY) {
+      t0 = performance.now()
+      jsonBytes = (await exportJson(ctx(src), json)).bytes
+      times['export json']!.push(performance.now() - t0)
+      mark('export json')
+    }
 
     const a = await Database.open(join(dir, 'car'))
     t0 = performance.now()
@@ -70,13 +73,15 @@ try {
     mark('import car again (all here)')
     await a.close()
 
-    const b = await Database.open(join(dir, 'json'))
-    t0 = performance.now()
-    const r2 = await importBackup(ctx(b), json, member)
-    times['import json (fresh)']!.push(performance.now() - t0)
-    mark('import json (fresh)')
-    if (r2.collections[0]!.imported !== N) throw new Error(`json imported ${r2.collections[0]!.imported} of ${N}`)
-    await b.close()
+    if (!CAR_ONLY) {
+      const b = await Database.open(join(dir, 'json'))
+      t0 = performance.now()
+      const r2 = await importBackup(ctx(b), json, member)
+      times['import json (fresh)']!.push(performance.now() - t0)
+      mark('import json (fresh)')
+      if (r2.collections[0]!.imported !== N) throw new Error(`json imported ${r2.collections[0]!.imported} of ${N}`)
+      await b.close()
+    }
 
     const raw = new ClassicLevel<string, Uint8Array>(join(dir, 'raw'), { valueEncoding: 'view' })
     await raw.open()
@@ -100,6 +105,7 @@ try {
   console.log('| step | time | docs/s | ÷ raw copy | peak RSS |')
   console.log('| --- | --- | --- | --- | --- |')
   for (const [label, xs] of Object.entries(times)) {
+    if (xs.length === 0) continue
     const ms = median(xs)
     console.log(`| ${label} | ${(ms / 1000).toFixed(2)} s | ${Math.round(N / (ms / 1000)).toLocaleString('en-US')} | ${(rawMs / ms).toFixed(3)} | ${((peaks[label] ?? 0) / 1e6).toFixed(0)} MB |`)
   }
