@@ -47,6 +47,14 @@ export interface ImportResult {
   summary: string
 }
 
+/** Authors trusted by an import (--trust-authors) → the name the backup gave them. */
+export const AUTHORS_NAMESPACE = 'backup-authors'
+
+/** The name a backup gave a device trusted by an import, when one did. */
+export async function importedAuthorName(db: BackupContext['db'], id: string): Promise<string | undefined> {
+  return (await db.namespace<{ name: string }>(AUTHORS_NAMESPACE).get(id))?.name
+}
+
 const CHECK_BATCH = 1024
 const APPLY_BATCH = 2048
 
@@ -321,7 +329,12 @@ export async function importCar(ctx: BackupContext, path: string, options: Impor
     close()
   }
   const result: ImportResult = { format: 'car', collections: [...tally.values()], blocks, summary: summary([...tally.values()]) }
-  if (trusted.size > 0) result.trustedAuthors = manifest.authors.filter((a) => trusted.has(a.id as DeviceID))
+  if (trusted.size > 0) {
+    result.trustedAuthors = manifest.authors.filter((a) => trusted.has(a.id as DeviceID))
+    // Their names, for the history of what they wrote (they are no devices of the group).
+    const names = db.namespace<{ name: string }>(AUTHORS_NAMESPACE)
+    for (const a of result.trustedAuthors) if ((await names.get(a.id))?.name !== a.name) await names.put(a.id, { name: a.name })
+  }
   return result
 }
 
