@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ApiContext, Handlers } from '../context.ts'
 import { TandemError } from '../../../shared/errors.ts'
@@ -55,9 +55,17 @@ function transfer(id: string, kind: Transfer['kind']): Transfer {
   return t
 }
 
+const swept = new Set<string>()
+
 async function newTransfer(node: TandemNode, kind: Transfer['kind'], ext: string): Promise<{ id: string; path: string }> {
   const dir = transferDir(node)
   await mkdir(dir, { recursive: true, mode: 0o700 })
+  if (!swept.has(dir)) {
+    // Files left by a run that stopped mid-transfer: no transfer of this process names them.
+    swept.add(dir)
+    const live = new Set([...transfers.values()].map((t) => t.path))
+    for (const f of await readdir(dir)) if (!live.has(join(dir, f))) await rm(join(dir, f), { force: true })
+  }
   const id = randomBytes(16).toString('hex')
   return { id, path: join(dir, `${kind}-${id}.${ext}`) }
 }
