@@ -101,7 +101,9 @@ async function openCar(path: string): Promise<{ roots: CID[]; sections: AsyncGen
         const head = await readBlockHead(reader)
         if (head.blockLength > MAX_BLOCK_BYTES) throw new Error(`a block of ${head.blockLength} bytes (at most ${MAX_BLOCK_BYTES})`)
         cid = head.cid as CID
-        bytes = await reader.exactly(head.blockLength, true)
+        // A copy: the reader's view into its 1 MiB buffer would keep that whole buffer alive as
+        // long as the block is referenced.
+        bytes = (await reader.exactly(head.blockLength, true)).slice()
       } catch (err) {
         const msg = (err as Error).message
         throw bad(/unexpected end/i.test(msg)
