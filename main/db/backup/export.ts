@@ -101,7 +101,10 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
   // for a reader that stopped.
   const failed = new Promise<never>((_, reject) => { file.once('error', reject) })
   failed.catch(() => {})
-  const put = (block: { cid: CID; bytes: Uint8Array }): Promise<void> => Promise.race([writer.put(block), failed])
+  // Raced against `failed` a page at a time, not a block at a time: each race leaves a reaction on
+  // `failed` (which never settles while all goes well), and a million of them held 1 GB.
+  const putAll = (blocks: Array<{ cid: CID; bytes: Uint8Array }>): Promise<void> =>
+    Promise.race([(async () => { for (const b of blocks) await writer.put(b) })(), failed])
   try {
     await Promise.race([new Promise<void>((resolve) => { file.once('open', () => resolve()) }), failed])
     const schemasBytes = dagCbor.encode({
@@ -112,7 +115,7 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
       }),
     })
     const schemasCID = cidOf(schemasBytes)
-    await put({ cid: schemasCID, bytes: schemasBytes })
+    await putAll([{ cid: schemasCID, bytes: schemasBytes }])
     const store = storeOf(db)
     const authors = new Set<string>()
     const manifestCols: ManifestCollection[] = []
@@ -145,12 +148,14 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
           })
           frontier = next
         }
+        const out: Array<{ cid: CID; bytes: Uint8Array }> = []
         for (const list of blocks) {
           list.sort((a, b) => a.height - b.height || compareCIDStrings(a.cid, b.cid)) // parents first
-          for (const b of list) await put({ cid: CID.parse(b.cid), bytes: b.bytes })
+          for (const b of list) out.push({ cid: CID.parse(b.cid), bytes: b.bytes })
           mc.blocks += list.length
           blocksDone += list.length
         }
+        await putAll(out)
         mc.docs += page.length
         const before = docsDone
         docsDone += page.length
@@ -175,7 +180,7 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
       counts: { docs: docsDone, blocks: blocksDone },
     })
     const manifestCID = cidOf(manifestBytes)
-    await put({ cid: manifestCID, bytes: manifestBytes })
+    await putAll([{ cid: manifestCID, bytes: manifestBytes }])
     await Promise.race([writer.close(), failed])
     await done
     const fh = await open(tmp, 'r+')
