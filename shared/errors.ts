@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   'PAIRING_CLOSED',
   /** Nearby pairing: the code typed is not the one the other device shows (`details.triesLeft`). */
   'PAIRING_WRONG_CODE',
+  /** A backup file that is damaged, truncated or not a backup (the message names the position). */
+  'BACKUP_INVALID',
   // API and transports
   /** The node is still starting (maybe upgrading its data directory): only `node.status` answers; ask again when it says ready. */
   'NODE_STARTING',

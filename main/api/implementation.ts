@@ -18,11 +18,12 @@ import { replicators } from './handlers/replicators.ts'
 import { nearby } from './handlers/nearby.ts'
 import { doctor } from './handlers/doctor.ts'
 import { held } from './handlers/held.ts'
+import { backup } from './handlers/backup.ts'
 import { version } from './version.ts'
 
 /** Every call of the contract; a call missing here would answer NOT_SUPPORTED. */
 const HANDLERS: Partial<{ [N in CallName]: Handler<N> }> = {
-  ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...nearby, ...replicators, ...doctor, ...held,
+  ...collections, ...documents, ...nodeHandlers, ...peers, ...pairing, ...nearby, ...replicators, ...doctor, ...held, ...backup,
 }
 
 export interface ApiImplementation {

@@ -16,6 +16,7 @@ import { pairingCommands } from './client/pairing.ts'
 import { deviceCommands } from './client/devices.ts'
 import { doctorCommands } from './client/doctor.ts'
 import { syncCommands } from './client/sync.ts'
+import { backupCommands } from './client/backup.ts'
 import { version } from '../api/version.ts'
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')
@@ -45,16 +46,22 @@ export function buildProgram(): Command {
     .option('--device-name <name>', 'how other devices show this one (default: the host name)')
     .option('--anti-entropy <seconds>', 'head exchange with each connected device this often (default 30; 0: only on connect)')
     .option('--mass-delete <percent,docs,seconds|off>', 'hold deletions by another device of more than percent% and more than docs documents of a collection within seconds, until released or rejected (default 50,20,60)')
+    .option('--backup-dir <dir>', 'write a car snapshot of the whole store here on a schedule (with --backup-every)')
+    .option('--backup-every <hours>', 'hours between snapshots (fractions allowed: 0.5 is every 30 minutes)')
+    .option('--backup-keep <n>', 'keep this many newest snapshots (default 7)')
     .option('--ui', 'also serve the window (built renderer) on the API port; prints its URL with the token')
     .action(async (o: {
       dataDir?: string; apiAddr: string; p2paddr?: string[]; p2p: boolean; peers?: string; mdns: boolean
       relayServer?: boolean; relays?: string; deviceName?: string; ui?: boolean
       announce?: string; stunPort?: string; stun?: string; antiEntropy?: string; massDelete?: string
+      backupDir?: string; backupEvery?: string; backupKeep?: string
     }) => {
       let api
       let network
       let massDelete
+      let backup
       try {
+        backup = parseBackupFlags(o)
         api = parseApiAddr(o.apiAddr)
         network = parseNetworkFlags(o)
         if (o.antiEntropy !== undefined && !/^\d+(\.\d+)?$/.test(o.antiEntropy)) throw new UsageError(`--anti-entropy takes seconds (a number ≥ 0), not '${o.antiEntropy}'`)
@@ -71,6 +78,7 @@ export function buildProgram(): Command {
         ...(o.deviceName !== undefined ? { deviceName: o.deviceName } : {}), ui: o.ui === true, network,
         ...(o.antiEntropy !== undefined ? { antiEntropyMs: Math.round(Number(o.antiEntropy) * 1000) } : {}),
         ...(massDelete !== undefined ? { massDelete } : {}),
+        ...(backup !== undefined ? { backup } : {}),
       })
     })
 
@@ -86,6 +94,7 @@ export function buildProgram(): Command {
   deviceCommands(client)
   doctorCommands(client)
   syncCommands(client)
+  backupCommands(client)
   return program
 }
 
@@ -120,6 +129,20 @@ function parseNetworkFlags(o: { announce?: string; stunPort?: string; stun?: str
     })
   }
   return network
+}
+
+/** --backup-dir, --backup-every HOURS (> 0, fractions allowed), --backup-keep N (≥ 1, default 7): all or none of dir and every. */
+function parseBackupFlags(o: { backupDir?: string; backupEvery?: string; backupKeep?: string }): { dir: string; everyMs: number; keep: number } | undefined {
+  if (o.backupDir === undefined && o.backupEvery === undefined) {
+    if (o.backupKeep !== undefined) throw new UsageError('--backup-keep goes with --backup-dir and --backup-every')
+    return undefined
+  }
+  if (o.backupDir === undefined || o.backupEvery === undefined) throw new UsageError('--backup-dir and --backup-every go together')
+  if (!/^\d+(\.\d+)?$/.test(o.backupEvery) || Number(o.backupEvery) <= 0) throw new UsageError(`--backup-every takes hours (a number above 0, e.g. 24 or 0.5), not '${o.backupEvery}'`)
+  const everyMs = Math.max(1, Math.round(Number(o.backupEvery) * 3_600_000))
+  if (everyMs > 2 ** 31 - 1) throw new UsageError('--backup-every may be at most 596 hours')
+  if (o.backupKeep !== undefined && (!/^\d+$/.test(o.backupKeep) || Number(o.backupKeep) < 1)) throw new UsageError(`--backup-keep takes a whole number ≥ 1, not '${o.backupKeep}'`)
+  return { dir: o.backupDir, everyMs, keep: o.backupKeep === undefined ? 7 : Number(o.backupKeep) }
 }
 
 /** --mass-delete: 'off', or percent,docs,seconds (e.g. 50,20,60). */

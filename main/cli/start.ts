@@ -16,6 +16,8 @@ import { newToken } from '../api/auth.ts'
 import { writeApiFile, removeApiFile } from './api-file.ts'
 import { isTandemError } from '../../shared/errors.ts'
 import { createLogger, reason } from '../net/logger.ts'
+import { SnapshotSchedule } from '../db/backup/schedule.ts'
+import { backupContext } from '../api/handlers/backup.ts'
 
 export interface StartOptions {
   dataDir: string
@@ -32,6 +34,8 @@ export interface StartOptions {
   /** The mass-delete guard (--mass-delete percent,docs,seconds | off). */
   massDelete?: { ratio: number; minDocs: number; windowMs: number } | false
   ui: boolean
+  /** Local snapshots (--backup-dir, --backup-every, --backup-keep): a car every everyMs, the newest keep kept. */
+  backup?: { dir: string; everyMs: number; keep: number }
   /** Relay server and hole-punching settings (--announce, --stun-port, --stun). */
   network?: { announce?: string[]; stunPort?: number | null; stunServers?: string[] }
 }
@@ -98,6 +102,12 @@ export async function runStart(o: StartOptions): Promise<void> {
   }
   out(`  API:          ws://${server.address}/api (token in ${resolve(dataDir, 'api.json')})`)
   if (o.ui) out(`  UI:           http://${server.address}/#token=${token}`)
+  let snapshots: SnapshotSchedule | undefined
+  if (o.backup !== undefined) {
+    snapshots = new SnapshotSchedule(backupContext(node), { ...o.backup, dir: resolve(o.backup.dir), log: (msg) => err(`${new Date().toISOString()} ${msg}`) })
+    snapshots.start()
+    out(`  snapshots:    a car every ${o.backup.everyMs / 3_600_000} h in ${resolve(o.backup.dir)}, the last ${o.backup.keep} kept`)
+  }
   out('Press Ctrl+C to stop.')
   node.on('peer:connect', (d) => out(`device connected: ${d}`))
   node.on('peer:disconnect', (d) => out(`device disconnected: ${d}`))
@@ -116,6 +126,7 @@ export async function runStart(o: StartOptions): Promise<void> {
     const cli = log.forComponent('cli')
     await removeApiFile(dataDir).catch((e: unknown) => cli.debug(`api.json not removed: ${reason(e)}`))
     await server.close().catch((e: unknown) => cli.debug(`the API server did not close cleanly: ${reason(e)}`))
+    await snapshots?.stop()
     await node.stop()
     out('stopped cleanly')
     process.exit(0)

@@ -636,6 +636,20 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return { total: matched.length, docs: page }
   }
 
+  /**
+   * The current (not deleted) documents of a collection as reads show them, in key order, read
+   * from one snapshot a page at a time: what a JSON backup writes, without holding them all.
+   */
+  async *currentDocuments(collection: string): AsyncGenerator<DocumentView> {
+    const c = this.#resolve(collection)
+    const eff = this.#eff(c)
+    for await (const [key, rec] of this.#store.docs.iterator({ gte: `${c.id}!`, lt: `${c.id}!\xff` })) {
+      const held = rec.deleted ? this.#held.get(key) : undefined
+      if (rec.deleted && held === undefined) continue
+      yield view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held)
+    }
+  }
+
   /** A document's blocks in causal order (parents before children; concurrent ones by height, CID). */
   async history(collection: string, docID: string): Promise<HistoryEntry[]> {
     const c = this.#resolve(collection)
@@ -1102,7 +1116,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * are answered without being checked again. The others are verified together (each signature
    * once, off the event loop), and what applying them reads is read up front in a few multi-gets.
    */
-  async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID; attestation?: Uint8Array } = {}): Promise<ApplyResult[]> {
+  async applyBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID; attestation?: Uint8Array; trustedAuthors?: ReadonlySet<string> } = {}): Promise<ApplyResult[]> {
     return this.applyPrepared(await this.prepareBlocks(entries, options))
   }
 
@@ -1111,7 +1125,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * signature, author, schema). A receiver can prepare the next batch while the previous one
    * commits, then `applyPrepared` them in order.
    */
-  async prepareBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID; attestation?: Uint8Array } = {}): Promise<PreparedBlocks> {
+  async prepareBlocks(entries: Array<{ bytes: Uint8Array; cid?: string }>, options: { from?: DeviceID; attestation?: Uint8Array; trustedAuthors?: ReadonlySet<string> } = {}): Promise<PreparedBlocks> {
     if (!Array.isArray(entries)) throw new TandemError('INVALID_INPUT', 'applyBlocks takes a list of blocks.')
     // The CID of each well-formed entry, to answer duplicates before any costlier check.
     const cids: Array<CID | null> = entries.map((e) => {
@@ -1149,7 +1163,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const checked = new Map<number, EncodedBlock | TandemError>()
     toCheck.forEach((i, k) => {
       const v = verified[k]!
-      checked.set(i, v instanceof TandemError ? v : this.#checkDecoded(v, options.from))
+      checked.set(i, v instanceof TandemError ? v : this.#checkDecoded(v, options.from, options.trustedAuthors))
     })
     return { entries, ids, before, first, checked, from: options.from, gen }
   }
@@ -1283,11 +1297,12 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * its fields fit. It reads nothing from the store, only the block: whatever throws in it is about
    * the block, and rejects it.
    */
-  #checkDecoded(enc: EncodedBlock, from: DeviceID | undefined): EncodedBlock | TandemError {
+  #checkDecoded(enc: EncodedBlock, from: DeviceID | undefined, alsoTrusted?: ReadonlySet<string>): EncodedBlock | TandemError {
     try {
       const { block } = enc
       const trusted = this.#options.isTrustedAuthor ?? (() => true)
-      if (!trusted(block.author as DeviceID, from)) {
+      // alsoTrusted: authors the person vouched for (a backup restored with --trust-authors).
+      if (!trusted(block.author as DeviceID, from) && alsoTrusted?.has(block.author) !== true) {
         throw new TandemError('UNTRUSTED_AUTHOR', `the author ${block.author} is not a device of this group`)
       }
       const c = this.#collections.get(block.collection)

@@ -1,5 +1,6 @@
 /** The one application window. */
 import { BrowserWindow } from 'electron'
+import { allowBackupDownloads } from './downloads.ts'
 
 export interface MainWindowOptions {
   /** Absolute path of the built preload script (CommonJS: a sandboxed preload cannot be ESM). */
@@ -35,6 +36,7 @@ export function createMainWindow({ preload, url }: MainWindowOptions): BrowserWi
       disableBlinkFeatures: 'Auxclick',
     },
   })
+  allowBackupDownloads(window)
   window.once('ready-to-show', () => window.show())
   // Rejects when a load fails or is superseded; log it rather than leave the rejection unhandled.
   window.loadURL(url).catch((err: unknown) => console.error(`tandem: could not load ${url}:`, err))

@@ -3,6 +3,7 @@ import type { CollectionID, CollectionInfo, DeviceID, DocID, BlockCID, SchemaCon
 import type { SyncStatusReport } from './sync-status.ts'
 import type { HeldBatchInfo } from './held.ts'
 import type { NodeStatus } from './node.ts'
+import type { BackupProgressEvent } from './backup.ts'
 import type { NearbyDevice, NodeInfo, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from './types.ts'
 
 export interface ApiEvents {
@@ -48,13 +49,15 @@ export interface ApiEvents {
   'pairing:changed': PairingRequest
   /** "Pair nearby" opened or closed on this device. */
   'pairing:mode': PairingMode
+  /** A backup export or import is under way (about every 1,000 documents or 1 MB). */
+  'backup:progress': BackupProgressEvent
 }
 
 export type EventName = keyof ApiEvents
 export const EVENT_NAMES = [
   'document', 'collection', 'schema:conflict', 'peer:connect', 'peer:disconnect', 'device', 'node:status', 'node', 'replicator',
   'sync', 'sync:error', 'sync:status', 'sync:held', 'nearby', 'pairing:request', 'pairing:resolved',
-  'pairing:changed', 'pairing:mode',
+  'pairing:changed', 'pairing:mode', 'backup:progress',
 ] as const satisfies readonly EventName[]
 
 // Compile-time check that EVENT_NAMES lists every event.

@@ -13,6 +13,7 @@ import { replicatorCalls } from './replicators.ts'
 import { doctorCalls } from './doctor.ts'
 import { syncStatusCalls } from './sync-status.ts'
 import { heldCalls } from './held.ts'
+import { backupCalls } from './backup.ts'
 import type { CallSpec } from './define.ts'
 
 export const CALLS = {
@@ -25,6 +26,7 @@ export const CALLS = {
   ...doctorCalls,
   ...syncStatusCalls,
   ...heldCalls,
+  ...backupCalls,
 } as const
 
 export type Calls = typeof CALLS
@@ -52,4 +54,5 @@ export type { NodeStatus, UpgradeStatus } from './node.ts'
 export type * from './doctor.ts'
 export type * from './sync-status.ts'
 export type * from './held.ts'
+export type * from './backup.ts'
 export * from './wire.ts'

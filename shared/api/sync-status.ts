@@ -58,6 +58,11 @@ export interface SyncStatusReport {
   }
   /** Anti-entropy period in ms (0: only on connect). */
   antiEntropyMs: number
+  /**
+   * The last scheduled backup snapshot (tandem start --backup-dir): when, where, how big, or why
+   * it failed; null when none was taken. Absent in `sync:status` events (the call has it).
+   */
+  lastSnapshot?: { at: number; path: string | null; bytes: number; docs: number; error?: string } | null
   at: number
 }
 

@@ -2,6 +2,7 @@ import type { Handlers } from '../context.ts'
 import type { HistoryNode, SyncStatusReport } from '../../../shared/api/index.ts'
 import type { DeviceID, DocumentView, ListResult } from '../../../shared/types.ts'
 import type { TandemNode } from '../../node/tandem-node.ts'
+import { importedAuthorName } from '../../db/backup/import-car.ts'
 
 type DocCalls = 'documents.create' | 'documents.createMany' | 'documents.get' | 'documents.update' | 'documents.delete'
   | 'documents.restore' | 'documents.list' | 'documents.history' | 'documents.resolve' | 'documents.increment'
@@ -47,8 +48,13 @@ export const documents: Handlers<DocCalls> = {
   'documents.resolve': async ({ node }, { collection, docID, field, pick }) => named(node, await node.db.resolveConflict(collection, docID, field, pick)),
   'documents.history': async ({ node }, { collection, docID }) => {
     const entries = await node.db.history(collection, docID)
+    // Devices of no group here but named by a backup this device imported (--trust-authors).
+    const imported = new Map<string, string | undefined>()
+    for (const e of entries) {
+      if (e.author !== node.deviceID && node.group.get(e.author) === undefined && !imported.has(e.author)) imported.set(e.author, await importedAuthorName(node.db, e.author))
+    }
     return entries.map((e): HistoryNode => {
-      const name = deviceName(node, e.author)
+      const name = deviceName(node, e.author) ?? imported.get(e.author)
       return {
         cid: e.cid, device: e.author, ...(name !== undefined ? { deviceName: name } : {}), time: e.time, height: e.height,
         links: e.parents, changed: e.fields, ...(e.deleted !== undefined ? { deleted: e.deleted } : {}),

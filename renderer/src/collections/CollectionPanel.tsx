@@ -8,6 +8,7 @@ import { EditFields } from './EditFields.tsx'
 import { HistoryView } from '../history/HistoryView.tsx'
 import { ReplicatePicker } from '../replicators/ReplicatePicker.tsx'
 import { TrashView } from '../views/TrashView.tsx'
+import { BackupActions } from '../backup/BackupCard.tsx'
 
 export function CollectionPanel({ collection, historyDoc }: { collection: CollectionInfo; historyDoc: string | null }) {
   const navigate = useTandem((s) => s.navigate)
@@ -15,6 +16,7 @@ export function CollectionPanel({ collection, historyDoc }: { collection: Collec
   const [replicating, setReplicating] = useState(false)
   const [trash, setTrash] = useState(false)
   const [fields, setFields] = useState(false)
+  const [backup, setBackup] = useState(false)
   if (historyDoc !== null) {
     return (
       <HistoryView
@@ -32,9 +34,11 @@ export function CollectionPanel({ collection, historyDoc }: { collection: Collec
           <button type="button" aria-pressed={trash} onClick={() => setTrash(!trash)}>{trash ? 'Documents' : 'Trash'}</button>
           <button type="button" onClick={() => setFields(true)}>Edit fields</button>
           <button type="button" onClick={() => setReplicating(true)}>Replicate collection to…</button>
+          <button type="button" aria-pressed={backup} onClick={() => setBackup(!backup)}>Backup…</button>
           <button type="button" className="primary" onClick={() => setEditing('new')}>Add document</button>
         </div>
       </header>
+      {backup && <BackupActions collection={collection.name} />}
       {trash ? (
         <TrashView collection={collection} onHistory={(doc) => navigate({ section: 'collections', collection: collection.name, history: doc.docID })} />
       ) : (

@@ -4,6 +4,7 @@ import { DeviceIdentity } from './DeviceIdentity.tsx'
 import { NetworkToggle } from './NetworkToggle.tsx'
 import { InviteCard } from './InviteCard.tsx'
 import { JoinCard } from './JoinCard.tsx'
+import { BackupCard } from '../backup/BackupCard.tsx'
 
 export function ThisDeviceView() {
   const node = useTandem((s) => s.node)
@@ -17,6 +18,7 @@ export function ThisDeviceView() {
         <InviteCard />
         <JoinCard />
       </div>
+      <BackupCard />
     </div>
   )
 }
