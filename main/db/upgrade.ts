@@ -196,10 +196,20 @@ async function runStep(store: Store, step: UpgradeStep, where: UpgradeProgress['
   let last = -Infinity
   let lastCallback = -Infinity
   let held: UpgradeProgress | null = null
-  const report = (p: UpgradeProgress): void => {
-    last = lastCallback = performance.now()
-    held = null
+  // The latest progress the callback has not heard yet, sent when its interval is over: a step that
+  // then waits (a long write) still shows where it is, not a value up to 250 ms old.
+  let trailing: UpgradeProgress | null = null
+  let trailTimer: NodeJS.Timeout | null = null
+  const callback = (p: UpgradeProgress): void => {
+    lastCallback = performance.now()
+    trailing = null
+    if (trailTimer !== null) { clearTimeout(trailTimer); trailTimer = null }
     options.onProgress?.(p)
+  }
+  const report = (p: UpgradeProgress): void => {
+    last = performance.now()
+    held = null
+    callback(p)
     log(`${name}: ${p.done} of ${p.total}${p.total > 0 ? ` (${Math.floor((p.done / p.total) * 100)}%)` : ''}`)
   }
   options.onProgress?.({ ...whole, step: where, done: 0, total: 0 })
@@ -213,14 +223,16 @@ async function runStep(store: Store, step: UpgradeStep, where: UpgradeProgress['
       if (now - last >= PROGRESS_EVERY_MS) report(p)
       else {
         held = p
-        if (now - lastCallback >= CALLBACK_EVERY_MS) {
-          lastCallback = now
-          options.onProgress?.(p)
+        if (now - lastCallback >= CALLBACK_EVERY_MS) callback(p)
+        else {
+          trailing = p
+          trailTimer ??= setTimeout(() => { trailTimer = null; if (trailing !== null) callback(trailing) }, CALLBACK_EVERY_MS - (now - lastCallback))
         }
       }
     },
     log,
   })
+  if (trailTimer !== null) clearTimeout(trailTimer)
   const unreported = held as UpgradeProgress | null
   if (unreported !== null) report(unreported)
   // The step may have written around Txn: what transactions remember of the store is stale.
