@@ -6,23 +6,18 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { Browser } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { client } from '../cli/cli.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, SCREENS } from './browser.ts'
 import { startUiNode } from './ui-node.ts'
 import { openCollection, rows, section, WAIT } from './window.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 
 test('window backup: Export… downloads a car on one node; Import… of it on another (trusting its author) shows the documents and the summary', { timeout: 120_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
   const root = await tempDir(t)
   const laptop = await startUiNode(join(root, 'laptop'), 'Laptop')
   t.after(() => laptop.stop())

@@ -6,25 +6,20 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { eventually } from '../helpers/nodes.ts'
 import { client } from '../cli/cli.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, openPage, SCREENS } from './browser.ts'
 import { startUiNode, type UiNode } from './ui-node.ts'
 import { openCollection, rows, table, WAIT } from './window.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 const SDL = 'type Notes { title: String! body: String likes: Int @crdt(type: pncounter) }'
 
 test('a conflict shows on both windows; Keep this on one clears it on both', { timeout: 150_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
   const [dirA, dirB] = [join(await tempDir(t), 'a'), join(await tempDir(t), 'b')]
   const nodes: UiNode[] = []
   t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
@@ -36,15 +31,7 @@ test('a conflict shows on both windows; Keep this on one clears it on both', { t
   const { uri } = await client<{ uri: string }>(dirA, 'pair', 'invite')
   await client(dirB, 'pair', 'join', uri)
 
-  const open = async (node: UiNode): Promise<Page> => {
-    const page = await (await browser.newContext({ viewport: { width: 1180, height: 800 } })).newPage()
-    page.setDefaultTimeout(WAIT)
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(e.message))
-    t.after(() => assert.deepEqual(errors, [], 'no script errors in the page'))
-    await page.goto(node.url)
-    return page
-  }
+  const open = (node: UiNode): Promise<Page> => openPage(t, browser, node.url)
   const [pageA, pageB] = [await open(a!), await open(b!)]
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(SCREENS, `${name}.png`) })
   await openCollection(pageA, 'Notes')

@@ -6,23 +6,17 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { Browser } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { client } from '../cli/cli.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, SCREENS } from './browser.ts'
 import { startUiNode, type UiNode } from './ui-node.ts'
 import { WAIT } from './window.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 
 test('the Doctor panel: the LAN path with its rtt, then the device offline with a refused dial', { timeout: 90_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
   const nodes: UiNode[] = []
   t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
   const [dirA, dirB] = [await tempDir(t), await tempDir(t)]

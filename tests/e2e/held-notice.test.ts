@@ -6,24 +6,18 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { Browser } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { heldDataDir } from '../helpers/held-data.ts'
 import { client } from '../cli/cli.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, SCREENS } from './browser.ts'
 import { startUiNode, type UiNode } from './ui-node.ts'
 import { openCollection, table, WAIT } from './window.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 
 test('held deletions: the window asks, Restore them brings the Books back, Keep deletions lets the Notes go', { timeout: 90_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
   const dir = join(await tempDir(t), 'a')
   await heldDataDir(t, dir)
   const node: UiNode = await startUiNode(dir, 'Laptop')

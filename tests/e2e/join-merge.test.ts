@@ -6,25 +6,19 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { Browser } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { eventually } from '../helpers/nodes.ts'
 import { client } from '../cli/cli.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, SCREENS } from './browser.ts'
 import { startUiNode, type UiNode } from './ui-node.ts'
 import { section, WAIT } from './window.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 type Device = { peerID: string; name: string }
 
 test('joining another group\'s invite from a device in a group asks in a dialog naming both; Cancel changes nothing, Merge joins', { timeout: 120_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
   const nodes: UiNode[] = []
   t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
   const [dirA, dirB, dirC] = [await tempDir(t), await tempDir(t), await tempDir(t)]

@@ -8,24 +8,19 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { eventually } from '../helpers/nodes.ts'
 import { client, clientFails } from '../cli/cli.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, openPage, SCREENS } from './browser.ts'
 import { startUiNode, type UiNode } from './ui-node.ts'
-import { section, WAIT } from './window.ts'
+import { section } from './window.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 
 test('nearby pairing in the window: closed until opened, the code shown on one typed on the other, a wrong code pairs nothing', { timeout: 120_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
 
   const nodes: UiNode[] = []
   t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
@@ -36,15 +31,7 @@ test('nearby pairing in the window: closed until opened, the code shown on one t
   const b = await startUiNode(dirB, 'Phone', 30_000, ['--peers', infoA.addresses[0]])
   nodes.push(b)
 
-  const open = async (node: UiNode): Promise<Page> => {
-    const page = await (await browser.newContext({ viewport: { width: 1180, height: 760 } })).newPage()
-    page.setDefaultTimeout(WAIT)
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(e.message))
-    t.after(() => assert.deepEqual(errors, [], 'no script errors in the page'))
-    await page.goto(node.url)
-    return page
-  }
+  const open = (node: UiNode): Promise<Page> => openPage(t, browser, node.url, { width: 1180, height: 760 })
   const [pageA, pageB] = [await open(a), await open(b)]
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(SCREENS, `${name}.png`) })
   await section(pageA, 'Devices & peers')

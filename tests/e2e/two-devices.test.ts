@@ -7,24 +7,19 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { eventually } from '../helpers/nodes.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, SCREENS } from './browser.ts'
 import { startUiNode, type UiNode } from './ui-node.ts'
 import { addDoc, editDoc, openCollection, rows, section, table, WAIT } from './window.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 const SDL = 'type Books {\n  title: String!\n  author: String\n  year: Int\n}'
 
 test('two windows: pair, replicate, edit offline on both, converge live, history shows the merge, bad input refused', { timeout: 150_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
 
   const nodes: UiNode[] = []
   t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })

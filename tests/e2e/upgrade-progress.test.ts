@@ -7,19 +7,16 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { cp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Browser } from 'playwright-core'
 import { tempDir } from '../helpers/tmp.ts'
 import { eventually } from '../helpers/nodes.ts'
-import { launchChromium } from './browser.ts'
+import { browserFor, SCREENS } from './browser.ts'
 import { startUiNode } from './ui-node.ts'
 import { openCollection, rows, WAIT } from './window.ts'
 import { UPGRADES } from '../../main/db/upgrades/index.ts'
 
-const SCREENS = process.env['E2E_SCREENS'] ?? fileURLToPath(new URL('../../test-artifacts/e2e/', import.meta.url))
 const FIXTURE = fileURLToPath(new URL('../fixtures/store-v4/', import.meta.url))
 const expected = JSON.parse(await readFile(fileURLToPath(new URL('../fixtures/store-v4.json', import.meta.url)), 'utf8')) as {
   documents: Record<string, Array<{ deleted: boolean; fields: Record<string, unknown> }>>
@@ -28,10 +25,8 @@ const expected = JSON.parse(await readFile(fileURLToPath(new URL('../fixtures/st
 const SLOW_MS = 8_000
 
 test('a long upgrade shows in the window with its step and percentage, then the app with the documents', { timeout: 120_000 }, async (t) => {
-  const browser: Browser | null = await launchChromium()
-  if (browser === null) return t.skip('no Chromium here (apt-get install chromium); CI installs it')
-  t.after(() => browser.close())
-  mkdirSync(SCREENS, { recursive: true })
+  const browser = await browserFor(t)
+  if (browser === null) return
   const dataDir = join(await tempDir(t), 'data')
   await cp(FIXTURE, dataDir, { recursive: true })
   const node = await startUiNode(dataDir, 'Desk', 30_000, [], { env: { TANDEM_TEST_SLOW_UPGRADE_MS: String(SLOW_MS) }, early: true })
