@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from '../helpers/tmp.ts'
+import { eventually } from '../helpers/nodes.ts'
 import { client } from '../cli/cli.ts'
 import { browserFor, SCREENS } from './browser.ts'
 import { startUiNode } from './ui-node.ts'
@@ -64,6 +65,9 @@ test('window backup: Export… downloads a car on one node; Import… of it on a
   await b.screenshot({ path: join(SCREENS, 'backup-import.png'), fullPage: true })
   await openCollection(b, 'Books')
   await b.getByRole('button', { name: 'Books, 3 documents' }).waitFor()
-  assert.deepEqual((await rows(b, 'Books')).map((r) => r.filter((c) => /^[A-Z]/.test(c))[0]).sort(), ['Dune', 'Emma', 'Ulysses'])
+  const titles = async () => (await rows(b, 'Books')).map((r) => r.filter((c) => /^[A-Z]/.test(c))[0]).sort()
+  // The count in the sidebar comes before the table's rows: wait for the rows, then compare.
+  await eventually(async () => (await titles()).length === 3, 'three books listed on Phone', WAIT)
+  assert.deepEqual(await titles(), ['Dune', 'Emma', 'Ulysses'])
   assert.deepEqual(errors, [], 'no script errors in the pages')
 })
