@@ -23,8 +23,10 @@
  * fewer than two steps (an edit written alone, a pair) stay whole: a reference would not be shorter.
  */
 import { varint } from 'multiformats'
-import type { BlockSignature } from './block.ts'
 import { spliceEntry } from './cbor.ts'
+
+/** A block's signature (block.ts `BlockSignature`): the batch's signature, the proof path, its side bits. */
+export interface BlockSignature { s: Uint8Array; p: Uint8Array; d: number }
 
 /** The first byte of a block's lean form. */
 export const LEAN = 0x00
