@@ -20,7 +20,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { cpus, platform, arch, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -34,6 +34,8 @@ import { BOOKS, fmt, gc, makeDoc, mb, median, table, type Doc } from './common.t
 const BATCH = 1000
 const SINGLE_MAX = 5000
 const GOAL_BULK = 0.25
+/** Stored bytes per new ~200-byte document, on disk after compaction, at 100k documents (issue #20: half of format 6's ~1,278 B). */
+const GOAL_BYTES_PER_DOC = 640
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 // ---- options ----
@@ -222,6 +224,9 @@ async function rawSingle(keys: string[], json: string[], bytes: number): Promise
 }
 
 /** Tandem's own writes: the keys and values a bulk run leaves in its store (untimed), cut into as many batches. */
+/** Stored bytes of the last `tandemWrites` store: keys + values, and LevelDB's files after a full compaction. */
+const stored = { logical: 0, disk: 0 }
+
 async function tandemWrites(batches: Doc[][]): Promise<Array<Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>>> {
   const dir = await freshDir()
   try {
@@ -233,7 +238,12 @@ async function tandemWrites(batches: Doc[][]): Promise<Array<Array<{ type: 'put'
     await raw.open()
     const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
     for await (const [key, value] of raw.iterator()) ops.push({ type: 'put', key, value })
+    stored.logical = ops.reduce((sum, op) => sum + op.key.length + op.value.length, 0)
+    // What the documents take on disk once LevelDB has compacted everything (snappy-compressed tables).
+    await raw.compactRange(new Uint8Array([0]), new Uint8Array([0xff]))
     await raw.close()
+    stored.disk = 0
+    for (const f of await readdir(join(dir, 'db'))) stored.disk += (await stat(join(dir, 'db', f))).size
     // In no particular order, as Tandem writes them (CIDs and docIDs are random), not in the
     // iterator's key order, which LevelDB would take faster.
     for (let i = ops.length - 1; i > 0; i--) {
@@ -324,6 +334,8 @@ const ratios = {
   tandemOfReplay: medians.tandemBulk.perSec / medians.replayBulk.perSec,
 }
 const bulkPass = ratios.bulk >= GOAL_BULK
+const bytesPerDoc = { disk: stored.disk / n, logical: stored.logical / n }
+const bytesPass = bytesPerDoc.disk <= GOAL_BYTES_PER_DOC
 const cpu = cpus()
 
 const rows = [
@@ -364,6 +376,8 @@ console.log('')
 console.log('ratio = Tandem docs/s ÷ raw puts/s. MB/s counts document JSON bytes (1 MB = 10^6 B).')
 console.log(`replay = the bytes a bulk run leaves in Tandem's store (blocks, records, digests; ${fmt(replayBytes / n)} B a document), written by`)
 console.log('classic-level batch() with no other work: its ratio is the most Tandem could reach with its storage format.')
+console.log(`stored bytes per document: ${fmt(bytesPerDoc.disk)} B on disk after a full compaction (goal <= ${GOAL_BYTES_PER_DOC} B at 100k: ` +
+  `${n < 100_000 ? `not measured at ${fmt(n)}` : bytesPass ? 'pass' : 'MISS'}), ${fmt(bytesPerDoc.logical)} B of keys and values before compression`)
 
 const result = {
   benchmark: 'local-writes',
@@ -383,7 +397,8 @@ const result = {
   samples,
   medians,
   ratios,
-  goals: { bulk: { min: GOAL_BULK, ratio: ratios.bulk, pass: bulkPass } },
+  storedBytes: { diskAfterCompaction: stored.disk, keysAndValues: stored.logical, perDoc: bytesPerDoc },
+  goals: { bulk: { min: GOAL_BULK, ratio: ratios.bulk, pass: bulkPass }, bytesPerDoc: { max: GOAL_BYTES_PER_DOC, perDoc: bytesPerDoc.disk, pass: n >= 100_000 ? bytesPass : null } },
 }
 mkdirSync(RESULTS, { recursive: true })
 const out = join(RESULTS, 'local-writes.json')

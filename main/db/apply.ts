@@ -8,6 +8,7 @@ import { CID } from 'multiformats/cid'
 import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../shared/types.ts'
+import { putBlock } from './stored-blocks.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
 import { applyToRecord, maximalWrites, setMaximalWrites, type Counters, type DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
@@ -252,7 +253,7 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
     const updates = await maximalUpdates(store, txn, metas, before, fields, parents, cid)
     if (updates !== null) setMaximalWrites(after, updates)
   }
-  txn.put(store.blocks, cid, enc.bytes)
+  await putBlock(store, txn, enc)
   txn.put(store.docs, key, after)
   updateHeadIndex(store, txn, collection, docID, before?.heads, after.heads)
   metas.remember(txn, cid, { height: block.height, doc: docID, collection, parents })

@@ -18,6 +18,7 @@ import { cidOf, cidString, compareCIDStrings, isCIDString, isOurCID, sha256Latin
 import { publicKeyOf, verifySignature, type DeviceIdentity } from './identity.ts'
 import { verifyMany, type SignatureCheck } from './verify-worker.ts'
 import { decodeCanonicalBlock } from './block-decode.ts'
+import { storedBody } from './lean-block.ts'
 
 export const BLOCK_VERSION = 1
 /** The reserved field that carries deletion (an LWW register like any other field). */
@@ -442,9 +443,12 @@ function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: C
   return { enc: { cid, id, bytes, block }, root: block.author === attestedBy ? null : rootFrom(leaf, block.sig, memo) }
 }
 
-/** Decodes a block that came from our own store (already verified when it was written). */
+/**
+ * Decodes a block as it lies in our own store (verified when it was written): whole, or lean
+ * (lean-block.ts), whose content comes without `sig` — what the readers of content need.
+ */
 export function decodeStoredBlock(bytes: Uint8Array): Block {
-  return dagCbor.decode(bytes) as Block
+  return dagCbor.decode(storedBody(bytes)) as Block
 }
 
 function invalid(reason: string): TandemError {
@@ -501,7 +505,8 @@ export function blockCID(cid: CID): BlockCID {
  * its bytes without decoding the rest: DAG walks (sync) need only these, and a full decode (with
  * a CID object per link) costs several times more.
  */
-export function blockLinks(bytes: Uint8Array): { height: number; parents: string[]; collection: string } {
+export function blockLinks(stored: Uint8Array): { height: number; parents: string[]; collection: string } {
+  const bytes = storedBody(stored)
   try {
     return scanLinks(bytes)
   } catch {

@@ -12,6 +12,7 @@ import type {
   ApplyResult, BlockCID, CollectionID, ConflictValue, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
 } from '../../shared/types.ts'
 import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
+import { BlockReader } from './stored-blocks.ts'
 import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
@@ -131,6 +132,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly dir: string
   readonly identity: DeviceIdentity
   readonly #store: Store
+  /** Stored blocks back whole (lean ones with their signatures), for sync and backups. */
+  readonly #blockReader: BlockReader
   readonly #options: DatabaseOptions
   readonly #collections = new Map<string, StoredCollection>() // by ID
   readonly #byName = new Map<string, StoredCollection>()
@@ -159,6 +162,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     this.dir = dir
     this.identity = identity
     this.#store = store
+    this.#blockReader = new BlockReader(store)
     this.#options = options
   }
 
@@ -764,7 +768,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Raw bytes of stored blocks (one multi-read), undefined where not stored. */
   async getBlocks(cids: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     if (cids.length === 0) return []
-    return (await this.#store.blocks.getMany([...cids])).map((b) => b ?? undefined)
+    return this.#blockReader.whole(await this.#store.blocks.getMany([...cids]))
   }
 
   /** The heads of many documents of a collection at once ([] where a document is not here). */
@@ -1069,7 +1073,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** Raw bytes of a stored block (for sync). */
   async getBlock(cid: string): Promise<Uint8Array | undefined> {
-    return (await this.#store.blocks.get(cid)) ?? undefined
+    return this.#blockReader.one(await this.#store.blocks.get(cid))
   }
 
   /** CIDs of blocks received whose ancestors have not all arrived. */
@@ -1098,7 +1102,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
       for (;;) {
         const entries = await it.nextv(1000)
         if (entries.length === 0) return
-        for (const [cid, bytes] of entries) yield { cid: cid as BlockCID, bytes }
+        const whole = await this.#blockReader.whole(entries.map((e) => e[1]))
+        for (let i = 0; i < entries.length; i++) yield { cid: entries[i]![0] as BlockCID, bytes: whole[i]! }
       }
     } finally {
       await it.close()

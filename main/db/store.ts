@@ -9,6 +9,7 @@ import { TandemError } from '../../shared/errors.ts'
 import type { DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf } from './digest.ts'
 import { recordEncoding } from './record-codec.ts'
+import { treeEncoding, type SigTree } from './lean-block.ts'
 
 type Sub<V> = AbstractSublevel<ClassicLevel<string, unknown>, string | Buffer | Uint8Array, string, V>
 
@@ -35,13 +36,18 @@ export const LAST_UPGRADE_KEY = 'storeUpgrade'
 export const OUTBOX_SEQ_KEY = 'outbox.seq'
 /** Keys of `meta` that only the store itself writes: not settings (namespace.ts). */
 export const OWN_META_KEYS: ReadonlySet<string> = new Set([FORMAT_KEY, LAST_UPGRADE_KEY, OUTBOX_SEQ_KEY])
-const OWN_SUBLEVELS: ReadonlySet<string> = new Set(['blocks', 'docs', 'schemas', 'versions', 'counts', 'pending', 'waiting', 'digests', 'outbox', 'meta', 'held'])
+const OWN_SUBLEVELS: ReadonlySet<string> = new Set(['blocks', 'docs', 'schemas', 'versions', 'counts', 'pending', 'waiting', 'digests', 'outbox', 'meta', 'held', 'trees'])
 
 /** The sublevels. Keys of per-collection data start with the collection ID and '!', so a collection is a prefix scan. */
 export class Store {
   readonly db: ClassicLevel<string, unknown>
-  /** CID → block bytes. */
+  /**
+   * CID → the block as stored: its bytes, or for a block of a signed batch its lean form, which
+   * names its signature and proof in `trees` (lean-block.ts; stored-blocks.ts reads it back whole).
+   */
   readonly blocks: Sub<Uint8Array>
+  /** First 12 bytes of a batch signature → the signature and the proof nodes its stored blocks name (lean-block.ts). */
+  readonly trees: Sub<SigTree>
   /**
    * `collectionID!docID` → materialized document (values, winners, heads). Stored under
    * `collectionID!bucket!docID` (the key encoding adds the bucket), so that `docsByBucket` can scan
@@ -78,6 +84,7 @@ export class Store {
     const json = { valueEncoding: 'json' as const }
     const view = { valueEncoding: 'view' as const }
     this.blocks = db.sublevel<string, Uint8Array>('blocks', view)
+    this.trees = db.sublevel<string, SigTree>('trees', { valueEncoding: treeEncoding })
     this.docs = db.sublevel<string, DocRecord>('docs', { keyEncoding: docKeyEncoding, valueEncoding: recordEncoding })
     this.docsByBucket = db.sublevel<string, string>('docs', { valueEncoding: 'utf8' })
     this.schemas = db.sublevel<string, StoredCollection>('schemas', json)

@@ -11,6 +11,9 @@
  *   5    schema versions: a `versions` sublevel, each collection's schema its first version (0005).
  *        Never shipped on its own: 0006 landed with it, so the format-4 fixture covers both.
  *   6    conflicts: a record's `x` (field → the maximal writes' CIDs) and `collectionID!conflicts` counts (0006).
+ *        tests/fixtures/store-v6/ is a directory written in it.
+ *   7    lean blocks: a block of a signed batch names its batch's signature and proof nodes, kept once
+ *        in the `trees` sublevel (lean-block.ts, 0007).
  *
  * To change the format: add `00NN-<name>.ts` here (see step.ts) and list it below; add a fixture
  * written by the format it reads (tests/fixtures/store-v<from>/, made by a script beside it) and a
@@ -19,6 +22,7 @@
 import type { UpgradeStep } from './step.ts'
 import { step as schemaVersions } from './0005-schema-versions.ts'
 import { step as conflicts } from './0006-conflicts.ts'
+import { step as leanBlocks } from './0007-lean-blocks.ts'
 
 /** The first format a directory can be upgraded from (older ones were development formats). */
 export const UPGRADABLE_FROM = 4
@@ -26,6 +30,7 @@ export const UPGRADABLE_FROM = 4
 export const UPGRADES: readonly UpgradeStep[] = [
   schemaVersions, // 4 → 5
   conflicts, // 5 → 6
+  leanBlocks, // 6 → 7
 ]
 
 /** The format a chain of steps leaves: the last step's `to`, or UPGRADABLE_FROM when there are none. */

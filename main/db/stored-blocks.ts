@@ -1,0 +1,72 @@
+/**
+ * Blocks into and out of the store: written lean where that is shorter (lean-block.ts), read back
+ * whole for the reads that hand a block on (sync, backups). Reads of the content alone take the
+ * stored value as it is (block.ts `decodeStoredBlock`, `blockLinks`).
+ */
+import { LRUCache } from 'lru-cache'
+import { TandemError } from '../../shared/errors.ts'
+import type { EncodedBlock } from './block.ts'
+import { fullForm, leanForm, newTree, sameSignature, treeKey, treeKeyOf, MIN_LEAN_STEPS, type SigTree } from './lean-block.ts'
+import type { Store, Txn } from './store.ts'
+
+/** Puts a verified block into `txn`: lean when it is part of a signed batch, else whole. */
+export async function putBlock(store: Store, txn: Txn, enc: EncodedBlock): Promise<void> {
+  txn.put(store.blocks, enc.id, await storedForm(store, txn, enc))
+}
+
+/** The value a verified block is stored as (adding its proof to its tree in `txn`). */
+export async function storedForm(store: Store, txn: Txn, enc: { bytes: Uint8Array; block: EncodedBlock['block'] }): Promise<Uint8Array> {
+  const sig = enc.block.sig
+  if (sig === undefined || sig.p.length < MIN_LEAN_STEPS * 32) return enc.bytes
+  const key = treeKey(sig.s)
+  let tree = await txn.get(store.trees, key)
+  if (tree === undefined) tree = newTree(sig.s)
+  else if (!sameSignature(tree, sig.s)) return enc.bytes
+  const lean = leanForm(enc.bytes, sig, tree)
+  if (lean === null) return enc.bytes
+  // The tree object stays in the transaction and is encoded when it commits, with every node the
+  // transaction's blocks added to it.
+  txn.put(store.trees, key, tree)
+  return lean
+}
+
+/** Reads stored blocks whole, with the trees they name cached. */
+export class BlockReader {
+  readonly #store: Store
+  readonly #trees = new LRUCache<string, SigTree>({ max: 512 })
+
+  constructor(store: Store) {
+    this.#store = store
+  }
+
+  /** The whole blocks of stored values (undefined stays undefined). */
+  async whole(values: ReadonlyArray<Uint8Array | undefined>): Promise<Array<Uint8Array | undefined>> {
+    const out = new Array<Uint8Array | undefined>(values.length)
+    const retry: number[] = []
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      if (v === undefined) continue
+      const key = treeKeyOf(v)
+      const full = fullForm(v, key === undefined ? undefined : this.#trees.get(key))
+      if (full === null) retry.push(i)
+      else out[i] = full
+    }
+    if (retry.length === 0) return out
+    // Trees not cached, or cached before this block's nodes were added: read them (again).
+    const keys = [...new Set(retry.map((i) => treeKeyOf(values[i]!)!))]
+    const trees = await this.#store.trees.getMany(keys)
+    keys.forEach((k, j) => { const t = trees[j]; if (t !== undefined) this.#trees.set(k, t) })
+    for (const i of retry) {
+      const full = fullForm(values[i]!, this.#trees.get(treeKeyOf(values[i]!)!))
+      if (full === null) {
+        throw new TandemError('DATA_DIR_INVALID', `A stored block names a batch signature the store does not hold (trees record ${treeKeyOf(values[i]!)!}): the data directory is damaged. Restore it from a backup, or sync it again from another device.`)
+      }
+      out[i] = full
+    }
+    return out
+  }
+
+  async one(value: Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    return value === undefined ? undefined : (await this.whole([value]))[0]
+  }
+}
