@@ -9,6 +9,7 @@ import fc from 'fast-check'
 import { Database, storeOf } from '../../main/db/database.ts'
 import { verifyBlock } from '../../main/db/block.ts'
 import { isLean, treeKey } from '../../main/db/lean-block.ts'
+import { BlockReader } from '../../main/db/stored-blocks.ts'
 import { TandemError } from '../../shared/errors.ts'
 import { allBlocks } from '../helpers/replicas.ts'
 import { tempDir } from '../helpers/tmp.ts'
@@ -108,4 +109,19 @@ test('a tree key already taken by another signature leaves the block whole; a lo
   await assert.rejects(a.getBlock(blocks[0]!.cid), (err: unknown) => err instanceof TandemError && err.code === 'DATA_DIR_INVALID' && /damaged/.test(err.message))
   // What only needs the content still reads: the document is there.
   assert.equal((await a.listDocuments('Notes')).total, 8)
+})
+
+test('one read of blocks from more batches than the reader caches brings every block back whole', async (t) => {
+  const db = await Database.open(await tempDir(t))
+  t.after(() => db.close())
+  await db.addCollections(SDL)
+  // Six batches of 8 (one createDocuments each), read in CID order (mixed), by a reader that caches two trees.
+  for (let b = 0; b < 6; b++) await db.createDocuments('Notes', Array.from({ length: 8 }, (_, i) => ({ title: `b${b} n${i}` })))
+  const store = storeOf(db)
+  const entries = await store.blocks.iterator().all()
+  const reader = new BlockReader(store, 2)
+  for (let round = 0; round < 2; round++) {
+    const whole = await reader.whole(entries.map(([, v]) => v))
+    for (let i = 0; i < entries.length; i++) assert.equal((await verifyBlock(whole[i]!, entries[i]![0])).id, entries[i]![0])
+  }
 })
