@@ -32,7 +32,8 @@ const MiB = 1024 * 1024
 const GOALS = { w1VsClassic: 0.25, w2VsOrbitdb: 10, w2VsLibp2p: 0.30, w3P99Ms: 50, w4Seconds: 3, w4Edits: 10_000, w5RssMB: 400, w5N: 1_000_000, w6P99Factor: 2, w6CatchupRatio: 1, w6N: 100_000 }
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const USAGE = `usage: node bench/compare.ts [--quick] [--n LIST] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N] [--w6 N]
-  --quick          W1/W2 N = 1000, W3 and W6 100 edits, W4 100 edits a side on 50 shared docs, W5 20k docs, W6 2k docs,
+  --quick          W1/W2 N = 1000, W3 and W6 100 edits, W4 100 edits a side on 50 shared docs, W5 20k docs,
+                   W6 2k docs and only 2 and 5 devices,
                    raw streams 64 MiB, cap 0.5 min, R = 1 (a smoke run)
   --n LIST         W1/W2 sizes, comma-separated (default 10000,100000)
   --runs R         runs (default 3); medians are reported
@@ -96,7 +97,9 @@ const failures: Array<{ workload: Workload; system: System; variant: string; siz
 
 function child(workload: Workload, system: System, variant: string, size: number, run: number): void {
   const script = fileURLToPath(new URL(`./peers/${system}.ts`, import.meta.url))
-  const args = [script, '--workload', variant, '--n', String(size), '--edits', String(workload === 'w3' || workload === 'w6' ? W3_EDITS : W4_EDITS), '--shared', String(W4_SHARED), '--cap', String(capMin * 60)]
+  const args = [script, '--workload', variant, '--n', String(size), '--edits', String(workload === 'w3' || workload === 'w6' ? W3_EDITS : W4_EDITS), '--shared', String(W4_SHARED), '--cap', String(capMin * 60),
+    // The smoke measures W6's goal pair alone (2 and 5 devices): each group size costs seconds of set-up.
+    ...(workload === 'w6' && quick ? ['--devices', '2,5'] : [])]
   // The cap bounds the timed part; set-up (W2's N documents on A, W4's offline edits, W5's build) and
   // start-up get as long again plus 2 minutes (W5 at 1M: its build, 20 minutes; W6: a whole run of
   // bench/group.ts, whose own waits are each bounded, up to 45 minutes) before the child is killed.
@@ -344,7 +347,8 @@ if (workloads.includes('w6')) {
   rows.push([`W6 a 5th device catches up on ${fmt(w6N)} docs from 4 holders vs 1`,
     orFailed(catchup(4, 'docsPerSec'), 'tandem', `from 4: ${dps(catchup(4, 'docsPerSec'))} (${served === undefined ? '-' : fmt(served)} of 4 served, ${bytesRatio === undefined ? '-' : bytesRatio.toFixed(2)}× the bytes); from 1: ${dps(catchup(1, 'docsPerSec'))}; ${times(catchupRatio)}`),
     notRun, notRun, '-', '-', '-', '-', `from 4 >= ${GOALS.w6CatchupRatio}× from 1 (faster if from several)`, verdict(catchupPass)])
-  const sizes6 = [2, 3, 4, 5]
+  // The group sizes measured (the smoke measures 2 and 5 only).
+  const sizes6 = [2, 3, 4, 5].filter((d) => t.some((x) => (x.out.edit as Row[]).some((e) => e.devices === d)))
   results.w6 = {
     n: w6N, edits: W3_EDITS,
     medians: { edit: Object.fromEntries(sizes6.map((d) => [d, { p50: edit(d, 'p50'), p99: edit(d, 'p99'), bytesPerDevicePerEdit: edit(d, 'bytesPerDevicePerEdit'), allCpuMsPerEdit: edit(d, 'allCpuMsPerEdit') }])),

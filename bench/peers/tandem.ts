@@ -25,7 +25,7 @@ import { Database } from '../../main/db/database.ts'
 import type { ChangeEvent } from '../../main/db/database.ts'
 import { TandemNode } from '../../main/node/tandem-node.ts'
 import { BOOKS, gc, makeDoc, type Doc } from '../common.ts'
-import { capMs, dirArg, edits, freshDir, main, n, orTimeout, pollUntil, timeEdits, shared, sleep } from './child.ts'
+import { capMs, devicesArg, dirArg, edits, freshDir, main, n, orTimeout, pollUntil, timeEdits, shared, sleep } from './child.ts'
 
 const BATCH = 1000
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
@@ -228,7 +228,7 @@ async function w5open(): Promise<Record<string, unknown>> {
  */
 async function w6(): Promise<Record<string, unknown>> {
   const script = fileURLToPath(new URL('../group.ts', import.meta.url))
-  const child = spawnSync(process.execPath, [script, '--json', '--runs', '1', '--n', String(n), '--edits', String(edits)], { encoding: 'utf8', timeout: 60 * 60_000, maxBuffer: 64 * 1024 * 1024 })
+  const child = spawnSync(process.execPath, [script, '--json', '--runs', '1', '--n', String(n), '--edits', String(edits), ...(devicesArg !== undefined ? ['--devices', devicesArg] : [])], { encoding: 'utf8', timeout: 60 * 60_000, maxBuffer: 64 * 1024 * 1024 })
   const line = child.stdout?.trim().split('\n').pop() ?? ''
   if (child.status !== 0 || !line.startsWith('{')) throw new Error(`Tandem W6 (bench/group.ts): exit ${child.status}: ${child.stderr?.trim().split('\n').slice(-4).join(' | ')}`)
   const res = JSON.parse(line) as { medians: { edit: Array<Record<string, number>>; catchup: Array<Record<string, number>> }; goals: Record<string, Record<string, unknown>>; holders: Record<string, number> | null; loadavg: unknown }
