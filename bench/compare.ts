@@ -1,16 +1,17 @@
 /**
  * Tandem against automerge-repo, OrbitDB and the physical limits of its own stack, pair by pair in one
  * run (README "Performance"): W1 local writes, W2 replication A→B, W3 one-edit latency, W4 partition and resync,
- * W5 one collection at scale; limits: raw classic-level batch(), one raw libp2p stream, plain TCP.
+ * W5 one collection at scale, W6 a group of five devices (Tandem only: bench/group.ts); limits: raw
+ * classic-level batch(), one raw libp2p stream, plain TCP.
  *
- *   node bench/compare.ts [--quick] [--n N,N] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N]
+ *   node bench/compare.ts [--quick] [--n N,N] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N] [--w6 N]
  *
  * Every (workload, system) pair runs in its own child process (bench/peers/<system>.ts), R times; within
  * a run the order of the systems rotates. Each child has a time cap for its timed part and, past it,
  * reports how far it got: the table says "did not finish" instead of the peer being tuned down.
  * Ratios are computed within each run (Tandem and the other side measured minutes apart on the same
  * machine), then their median is shown. Results: bench/results/compare.json and one SVG chart per
- * workload, bench/results/w1.svg … w5.svg. See bench/README.md, "Peers".
+ * workload, bench/results/w1.svg … w6.svg. See bench/README.md, "Peers".
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, platform, arch, release, tmpdir, totalmem } from 'node:os'
@@ -25,27 +26,29 @@ const SYSTEMS = ['tandem', 'automerge', 'orbitdb', 'limits'] as const
 type System = (typeof SYSTEMS)[number]
 const NAMES: Record<System, string> = { tandem: 'Tandem', automerge: 'automerge-repo', orbitdb: 'OrbitDB', limits: 'limit' }
 const PEERS = ['automerge', 'orbitdb'] as const
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'] as const
 type Workload = (typeof WORKLOADS)[number]
 const MiB = 1024 * 1024
-const GOALS = { w1VsClassic: 0.25, w2VsOrbitdb: 10, w2VsLibp2p: 0.30, w3P99Ms: 50, w4Seconds: 3, w4Edits: 10_000, w5RssMB: 400, w5N: 1_000_000 }
+const GOALS = { w1VsClassic: 0.25, w2VsOrbitdb: 10, w2VsLibp2p: 0.30, w3P99Ms: 50, w4Seconds: 3, w4Edits: 10_000, w5RssMB: 400, w5N: 1_000_000, w6P99Factor: 2, w6CatchupRatio: 1, w6N: 100_000 }
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
-const USAGE = `usage: node bench/compare.ts [--quick] [--n LIST] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N]
-  --quick          W1/W2 N = 1000, W3 100 edits, W4 100 edits a side on 50 shared docs, W5 20k docs,
+const USAGE = `usage: node bench/compare.ts [--quick] [--n LIST] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N] [--w6 N]
+  --quick          W1/W2 N = 1000, W3 and W6 100 edits, W4 100 edits a side on 50 shared docs, W5 20k docs,
+                   W6 2k docs and only 2 and 5 devices,
                    raw streams 64 MiB, cap 0.5 min, R = 1 (a smoke run)
   --n LIST         W1/W2 sizes, comma-separated (default 10000,100000)
   --runs R         runs (default 3); medians are reported
   --only LIST      systems, from ${SYSTEMS.join(',')} (ratios need tandem)
   --workloads LIST workloads, from ${WORKLOADS.join(',')}
   --cap MIN        time cap of each system's timed part in each workload, minutes (default 5)
-  --w5 N           W5 collection size (default 1000000)`
+  --w5 N           W5 collection size (default 1000000)
+  --w6 N           W6 documents a fresh device catches up on (default 100000)`
 
 let values
 try {
   values = parseArgs({
     options: {
       quick: { type: 'boolean', default: false }, n: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' },
-      workloads: { type: 'string' }, cap: { type: 'string' }, w5: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      workloads: { type: 'string' }, cap: { type: 'string' }, w5: { type: 'string' }, w6: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   }).values
@@ -77,6 +80,7 @@ const systems = list('only', values.only, SYSTEMS).filter((s) => {
 const workloads = list('workloads', values.workloads, WORKLOADS)
 const capMin = values.cap === undefined ? (quick ? 0.5 : 5) : positive('cap', values.cap, false)
 const w5N = values.w5 === undefined ? (quick ? 20_000 : GOALS.w5N) : positive('w5', values.w5)
+const w6N = values.w6 === undefined ? (quick ? 2_000 : GOALS.w6N) : positive('w6', values.w6)
 const W3_EDITS = quick ? 100 : 1000
 const W4_EDITS = quick ? 100 : GOALS.w4Edits
 const W4_SHARED = quick ? 50 : 1000
@@ -93,10 +97,13 @@ const failures: Array<{ workload: Workload; system: System; variant: string; siz
 
 function child(workload: Workload, system: System, variant: string, size: number, run: number): void {
   const script = fileURLToPath(new URL(`./peers/${system}.ts`, import.meta.url))
-  const args = [script, '--workload', variant, '--n', String(size), '--edits', String(workload === 'w3' ? W3_EDITS : W4_EDITS), '--shared', String(W4_SHARED), '--cap', String(capMin * 60)]
+  const args = [script, '--workload', variant, '--n', String(size), '--edits', String(workload === 'w3' || workload === 'w6' ? W3_EDITS : W4_EDITS), '--shared', String(W4_SHARED), '--cap', String(capMin * 60),
+    // The smoke measures W6's goal pair alone (2 and 5 devices): each group size costs seconds of set-up.
+    ...(workload === 'w6' && quick ? ['--devices', '2,5'] : [])]
   // The cap bounds the timed part; set-up (W2's N documents on A, W4's offline edits, W5's build) and
-  // start-up get as long again plus 2 minutes (W5 at 1M: its build, 20 minutes) before the child is killed.
-  const timeout = (workload === 'w5' ? 20 * 60_000 : 0) + 2 * capMin * 60_000 + 120_000
+  // start-up get as long again plus 2 minutes (W5 at 1M: its build, 20 minutes; W6: a whole run of
+  // bench/group.ts, whose own waits are each bounded, up to 45 minutes) before the child is killed.
+  const timeout = (workload === 'w5' ? 20 * 60_000 : workload === 'w6' ? 45 * 60_000 : 0) + 2 * capMin * 60_000 + 120_000
   log(`  ${NAMES[system]}${system === 'limits' ? ` (${variant})` : ''}…`)
   const t0 = performance.now()
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 })
@@ -120,6 +127,11 @@ function summary(w: Workload, o: Out): string {
   if (w === 'w1' || w === 'w2') return `${fmt(o.docsPerSec)} docs/s${tail}`
   if (w === 'w3') return `p50 ${fmt(o.p50, 1)} ms, p99 ${fmt(o.p99, 1)} ms${tail}`
   if (w === 'w4') return `${fmt(o.seconds, 2)} s (offline edits ${fmt(o.editSeconds, 1)} s)${tail}`
+  if (w === 'w6') {
+    const e = (d: number): Record<string, number> | undefined => (o.edit as Array<Record<string, number>>).find((x) => x.devices === d)
+    const c = (k: number): Record<string, number> | undefined => (o.catchup as Array<Record<string, number>>).find((x) => x.holders === k)
+    return `p99 ${fmt(e(2)?.p99 ?? NaN, 1)} ms (2 devices) → ${fmt(e(5)?.p99 ?? NaN, 1)} ms (5); catch-up ${fmt(c(1)?.docsPerSec ?? NaN)} docs/s from 1 → ${fmt(c(4)?.docsPerSec ?? NaN)} from 4`
+  }
   return `open ${fmt(o.openMs)} ms, first page ${fmt(o.firstPageMs, 1)} ms, RSS ${fmt(o.rssMB)} MB, ${o.topics} topics`
 }
 
@@ -138,6 +150,8 @@ for (let r = 0; r < runs; r++) {
       }
     } else if (w === 'w5') {
       if (has('tandem')) plan.push(['tandem', 'w5', w5N])
+    } else if (w === 'w6') {
+      if (has('tandem')) plan.push(['tandem', 'w6', w6N])
     } else {
       plan.push(...rotate((['tandem', 'automerge', 'orbitdb'] as const).filter(has).map((s): [System, string, number] => [s, w, w === 'w3' ? W3_EDITS : W4_EDITS]), r))
     }
@@ -192,7 +206,7 @@ const orFailed = (c: Cell, s: System, text: string): string => (c.runs === 0 ? u
 
 const rows: string[][] = [['workload', 'Tandem', 'automerge-repo', 'OrbitDB', 'limit', 'T÷automerge', 'T÷OrbitDB', 'T÷limit', 'goal', 'result']]
 const results: Record<string, unknown> = {}
-const charts: Record<string, Panel[]> = { w1: [], w2: [], w3: [], w4: [], w5: [] }
+const charts: Record<string, Panel[]> = { w1: [], w2: [], w3: [], w4: [], w5: [], w6: [] }
 const bar = (label: string, c: Cell, color: string, text: string): Bar => ({ label, value: c.value, text: c.runs === 0 ? 'no result (failed or not run)' : text, color, ...(c.dnf ? { dnf: true } : {}) })
 
 for (const size of workloads.includes('w1') ? sizes : []) {
@@ -308,6 +322,51 @@ if (workloads.includes('w5')) {
     { title: 'pubsub topics subscribed', bars: [bar('1 collection', cells.topics, COLORS.Tandem!, val(cells.topics, 'topic(s)')), bar('+ 10 opened docs', cells.topicsWith10Hot, COLORS.Tandem!, val(cells.topicsWith10Hot, 'topics'))] })
 }
 
+if (workloads.includes('w6')) {
+  const t = pick('w6', 'tandem', 'w6')
+  type Row = Record<string, number>
+  const edit = (d: number, k: string): Cell => cellOf(t, (o) => (o.edit as Row[]).find((x) => x.devices === d)?.[k] ?? NaN, W3_EDITS)
+  const catchup = (h: number, k: string): Cell => cellOf(t, (o) => (o.catchup as Row[]).find((x) => x.holders === h)?.[k] ?? NaN, w6N)
+  const within = (f: (o: Out) => number | null | undefined): number | undefined => {
+    const xs = t.filter((s) => s.out.finished).map((s) => f(s.out)).filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+    return xs.length === 0 ? undefined : median(xs)
+  }
+  // Ratios within each run (bench/group.ts measured both sides minutes apart), then their median.
+  const p99Ratio = within((o) => o.goals.p99.ratio)
+  const catchupRatio = within((o) => o.goals.catchup.ratio)
+  const bytesRatio = within((o) => o.goals.catchup.bytesRatio)
+  const served = within((o) => o.goals.catchup.servedByFour)
+  const p99Pass = p99Ratio === undefined ? undefined : p99Ratio <= GOALS.w6P99Factor
+  const catchupPass = catchupRatio === undefined ? undefined : catchupRatio >= GOALS.w6CatchupRatio
+  const ms = (c: Cell): string => (c.value === undefined ? '-' : `${fmt(c.value, 1)} ms`)
+  const dps = (c: Cell): string => (c.value === undefined ? '-' : perSec(c.value))
+  const notRun = 'not run: Tandem only (bench/group.ts)'
+  rows.push([`W6 one edit to the 4 others (5 devices) vs 2 devices, ${fmt(W3_EDITS)} edits`,
+    orFailed(edit(5, 'p99'), 'tandem', `5 devices: p50 ${ms(edit(5, 'p50'))}, p99 ${ms(edit(5, 'p99'))}; 2 devices: p50 ${ms(edit(2, 'p50'))}, p99 ${ms(edit(2, 'p99'))}; p99 ${times(p99Ratio)}`),
+    notRun, notRun, '-', '-', '-', '-', `p99 <= ${GOALS.w6P99Factor}× the 2-device p99`, verdict(p99Pass)])
+  rows.push([`W6 a 5th device catches up on ${fmt(w6N)} docs from 4 holders vs 1`,
+    orFailed(catchup(4, 'docsPerSec'), 'tandem', `from 4: ${dps(catchup(4, 'docsPerSec'))} (${served === undefined ? '-' : fmt(served)} of 4 served, ${bytesRatio === undefined ? '-' : bytesRatio.toFixed(2)}× the bytes); from 1: ${dps(catchup(1, 'docsPerSec'))}; ${times(catchupRatio)}`),
+    notRun, notRun, '-', '-', '-', '-', `from 4 >= ${GOALS.w6CatchupRatio}× from 1 (faster if from several)`, verdict(catchupPass)])
+  // The group sizes measured (the smoke measures 2 and 5 only).
+  const sizes6 = [2, 3, 4, 5].filter((d) => t.some((x) => (x.out.edit as Row[]).some((e) => e.devices === d)))
+  results.w6 = {
+    n: w6N, edits: W3_EDITS,
+    medians: { edit: Object.fromEntries(sizes6.map((d) => [d, { p50: edit(d, 'p50'), p99: edit(d, 'p99'), bytesPerDevicePerEdit: edit(d, 'bytesPerDevicePerEdit'), allCpuMsPerEdit: edit(d, 'allCpuMsPerEdit') }])),
+      catchup: Object.fromEntries(sizes6.map((d) => [d - 1, { docsPerSec: catchup(d - 1, 'docsPerSec'), freshBytesIn: catchup(d - 1, 'freshBytesIn'), freshCpuMs: catchup(d - 1, 'freshCpuMs') }])) },
+    ratios: { p99FiveOverTwo: p99Ratio ?? null, catchupFourOverOne: catchupRatio ?? null, bytesFourOverOne: bytesRatio ?? null },
+    goals: { maxP99Factor: GOALS.w6P99Factor, p99Pass: p99Pass ?? null, minCatchupRatio: GOALS.w6CatchupRatio, catchupPass: catchupPass ?? null },
+  }
+  const two = edit(2, 'p99').value
+  charts.w6!.push(
+    { title: `p99 of one edit reaching every other device, ms (lower is better)`, bars: sizes6.map((d) => { const c = edit(d, 'p99'); return bar(`${d} devices`, c, COLORS.Tandem!, ms(c)) }),
+      ...(two !== undefined ? { goal: { value: GOALS.w6P99Factor * two, text: `goal ${GOALS.w6P99Factor}× the 2-device p99` } } : {}) },
+    { title: `p50 of one edit reaching every other device, ms (lower is better)`, bars: sizes6.map((d) => { const c = edit(d, 'p50'); return bar(`${d} devices`, c, COLORS.Tandem!, ms(c)) }) },
+    { title: `a fresh device catching up on ${fmt(w6N)} documents: docs/s (higher is better)`, bars: sizes6.map((d) => { const c = catchup(d - 1, 'docsPerSec'); return bar(`from ${d - 1} holder${d === 2 ? '' : 's'}`, c, COLORS.Tandem!, dps(c)) }),
+      ...(catchup(1, 'docsPerSec').value !== undefined ? { goal: { value: catchup(1, 'docsPerSec').value!, text: 'goal: from 1 holder' } } : {}) },
+    { title: 'bytes the fresh device received, MB', bars: sizes6.map((d) => { const c = catchup(d - 1, 'freshBytesIn'); return bar(`from ${d - 1} holder${d === 2 ? '' : 's'}`, c, COLORS.Tandem!, c.value === undefined ? '-' : `${fmt(c.value / 1e6, 1)} MB`) }) },
+  )
+}
+
 // ---- output ----
 
 const cpu = cpus()
@@ -329,6 +388,7 @@ const subtitle = `${runs} run${runs === 1 ? '' : 's'}, medians; cap ${capText}; 
 const titles: Record<string, string> = {
   w1: 'W1 local writes', w2: 'W2 replication A→B, from connect to all documents on B', w3: `W3 one-edit propagation, ${fmt(W3_EDITS)} edits one at a time`,
   w4: `W4 partition: ${fmt(W4_EDITS)} edits a side, ${fmt(W4_SHARED)} shared docs, then reconnect`, w5: `W5 one collection of ${fmt(w5N)} documents on one Tandem node`,
+  w6: `W6 a group of devices, each in its own process: ${fmt(W3_EDITS)} edits to every other device; a fresh device catching up on ${fmt(w6N)} documents`,
 }
 const written: string[] = []
 for (const [w, panels] of Object.entries(charts)) {
@@ -343,7 +403,7 @@ const result = {
   node: process.version,
   machine: { platform: platform(), release: release(), arch: arch(), cpus: cpu.length, cpuModel: cpu[0]?.model ?? null, totalMemBytes: totalmem(), tmpdir: tmpdir() },
   quick,
-  options: { sizes, runs, systems, workloads, capMinutes: capMin, w3Edits: W3_EDITS, w4EditsPerSide: W4_EDITS, w4Shared: W4_SHARED, w5N, rawBytes: RAW_BYTES },
+  options: { sizes, runs, systems, workloads, capMinutes: capMin, w3Edits: W3_EDITS, w4EditsPerSide: W4_EDITS, w4Shared: W4_SHARED, w5N, w6N, rawBytes: RAW_BYTES },
   goals: GOALS,
   table: rows,
   results,

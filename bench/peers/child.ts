@@ -2,7 +2,7 @@
  * What every child of bench/compare.ts shares: its options, a time cap per workload, percentiles, fresh
  * directories removed at exit, and the one JSON line it prints.
  *
- *   node bench/peers/<system>.ts --workload w1|w2|w3|w4|w5 --n N [--edits E] [--shared S] [--cap SECONDS]
+ *   node bench/peers/<system>.ts --workload w1|w2|w3|w4|w5|w6 --n N [--edits E] [--shared S] [--cap SECONDS] [--devices LIST]
  *
  * A workload that reaches its cap stops and reports how far it got ({ finished: false, reached }): the
  * table says "did not finish in X min (reached k)" rather than the peer being tuned down.
@@ -17,6 +17,7 @@ const { values } = parseArgs({
   options: {
     workload: { type: 'string', default: 'w1' }, n: { type: 'string', default: '1000' }, edits: { type: 'string', default: '1000' },
     shared: { type: 'string', default: '1000' }, cap: { type: 'string', default: '600' }, dir: { type: 'string' },
+    devices: { type: 'string' },
   },
   strict: true,
 })
@@ -27,6 +28,8 @@ export const shared = Number(values.shared)
 /** The workload's time cap in milliseconds, from its first timed step. */
 export const capMs = Number(values.cap) * 1000
 export const dirArg = values.dir
+/** W6's group sizes (bench/group.ts --devices), when not all of 2,3,4,5. */
+export const devicesArg = values.devices
 for (const [k, v] of Object.entries({ n, edits, shared, capMs })) {
   if (!Number.isFinite(v) || v < 0) { console.error(`bad --${k}`); process.exit(2) }
 }

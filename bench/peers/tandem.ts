@@ -1,7 +1,7 @@
 /**
  * Tandem, measured the same way as the peers, one workload per process (bench/compare.ts runs it):
  *
- *   node bench/peers/tandem.ts --workload w1|w2|w3|w4|w5 --n N [--edits E] [--shared S] [--cap SECONDS]
+ *   node bench/peers/tandem.ts --workload w1|w2|w3|w4|w5|w6 --n N [--edits E] [--shared S] [--cap SECONDS]
  *
  *   W1 createDocuments in batches of 1000 on a fresh on-disk LevelDB (after an untimed 200-document
  *      warm-up); also createDocument awaited one at a time for min(N, 10k) docs (like OrbitDB's put).
@@ -15,6 +15,8 @@
  *      B.resume() to the same count and the same collection digest on both, polled every 10 ms.
  *   W5 N docs in one collection (made untimed), then a fresh process opens the node (network on, on
  *      127.0.0.1): open time, first page (50) list latency, RSS, pubsub topics subscribed.
+ *   W6 one run of bench/group.ts: groups of 2 to 5 devices, each device in its own process; E edits
+ *      to every other device, and a fresh device catching up on N documents from 1 to 4 holders.
  * Both nodes of W2–W4 run in this one process.
  */
 import { spawnSync } from 'node:child_process'
@@ -23,7 +25,7 @@ import { Database } from '../../main/db/database.ts'
 import type { ChangeEvent } from '../../main/db/database.ts'
 import { TandemNode } from '../../main/node/tandem-node.ts'
 import { BOOKS, gc, makeDoc, type Doc } from '../common.ts'
-import { capMs, dirArg, edits, freshDir, main, n, orTimeout, pollUntil, timeEdits, shared, sleep } from './child.ts'
+import { capMs, devicesArg, dirArg, edits, freshDir, main, n, orTimeout, pollUntil, timeEdits, shared, sleep } from './child.ts'
 
 const BATCH = 1000
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
@@ -220,4 +222,17 @@ async function w5open(): Promise<Record<string, unknown>> {
   }
 }
 
-await main('Tandem', { w1, w2, w3, w4, w5, w5open })
+/**
+ * W6, a group of devices: one run of bench/group.ts (each device in its own process there) — group
+ * sizes 2 to 5, `edits` edits per size, a fresh device catching up on N documents from 1 to 4 holders.
+ */
+async function w6(): Promise<Record<string, unknown>> {
+  const script = fileURLToPath(new URL('../group.ts', import.meta.url))
+  const child = spawnSync(process.execPath, [script, '--json', '--runs', '1', '--n', String(n), '--edits', String(edits), ...(devicesArg !== undefined ? ['--devices', devicesArg] : [])], { encoding: 'utf8', timeout: 60 * 60_000, maxBuffer: 64 * 1024 * 1024 })
+  const line = child.stdout?.trim().split('\n').pop() ?? ''
+  if (child.status !== 0 || !line.startsWith('{')) throw new Error(`Tandem W6 (bench/group.ts): exit ${child.status}: ${child.stderr?.trim().split('\n').slice(-4).join(' | ')}`)
+  const res = JSON.parse(line) as { medians: { edit: Array<Record<string, number>>; catchup: Array<Record<string, number>> }; goals: Record<string, Record<string, unknown>>; holders: Record<string, number> | null; loadavg: unknown }
+  return { finished: true, reached: n, edit: res.medians.edit, catchup: res.medians.catchup, goals: res.goals, holders: res.holders, loadavg: res.loadavg }
+}
+
+await main('Tandem', { w1, w2, w3, w4, w5, w5open, w6 })
