@@ -155,8 +155,15 @@ export class Gossip {
 
   #validate(_peer: PeerId, msg: GossipsubMessage['msg']): TopicValidatorResult {
     if (msg.type !== 'signed' || !this.#group.has(msg.from.toString())) return TopicValidatorResult.Reject
-    return this.#open(msg.data) === null ? TopicValidatorResult.Reject : TopicValidatorResult.Accept
+    const payload = this.#open(msg.data)
+    if (payload === null) return TopicValidatorResult.Reject
+    // Opened once: the message handler that follows takes it from here instead of opening it again.
+    this.#opened.set(msg.data, payload)
+    return TopicValidatorResult.Accept
   }
+
+  /** Payloads opened by the validator, by their sealed bytes (the same array reaches the handler). */
+  readonly #opened = new WeakMap<Uint8Array, z.infer<typeof Payload>>()
 
   #open(data: Uint8Array): z.infer<typeof Payload> | null {
     const plain = this.#group.secret.open(data)
@@ -189,6 +196,20 @@ export class Gossip {
     return ev.cids.length === 1 && ev.docID === `bae-${ev.cids[0]}`
   }
 
+  /**
+   * Where a change goes: its collection's topic, and the topics of the edited documents that a
+   * connected device follows without following the collection (a device that holds only those
+   * documents). A device that follows both would get the change twice, each copy signed and checked
+   * on its own; with five devices that doubled what every device did per edit.
+   */
+  #topicsFor(collection: string, docTopics: Set<string>): string[] {
+    const topic = this.#group.secret.collectionTopic(collection)
+    if (docTopics.size === 0) return [topic]
+    const following = new Set(this.#pubsub.getSubscribers(topic).map((p) => p.toString()))
+    const only = [...docTopics].filter((t) => this.#pubsub.getSubscribers(t).some((p) => !following.has(p.toString())))
+    return [topic, ...only]
+  }
+
   /** Publishes queued changes, batched per collection into messages of at most MAX_PAYLOAD_BYTES. */
   async #flush(): Promise<void> {
     const queue = this.#queue
@@ -196,7 +217,7 @@ export class Gossip {
     this.#flushing = false
     if (this.#stopped || this.dropOutgoing) return
     for (const [collection, { blocks, docTopics }] of queue) {
-      const topics = [this.#group.secret.collectionTopic(collection), ...docTopics]
+      const topics = this.#topicsFor(collection, docTopics)
       let batch: Uint8Array[] = []
       let size = 0
       const send = async (): Promise<void> => {
@@ -229,7 +250,7 @@ export class Gossip {
     if (!this.#collectionTopics.has(msg.topic) && ![...this.#hot.values()].includes(msg.topic)) return
     const key = hash('sha256', msg.data, 'base64')
     if (this.#taken.has(key)) return
-    const payload = this.#open(msg.data)
+    const payload = this.#opened.get(msg.data) ?? this.#open(msg.data)
     if (payload === null) return
     if (!this.#db.hasCollection(payload.c)) return
     this.#taken.set(key, true)

@@ -4,6 +4,7 @@
  * node, with a STUN responder) and, for hole punching, WebRTC private-to-private (./hole-punch.ts)
  * with DCUtR kept for the port-forwarded case. Its peer ID is the device key's, so it never changes across restarts.
  */
+import { createHash } from 'node:crypto'
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -23,6 +24,21 @@ import { holePunch, type HolePunch, type HolePunchInit } from './hole-punch.ts'
 import { DEFAULT_STUN_PORT, stunService, type StunService } from './stun-server.ts'
 import { mdnsPeerName } from './nearby/mdns-name.ts'
 import { MAX_DEVICES } from './group.ts'
+
+
+/** Gossipsub's fast message ID: a hash of every field of the message as received, signature included. */
+export function fastMsgID(msg: { from?: Uint8Array; data?: Uint8Array; seqno?: Uint8Array; topic: string; signature?: Uint8Array; key?: Uint8Array }): string {
+  const h = createHash('sha256')
+  // Each field with its length first, so that no two different messages hash the same bytes.
+  for (const f of [msg.from, msg.seqno, msg.signature, msg.key, msg.data]) {
+    const len = Buffer.allocUnsafe(4)
+    len.writeUInt32BE(f?.length ?? 0xffffffff)
+    h.update(len)
+    if (f !== undefined) h.update(f)
+  }
+  h.update(msg.topic)
+  return h.digest('base64')
+}
 
 export const MDNS_SERVICE_TAG = 'tandem.local'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/9171']
@@ -146,6 +162,11 @@ export async function createHost(options: HostOptions): Promise<Host> {
       allowPublishToZeroTopicPeers: true, // a change made while alone is caught up by head exchange
       emitSelf: false,
       runOnLimitedConnection: true,
+      // A copy of a message already seen (forwarded by each other device of the mesh) is known by
+      // the hash of its bytes before its signature is checked: at five devices those checks were an
+      // eighth of a receiver's time. The hash covers the signature too, so a forged copy cannot
+      // pass for the real message and make it be dropped as a duplicate.
+      fastMsgIdFn: fastMsgID,
       scoreParams: {
         appSpecificScore: (peer: string) => (options.isMember(peer) ? 0 : -1000),
         appSpecificWeight: 1,

@@ -118,3 +118,21 @@ test('a 10k-document collection replicated to a new device, with progress report
   assert.ok(running.some((s) => s.done > 0 && s.done < 10_000), 'with intermediate figures')
   t.diagnostic(`10k documents replicated in ${ms} ms (${Math.round(10_000 / (ms / 1000))} docs/s)`)
 })
+
+test('a device holding one document of a collection gets its edits by gossip on the document topic, with no replicator left', async (t) => {
+  const [a, b] = [await startNode(t), await startNode(t)]
+  await a.db.addCollections(BOOKS)
+  await formGroup([a, b])
+  await eventually(() => a.connectedDevices().includes(b.deviceID), 'connected')
+  const [keep] = await a.db.createDocuments('Books', [{ title: 'shared with B' }, { title: 'A only' }])
+  await a.replicators!.set({ target: b.deviceID, documents: [{ collection: 'Books', docID: keep! }] })
+  await eventually(() => b.db.getDocument('Books', keep!).catch(() => undefined), 'the document on B')
+  await a.db.updateDocument('Books', keep!, { pages: 1 })
+  await eventually(async () => (await b.db.getDocument('Books', keep!)).fields.pages === 1, 'the first edit on B')
+  // The standing order gone, only gossip is left: A follows the whole collection, B only the
+  // document's topic, so A publishes the edit there too (it skips document topics only when every
+  // device on them also follows the collection).
+  await a.replicators!.remove(b.deviceID)
+  await a.db.updateDocument('Books', keep!, { pages: 2 })
+  await eventually(async () => (await b.db.getDocument('Books', keep!)).fields.pages === 2, 'the edit after the replicator went, on B', 10_000)
+})
