@@ -12,10 +12,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
-import type { DeviceID } from '../../../shared/types.ts'
 import type { DeviceRecord, GroupState, PairingGroup } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
 import { bytes, type Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, type PeerErrorMessage, peerErrorMessage, WireError } from '../wire.ts'
+import { deviceIDOf } from '../device-id.ts'
 import { ProtocolService, type InboundConnection, type ProtocolHost } from '../protocol-service.ts'
 import { DEFAULT_TTL_MINUTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TTL_MINUTES, MAX_WRONG_ATTEMPTS, NONCE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 import { formatInvite, newInviteSecrets, parseInvite } from './invite.ts'
@@ -118,7 +118,7 @@ export class Pairing extends EventEmitter<PairingEvents> {
     const { id, code } = newInviteSecrets()
     const expiresAt = Date.now() + Math.round(ttl * 60_000)
     this.#invites.set(id, { id, code, expiresAt, used: false, wrong: 0 })
-    const uri = formatInvite({ peer: this.#host.peerId.toString() as DeviceID, addrs, id, code, name: this.#group.name })
+    const uri = formatInvite({ peer: deviceIDOf(this.#host.peerId), addrs, id, code, name: this.#group.name })
     return { id, uri, expiresAt }
   }
 
