@@ -231,7 +231,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
       onUndelivered: () => this.#syncAllSoon(),
     })
-    const replicators = new Replicators({ db, host, group, heads, log: log.forComponent('replicators'), pulling: (peer) => dagSync.servingTo(peer) })
+    const replicators = new Replicators({ db, host, group, heads }, { log: log.forComponent('replicators'), pulling: (peer) => dagSync.servingTo(peer) })
     replicators.on('state', (s) => this.emit('replicator', s))
     const replicateServer = new ReplicateServer({ db, host }, {
       isMember, log: log.forComponent('replicate'),
