@@ -234,7 +234,7 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   if (block.height !== maxParent + 1) {
     throw new TandemError('BLOCK_INVALID', `invalid block: height ${block.height} should be ${maxParent + 1}, one above its parents`)
   }
-  const collection = block.collection as CollectionID
+  const collection = block.collection
   const key = docKey(collection, docID)
   // A genesis block not yet stored starts a document that cannot exist yet (its CID is the docID):
   // skip the read, which is most of the cost of a bulk create.
@@ -261,7 +261,7 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   if (delta !== 0) txn.add(store.counts, collection, delta)
   const conflictDelta = (after.x !== undefined ? 1 : 0) - (before?.x !== undefined ? 1 : 0)
   if (conflictDelta !== 0) txn.add(store.counts, conflictCountKey(collection), conflictDelta)
-  return { collection, docID, cid, author: block.author as DeviceID, before, after }
+  return { collection, docID, cid, author: block.author, before, after }
 }
 
 /** The `counts` key of how many documents of a collection have conflicts. */
@@ -280,11 +280,11 @@ export function conflictCountKey(collection: string): string {
  * concurrent branch walks its ancestors, and the walk stops below the lowest height it looks for.
  */
 export async function maximalUpdates(store: Store, txn: Txn, metas: BlockMetaCache, before: DocRecord,
-  fields: Record<string, unknown>, parents: readonly string[], cid: string): Promise<Map<string, string[]> | null> {
+  fields: Record<string, unknown>, parents: readonly string[], cid: BlockCID): Promise<Map<string, BlockCID[]> | null> {
   const covers = before.heads.every((h) => parents.includes(h))
   if (covers) {
     if (before.x === undefined) return null
-    const updates = new Map<string, string[]>()
+    const updates = new Map<string, BlockCID[]>()
     for (const name in fields) if (before.x[name] !== undefined) updates.set(name, [cid])
     return updates
   }
@@ -292,7 +292,7 @@ export async function maximalUpdates(store: Store, txn: Txn, metas: BlockMetaCac
   const targets = new Set<string>()
   for (const name in fields) for (const m of maximalWrites(before, name)) if (!parents.includes(m)) targets.add(m)
   const superseded = targets.size === 0 ? new Set<string>() : await ancestorsAmong(store, txn, metas, parents, targets)
-  const updates = new Map<string, string[]>()
+  const updates = new Map<string, BlockCID[]>()
   for (const name in fields) {
     const kept = maximalWrites(before, name).filter((m) => !parents.includes(m) && !superseded.has(m))
     if (kept.length > 0 || before.x?.[name] !== undefined) updates.set(name, [...kept, cid])

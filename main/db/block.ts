@@ -11,7 +11,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
-import type { BlockCID, DocID } from '../../shared/types.ts'
+import type { BlockCID, CollectionID, DeviceID, DocID, VersionID } from '../../shared/types.ts'
 import { encodeCbor, encodeCborWithSlot, encodesTo, slabAlloc, spliceEntry, writeLatin1 } from './cbor.ts'
 import { scanLinks } from './block-decode.ts'
 import { cidOf, cidString, compareCIDStrings, isCIDString, isOurCID, sha256Latin1 } from './cid.ts'
@@ -32,11 +32,11 @@ const NONCE_BYTES = 16
 
 export interface UnsignedBlock {
   v: number
-  collection: string
+  collection: CollectionID
   /** The schema version the block was written under (the collection's root schema for now). */
-  schema: string
+  schema: VersionID
   /** The document; absent in the genesis block, whose CID names the document. */
-  doc?: string
+  doc?: DocID
   /** Genesis only: random, so two equal documents never share a docID. */
   nonce?: Uint8Array
   /** Sorted by CID. */
@@ -44,7 +44,7 @@ export interface UnsignedBlock {
   height: number
   /** The field deltas; `_deleted` for delete and restore. */
   fields: Record<string, unknown>
-  author: string
+  author: DeviceID
   /** Wall-clock ms, for display only: the merge never reads it. */
   time: number
 }
@@ -207,7 +207,7 @@ function finishChunk({ parts, unsigned, levels }: PreparedChunk, s: Uint8Array):
       throw new TandemError('INVALID_INPUT', `This change is ${Math.round(bytes.length / 1024)} KiB; one change may be at most ${MAX_BLOCK_BYTES / 1024} KiB.`)
     }
     const cid = cidOf(bytes)
-    out[i] = { cid, id: cidString(cid.bytes) as BlockCID, bytes, block }
+    out[i] = { cid, id: blockCID(cid), bytes, block }
   }
   return out
 }
@@ -407,7 +407,7 @@ function decodeChecked(bytes: Uint8Array, expected: string | undefined, known: C
   if (!(bytes instanceof Uint8Array)) throw invalid('a block must be bytes')
   if (bytes.length > MAX_BLOCK_BYTES) throw invalid(`the block is ${bytes.length} bytes, over the ${MAX_BLOCK_BYTES} limit`)
   const cid = known ?? cidOf(bytes) // `known`: computed by the caller from these very bytes
-  const id = cidString(cid.bytes) as BlockCID
+  const id = blockCID(cid)
   if (expected !== undefined && id !== expected) {
     throw new TandemError('BAD_CID', `the block's bytes hash to ${id}, not to ${expected}`)
   }
@@ -496,8 +496,9 @@ function checkShape(x: unknown): Block {
   return b as unknown as Block
 }
 
+/** The ID of a block's CID (ours: CIDv1 dag-cbor sha2-256, whose `cidString` is its `toString()`). */
 export function blockCID(cid: CID): BlockCID {
-  return cid.toString() as BlockCID
+  return cidString(cid.bytes) as BlockCID
 }
 
 /**

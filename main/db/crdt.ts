@@ -13,7 +13,7 @@ import { cidString, compareCIDStrings } from './cid.ts'
 import { DELETED_FIELD, type UnsignedBlock } from './block.ts'
 
 /** [height, CID] of the block whose write currently wins a register. */
-export type Stamp = [number, string]
+export type Stamp = [number, BlockCID]
 
 /** A stamp as stored: [height, index of the block's CID in the record's `c`]. */
 export type StoredStamp = [number, number]
@@ -28,9 +28,9 @@ export interface DocRecord {
    */
   w: Record<string, StoredStamp>
   /** The CIDs the stamps in `w` name, each once. */
-  c: string[]
+  c: BlockCID[]
   /** CIDs of the blocks no other block links to. */
-  heads: string[]
+  heads: BlockCID[]
   /** Greatest height of any block (= of any head). */
   h: number
   deleted: boolean
@@ -42,7 +42,7 @@ export interface DocRecord {
    * it, none an ancestor of another — their CIDs, sorted. The winner (`w`) is one of them, the
    * others are its conflicts. Absent for the fields (and documents: nearly all) with one.
    */
-  x?: Record<string, string[]>
+  x?: Record<string, BlockCID[]>
 }
 
 /** True when the record has a field in conflict. */
@@ -54,7 +54,7 @@ export function hasConflicts(rec: DocRecord): boolean {
  * The maximal writes of `name` before a new block: `x[name]` when there are several, else the
  * winning write alone (the winner is always maximal: an ancestor has a lower height).
  */
-export function maximalWrites(rec: DocRecord, name: string): string[] {
+export function maximalWrites(rec: DocRecord, name: string): BlockCID[] {
   const list = rec.x?.[name]
   if (list !== undefined) return list
   const w = rec.w[name]
@@ -62,9 +62,9 @@ export function maximalWrites(rec: DocRecord, name: string): string[] {
 }
 
 /** Sets the maximal writes of fields (a list of one or none clears the field's conflict). */
-export function setMaximalWrites(rec: DocRecord, updates: Map<string, string[]>): void {
+export function setMaximalWrites(rec: DocRecord, updates: Map<string, BlockCID[]>): void {
   if (updates.size === 0) return
-  const x: Record<string, string[]> = { ...rec.x }
+  const x: Record<string, BlockCID[]> = { ...rec.x }
   for (const [name, list] of updates) {
     if (list.length > 1) x[name] = [...list].sort(compareCIDStrings)
     else delete x[name]
@@ -150,7 +150,7 @@ function genesisRecord(block: UnsignedBlock, cid: BlockCID, counters?: Counters)
 /** Drops the CIDs no stamp names any more, renumbering the stamps. */
 function compactCIDs(rec: DocRecord): void {
   const used = new Map<number, number>()
-  const c: string[] = []
+  const c: BlockCID[] = []
   for (const name in rec.w) {
     const [height, i] = rec.w[name]!
     let j = used.get(i)

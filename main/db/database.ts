@@ -13,7 +13,7 @@ import type {
 } from '../../shared/types.ts'
 import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BlockReader } from './stored-blocks.ts'
-import { BLOCK_VERSION, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
+import { BLOCK_VERSION, blockCID, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
 import { stampOf, type Counters, type DocRecord } from './crdt.ts'
@@ -29,7 +29,8 @@ import { namespaceOn, settingOn, stageOn, type Namespace, type Setting, type Sto
 import { StoredOutbox, type Outbox, type OutboxStaged } from './outbox.ts'
 import { recordHeads } from './record-codec.ts'
 import { fits, validateFields } from './validate.ts'
-import { incompatibility, MAX_VERSIONS, versionFromWire, versionIDOf, VersionSet, fieldWords, type SchemaVersion } from './versions.ts'
+import { firstVersionID, incompatibility, MAX_VERSIONS, versionFromWire, versionIDOf, VersionSet, fieldWords, type SchemaVersion } from './versions.ts'
+import { docIDInKey, foundDocID, splitDocKey, storedBlockCID } from './ids.ts'
 import { HeldChanges, HeldDeletes, type HeldBatch, type HeldDoc, type MassDeleteOptions } from './held.ts'
 
 export interface DatabaseOptions {
@@ -58,7 +59,7 @@ export interface DatabaseOptions {
 /** Blocks checked by `prepareBlocks`, to hand to `applyPrepared` (opaque to callers). */
 export interface PreparedBlocks {
   readonly entries: ReadonlyArray<{ bytes: Uint8Array; cid?: string }>
-  readonly ids: ReadonlyArray<string | null>
+  readonly ids: ReadonlyArray<BlockCID | null>
   readonly before: ReadonlyMap<string, 'duplicate' | 'pending'>
   readonly first: ReadonlyMap<string, number>
   readonly checked: ReadonlyMap<number, EncodedBlock | TandemError>
@@ -141,7 +142,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #versions = new Map<string, VersionSet>()
   readonly #effective = new Map<string, Effective>()
   /** versionID → collection ID, for every version known. */
-  readonly #versionOwner = new Map<string, string>()
+  readonly #versionOwner = new Map<string, CollectionID>()
   /** Versions blocks of the running apply started to wait for (reported after its commit). */
   readonly #awaitedVersions = new Set<string>()
   readonly #metas = new BlockMetaCache()
@@ -401,13 +402,14 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const txn = this.#store.txn()
       const rec = await txn.get(this.#store.docs, key)
       if (rec === undefined) throw notFound(c, docID)
+      const doc = foundDocID(docID)
       const extra = check(rec, this.#held.get(key))
-      const block = this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { ...fields, ...extra } })
+      const block = this.#unsigned(c, { doc, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { ...fields, ...extra } })
       const [enc] = await signBlocks(this.identity, [block])
       const applied = await applyBlock(this.#store, txn, this.#metas, enc!, this.#countersOf(enc!))
       const held = await this.#commit(txn, [applied], 'local', undefined)
       this.#emitChanges([applied], 'local', held)
-      return this.#withConflicts(c, view(c, this.#eff(c), docID as DocID, applied.after), applied.after)
+      return this.#withConflicts(c, view(c, this.#eff(c), doc, applied.after), applied.after)
     })
   }
 
@@ -427,7 +429,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       this.#held.write(txn, changes)
       await txn.commit()
       this.#held.committed(changes)
-      const docs = [...changes.dels].map((k) => { const at = k.indexOf('!'); return { collection: k.slice(0, at) as CollectionID, docID: k.slice(at + 1) as DocID } })
+      const docs = [...changes.dels].map(splitDocKey)
       for (const d of docs) this.emit('change', { ...d, cids: [], origin: 'remote', deleted: true, batchDocs: docs.length })
       this.emit('held')
       return batch
@@ -450,7 +452,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const rec = await txn.get(this.#store.docs, key)
         if (rec === undefined || !rec.deleted) continue
         const c = this.#collections.get(batch.collection)!
-        const docID = key.slice(key.indexOf('!') + 1)
+        const { docID } = splitDocKey(key)
         blocks.push(this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { [DELETED_FIELD]: false } }))
       }
       const encoded = blocks.length === 0 ? [] : await signBlocks(this.identity, blocks)
@@ -482,7 +484,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const key = docKey(c.id, docID)
     const rec = await this.#store.docs.get(key)
     if (rec === undefined) throw notFound(c, docID)
-    return this.#withConflicts(c, view(c, this.#eff(c), docID as DocID, rec, this.#held.get(key)), rec)
+    return this.#withConflicts(c, view(c, this.#eff(c), foundDocID(docID), rec, this.#held.get(key)), rec)
   }
 
   /**
@@ -503,7 +505,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       for (const cid of cids) {
         const b = await this.#block(cid)
         if (b === undefined) continue
-        const entry: ConflictValue = { value: b.fields[name] ?? null, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID }
+        const entry: ConflictValue = { value: b.fields[name] ?? null, device: b.author, time: b.time, cid }
         if (cid === winner) (winners[name] = entry)
         else (out[name] ??= []).push(entry)
       }
@@ -517,7 +519,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const del = stampOf(rec, DELETED_FIELD)?.[1]
       if (edits.length > 0 && del !== undefined && winners[DELETED_FIELD] === undefined) {
         const b = await this.#block(del)
-        if (b !== undefined) winners[DELETED_FIELD] = { value: true, device: b.author as DeviceID, time: b.time, cid: del as BlockCID }
+        if (b !== undefined) winners[DELETED_FIELD] = { value: true, device: b.author, time: b.time, cid: del }
       }
     }
     if (Object.keys(out).length > 0) {
@@ -528,7 +530,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return v
   }
 
-  async #block(cid: string): Promise<UnsignedBlock | undefined> {
+  async #block(cid: BlockCID): Promise<UnsignedBlock | undefined> {
     const bytes = await this.#store.blocks.get(cid)
     return bytes === undefined ? undefined : decodeStoredBlock(bytes)
   }
@@ -546,7 +548,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const stack = [del]
     while (stack.length > 0) {
       const b = await this.#block(stack.pop()!)
-      for (const p of b?.parents ?? []) { const ps = p.toString(); if (!known.has(ps)) { known.add(ps); stack.push(ps) } }
+      for (const p of b?.parents ?? []) { const ps = blockCID(p); if (!known.has(ps)) { known.add(ps); stack.push(ps) } }
     }
     const out: ConflictValue[] = []
     const seen = new Set<string>()
@@ -557,8 +559,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const b = await this.#block(cid)
       if (b === undefined) continue
       const { [DELETED_FIELD]: _d, ...fields } = b.fields
-      if (Object.keys(fields).length > 0) out.push({ value: false, device: b.author as DeviceID, time: b.time, cid: cid as BlockCID, fields })
-      for (const p of b.parents) { const ps = p.toString(); if (!known.has(ps) && !seen.has(ps)) { seen.add(ps); queue.push(ps) } }
+      if (Object.keys(fields).length > 0) out.push({ value: false, device: b.author, time: b.time, cid, fields })
+      for (const p of b.parents) { const ps = blockCID(p); if (!known.has(ps) && !seen.has(ps)) { seen.add(ps); queue.push(ps) } }
     }
     return out.sort((a, b) => compareCIDStrings(a.cid, b.cid))
   }
@@ -618,7 +620,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const held = rec.deleted ? this.#held.get(key) : undefined
         if (rec.deleted && held === undefined) continue
         if (skipped < q.offset) { skipped++; continue }
-        docs.push(await this.#withConflicts(c, view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held), rec))
+        docs.push(await this.#withConflicts(c, view(c, eff, docIDInKey(key, c.id.length + 1), rec, held), rec))
       }
       return { total: await this.#count(c.id), docs }
     }
@@ -628,7 +630,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       if ((rec.deleted && held === undefined) !== q.deleted) continue
       // A conflict on a field the current version removed is not shown, so does not count.
       if (onlyConflicts && !(rec.deleted && rec.heads.length > 1) && !Object.keys(rec.x ?? {}).some((n) => n === DELETED_FIELD || shownFields.has(n))) continue
-      const v = view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held)
+      const v = view(c, eff, docIDInKey(key, c.id.length + 1), rec, held)
       if (q.match(v.fields)) matched.push({ v, rec })
     }
     if (q.compare !== null) {
@@ -650,7 +652,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     for await (const [key, rec] of this.#store.docs.iterator({ gte: `${c.id}!`, lt: `${c.id}!\xff` })) {
       const held = rec.deleted ? this.#held.get(key) : undefined
       if (rec.deleted && held === undefined) continue
-      yield view(c, eff, key.slice(c.id.length + 1) as DocID, rec, held)
+      yield view(c, eff, docIDInKey(key, c.id.length + 1), rec, held)
     }
   }
 
@@ -667,10 +669,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const bytes = await this.#store.blocks.get(cid)
       if (bytes === undefined) continue
       const b = decodeStoredBlock(bytes)
-      const parents = b.parents.map((p) => p.toString())
+      const parents = b.parents.map(blockCID)
       for (const p of parents) if (!seen.has(p)) { seen.add(p); queue.push(p) }
       const { [DELETED_FIELD]: del, ...fields } = b.fields
-      const entry: HistoryEntry = { cid: cid as BlockCID, author: b.author as DeviceID, time: b.time, height: b.height, parents: parents as BlockCID[], fields }
+      const entry: HistoryEntry = { cid, author: b.author, time: b.time, height: b.height, parents, fields }
       if (typeof del === 'boolean') entry.deleted = del
       entries.push(entry)
     }
@@ -682,7 +684,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** The head digest of each collection (equal digests: equal heads, so equal blocks). */
   async collectionDigests(): Promise<Map<CollectionID, Uint8Array>> {
     const out = new Map<CollectionID, Uint8Array>()
-    for (const id of this.#collections.keys()) out.set(id as CollectionID, collectionDigest(await this.bucketDigests(id as CollectionID)))
+    for (const c of this.#collections.values()) out.set(c.id, collectionDigest(await this.bucketDigests(c.id)))
     return out
   }
 
@@ -729,14 +731,14 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const prefix = `${collection}!`
       await scan(this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` }), (key, text) => {
         const rest = key.slice(prefix.length)
-        if (wanted.has(rest.slice(0, 2))) out.push({ docID: rest.slice(3) as DocID, heads: headsOf(text) })
+        if (wanted.has(rest.slice(0, 2))) out.push({ docID: docIDInKey(rest, 3), heads: headsOf(text) })
       })
       return out
     }
     for (const b of buckets) {
       const prefix = `${collection}!${bucketKey(b)}!`
       await scan(this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` }), (key, text) => {
-        out.push({ docID: key.slice(prefix.length) as DocID, heads: headsOf(text) })
+        out.push({ docID: docIDInKey(key, prefix.length), heads: headsOf(text) })
       })
     }
     return out
@@ -745,7 +747,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** The heads of one document, or [] when it is not here. */
   async documentHeads(collection: CollectionID, docID: string): Promise<BlockCID[]> {
     const rec = await this.#store.docs.get(docKey(collection, docID))
-    return (rec?.heads ?? []) as BlockCID[]
+    return rec?.heads ?? []
   }
 
   async hasBlock(cid: string): Promise<boolean> {
@@ -776,7 +778,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     if (docIDs.length === 0) return []
     // The records' text: their heads are cut out of it without decoding the fields.
     const texts = await this.#store.docs.getMany<string, string>(docIDs.map((d) => docKey(collection, d)), { valueEncoding: 'utf8' })
-    return texts.map((t) => (t === undefined ? [] : recordHeads(t)) as BlockCID[])
+    return texts.map((t) => (t === undefined ? [] : recordHeads(t)))
   }
 
   /** This device's attestation of a frame of blocks with these CIDs, sent along with it (attest.ts). */
@@ -805,15 +807,16 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 
   /**
-   * Learns a collection another device has: its SDL must define exactly the collection `id`.
+   * Learns a collection another device has: its SDL must define exactly the collection `input` names.
    * Returns false when it is already known. A different collection with the same name here is a
    * conflict, refused.
    */
-  async importCollection(id: string, sdl: string, options: { partial?: boolean } = {}): Promise<boolean> {
+  async importCollection(input: string, sdl: string, options: { partial?: boolean } = {}): Promise<boolean> {
     const schemas = parseSDL(sdl)
     const schema = schemas.length === 1 ? schemas[0]! : undefined
-    if (schema === undefined || collectionIDOf(schema) !== id) {
-      throw new TandemError('SCHEMA_INVALID', `The schema sent for collection ${id} does not match its ID.`)
+    const id = schema === undefined ? undefined : collectionIDOf(schema)
+    if (schema === undefined || id !== input) {
+      throw new TandemError('SCHEMA_INVALID', `The schema sent for collection ${input} does not match its ID.`)
     }
     return this.#exclusive(async () => {
       const known = this.#collections.get(id)
@@ -872,7 +875,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         }
       }
       if (JSON.stringify(next.fields) === JSON.stringify(eff.schema.fields)) return this.#info(c, await this.#count(c.id))
-      const v: SchemaVersion = { id: '' as VersionID, collection: c.id as CollectionID, parents: [eff.version], name: c.name, fields: next.fields, author: this.deviceID, time: this.#now() }
+      const v: SchemaVersion = { id: '' as VersionID, collection: c.id, parents: [eff.version], name: c.name, fields: next.fields, author: this.deviceID, time: this.#now() }
       v.id = versionIDOf(v)
       const txn = this.#store.txn()
       if (set.add(v)) txn.put(this.#store.versions, `${c.id}!${v.id}`, v)
@@ -881,7 +884,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       this.#refresh(c.id)
       const info = this.#info(c, await this.#count(c.id))
       this.emit('collection', info)
-      this.emit('versions', c.id as CollectionID)
+      this.emit('versions', c.id)
       return info
     })
   }
@@ -894,13 +897,13 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** The IDs of the versions known here, by collection (what schema sync compares). */
   versionIDs(): Map<CollectionID, VersionID[]> {
     const out = new Map<CollectionID, VersionID[]>()
-    for (const [id, set] of this.#versions) out.set(id as CollectionID, set.ids() as VersionID[])
+    for (const set of this.#versions.values()) out.set(set.collection, set.ids() as VersionID[])
     return out
   }
 
   /** The collection a version belongs to, when it is known here. */
   versionCollection(version: string): CollectionID | undefined {
-    return this.#versionOwner.get(version) as CollectionID | undefined
+    return this.#versionOwner.get(version)
   }
 
   /**
@@ -958,7 +961,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         this.#refresh(id)
         const c = this.#collections.get(id)!
         const eff = this.#eff(c)
-        if (eff.conflicts.length > before) this.emit('schema-conflict', { collection: id as CollectionID, name: c.name, conflicts: eff.conflicts })
+        if (eff.conflicts.length > before) this.emit('schema-conflict', { collection: id, name: c.name, conflicts: eff.conflicts })
         this.emit('collection', this.#info(c, await this.#count(id)))
       }
       this.#emitChanges(applied, 'remote', held)
@@ -986,7 +989,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         for (const v of todo) {
           if (!v.parents.every((p) => set.has(p))) { rest.push(v); continue }
           set.add(v)
-          this.#versionOwner.set(v.id, id)
+          this.#versionOwner.set(v.id, set.collection)
           progress = true
         }
         todo = rest
@@ -1008,10 +1011,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const set = this.#versions.get(id)!
     const heads = set.heads()
     if (heads.length <= 1) return
-    const v: SchemaVersion = { id: '' as VersionID, collection: id as CollectionID, parents: heads, name: set.name, fields: set.merged().fields, time: this.#now() }
+    const v: SchemaVersion = { id: '' as VersionID, collection: set.collection, parents: heads, name: set.name, fields: set.merged().fields, time: this.#now() }
     v.id = versionIDOf(v)
     if (!set.add(v)) return
-    this.#versionOwner.set(v.id, id)
+    this.#versionOwner.set(v.id, set.collection)
     txn.put(this.#store.versions, `${id}!${v.id}`, v)
   }
 
@@ -1021,7 +1024,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const heads = set.heads()
     const conflicted = new Set(merged.conflicts.map((x) => x.field))
     this.#effective.set(id, {
-      version: heads.length === 1 ? heads[0]! : set.collection as string as VersionID,
+      version: heads.length === 1 ? heads[0]! : firstVersionID(set.collection),
       schema: { name: set.name, fields: merged.fields },
       conflicts: merged.conflicts,
       checked: merged.fields.filter((f) => conflicted.has(f.name)),
@@ -1103,7 +1106,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const entries = await it.nextv(1000)
         if (entries.length === 0) return
         const whole = await this.#blockReader.whole(entries.map((e) => e[1]))
-        for (let i = 0; i < entries.length; i++) yield { cid: entries[i]![0] as BlockCID, bytes: whole[i]! }
+        for (let i = 0; i < entries.length; i++) yield { cid: storedBlockCID(entries[i]![0]), bytes: whole[i]! }
       }
     } finally {
       await it.close()
@@ -1137,14 +1140,14 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const b = e?.bytes
       return !(b instanceof Uint8Array) || b.length > MAX_BLOCK_BYTES ? null : cidOf(b)
     })
-    const ids: Array<string | null> = cids.map((c, i) => {
+    const ids: Array<BlockCID | null> = cids.map((c, i) => {
       if (c === null) return null
-      const id = cidString(c.bytes)
+      const id = blockCID(c)
       return entries[i]!.cid !== undefined && entries[i]!.cid !== id ? null : id
     })
     // A block or two (an edit by gossip) skip this read: checking them costs less than the round
     // trip to LevelDB, and the write lock's own check still answers a duplicate.
-    const known = entries.length <= 2 ? [] : [...new Set(ids.filter((id): id is string => id !== null))]
+    const known = entries.length <= 2 ? [] : [...new Set(ids.filter((id): id is BlockCID => id !== null))]
     const gen = known.length === 0 ? undefined : this.#metas.generation()
     const [stored, pending] = known.length === 0 ? [[], []] : await Promise.all([this.#store.blocks.hasMany(known), this.#store.pending.hasMany(known)])
     const before = new Map<string, 'duplicate' | 'pending'>()
@@ -1191,7 +1194,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         const item = checked.get(i)
         if (item === undefined) {
           // Stored or pending before this call, or a repeat within it (answered as its first entry now stands).
-          const id = ids[i]! as BlockCID
+          const id = ids[i]!
           const prior = before.get(id)
           if (prior !== undefined) { results.push({ cid: id, status: prior }); continue }
           const firstItem = checked.get(first.get(id)!)
@@ -1244,7 +1247,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
             if (r !== undefined) r.status = 'applied'
             next.push(waiter)
           } catch (err) {
-            const r = this.#reject(waiter, rejection(err))
+            const r = this.#reject(enc.id, rejection(err))
             const prior = resultByCid.get(waiter)
             if (prior !== undefined) Object.assign(prior, r)
           }
@@ -1307,7 +1310,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const { block } = enc
       const trusted = this.#options.isTrustedAuthor ?? (() => true)
       // alsoTrusted: authors the person vouched for (a backup restored with --trust-authors).
-      if (!trusted(block.author as DeviceID, from) && alsoTrusted?.has(block.author) !== true) {
+      if (!trusted(block.author, from) && alsoTrusted?.has(block.author) !== true) {
         throw new TandemError('UNTRUSTED_AUTHOR', `the author ${block.author} is not a device of this group`)
       }
       const c = this.#collections.get(block.collection)
@@ -1326,10 +1329,10 @@ export class Database extends EventEmitter<DatabaseEvents> {
     }
   }
 
-  #reject(cid: string | null, err: TandemError): ApplyResult {
+  #reject(cid: BlockCID | null, err: TandemError): ApplyResult {
     const reason = err.message
     this.emit('rejected', { cid, reason })
-    return { cid: cid as BlockCID | null, status: 'rejected', reason }
+    return { cid, status: 'rejected', reason }
   }
 
   // ---- plumbing ----
@@ -1411,7 +1414,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const eff = this.#eff(c)
     const set = this.#versions.get(c.id)!
     const info: CollectionInfo = {
-      id: c.id as CollectionID, name: c.name, schema: eff.schema, sdl: set.size === 1 ? c.sdl : toSDL(eff.schema), count, createdAt: c.createdAt,
+      id: c.id, name: c.name, schema: eff.schema, sdl: set.size === 1 ? c.sdl : toSDL(eff.schema), count, createdAt: c.createdAt,
       version: eff.version, versionCount: set.size,
     }
     if (c.partial === true) info.partial = true
@@ -1443,8 +1446,8 @@ function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord,
     }
   }
   const v: DocumentView = {
-    docID, collection: c.id as CollectionID, fields, deleted: rec.deleted && held === undefined,
-    heads: rec.heads as BlockCID[], createdAt: rec.createdAt, updatedAt: rec.updatedAt,
+    docID, collection: c.id, fields, deleted: rec.deleted && held === undefined,
+    heads: rec.heads, createdAt: rec.createdAt, updatedAt: rec.updatedAt,
   }
   if (rec.deleted && held !== undefined) v.held = { batch: held.batch, since: held.at }
   if (typeConflicts !== undefined) v.typeConflicts = typeConflicts
@@ -1453,7 +1456,7 @@ function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord,
 
 /** A collection's first version: its own schema, with the collection's ID. */
 function firstVersion(c: StoredCollection, author: DeviceID | undefined): SchemaVersion {
-  const v: SchemaVersion = { id: c.id as VersionID, collection: c.id as CollectionID, parents: [], name: c.name, fields: c.schema.fields, time: c.createdAt }
+  const v: SchemaVersion = { id: firstVersionID(c.id), collection: c.id, parents: [], name: c.name, fields: c.schema.fields, time: c.createdAt }
   if (author !== undefined) v.author = author
   return v
 }
@@ -1473,7 +1476,7 @@ async function scan(it: { nextv(n: number): Promise<Array<[string, string]>>; cl
 
 /** The heads of a stored record from its text. */
 function headsOf(text: string): BlockCID[] {
-  return recordHeads(text) as BlockCID[]
+  return recordHeads(text)
 }
 
 function notFound(c: StoredCollection, docID: string): TandemError {

@@ -22,6 +22,7 @@ import { stampOf, type DocRecord } from './crdt.ts'
 import { DELETED_FIELD } from './block.ts'
 import type { Applied } from './apply.ts'
 import type { Store, Txn } from './store.ts'
+import { splitDocKey } from './ids.ts'
 
 export interface MassDeleteOptions {
   /** Deletions must exceed this share of the collection's live documents at the window start. */
@@ -145,7 +146,7 @@ export class HeldDeletes {
 
   list(): HeldBatch[] {
     return [...this.#batches.values()]
-      .map((b) => ({ ...b.rec, docs: b.docs.size, sample: [...b.docs].slice(0, 10).map((k) => k.slice(k.indexOf('!') + 1) as DocID) }))
+      .map((b) => ({ ...b.rec, docs: b.docs.size, sample: [...b.docs].slice(0, 10).map((k) => splitDocKey(k).docID) }))
       .sort((a, b) => a.firstAt - b.firstAt || (a.id < b.id ? -1 : 1))
   }
 
@@ -186,7 +187,7 @@ export class HeldDeletes {
     }
     const opts = this.#options
     if (opts !== null) this.#prune(now, opts.windowMs)
-    const candidates = new Map<string, Array<{ key: string; docID: DocID; cid: string }>>()
+    const candidates = new Map<string, { author: DeviceID; collection: CollectionID; docs: Array<{ key: string; docID: DocID; cid: string }> }>()
     for (const [key, { first, last }] of perDoc) {
       if (this.#byDoc.has(key)) {
         if (origin === 'local' || !last.after.deleted) changes.dels.add(key)
@@ -204,14 +205,11 @@ export class HeldDeletes {
       const author = authors.get(cid) ?? last.author
       if (author === this.#self) continue
       const group = `${author}!${first.collection}`
-      let list = candidates.get(group)
-      if (list === undefined) candidates.set(group, list = [])
-      list.push({ key, docID: first.docID, cid })
+      let candidate = candidates.get(group)
+      if (candidate === undefined) candidates.set(group, candidate = { author, collection: first.collection, docs: [] })
+      candidate.docs.push({ key, docID: first.docID, cid })
     }
-    for (const [group, docs] of candidates) {
-      const at = group.indexOf('!')
-      const author = group.slice(0, at) as DeviceID
-      const collection = group.slice(at + 1) as CollectionID
+    for (const [group, { author, collection, docs }] of candidates) {
       const open = this.#openBatch(author, collection)
       if (open !== undefined) {
         // While a batch waits for the person, further deletions of that device there join it.

@@ -42,6 +42,14 @@ export async function loadOrCreateIdentity(dir: string): Promise<DeviceIdentity>
   return identityFromKey(privateKey)
 }
 
+/**
+ * The device ID of a peer whose key libp2p authenticated (this device's own, the remote end of a
+ * connection, the sender of a signed message): its peer ID, which is what DeviceID names.
+ */
+export function deviceIDOf(peer: { toString(): string }): DeviceID {
+  return peer.toString() as DeviceID
+}
+
 export function identityFromKey(privateKey: Ed25519PrivateKey): DeviceIdentity {
   const peerId = peerIdFromPrivateKey(privateKey)
   // @libp2p/crypto rebuilds a node KeyObject from JWK on every sign (about half its cost, profiled);
@@ -51,7 +59,7 @@ export function identityFromKey(privateKey: Ed25519PrivateKey): DeviceIdentity {
     key: { kty: 'OKP', crv: 'Ed25519', d: b64url(privateKey.raw.subarray(0, 32)), x: b64url(privateKey.publicKey.raw) },
   })
   return {
-    deviceID: peerId.toString() as DeviceID,
+    deviceID: deviceIDOf(peerId),
     peerId,
     privateKey,
     sign: async (data) => nodeSign(null, data, keyObject),

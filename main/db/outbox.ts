@@ -13,6 +13,7 @@
 import type { BlockCID, DeviceID } from '../../shared/types.ts'
 import type { Applied, ChangeOrigin } from './apply.ts'
 import { OUTBOX_SEQ_KEY, type Store, type Txn } from './store.ts'
+import { storedBlockCID } from './ids.ts'
 
 /** An entry of a target's outbox: the block to push, and its place in the queue (opaque; for `ack`). */
 export interface OutboxEntry {
@@ -83,7 +84,7 @@ export class StoredOutbox implements Outbox {
     const prefix = queuePrefix(target)
     const out: OutboxEntry[] = []
     for await (const [at, cid] of this.#store.outbox.iterator({ gte: prefix, lt: `${prefix}\xff`, limit })) {
-      if (typeof cid === 'string') out.push({ cid: cid as BlockCID, at })
+      if (typeof cid === 'string') out.push({ cid: storedBlockCID(cid), at })
     }
     return out
   }

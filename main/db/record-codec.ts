@@ -11,6 +11,7 @@
  * The conflicts go before `c`, so a record without them is byte for byte what it was, and
  * `recordHeads` still finds `c` and the heads at the end.
  */
+import type { BlockCID } from '../../shared/types.ts'
 import type { DocRecord } from './crdt.ts'
 
 export function encodeRecord(rec: DocRecord): string {
@@ -30,14 +31,14 @@ export function decodeRecord(text: string): DocRecord {
   const a = JSON.parse(text) as unknown[]
   if (a.length === 9) {
     const rec = decodeArray(a.slice(0, 2).concat(a.slice(3)))
-    rec.x = a[2] as Record<string, string[]>
+    rec.x = a[2] as DocRecord['x']
     return rec
   }
   return decodeArray(a)
 }
 
 function decodeArray(u: unknown[]): DocRecord {
-  const a = u as [DocRecord['v'], DocRecord['w'], string[], Array<string | number>, number, number, number, number]
+  const a = u as [DocRecord['v'], DocRecord['w'], DocRecord['c'], Array<BlockCID | number>, number, number, number, number]
   const c = a[2]
   const heads = a[3].map((h) => typeof h === 'number' ? c[h]! : h)
   return { v: a[0], w: a[1], c, heads, h: a[4], deleted: a[5] === 1, createdAt: a[6], updatedAt: a[7] }
@@ -49,15 +50,15 @@ function decodeArray(u: unknown[]): DocRecord {
  * brackets): both are cut out from the end and parsed alone, without parsing the fields before
  * them. Text of any other shape takes the full decode.
  */
-export function recordHeads(text: string): string[] {
+export function recordHeads(text: string): BlockCID[] {
   const hsEnd = text.lastIndexOf(']', text.length - 2)
   const hsStart = hsEnd < 0 ? -1 : text.lastIndexOf('[', hsEnd)
   if (hsStart < 2 || text.charCodeAt(hsStart - 1) !== 0x2c /* , */ || text.charCodeAt(hsStart - 2) !== 0x5d /* ] */) return decodeRecord(text).heads
   try {
-    const hs = JSON.parse(text.slice(hsStart, hsEnd + 1)) as Array<string | number>
-    if (hs.every((h) => typeof h === 'string')) return hs as string[]
+    const hs = JSON.parse(text.slice(hsStart, hsEnd + 1)) as Array<BlockCID | number>
+    if (hs.every((h) => typeof h === 'string')) return hs
     const cStart = text.lastIndexOf('[', hsStart - 2)
-    const c = JSON.parse(text.slice(cStart, hsStart - 1)) as string[]
+    const c = JSON.parse(text.slice(cStart, hsStart - 1)) as DocRecord['c']
     return hs.map((h) => typeof h === 'number' ? c[h]! : h)
   } catch {
     return decodeRecord(text).heads

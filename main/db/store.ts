@@ -6,6 +6,7 @@
 import { ClassicLevel } from 'classic-level'
 import type { AbstractSublevel } from 'abstract-level'
 import { TandemError } from '../../shared/errors.ts'
+import type { CollectionID } from '../../shared/types.ts'
 import type { DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf } from './digest.ts'
 import { recordEncoding } from './record-codec.ts'
@@ -14,7 +15,7 @@ import { treeEncoding, type SigTree } from './lean-block.ts'
 type Sub<V> = AbstractSublevel<ClassicLevel<string, unknown>, string | Buffer | Uint8Array, string, V>
 
 export interface StoredCollection {
-  id: string
+  id: CollectionID
   name: string
   schema: import('../../shared/types.ts').CollectionSchema
   sdl: string

@@ -45,6 +45,11 @@ export interface SchemaVersion {
 export const MAX_VERSIONS = 1024
 
 const cidString = z.string().max(128).refine(isCIDString, 'not a CID')
+// The IDs a version names, branded once they passed their pattern (as wire.ts does for messages).
+const versionID = cidString.transform((s) => s as VersionID)
+const collectionID = cidString.transform((s) => s as CollectionID)
+/** Display only (who made a version), so not checked to be a peer ID: any short string. */
+const authorID = z.string().max(128).transform((s) => s as DeviceID)
 const fieldSchema = z.object({
   name: z.string().min(1).max(64).regex(/^[A-Za-z][A-Za-z0-9_]*$/),
   type: z.enum(SCALARS),
@@ -55,19 +60,24 @@ const fieldSchema = z.object({
 }).strict()
 /** A version as it comes from another device: checked, then its ID recomputed (versionFromWire). */
 export const WireVersion = z.object({
-  id: cidString,
-  collection: cidString,
-  parents: z.array(cidString).max(64),
+  id: versionID,
+  collection: collectionID,
+  parents: z.array(versionID).max(64),
   name: z.string().min(1).max(64),
   fields: z.array(fieldSchema).min(1).max(256),
-  author: z.string().max(128).optional(),
+  author: authorID.optional(),
   time: z.number().finite(),
 }).strict()
+
+/** The ID of a collection's first version: the collection's own ID (its schema is the collection's). */
+export function firstVersionID(collection: CollectionID): VersionID {
+  return collection as string as VersionID
+}
 
 /** The ID of a version: the collection ID for a first version, else the CID of its canonical description. */
 export function versionIDOf(v: Pick<SchemaVersion, 'collection' | 'parents' | 'name' | 'fields'>): VersionID {
   const fields = sortFields(v.fields)
-  if (v.parents.length === 0) return collectionIDOf({ name: v.name, fields }) as string as VersionID
+  if (v.parents.length === 0) return firstVersionID(collectionIDOf({ name: v.name, fields }))
   const parents = [...v.parents].sort()
   return cidOf(dagCbor.encode({ collection: v.collection, parents, name: v.name, fields: fields.map(canonicalField) })).toString() as VersionID
 }
@@ -87,8 +97,8 @@ export function versionFromWire(input: unknown): SchemaVersion {
     }
     return out
   }))
-  const v: SchemaVersion = { id: w.id as VersionID, collection: w.collection as CollectionID, parents: [...w.parents].sort() as VersionID[], name: w.name, fields, time: w.time }
-  if (w.author !== undefined) v.author = w.author as DeviceID
+  const v: SchemaVersion = { id: w.id, collection: w.collection, parents: [...w.parents].sort(), name: w.name, fields, time: w.time }
+  if (w.author !== undefined) v.author = w.author
   if (versionIDOf(v) !== v.id) throw new TandemError('BLOCK_INVALID', `invalid schema version: its content does not hash to ${v.id}`)
   if (v.parents.length === 0 && (v.id as string) !== v.collection) throw new TandemError('BLOCK_INVALID', 'invalid schema version: a first version must have the collection ID')
   return v

@@ -7,6 +7,9 @@ import { TandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
 import { publicKeyOf } from '../db/identity.ts'
 
+// A peer libp2p authenticated: db/identity.ts brands its peer ID (the device's own ID is made there too).
+export { deviceIDOf } from '../db/identity.ts'
+
 /** The longest peer ID taken: an Ed25519 one is 52 characters; this leaves room and bounds junk. */
 const MAX_DEVICE_ID_CHARS = 128
 
@@ -19,12 +22,4 @@ export function checkDeviceID(id: unknown): DeviceID {
     throw new TandemError('INVALID_INPUT', `"${id.slice(0, 60)}" is not a device ID (an Ed25519 libp2p peer ID like 12D3KooW…).`)
   }
   return id as DeviceID
-}
-
-/**
- * The device ID of a peer libp2p authenticated (the remote end of a connection, the sender of a
- * signed message): its peer ID, proved by the peer's key in the handshake, is what DeviceID names.
- */
-export function deviceIDOf(peer: { toString(): string }): DeviceID {
-  return peer.toString() as DeviceID
 }

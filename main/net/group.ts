@@ -13,7 +13,7 @@ import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TandemError } from '../../shared/errors.ts'
 import type { DeviceID } from '../../shared/types.ts'
-import type { Database } from '../db/database.ts'
+import type { DeviceIdentity } from '../db/identity.ts'
 import type { Namespace, Setting, StorageTxn } from '../db/namespace.ts'
 import { checkDeviceID } from './device-id.ts'
 import { checkSecretProof, GroupSecret, SECRET_BYTES, secretMessage, type SecretProof } from './group-secret.ts'
@@ -85,6 +85,16 @@ export const MAX_DEVICES = 256
  */
 export const MAX_STORED_DEVICES = 1024
 
+/** What the group keeps in the database and signs with (Database satisfies it). */
+export interface GroupStore {
+  readonly deviceID: DeviceID
+  /** Signs the group secrets this device makes (SecretProof). */
+  readonly identity: Pick<DeviceIdentity, 'sign'>
+  namespace<T>(name: string): Namespace<T>
+  setting<T>(key: string): Setting<T>
+  transact(stage: (tx: StorageTxn) => void): Promise<void>
+}
+
 /** Where the group lives in the database: its devices, and a few settings (base64 for bytes). */
 interface GroupStorage {
   devices: Namespace<DeviceRecord>
@@ -96,7 +106,7 @@ interface GroupStorage {
   name: Setting<string>
 }
 
-function storageOf(db: Database): GroupStorage {
+function storageOf(db: GroupStore): GroupStorage {
   return {
     devices: db.namespace<DeviceRecord>('devices'),
     secret: db.setting<string>('group.secret'),
@@ -114,7 +124,7 @@ interface GroupEvents {
 }
 
 export class Group extends EventEmitter<GroupEvents> {
-  readonly #db: Database
+  readonly #db: GroupStore
   readonly #storage: GroupStorage
   readonly #devices = new Map<string, DeviceRecord>()
   #secret: GroupSecret
@@ -123,7 +133,7 @@ export class Group extends EventEmitter<GroupEvents> {
   #name: string
   #lock: Promise<unknown> = Promise.resolve()
 
-  private constructor(db: Database, storage: GroupStorage, secret: GroupSecret, epoch: number, proof: SecretProof, name: string) {
+  private constructor(db: GroupStore, storage: GroupStorage, secret: GroupSecret, epoch: number, proof: SecretProof, name: string) {
     super()
     this.#db = db
     this.#storage = storage
@@ -133,7 +143,7 @@ export class Group extends EventEmitter<GroupEvents> {
     this.#name = name
   }
 
-  static async load(db: Database, deviceName?: string): Promise<Group> {
+  static async load(db: GroupStore, deviceName?: string): Promise<Group> {
     const storage = storageOf(db)
     const stored = await storage.secret.get()
     let secret: GroupSecret
@@ -430,7 +440,7 @@ function safeNext(n: number, what: string): number {
   return n + 1
 }
 
-async function makeProof(db: Database, epoch: number, secret: Uint8Array): Promise<SecretProof> {
+async function makeProof(db: GroupStore, epoch: number, secret: Uint8Array): Promise<SecretProof> {
   return { by: db.deviceID, sig: await db.identity.sign(secretMessage(epoch, secret)) }
 }
 

@@ -42,7 +42,6 @@ import { Replicators } from '../net/replicate/replicators.ts'
 import { Nearby } from '../net/nearby/nearby.ts'
 import { ConnectivityWatch } from './connectivity-watch.ts'
 import { doctorReport, type DoctorOptions, type DoctorSubject } from './doctor.ts'
-import type { RelayStatus } from '../net/relays.ts'
 import { AntiEntropy, DEFAULT_ANTI_ENTROPY_MS } from '../net/anti-entropy.ts'
 import { SyncStatus } from './sync-status.ts'
 import { Services, type Service } from './services.ts'
@@ -231,7 +230,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       onMissing: (peers, missing) => { void this.#fetchMissing(peers, missing) },
       onUndelivered: () => this.#syncAllSoon(),
     })
-    const replicators = new Replicators({ db, host, group, heads, log: log.forComponent('replicators'), pulling: (peer) => dagSync.servingTo(peer) })
+    const replicators = new Replicators({ db, host, group, heads }, { log: log.forComponent('replicators'), pulling: (peer) => dagSync.servingTo(peer) })
     replicators.on('state', (s) => this.emit('replicator', s))
     const replicateServer = new ReplicateServer({ db, host }, {
       isMember, log: log.forComponent('replicate'),
@@ -354,9 +353,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   /** The connectivity doctor: per device how we know it, dial errors, path and rtt, our reachability, suggestions. */
   doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
     const host = this.host
-    const services = host?.services as Record<string, unknown> | undefined
-    const relayKeeper = services?.['relayKeeper'] as { status?: () => RelayStatus[] } | undefined
-    const ping = services?.['ping'] as { ping?: (p: PeerId, o?: { signal?: AbortSignal }) => Promise<number> } | undefined
+    const services = host?.services
     const subject: DoctorSubject = {
       deviceID: this.deviceID,
       network: host === null ? 'off' : this.#paused ? 'paused' : 'online',
@@ -364,9 +361,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       peers: () => this.peers(),
       devices: () => this.group.list(),
       connections: (peer) => host?.getConnections(peerIdFromString(peer)) ?? [],
-      relays: () => relayKeeper?.status?.() ?? [],
-      relayServer: services?.['relay'] !== undefined,
-      ping: async (peer, signal) => ping?.ping === undefined ? null : await ping.ping(peerIdFromString(peer), { signal }),
+      relays: () => services?.relayKeeper?.status() ?? [],
+      relayServer: services?.relay !== undefined,
+      ping: async (peer, signal) => services === undefined ? null : await services.ping.ping(peerIdFromString(peer), { signal }),
     }
     return doctorReport(subject, this.#net?.watch ?? null, options)
   }
@@ -773,5 +770,5 @@ export class TandemNode extends EventEmitter<NodeEvents> {
 
 /** Asks the relay keeper (../net/relays.ts) to reconnect and ask for slots now, when the host runs one. */
 function kickRelays(host: Host): void {
-  ;(host.services.relayKeeper as { kick?: () => void } | undefined)?.kick?.()
+  host.services.relayKeeper?.kick()
 }

@@ -126,7 +126,7 @@ export async function dumpNode(index: number, dir: string): Promise<NodeDump> {
         // Rebuild the record from the blocks reachable from its heads, parents first.
         const reach: string[] = []
         const seen = new Set<string>()
-        const stack = [...rec.heads]
+        const stack: string[] = [...rec.heads]
         while (stack.length > 0) {
           const cid = stack.pop()!
           if (seen.has(cid)) continue
@@ -205,7 +205,7 @@ export function compareNodes(dumps: NodeDump[], acked: AckedWrite[]): VerifyResu
       if (rec === undefined) { problems.push(`${where}: document ${w.docID} missing`); result.lost++; allCurrent = false; continue }
       for (const [name, value] of Object.entries(w.fields)) {
         const win = rec.w[name]
-        const mine: Stamp = [w.height, w.cid]
+        const mine: Stamp = [w.height, w.cid as BlockCID]
         if (win === undefined) { problems.push(`${where}: field ${name} has no winner`); result.lost++; allCurrent = false; continue }
         if (win[1] === w.cid) {
           const now = name === DELETED_FIELD ? rec.deleted : rec.v[name] ?? null

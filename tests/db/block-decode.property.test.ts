@@ -12,6 +12,8 @@ import { decodeCanonicalBlock } from '../../main/db/block-decode.ts'
 import { BLOCK_VERSION, newNonces, signBlocks, verifyBlock, type UnsignedBlock } from '../../main/db/block.ts'
 import { loadOrCreateIdentity } from '../../main/db/identity.ts'
 import { cidOf } from '../../main/db/cid.ts'
+import { firstVersionID } from '../../main/db/versions.ts'
+import type { CollectionID, DocID } from '../../shared/types.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 let seed = 0x2545f491
@@ -42,7 +44,7 @@ function value(depth: number): unknown {
 
 async function sampleBlocks(t: Parameters<typeof tempDir>[0], n: number): Promise<Uint8Array[]> {
   const id = await loadOrCreateIdentity(await tempDir(t))
-  const col = cidOf(new Uint8Array([1])).toString()
+  const col = cidOf(new Uint8Array([1])).toString() as CollectionID
   const nonces = newNonces(n)
   const blocks: UnsignedBlock[] = []
   for (let i = 0; i < n; i++) {
@@ -50,11 +52,11 @@ async function sampleBlocks(t: Parameters<typeof tempDir>[0], n: number): Promis
     for (let j = 0; j < 1 + Math.floor(rnd() * 5); j++) fields[pick(['title', 'pages', 'tags', 'body', 'é', 'n', 'xs'])] = value(0)
     const genesis = rnd() < 0.5
     const b: UnsignedBlock = {
-      v: BLOCK_VERSION, collection: col, schema: col, parents: [], height: 1, fields, author: id.deviceID, time: Date.now(),
+      v: BLOCK_VERSION, collection: col, schema: firstVersionID(col), parents: [], height: 1, fields, author: id.deviceID, time: Date.now(),
     }
     if (genesis) b.nonce = nonces[i]!
     else {
-      b.doc = `bae-${col}`
+      b.doc = `bae-${col}` as DocID
       b.parents = [cidOf(new Uint8Array([i & 255, 1])), cidOf(new Uint8Array([i & 255, 2]))].sort((x, y) => (x.toString() < y.toString() ? -1 : 1))
       b.height = 2 + i
     }

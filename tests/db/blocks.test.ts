@@ -6,7 +6,8 @@ import { Database } from '../../main/db/database.ts'
 import { BLOCK_VERSION, blockLinks, decodeStoredBlock, newNonces, signBlocks, verifyBlock, type UnsignedBlock } from '../../main/db/block.ts'
 import { loadOrCreateIdentity } from '../../main/db/identity.ts'
 import { isTandemError } from '../../shared/errors.ts'
-import type { DeviceID } from '../../shared/types.ts'
+import { firstVersionID } from '../../main/db/versions.ts'
+import type { CollectionID, DeviceID } from '../../shared/types.ts'
 import { tempDir } from '../helpers/tmp.ts'
 import { allBlocks, visibleState } from '../helpers/replicas.ts'
 
@@ -105,7 +106,7 @@ test('schema-violating, wrong-height and cross-document blocks are rejected', as
   const me = a.identity
   const col = (await a.getCollection('Books')).id
   const base = (part: Partial<UnsignedBlock>): UnsignedBlock => ({
-    v: BLOCK_VERSION, collection: col, schema: col, parents: [], height: 1, fields: { title: 'ok' },
+    v: BLOCK_VERSION, collection: col, schema: firstVersionID(col), parents: [], height: 1, fields: { title: 'ok' },
     author: me.deviceID, time: 1, nonce: newNonces(1)[0]!, ...part,
   })
   const status = async (block: UnsignedBlock) => {
@@ -117,7 +118,7 @@ test('schema-violating, wrong-height and cross-document blocks are rejected', as
   assert.match((await status(base({ fields: { pages: 3 } }))).reason!, /needs a value for "title"/)
   assert.match((await status(base({ fields: { title: 'x', isbn: '1' } }))).reason!, /no field "isbn"/)
   assert.match((await status(base({ height: 2 }))).reason!, /genesis block has height 1/)
-  assert.match((await status(base({ collection: 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa' }))).reason!, /unknown collection/)
+  assert.match((await status(base({ collection: 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa' as CollectionID }))).reason!, /unknown collection/)
 
   const id1 = await a.createDocument('Books', { title: 'one' })
   const id2 = await a.createDocument('Books', { title: 'two' })

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { decodeRecord, encodeRecord, recordHeads } from '../../main/db/record-codec.ts'
 import type { DocRecord } from '../../main/db/crdt.ts'
+import type { BlockCID } from '../../shared/types.ts'
 
-const cid = fc.stringMatching(/^bafyrei[a-z2-7]{52}$/)
+const cid = fc.stringMatching(/^bafyrei[a-z2-7]{52}$/).map((s) => s as BlockCID)
 const value = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown) // JSON's own view (-0 → 0)
 
 const record: fc.Arbitrary<DocRecord> = fc.record({
@@ -27,10 +28,10 @@ const record: fc.Arbitrary<DocRecord> = fc.record({
   // Heads: some also in the stamp table (written as indexes), some not; at least one.
   const fromC = c.length === 0 ? [] : [...new Set(pick.map((i) => c[i % c.length]!))]
   const heads = [...fromC, ...extra.filter((x) => !c.includes(x))]
-  if (heads.length === 0) heads.push('bafyreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')
+  if (heads.length === 0) heads.push('bafyreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' as BlockCID)
   const w = Object.fromEntries(Object.keys(v).map((k, i) => [k, [i % Math.max(1, c.length), h]])) as unknown as DocRecord['w']
   const rec: DocRecord = { v: JSON.parse(JSON.stringify(v)) as DocRecord['v'], w, c, heads, h, deleted, createdAt, updatedAt }
-  if (x !== undefined) rec.x = JSON.parse(JSON.stringify(x)) as Record<string, string[]>
+  if (x !== undefined) rec.x = JSON.parse(JSON.stringify(x)) as DocRecord['x']
   return rec
 })
 

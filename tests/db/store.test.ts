@@ -6,7 +6,7 @@ import { BUCKETS, BUCKET_BYTES, bucketOf, entryHash, entryHashLatin1, xorInto, e
 import { Store } from '../../main/db/store.ts'
 import { openStore } from '../../main/db/upgrade.ts'
 import { isTandemError } from '../../shared/errors.ts'
-import type { CollectionID } from '../../shared/types.ts'
+import type { BlockCID, CollectionID } from '../../shared/types.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
@@ -84,7 +84,7 @@ test('records are stored by bucket in their compact form and read back whole (st
   const c = `b${'c'.repeat(58)}`
   const docID = `bae-${a}`
   // Two heads, one of them not in the stamp table (a concurrent block that won no field).
-  const rec = { v: { title: 'x', tags: ['p', 'q'] }, w: { title: [2, 1] as [number, number], tags: [1, 0] as [number, number] }, c: [a, b], heads: [b, c], h: 2, deleted: true, createdAt: 5, updatedAt: 9 }
+  const rec = { v: { title: 'x', tags: ['p', 'q'] }, w: { title: [2, 1] as [number, number], tags: [1, 0] as [number, number] }, c: [a, b] as BlockCID[], heads: [b, c] as BlockCID[], h: 2, deleted: true, createdAt: 5, updatedAt: 9 }
   const txn = store.txn()
   txn.put(store.docs, `coll!${docID}`, rec)
   await txn.commit()

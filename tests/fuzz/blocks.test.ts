@@ -14,6 +14,7 @@ import { Database, storeOf } from '../../main/db/database.ts'
 import { BLOCK_VERSION, decodeStoredBlock, signBlocks, type Block, type UnsignedBlock } from '../../main/db/block.ts'
 import { cidOf } from '../../main/db/cid.ts'
 import { loadOrCreateIdentity } from '../../main/db/identity.ts'
+import { firstVersionID } from '../../main/db/versions.ts'
 import type { ApplyResult } from '../../shared/types.ts'
 import { tempDir } from '../helpers/tmp.ts'
 import { fuzz, mutated } from './fuzz-seed.ts'
@@ -42,7 +43,7 @@ async function setup(t: Parameters<typeof tempDir>[0]) {
   const head1 = (await author.getDocument('Books', d1)).heads[0]!
   const head2 = (await author.getDocument('Books', d2)).heads[0]!
   const unsigned = (part: Partial<UnsignedBlock>): UnsignedBlock => ({
-    v: BLOCK_VERSION, collection, schema: collection, doc: d1, parents: [CID.parse(head1)], height: 3,
+    v: BLOCK_VERSION, collection, schema: firstVersionID(collection), doc: d1, parents: [CID.parse(head1)], height: 3,
     fields: { pages: 3 }, author: author.deviceID, time: 1_700_000_000_000, ...part,
   })
   return { author, stranger, victim, collection, d1, d2, head1, head2, unsigned }

@@ -12,6 +12,7 @@ import { BLOCK_VERSION, blockDocID, decodeStoredBlock, newNonces, signBlocks, ty
 import { cidOf, cidString } from '../../main/db/cid.ts'
 import { bucketOf, collectionDigest, emptyBuckets, entryHash, xorInto } from '../../main/db/digest.ts'
 import { identityFromKey, type DeviceIdentity } from '../../main/db/identity.ts'
+import { firstVersionID } from '../../main/db/versions.ts'
 import type { DagSyncStore } from '../../main/net/dag-sync/dag-sync.ts'
 import type { HeadStore } from '../../main/net/head-exchange/head-exchange.ts'
 import type { ReplicaStore } from '../../main/net/replicate/protocol.ts'
@@ -176,7 +177,7 @@ export class Author {
   /** A new document's first block. */
   async genesis(collection: CollectionID, fields: Record<string, unknown>): Promise<EncodedBlock> {
     const [enc] = await signBlocks(this.identity, [{
-      v: BLOCK_VERSION, collection, schema: collection, nonce: newNonces(1)[0]!, parents: [], height: 1, fields, author: this.identity.deviceID, time: 0,
+      v: BLOCK_VERSION, collection, schema: firstVersionID(collection), nonce: newNonces(1)[0]!, parents: [], height: 1, fields, author: this.identity.deviceID, time: 0,
     }])
     return enc!
   }

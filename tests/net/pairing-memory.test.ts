@@ -117,6 +117,14 @@ test('the inviter\'s own failure reaches the joiner as an error, and nothing is 
   assert.deepEqual(b.group.list(), [])
 })
 
+test('an inviter\'s welcome with a secret of the wrong length is a malformed answer, and nothing is taken', async () => {
+  const net = new MemoryNetwork()
+  const [a, b] = await devices(net, 'laptop', 'phone')
+  await a.group.setSecret(new Uint8Array(16).fill(9), 4)
+  await assert.rejects(b.pairing.join(a.pairing.createInvite().uri), fails('INVITE_MALFORMED', /32-byte secret/))
+  assert.deepEqual(b.group.list(), [])
+})
+
 test('a device with a group of its own joins only with mergeGroups, and nothing is sent before', async () => {
   const net = new MemoryNetwork()
   const [a, b] = await devices(net, 'laptop', 'phone')

@@ -21,7 +21,6 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { asyncIterableReader, readBlockHead, readHeader } from '@ipld/car/decoder'
 import type { CID } from 'multiformats/cid'
 import { TandemError } from '../../../shared/errors.ts'
-import type { DeviceID } from '../../../shared/types.ts'
 import { blockDocID, blockLinks, DELETED_FIELD, MAX_BLOCK_BYTES, verifyBlocks } from '../block.ts'
 import { cidOf } from '../cid.ts'
 import { validateFields } from '../validate.ts'
@@ -332,7 +331,7 @@ export async function importCar(ctx: BackupContext, path: string, options: Impor
   }
   const result: ImportResult = { format: 'car', collections: [...tally.values()], blocks, summary: summary([...tally.values()]) }
   if (trusted.size > 0) {
-    result.trustedAuthors = manifest.authors.filter((a) => trusted.has(a.id as DeviceID))
+    result.trustedAuthors = manifest.authors.filter((a) => trusted.has(a.id))
     // Their names, for the history of what they wrote (they are no devices of the group).
     const names = db.namespace<{ name: string }>(AUTHORS_NAMESPACE)
     for (const a of result.trustedAuthors) if ((await names.get(a.id))?.name !== a.name) await names.put(a.id, { name: a.name })

@@ -80,6 +80,7 @@ export class SnapshotSchedule {
       last = { at, path: null, bytes: 0, docs: 0, error: (err as Error).message }
       this.#o.log?.(`backup snapshot failed: ${(err as Error).message}`)
     }
-    await db.setting<LastSnapshot>(SETTING).put(last).catch(() => {})
+    // The snapshot itself is done (or failed, and said so): a failure to record it is only logged.
+    await db.setting<LastSnapshot>(SETTING).put(last).catch((err: unknown) => this.#o.log?.(`backup snapshot: could not record its outcome: ${(err as Error).message}`))
   }
 }

@@ -4,8 +4,7 @@
  * (`collectionID!collectionID`): the first version's ID is the collection ID, which every block of
  * format 4 already names as its `schema`, so no block or document record changes.
  */
-import type { CollectionID, VersionID } from '../../../shared/types.ts'
-import type { SchemaVersion } from '../versions.ts'
+import { firstVersionID, type SchemaVersion } from '../versions.ts'
 import type { UpgradeStep } from './step.ts'
 
 export const step: UpgradeStep = {
@@ -20,7 +19,7 @@ export const step: UpgradeStep = {
     for (const c of collections) {
       const key = `${c.id}!${c.id}`
       if ((await txn.get(store.versions, key)) === undefined) {
-        const v: SchemaVersion = { id: c.id as VersionID, collection: c.id as CollectionID, parents: [], name: c.name, fields: c.schema.fields, time: c.createdAt }
+        const v: SchemaVersion = { id: firstVersionID(c.id), collection: c.id, parents: [], name: c.name, fields: c.schema.fields, time: c.createdAt }
         txn.put(store.versions, key, v)
       }
       ctx.progress(++done, collections.length)

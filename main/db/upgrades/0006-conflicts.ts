@@ -6,16 +6,17 @@
  * apply does incrementally: a document whose blocks form one line (every block one parent, one
  * head — nearly all) has none and is left as it is, after a walk of its blocks.
  */
+import type { BlockCID } from '../../../shared/types.ts'
 import type { Store } from '../store.ts'
-import { decodeStoredBlock } from '../block.ts'
+import { blockCID, decodeStoredBlock } from '../block.ts'
 import { compareCIDStrings } from '../cid.ts'
 import { conflictCountKey } from '../apply.ts'
 import type { DocRecord } from '../crdt.ts'
 import type { UpgradeStep } from './step.ts'
 
 /** The maximal writes of each field of a document with more than one, from its blocks. */
-export async function maximalWritesOf(store: Store, rec: DocRecord): Promise<Record<string, string[]> | undefined> {
-  const blocks = new Map<string, { parents: string[]; fields: string[] }>()
+export async function maximalWritesOf(store: Store, rec: DocRecord): Promise<Record<string, BlockCID[]> | undefined> {
+  const blocks = new Map<BlockCID, { parents: BlockCID[]; fields: string[] }>()
   const stack = [...rec.heads]
   let linear = rec.heads.length === 1
   while (stack.length > 0) {
@@ -24,7 +25,7 @@ export async function maximalWritesOf(store: Store, rec: DocRecord): Promise<Rec
     const bytes = await store.blocks.get(cid)
     if (bytes === undefined) continue
     const b = decodeStoredBlock(bytes)
-    const parents = b.parents.map((p) => p.toString())
+    const parents = b.parents.map(blockCID)
     if (parents.length > 1) linear = false
     blocks.set(cid, { parents, fields: Object.keys(b.fields) })
     stack.push(...parents)
@@ -32,10 +33,10 @@ export async function maximalWritesOf(store: Store, rec: DocRecord): Promise<Rec
   if (linear) return undefined
   // A write of f is maximal when it is no ancestor of another write of f: walk down from the
   // parents of every write of f; the writes met are superseded.
-  const writes = new Map<string, string[]>()
+  const writes = new Map<string, BlockCID[]>()
   for (const [cid, b] of blocks) for (const f of b.fields) { const l = writes.get(f) ?? []; l.push(cid); writes.set(f, l) }
-  const ancestorsOfAll = (from: string[]): Set<string> => {
-    const seen = new Set<string>()
+  const ancestorsOfAll = (from: BlockCID[]): Set<BlockCID> => {
+    const seen = new Set<BlockCID>()
     const todo = from.flatMap((c) => blocks.get(c)?.parents ?? [])
     while (todo.length > 0) {
       const c = todo.pop()!
@@ -45,7 +46,7 @@ export async function maximalWritesOf(store: Store, rec: DocRecord): Promise<Rec
     }
     return seen
   }
-  const x: Record<string, string[]> = {}
+  const x: Record<string, BlockCID[]> = {}
   for (const [f, list] of writes) {
     if (list.length < 2) continue
     const superseded = ancestorsOfAll(list)

@@ -12,10 +12,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import { TandemError, type ErrorCode } from '../../../shared/errors.ts'
-import type { DeviceID } from '../../../shared/types.ts'
 import type { DeviceRecord, GroupState, PairingGroup } from '../group.ts'
 import { MAX_ADDRS, MAX_DEVICES } from '../group.ts'
+import { SECRET_BYTES } from '../group-secret.ts'
 import { bytes, type Channel, errorFrame, MAX_PREAUTH_MESSAGE_BYTES, type PeerErrorMessage, peerErrorMessage, WireError } from '../wire.ts'
+import { deviceIDOf } from '../device-id.ts'
 import { ProtocolService, type InboundConnection, type ProtocolHost } from '../protocol-service.ts'
 import { DEFAULT_TTL_MINUTES, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TTL_MINUTES, MAX_WRONG_ATTEMPTS, NONCE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 import { formatInvite, newInviteSecrets, parseInvite } from './invite.ts'
@@ -27,7 +28,9 @@ const Device = z.object({
   deviceID: z.string().max(128), name: z.string().max(256), addrs: z.array(z.string().max(512)).max(MAX_ADDRS),
   addedAt: z.number().int().min(0), removedAt: z.number().int().min(0).nullable(),
 })
-const Welcome = z.object({ t: z.literal('welcome'), mac: bytes, name: z.string().max(256), state: z.object({ epoch: z.number().int().min(0), secret: bytes, devices: z.array(Device).max(MAX_DEVICES + 1) }) })
+// The secret's length is checked here, as nearby's welcome does: a wrong one is a malformed answer
+// (INVITE_MALFORMED), not an error of the group's when it takes it.
+const Welcome = z.object({ t: z.literal('welcome'), mac: bytes, name: z.string().max(256), state: z.object({ epoch: z.number().int().min(0), secret: bytes.refine((b) => b.length === SECRET_BYTES, 'a 32-byte secret'), devices: z.array(Device).max(MAX_DEVICES + 1) }) })
 type Welcome = z.infer<typeof Welcome>
 const FromInviter = z.union([
   z.object({ t: z.literal('challenge'), nonce }),
@@ -118,7 +121,7 @@ export class Pairing extends EventEmitter<PairingEvents> {
     const { id, code } = newInviteSecrets()
     const expiresAt = Date.now() + Math.round(ttl * 60_000)
     this.#invites.set(id, { id, code, expiresAt, used: false, wrong: 0 })
-    const uri = formatInvite({ peer: this.#host.peerId.toString() as DeviceID, addrs, id, code, name: this.#group.name })
+    const uri = formatInvite({ peer: deviceIDOf(this.#host.peerId), addrs, id, code, name: this.#group.name })
     return { id, uri, expiresAt }
   }
 

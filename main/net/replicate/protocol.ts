@@ -85,7 +85,7 @@ export class ReplicateServer {
       }
     }
     // Versions before blocks, so blocks written under them apply now rather than wait for them.
-    if (push.versions !== undefined && push.versions.length > 0) await this.#db.importVersions(push.versions, from as DeviceID)
+    if (push.versions !== undefined && push.versions.length > 0) await this.#db.importVersions(push.versions, from)
     // A failure to commit (not a rejected block) throws: the sender gets the error frame, keeps the
     // batch in its outbox and pushes it again.
     const results = await this.#db.applyBlocks(push.blocks.map((b) => ({ bytes: b })), { from, attestation: push.att })

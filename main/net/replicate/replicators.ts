@@ -7,17 +7,18 @@
  */
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId } from '@libp2p/interface'
-import type { Libp2p } from 'libp2p'
+import type { Libp2pEvents, PeerId, TypedEventTarget } from '@libp2p/interface'
 import { TandemError } from '../../../shared/errors.ts'
 import type { ReplicatorInfo } from '../../../shared/api/types.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../../shared/types.ts'
-import type { Applied, ChangeOrigin, Database } from '../../db/database.ts'
+import type { Applied, ChangeOrigin } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
 import { BUCKETS } from '../../db/digest.ts'
-import type { Namespace } from '../../db/namespace.ts'
-import type { Group } from '../group.ts'
-import type { HeadExchange } from '../head-exchange/head-exchange.ts'
+import type { Namespace, StorageTxn } from '../../db/namespace.ts'
+import type { Outbox } from '../../db/outbox.ts'
+import type { SchemaVersion } from '../../db/versions.ts'
+import type { HeadExchange, HeadStore } from '../head-exchange/head-exchange.ts'
+import type { Dialer } from '../protocol-service.ts'
 import { Backoff } from '../backoff.ts'
 import { deviceIDOf } from '../device-id.ts'
 import { reason, silentLogger, type Logger } from '../logger.ts'
@@ -35,11 +36,45 @@ export interface ReplicatorRecord {
   initialPlanned?: number
 }
 
+/** What replicators read and write of the database (Database satisfies it). */
+export interface ReplicatorStore {
+  readonly deviceID: DeviceID
+  /** Where the standing orders are kept (db/namespace.ts), and the writes that commit with the outbox's. */
+  namespace<T>(name: string): Namespace<T>
+  transact(stage: (tx: StorageTxn) => void): Promise<void>
+  /** The replication outbox (db/outbox.ts): the route that fills it, and what the workers push from it. */
+  readonly outbox: Outbox
+  /** A commit happened: the workers look at their outbox again. */
+  on(event: 'change', listener: () => void): unknown
+  off(event: 'change', listener: () => void): unknown
+  /** What a standing order names, resolved (UNKNOWN_COLLECTION, NOT_FOUND otherwise). */
+  getCollection(nameOrID: string): Promise<{ id: CollectionID }>
+  getDocument(collection: string, docID: string): Promise<{ collection: CollectionID; docID: DocID }>
+  /** What an initial sync starts its walk from. */
+  bucketHeads: HeadStore['bucketHeads']
+  documentHeads(collection: CollectionID, docID: string): Promise<BlockCID[]>
+  /** What a push carries: blocks, this device's signature over their CIDs, their collections' schemas and versions. */
+  getBlocks(cids: readonly string[]): Promise<Array<Uint8Array | undefined>>
+  attest(ids: readonly string[]): Promise<Uint8Array>
+  collectionSDL(id: string): string | undefined
+  schemaVersions(collection: string): SchemaVersion[]
+}
+
+/** What replicators need of the host (libp2p satisfies it): push to a target, and see targets connect and go. */
+export interface ReplicatorHost extends Dialer, Pick<TypedEventTarget<Libp2pEvents>, 'addEventListener' | 'removeEventListener'> {
+  getConnections(peer: PeerId): readonly unknown[]
+}
+
+export interface ReplicatorsComponents {
+  db: ReplicatorStore
+  host: ReplicatorHost
+  /** Only group devices are targets. */
+  group: { has(deviceID: DeviceID): boolean }
+  /** What a target lacks, for an initial sync. */
+  heads: Pick<HeadExchange, 'compare'>
+}
+
 export interface ReplicatorsInit {
-  db: Database
-  host: Libp2p
-  group: Group
-  heads: HeadExchange
   /**
    * Whether the target is fetching blocks from this device right now (DAG sync): its own head
    * exchange pulls what it lacks, so an initial sync waits for that and plans only the rest.
@@ -110,12 +145,12 @@ function batchOf(cids: readonly string[], datas: ReadonlyArray<Uint8Array | unde
 }
 
 export class Replicators extends EventEmitter<Events> {
-  readonly #db: Database
+  readonly #db: ReplicatorStore
   /** The records on disk, by target; `#records` mirrors them. */
   readonly #stored: Namespace<ReplicatorRecord>
-  readonly #host: Libp2p
-  readonly #group: Group
-  readonly #heads: HeadExchange
+  readonly #host: ReplicatorHost
+  readonly #group: ReplicatorsComponents['group']
+  readonly #heads: ReplicatorsComponents['heads']
   readonly #pulling: (peer: string) => boolean
   readonly #log: Logger
   readonly #records = new Map<DeviceID, ReplicatorRecord>()
@@ -126,13 +161,13 @@ export class Replicators extends EventEmitter<Events> {
   readonly #offs: Array<() => void> = []
   #stopped = false
 
-  constructor(init: ReplicatorsInit) {
+  constructor(components: ReplicatorsComponents, init: ReplicatorsInit = {}) {
     super()
-    this.#db = init.db
-    this.#stored = init.db.namespace<ReplicatorRecord>('replicators')
-    this.#host = init.host
-    this.#group = init.group
-    this.#heads = init.heads
+    this.#db = components.db
+    this.#stored = components.db.namespace<ReplicatorRecord>('replicators')
+    this.#host = components.host
+    this.#group = components.group
+    this.#heads = components.heads
     this.#pulling = init.pulling ?? (() => false)
     this.#log = init.log ?? silentLogger
   }

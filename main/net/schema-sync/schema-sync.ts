@@ -13,12 +13,13 @@
 import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import type { CollectionID, DeviceID, VersionID } from '../../../shared/types.ts'
-import { type Channel, cidString, peerError, peerErrorMessage } from '../wire.ts'
+import { type Channel, cidString, collectionID, peerError, peerErrorMessage } from '../wire.ts'
+import { deviceIDOf } from '../device-id.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import { silentLogger, type Logger } from '../logger.ts'
 import { MAX_COLLECTIONS, MAX_IDS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_SENT, MAX_WANT, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
-const Have = z.array(z.object({ c: cidString, ids: z.array(cidString).max(MAX_IDS) })).max(MAX_COLLECTIONS)
+const Have = z.array(z.object({ c: collectionID, ids: z.array(cidString).max(MAX_IDS) })).max(MAX_COLLECTIONS)
 const Ask = z.object({ v: z.literal(1), have: Have, want: z.array(cidString).max(MAX_WANT) })
 // Versions are checked one by one by the database (versionFromWire); here only their number.
 const Answer = z.union([z.object({ versions: z.array(z.unknown()).max(MAX_SENT), have: Have }), peerErrorMessage])
@@ -74,12 +75,12 @@ export class SchemaSync {
     const { have, want } = await ch.recv(Ask)
     const theirs = new Map(have.map((h) => [h.c, new Set(h.ids)]))
     const mine = this.#db.versionIDs()
-    const collections = new Set<string>(have.map((h) => h.c))
+    const collections = new Set<CollectionID>(have.map((h) => h.c))
     for (const id of want) { const c = this.#db.versionCollection(id); if (c !== undefined) collections.add(c) }
     const versions: unknown[] = []
     const answerHave: Array<{ c: string; ids: string[] }> = []
     for (const c of collections) {
-      const ids = mine.get(c as CollectionID)
+      const ids = mine.get(c)
       if (ids === undefined) continue
       const known = theirs.get(c) ?? new Set<string>()
       for (const v of this.#db.schemaVersions(c)) if (!known.has((v as { id: string }).id)) versions.push(v)
@@ -87,7 +88,7 @@ export class SchemaSync {
     }
     await ch.send({ versions: versions.slice(0, MAX_SENT), have: answerHave })
     const push = await ch.recv(Push)
-    if (push.versions.length > 0) await this.#db.importVersions(push.versions, peer.toString() as DeviceID)
+    if (push.versions.length > 0) await this.#db.importVersions(push.versions, deviceIDOf(peer))
   }
 
   /**
@@ -102,11 +103,11 @@ export class SchemaSync {
       await ch.send({ v: 1, have, want: want.slice(0, MAX_WANT) })
       const answer = await ch.recv(Answer)
       if ('error' in answer) throw peerError(answer, 'peer answered', 'INTERNAL')
-      const learned = answer.versions.length > 0 ? await this.#db.importVersions(answer.versions, peer.toString() as DeviceID) : 0
+      const learned = answer.versions.length > 0 ? await this.#db.importVersions(answer.versions, deviceIDOf(peer)) : 0
       // What the peer lacks: our versions of the collections it named (after what we just learned).
       const send: unknown[] = []
       for (const { c, ids: theirs } of answer.have) {
-        if (!ids.includes(c as CollectionID)) continue
+        if (!ids.includes(c)) continue
         const known = new Set(theirs)
         for (const v of this.#db.schemaVersions(c)) if (!known.has((v as { id: string }).id)) send.push(v)
       }
