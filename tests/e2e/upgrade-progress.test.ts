@@ -54,7 +54,8 @@ test('a long upgrade shows in the window with its step and percentage, then the 
 
   // Then the app, with the fixture's documents, on the same page (no reload).
   await page.getByRole('navigation', { name: 'Sections' }).waitFor({ timeout: UPGRADES.length * SLOW_MS + WAIT })
-  assert.match(node.output(), /Tandem node ready/)
+  // The page hears "ready" by its WebSocket; the line reaches us through the node's stdout pipe, maybe a moment later.
+  await eventually(() => /Tandem node ready/.test(node.output()) || undefined, 'the node says it is ready', WAIT)
   for (const [collection, docs] of Object.entries(expected.documents)) {
     const live = docs.filter((d) => !d.deleted).length
     await openCollection(page, collection)
