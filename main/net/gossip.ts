@@ -178,17 +178,23 @@ export class Gossip {
 
   #onChange(ev: ChangeEvent): void {
     const isEdit = ev.cids.length > 0 && !this.#isGenesisOnly(ev)
-    if (isEdit && (ev.origin === 'local' || ev.batchDocs <= HOT_FROM_REMOTE_MAX_DOCS)) this.#touch(ev.docID)
-    if (ev.origin !== 'local') return
-    let q = this.#queue.get(ev.collection)
-    if (q === undefined) { q = { blocks: [], docTopics: new Set() }; this.#queue.set(ev.collection, q) }
-    q.blocks.push(...ev.cids)
-    if (isEdit) q.docTopics.add(this.#group.secret.documentTopic(ev.docID))
-    if (!this.#flushing) {
-      this.#flushing = true
-      setImmediate(() => {
-        this.#inFlight = this.#flush().catch((err: Error) => this.#log.warn(`publishing failed: ${err.message}`))
-      })
+    if (ev.origin === 'local') {
+      let q = this.#queue.get(ev.collection)
+      if (q === undefined) { q = { blocks: [], docTopics: new Set() }; this.#queue.set(ev.collection, q) }
+      q.blocks.push(...ev.cids)
+      if (isEdit) q.docTopics.add(this.#group.secret.documentTopic(ev.docID))
+      if (!this.#flushing) {
+        this.#flushing = true
+        setImmediate(() => {
+          this.#inFlight = this.#flush().catch((err: Error) => this.#log.warn(`publishing failed: ${err.message}`))
+        })
+      }
+    }
+    if (isEdit && (ev.origin === 'local' || ev.batchDocs <= HOT_FROM_REMOTE_MAX_DOCS)) {
+      // A document newly hot is followed after this change is published (and, received, after its
+      // event is out): subscribing (and the mesh messages it sends) was on the path of the edit.
+      if (this.#hot.has(ev.docID)) this.#hot.get(ev.docID)
+      else setImmediate(() => { if (!this.#stopped) this.#touch(ev.docID) })
     }
   }
 
