@@ -34,3 +34,35 @@ test('a fetch of 2.2 chunks of documents brings each block once, and skips what 
   const [da, db] = [await a.db.collectionDigests(), await b.db.collectionDigests()]
   assert.deepEqual(Buffer.from(db.get(id)!), Buffer.from(da.get(id)!))
 })
+
+test('fetching the same blocks from two devices at once brings each block once, split between them; what one cannot bring the other does', async (t) => {
+  const opts = { antiEntropyMs: 0 }
+  const [a, b, c] = [await startNode(t, opts), await startNode(t, opts), await startNode(t, opts)]
+  await formGroup([a, b, c])
+  await eventually(() => c.connectedDevices().length === 2 && !a.syncing && !b.syncing && !c.syncing, 'connected, settled')
+  const n = Math.round(FETCH_CHUNK_CIDS * 2.4) // three requests: two lanes on one device, one left for the other
+  await a.db.addCollections('type Items { n: Int }')
+  await a.db.createDocuments('Items', Array.from({ length: n }, (_, i) => ({ n: i })))
+  const id = (await a.db.getCollection('Items')).id
+  const heads = (await a.db.listDocuments('Items', { limit: n })).docs.flatMap((d) => d.heads)
+  // B holds them too (taken from A), C only the collection: none comes by gossip.
+  await b.db.importCollection(id, a.db.collectionSDL(id)!)
+  assert.equal((await b.dagSync!.fetch(a.host!.peerId, heads)).received, n)
+  await c.db.importCollection(id, a.db.collectionSDL(id)!)
+
+  const [fromA, fromB] = await Promise.all([c.dagSync!.fetch(a.host!.peerId, heads), c.dagSync!.fetch(b.host!.peerId, heads)])
+  assert.equal(fromA.received + fromB.received, n, `each block once (${fromA.received} from A, ${fromB.received} from B)`)
+  assert.ok(fromA.received > 0 && fromB.received > 0, 'both devices sent a share')
+  assert.equal((await c.db.listDocuments('Items', { limit: 0 })).total, n)
+
+  // A device that cannot bring its share (B stopped mid-fetch): the fetch from A brings it instead.
+  const d = await startNode(t, opts)
+  await formGroup([a, b, c, d])
+  await eventually(() => d.connectedDevices().length === 3, 'D connected')
+  await d.db.importCollection(id, a.db.collectionSDL(id)!)
+  const fromBToD = d.dagSync!.fetch(b.host!.peerId, heads).catch(() => undefined)
+  const fromAToD = d.dagSync!.fetch(a.host!.peerId, heads)
+  setTimeout(() => { void b.stop() }, 5)
+  await Promise.all([fromBToD, fromAToD])
+  await eventually(async () => (await d.db.listDocuments('Items', { limit: 0 })).total === n, 'every document on D')
+})

@@ -70,6 +70,14 @@ export class DagSync<P = PreparedBlocks> {
   readonly #log: Logger
   /** Requests being answered, per asking peer. */
   readonly #serving = new Map<string, number>()
+  /**
+   * CIDs a request of this device is bringing now (from any peer), each with that request's end.
+   * A fetch from another peer leaves them to it: a device catching up from four peers at once had
+   * each send it everything, four copies of every block to receive and check.
+   */
+  readonly #asked = new Map<string, Promise<void>>()
+  /** Fetches running now: with more than one, a request first drops what another already brought. */
+  #fetches = 0
 
   constructor(components: DagSyncComponents<P>, init: DagSyncInit) {
     this.#db = components.db
@@ -170,6 +178,15 @@ export class DagSync<P = PreparedBlocks> {
    * every fetched block is complete or the peer has nothing more.
    */
   async fetch(peer: PeerId, want: string[], have: string[] = []): Promise<FetchResult> {
+    this.#fetches++
+    try {
+      return await this.#fetch(peer, want, have)
+    } finally {
+      this.#fetches--
+    }
+  }
+
+  async #fetch(peer: PeerId, want: string[], have: string[]): Promise<FetchResult> {
     const result: FetchResult = { received: 0, applied: 0, rejected: 0, missing: [] }
     let ask = [...new Set(want)]
     // What we hold stays worth naming in every round: later rounds ask for ancestors of what came,
@@ -185,8 +202,29 @@ export class DagSync<P = PreparedBlocks> {
       const next = new Set<string>()
       const missing = new Set<string>()
       let progressed = false
-      const one = async (wantNow: string[]): Promise<void> => {
-        const r = await this.#fetchOnce(peer, wantNow, known, result)
+      // CIDs another request is bringing: looked at again once it is over (next round).
+      const elsewhere = new Map<string, Promise<void>>()
+      const one = async (chunk: string[]): Promise<void> => {
+        let wantNow: string[] = []
+        for (const cid of chunk) {
+          const other = this.#asked.get(cid)
+          if (other === undefined) wantNow.push(cid)
+          else elsewhere.set(cid, other)
+        }
+        if (this.#fetches > 1 && wantNow.length > 0) {
+          const here = await this.#db.hasBlocks(wantNow)
+          wantNow = wantNow.filter((_, i) => !here[i])
+        }
+        if (wantNow.length === 0) return
+        const request = this.#fetchOnce(peer, wantNow, known, result)
+        const over = request.then(() => {}, () => {})
+        for (const cid of wantNow) this.#asked.set(cid, over)
+        let r: Awaited<typeof request>
+        try {
+          r = await request
+        } finally {
+          for (const cid of wantNow) if (this.#asked.get(cid) === over) this.#asked.delete(cid)
+        }
         for (const m of r.missing) missing.add(m)
         if (r.received > 0 || r.truncated) progressed = true
         for (const cid of await this.#missingAncestors(r.pending)) next.add(cid)
@@ -212,6 +250,12 @@ export class DagSync<P = PreparedBlocks> {
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
       result.missing.push(...missing)
       for (const m of missing) next.delete(m)
+      if (elsewhere.size > 0) {
+        // What the other requests did not bring (a peer gone, an answer cut short) is asked here next.
+        await Promise.all(new Set(elsewhere.values()))
+        for (const cid of elsewhere.keys()) next.add(cid)
+        progressed = true
+      }
       if (!progressed) break
       // A parent another chunk brought in the meantime is not asked for again.
       const stillMissing = [...next]
