@@ -12,7 +12,7 @@ import type {
   ApplyResult, BlockCID, CollectionID, ConflictValue, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
 } from '../../shared/types.ts'
 import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
-import { BlockReader } from './stored-blocks.ts'
+import { BlockReader, prefetchTrees } from './stored-blocks.ts'
 import { BLOCK_VERSION, blockCID, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
@@ -320,6 +320,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return this.#exclusive(async () => {
       const encoded = await signBlocks(this.identity, blocks)
       const txn = this.#store.txn()
+      await prefetchTrees(this.#store, txn, encoded)
       const applied: Applied[] = []
       for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       const held = await this.#commit(txn, applied, 'local', undefined)
@@ -1274,6 +1275,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     await Promise.all([
       presence ? txn.prefetchHas(this.#store.blocks, [...inBatch]) : undefined,
       presence ? txn.prefetchHas(this.#store.pending, [...inBatch]) : undefined,
+      prefetchTrees(this.#store, txn, blocks),
       this.#metas.prefetch(txn, this.#store, parents),
       txn.prefetch(this.#store.docs, [...docs]),
     ])

@@ -23,7 +23,7 @@
  * fewer than two steps (an edit written alone, a pair) stay whole: a reference would not be shorter.
  */
 import { varint } from 'multiformats'
-import { spliceEntry } from './cbor.ts'
+import { slabAlloc, spliceEntry } from './cbor.ts'
 
 /** A block's signature (block.ts `BlockSignature`): the batch's signature, the proof path, its side bits. */
 export interface BlockSignature { s: Uint8Array; p: Uint8Array; d: number }
@@ -42,8 +42,12 @@ export interface SigTree {
   /** `count` nodes of 32 bytes, then room to grow. */
   nodes: Uint8Array
   count: number
-  /** Node (latin1) → index, built when a block is added. */
-  index?: Map<string, number>
+  /**
+   * The nodes by their first four bytes (as an unsigned integer) → index, built when a block is
+   * added: no string per node. Two nodes that share their first four bytes (one tree in ~10^6 of
+   * 126 nodes) are told apart by comparing them whole (`nodeIndex`).
+   */
+  index?: Map<number, number>
 }
 
 /** The value encoding of the `trees` sublevel: signature then nodes. */
@@ -80,12 +84,16 @@ function nodeIndex(tree: SigTree, p: Uint8Array, at: number): number {
   let index = tree.index
   if (index === undefined) {
     index = new Map()
-    for (let i = 0; i < tree.count; i++) index.set(latin1(tree.nodes, i * NODE_BYTES), i)
+    for (let i = tree.count - 1; i >= 0; i--) index.set(prefixOf(tree.nodes, i * NODE_BYTES), i)
     tree.index = index
   }
-  const key = latin1(p, at)
-  const found = index.get(key)
-  if (found !== undefined) return found
+  const prefix = prefixOf(p, at)
+  const found = index.get(prefix)
+  if (found !== undefined) {
+    if (sameNode(tree.nodes, found * NODE_BYTES, p, at)) return found
+    // Another node with the same first four bytes: look through them all (this is rare enough).
+    for (let i = 0; i < tree.count; i++) if (sameNode(tree.nodes, i * NODE_BYTES, p, at)) return i
+  }
   const i = tree.count
   if ((i + 1) * NODE_BYTES > tree.nodes.length) {
     const grown = new Uint8Array(Math.max(8, 2 * (i + 1)) * NODE_BYTES)
@@ -94,12 +102,17 @@ function nodeIndex(tree: SigTree, p: Uint8Array, at: number): number {
   }
   tree.nodes.set(p.subarray(at, at + NODE_BYTES), i * NODE_BYTES)
   tree.count = i + 1
-  index.set(key, i)
+  if (found === undefined) index.set(prefix, i)
   return i
 }
 
-function latin1(bytes: Uint8Array, at: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + at, NODE_BYTES).toString('latin1')
+function prefixOf(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+}
+
+function sameNode(a: Uint8Array, at: number, b: Uint8Array, bt: number): boolean {
+  for (let i = 0; i < NODE_BYTES; i++) if (a[at + i] !== b[bt + i]) return false
+  return true
 }
 
 /**
@@ -124,18 +137,37 @@ function sigEntry(bytes: Uint8Array, sig: BlockSignature): { start: number; end:
     else return null
   }
   if (bytes[at] !== 0x63 || bytes[at + 1] !== 0x73 || bytes[at + 2] !== 0x69 || bytes[at + 3] !== 0x67) return null // "sig"
-  // The entry's value is the canonical map {d, p, s}: its length from the signature itself.
-  const length = 4 + 1 + 2 + uintLength(sig.d) + 2 + bytesHeadLength(sig.p.length) + sig.p.length + 2 + bytesHeadLength(sig.s.length) + sig.s.length
-  if (at + length > bytes.length) return null
-  return { start: at, end: at + length }
+  const start = at
+  at += 4
+  // The entry's value, the canonical map {d, p, s} of this very signature: checked byte by byte
+  // here, so that splicing it back (cbor.ts spliceEntry) gives these bytes again.
+  if (bytes[at] !== 0xa3 || bytes[at + 1] !== 0x61 || bytes[at + 2] !== 0x64) return null // map(3), "d"
+  at = uintAt(bytes, at + 3, 0, sig.d)
+  if (at < 0 || bytes[at] !== 0x61 || bytes[at + 1] !== 0x70) return null // "p"
+  at = uintAt(bytes, at + 2, 0x40, sig.p.length)
+  if (at < 0 || !sameBytes(bytes, at, sig.p)) return null
+  at += sig.p.length
+  if (bytes[at] !== 0x61 || bytes[at + 1] !== 0x73) return null // "s"
+  at = uintAt(bytes, at + 2, 0x40, sig.s.length)
+  if (at < 0 || !sameBytes(bytes, at, sig.s)) return null
+  return { start, end: at + sig.s.length }
 }
 
-function uintLength(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9
+/** Where the canonical head of major type `major` (0x00 or 0x40) with argument `n` ends at `at`; -1 when the bytes differ. */
+function uintAt(bytes: Uint8Array, at: number, major: number, n: number): number {
+  if (n < 24) return bytes[at] === (major | n) ? at + 1 : -1
+  if (n < 0x100) return bytes[at] === (major | 24) && bytes[at + 1] === n ? at + 2 : -1
+  if (n < 0x10000) return bytes[at] === (major | 25) && bytes[at + 1] === n >> 8 && bytes[at + 2] === (n & 0xff) ? at + 3 : -1
+  if (n < 0x100000000) {
+    return bytes[at] === (major | 26) && ((bytes[at + 1]! << 24) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!) >>> 0 === n ? at + 5 : -1
+  }
+  return -1
 }
 
-function bytesHeadLength(n: number): number {
-  return uintLength(n)
+function sameBytes(bytes: Uint8Array, at: number, part: Uint8Array): boolean {
+  if (at + part.length > bytes.length) return false
+  for (let i = 0; i < part.length; i++) if (bytes[at + i] !== part[i]) return false
+  return true
 }
 
 /**
@@ -150,32 +182,40 @@ export function leanForm(bytes: Uint8Array, sig: BlockSignature, tree: SigTree):
   if (entry === null) return null
   // The body: the map without the entry (one entry fewer in its one-byte head).
   const bodyLength = bytes.length - (entry.end - entry.start)
-  const indexes: number[] = []
-  for (let j = 0; j < steps; j++) indexes.push(nodeIndex(tree, sig.p, j * NODE_BYTES))
-  const headLength = 1 + varint.encodingLength(entry.start) + KEY_BYTES + varint.encodingLength(sig.d) + varint.encodingLength(steps) +
-    indexes.reduce((n, i) => n + varint.encodingLength(i), 0)
-  const out = new Uint8Array(headLength + bodyLength)
-  let at = 0
-  out[at++] = LEAN
-  varint.encodeTo(entry.start, out, at)
-  at += varint.encodingLength(entry.start)
-  out.set(sig.s.subarray(0, KEY_BYTES), at)
-  at += KEY_BYTES
-  varint.encodeTo(sig.d, out, at)
-  at += varint.encodingLength(sig.d)
-  varint.encodeTo(steps, out, at)
-  at += varint.encodingLength(steps)
-  for (const i of indexes) {
-    varint.encodeTo(i, out, at)
-    at += varint.encodingLength(i)
+  const indexes = scratch.length >= steps ? scratch : (scratch = new Array<number>(steps))
+  let headLength = 1 + varintLength(entry.start) + KEY_BYTES + varintLength(sig.d) + varintLength(steps)
+  for (let j = 0; j < steps; j++) headLength += varintLength(indexes[j] = nodeIndex(tree, sig.p, j * NODE_BYTES))
+  // From the encoder's slab (cbor.ts): one allocation per many blocks, not one each.
+  const buf = slabAlloc(headLength + bodyLength)
+  buf[0] = LEAN
+  let at = writeVarint(buf, 1, entry.start)
+  for (let i = 0; i < KEY_BYTES; i++) buf[at + i] = sig.s[i]!
+  at = writeVarint(buf, at + KEY_BYTES, sig.d)
+  at = writeVarint(buf, at, steps)
+  for (let j = 0; j < steps; j++) at = writeVarint(buf, at, indexes[j]!)
+  buf[at] = bytes[0]! - 1
+  buf.set(bytes.subarray(1, entry.start), at + 1)
+  buf.set(bytes.subarray(entry.end), at + entry.start)
+  // The entry cut out was checked to be the canonical encoding of this signature (sigEntry), and
+  // the tree keeps its proof's nodes as they are: splicing it back gives the very bytes again
+  // (tests/db/lean-block.test.ts reads every block back and checks it against its CID).
+  return buf
+}
+
+let scratch: number[] = new Array<number>(32)
+
+function varintLength(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5
+}
+
+/** Writes `n` as an unsigned LEB128 varint (multiformats' varint) at `at`; returns where it ends. */
+function writeVarint(buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 128)
   }
-  out[at] = bytes[0]! - 1
-  out.set(bytes.subarray(1, entry.start), at + 1)
-  out.set(bytes.subarray(entry.end), at + entry.start)
-  // Made once, checked once: the whole block must come back from it.
-  const back = fullForm(out, tree)
-  if (back === null || back.length !== bytes.length || Buffer.compare(back, bytes) !== 0) return null
-  return out
+  buf[at++] = n
+  return at
 }
 
 /** A lean form's parts. */

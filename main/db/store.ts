@@ -260,6 +260,11 @@ export class Txn {
     return (await sub.get(key)) ?? undefined
   }
 
+  /** The value this transaction put at `key` (no I/O, no blind updates: for sublevels only `put` writes), or undefined when it put none. */
+  ownPut<V>(sub: Sub<V>, key: string): V | undefined {
+    return this.#overlay.get(sub as object)?.get(key) as V | undefined
+  }
+
   async has<V>(sub: Sub<V>, key: string): Promise<boolean> {
     if (this.#xors.size + this.#adds.size > 0) await this.#settle(sub, key)
     const layer = this.#overlay.get(sub as object)
