@@ -21,6 +21,7 @@
  * A tree's key is the first 12 bytes of its signature; a tree record whose signature differs in the
  * other 52 bytes (no honest pair of batches does) leaves the block whole. Blocks whose proof has
  * fewer than two steps (an edit written alone, a pair) stay whole: a reference would not be shorter.
+ * When a block is stored lean, and trees are written once (stored-blocks.ts), is up to the caller.
  */
 import { varint } from 'multiformats'
 import { slabAlloc, spliceEntry } from './cbor.ts'

@@ -9,16 +9,37 @@ import type { EncodedBlock } from './block.ts'
 import { fullForm, leanForm, newTree, sameSignature, treeKey, treeKeyOf, MIN_LEAN_STEPS, type SigTree } from './lean-block.ts'
 import type { Store, Txn } from './store.ts'
 
+/**
+ * A batch is stored lean only when a transaction writes at least this many of its blocks and its
+ * tree is not stored yet. Blocks that come by sync arrive in CID order, which mixes every batch:
+ * adding each to a tree stored before would rewrite that tree (~4 KiB) for every ~470-byte block,
+ * and a tree for a block or two is no shorter than the blocks kept whole.
+ */
+export const LEAN_MIN_BLOCKS = 8
+
+/** Per transaction: how many of the blocks it is about to put each batch's tree has (`prefetchTrees`). */
+const planned = new WeakMap<Txn, Map<string, number>>()
+
 /** Puts a verified block into `txn`: lean when it is part of a signed batch, else whole. */
 export async function putBlock(store: Store, txn: Txn, enc: EncodedBlock): Promise<void> {
   txn.put(store.blocks, enc.id, await storedForm(store, txn, enc))
 }
 
-/** Reads at once the trees that blocks about to be put will add to (one multi-read, not one read per batch). */
+/**
+ * Before blocks are put: counts them per batch, and reads at once whether their trees are stored
+ * (one multi-read, not one read per batch). Without it a block is kept whole unless its tree is
+ * this transaction's own already.
+ */
 export async function prefetchTrees(store: Store, txn: Txn, blocks: ReadonlyArray<{ block: EncodedBlock['block'] }>): Promise<void> {
-  const keys = new Set<string>()
-  for (const { block } of blocks) if (block.sig !== undefined && block.sig.p.length >= MIN_LEAN_STEPS * 32) keys.add(keyOf(block.sig.s))
-  if (keys.size > 0) await txn.prefetch(store.trees, [...keys])
+  let counts = planned.get(txn)
+  if (counts === undefined) planned.set(txn, counts = new Map())
+  for (const { block } of blocks) {
+    if (block.sig === undefined || block.sig.p.length < MIN_LEAN_STEPS * 32) continue
+    const key = keyOf(block.sig.s)
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  const keys = [...counts].filter(([, n]) => n >= LEAN_MIN_BLOCKS).map(([k]) => k)
+  if (keys.length > 0) await txn.prefetchHas(store.trees, keys)
 }
 
 /** The value a verified block is stored as (adding its proof to its tree in `txn`). */
@@ -27,9 +48,14 @@ export async function storedForm(store: Store, txn: Txn, enc: { bytes: Uint8Arra
   if (sig === undefined || sig.p.length < MIN_LEAN_STEPS * 32) return enc.bytes
   const key = keyOf(sig.s)
   // The blocks of a batch come one after another: the tree is then this transaction's own, no await.
-  let tree = txn.ownPut(store.trees, key) ?? await txn.get(store.trees, key)
-  if (tree === undefined) tree = newTree(sig.s)
-  else if (!sameSignature(tree, sig.s)) return enc.bytes
+  let tree = txn.ownPut(store.trees, key)
+  if (tree === undefined) {
+    if ((planned.get(txn)?.get(key) ?? 0) < LEAN_MIN_BLOCKS) return enc.bytes
+    if (txn.knownHas(store.trees, key) ?? await txn.has(store.trees, key)) return enc.bytes
+    tree = newTree(sig.s)
+  } else if (!sameSignature(tree, sig.s)) {
+    return enc.bytes
+  }
   const lean = leanForm(enc.bytes, sig, tree)
   if (lean === null) return enc.bytes
   // The tree object stays in the transaction and is encoded when it commits, with every node the
@@ -86,7 +112,7 @@ export class BlockReader {
       else out[i] = full
     }
     if (retry.length === 0) return out
-    // Trees not cached, or cached before this block's nodes were added: read them (again).
+    // Trees not cached yet: read them (a stored tree never changes).
     // Kept in a map of their own for this read: it may need more of them than the cache holds.
     const keys = [...new Set(retry.map((i) => treeKeyOf(values[i]!)!))]
     const read = await this.#store.trees.getMany(keys)

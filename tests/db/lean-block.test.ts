@@ -8,8 +8,8 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Database, storeOf } from '../../main/db/database.ts'
 import { verifyBlock } from '../../main/db/block.ts'
-import { isLean, treeKey } from '../../main/db/lean-block.ts'
-import { BlockReader } from '../../main/db/stored-blocks.ts'
+import { isLean, treeEncoding, treeKey, type SigTree } from '../../main/db/lean-block.ts'
+import { BlockReader, LEAN_MIN_BLOCKS } from '../../main/db/stored-blocks.ts'
 import { TandemError } from '../../shared/errors.ts'
 import { allBlocks } from '../helpers/replicas.ts'
 import { tempDir } from '../helpers/tmp.ts'
@@ -68,7 +68,7 @@ test('any documents, in batches of any size, come back byte for byte (property)'
   assert.ok(lean > 0 && whole > 0)
 })
 
-test('a batch received in parts: the tree grows with each, and a reader that read it before still reads every block whole', async (t) => {
+test('a batch received in parts: the first part lean with its tree, the later ones whole (a stored tree is never rewritten), every block read back whole', async (t) => {
   const a = await Database.open(await tempDir(t))
   const b = await Database.open(await tempDir(t))
   t.after(async () => { await a.close(); await b.close() })
@@ -77,12 +77,28 @@ test('a batch received in parts: the tree grows with each, and a reader that rea
   await a.createDocuments('Notes', Array.from({ length: 64 }, (_, i) => ({ title: `n${i}` })))
   const blocks = await allBlocks(a)
   await b.applyBlocks(blocks.slice(0, 20))
-  // Read now: the reader caches the tree as it is (the nodes of 20 blocks' proofs).
   assert.equal((await verifyBlock((await b.getBlock(blocks[0]!.cid))!, blocks[0]!.cid)).id, blocks[0]!.cid)
+  const tree = (await storeOf(b).trees.values().all())[0]!
   await b.applyBlocks(blocks.slice(20, 50))
-  await b.applyBlocks(blocks.slice(50))
-  assert.deepEqual(await checkAll(b), { lean: 64, whole: 0 })
-  assert.equal((await storeOf(b).trees.values().all())[0]!.count, 126)
+  await b.applyBlocks(blocks.slice(50, 57))
+  await b.applyBlocks(blocks.slice(57))
+  assert.deepEqual(await checkAll(b), { lean: 20, whole: 44 })
+  const trees = await storeOf(b).trees.values().all()
+  assert.equal(trees.length, 1)
+  assert.deepEqual(Buffer.from(treeEncodingBytes(trees[0]!)), Buffer.from(treeEncodingBytes(tree)), 'the tree as the first part left it')
+})
+
+test('blocks of a batch that arrive a few at a time stay whole: a tree for fewer than LEAN_MIN_BLOCKS would not be shorter', async (t) => {
+  const a = await Database.open(await tempDir(t))
+  const b = await Database.open(await tempDir(t))
+  t.after(async () => { await a.close(); await b.close() })
+  await a.addCollections(SDL)
+  await b.addCollections(SDL)
+  await a.createDocuments('Notes', Array.from({ length: 64 }, (_, i) => ({ title: `n${i}` })))
+  const blocks = await allBlocks(a)
+  for (let i = 0; i < blocks.length; i += LEAN_MIN_BLOCKS - 1) await b.applyBlocks(blocks.slice(i, i + LEAN_MIN_BLOCKS - 1))
+  assert.deepEqual(await checkAll(b), { lean: 0, whole: 64 })
+  assert.equal((await storeOf(b).trees.keys().all()).length, 0)
 })
 
 test('a tree key already taken by another signature leaves the block whole; a lost tree is a clear error', async (t) => {
@@ -125,3 +141,7 @@ test('one read of blocks from more batches than the reader caches brings every b
     for (let i = 0; i < entries.length; i++) assert.equal((await verifyBlock(whole[i]!, entries[i]![0])).id, entries[i]![0])
   }
 })
+
+function treeEncodingBytes(tree: SigTree): Uint8Array {
+  return treeEncoding.encode(tree)
+}

@@ -1,16 +1,20 @@
 /**
  * Store format 6 → 7: blocks of a signed batch are stored lean (lean-block.ts): the batch's
- * signature and proof nodes once, in `trees`, instead of in every block. Each stored block is read,
- * its signature found, and it is written back lean where that is shorter — the same block, byte for
- * byte, when read whole (checked for each as it is made). Blocks written alone stay as they are.
- * Running the step again finds every block lean or better whole, and changes nothing.
+ * signature and proof nodes once, in `trees`, instead of in every block. Blocks lie in CID order,
+ * which mixes every batch, so the step first notes which blocks belong to which batch (keys and
+ * signatures only, ~100 bytes a block in memory), then rewrites one batch after another, each in
+ * full — the same block, byte for byte, when read whole. Blocks written alone, and batches of fewer
+ * than LEAN_MIN_BLOCKS here, stay as they are. Running the step again finds every batch's tree
+ * stored and changes nothing.
  */
 import { decodeStoredBlock } from '../block.ts'
-import { isLean } from '../lean-block.ts'
-import { storedForm } from '../stored-blocks.ts'
+import { isLean, MIN_LEAN_STEPS, treeKey } from '../lean-block.ts'
+import { LEAN_MIN_BLOCKS, prefetchTrees, storedForm } from '../stored-blocks.ts'
 import type { UpgradeStep } from './step.ts'
 
-const BATCH = 1000
+const READ_BATCH = 1000
+/** Blocks rewritten per commit (whole batches). */
+const WRITE_BATCH = 1024
 
 export const step: UpgradeStep = {
   from: 6,
@@ -18,49 +22,52 @@ export const step: UpgradeStep = {
   describe: 'blocks of a batch keep its signature and proof once, not each',
   async run(ctx) {
     const { store } = ctx
-    // Counted first, for the progress (keys only; LevelDB's iterators read a snapshot, so the walk
-    // below does not see what it writes).
-    const total = await countBlocks(ctx)
-    let done = 0
-    let lean = 0
-    let before = 0
-    let after = 0
+    // Pass 1: the blocks of each batch (by its tree key), from a walk of every block.
+    const batches = new Map<string, string[]>()
+    let blocks = 0
     const it = store.blocks.iterator()
     try {
       for (;;) {
-        const entries = await it.nextv(BATCH)
+        const entries = await it.nextv(READ_BATCH)
         if (entries.length === 0) break
-        const txn = ctx.txn()
         for (const [cid, bytes] of entries) {
-          before += bytes.length
-          if (isLean(bytes)) { after += bytes.length; continue }
-          const block = decodeStoredBlock(bytes)
-          const value = await storedForm(store, txn, { bytes, block })
-          if (value !== bytes) { txn.put(store.blocks, cid, value); lean++ }
-          after += value.length
+          blocks++
+          if (isLean(bytes)) continue
+          const sig = decodeStoredBlock(bytes).sig
+          if (sig === undefined || sig.p.length < MIN_LEAN_STEPS * 32) continue
+          const key = treeKey(sig.s)
+          const list = batches.get(key)
+          if (list === undefined) batches.set(key, [cid])
+          else list.push(cid)
         }
-        // Each batch commits on its own: a block and its tree's nodes go in the same one.
-        await txn.commit()
-        done += entries.length
-        ctx.progress(done, total)
       }
     } finally {
       await it.close()
     }
-    ctx.log(`lean blocks: ${lean} of ${done} block${done === 1 ? '' : 's'} now name their batch's signature (${Math.round(before / 1024)} KiB → ${Math.round(after / 1024)} KiB of blocks, trees apart)`)
-  },
-}
-
-async function countBlocks(ctx: Parameters<UpgradeStep['run']>[0]): Promise<number> {
-  let n = 0
-  const it = ctx.store.blocks.keys()
-  try {
-    for (;;) {
-      const keys = await it.nextv(10_000)
-      if (keys.length === 0) return n
-      n += keys.length
+    const todo = [...batches.values()].filter((list) => list.length >= LEAN_MIN_BLOCKS)
+    const total = todo.reduce((n, list) => n + list.length, 0)
+    // Pass 2: each batch whole in one transaction, so its tree is written once with all its nodes.
+    let done = 0
+    let lean = 0
+    let before = 0
+    let after = 0
+    for (let i = 0; i < todo.length;) {
+      const cids: string[] = []
+      while (i < todo.length && (cids.length === 0 || cids.length + todo[i]!.length <= WRITE_BATCH)) cids.push(...todo[i++]!)
+      const values = await store.blocks.getMany(cids)
+      const found = cids.flatMap((cid, k) => { const bytes = values[k]; return bytes === undefined ? [] : [{ cid, bytes, block: decodeStoredBlock(bytes) }] })
+      const txn = ctx.txn()
+      await prefetchTrees(store, txn, found)
+      for (const b of found) {
+        const value = await storedForm(store, txn, b)
+        before += b.bytes.length
+        after += value.length
+        if (value !== b.bytes) { txn.put(store.blocks, b.cid, value); lean++ }
+      }
+      await txn.commit()
+      done += cids.length
+      ctx.progress(done, total)
     }
-  } finally {
-    await it.close()
-  }
+    ctx.log(`lean blocks: ${lean} of ${blocks} block${blocks === 1 ? '' : 's'} now name their batch's signature (${todo.length} batch${todo.length === 1 ? '' : 'es'}; ${Math.round(before / 1024)} KiB → ${Math.round(after / 1024)} KiB of those blocks, trees apart)`)
+  },
 }
