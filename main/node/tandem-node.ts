@@ -61,6 +61,20 @@ const GROUP_PUSH_DELAY_MS = 50
 /** How long after gossip reached nobody the connected devices are nudged: the mesh forms a moment after a connect or a rekey. */
 const NUDGE_DELAY_MS = 1_000
 
+
+/**
+ * How long a sync waits for the plan of another one in progress before comparing on its own: a
+ * device that is slow to answer must not hold up the others for long.
+ */
+const SHARED_PLAN_WAIT_MS = 5_000
+
+/** `p`, or null when it has not settled within `ms`. */
+function within<T>(p: Promise<T | null>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms) })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
 export interface TandemNodeOptions {
   dataDir: string
   /** Run with no network at all (database only). */
@@ -154,6 +168,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly #log: Logger
   readonly #syncing = new Map<DeviceID, Promise<SyncReport>>()
   readonly #again = new Map<DeviceID, Promise<SyncReport>>()
+  /**
+   * What a sync in progress found missing here (its fetch plan), for the syncs with other devices
+   * that start meanwhile: they fetch the same blocks from their own device, the DAG sync sharing the
+   * requests out between them, instead of each comparing every head first (a new device meeting four
+   * that hold 100k documents ran four full head exchanges, then fetched everything four times).
+   */
+  #plan: { scope: string; ready: Promise<{ want: string[]; have: string[] } | null> } | null = null
   /** Undoes what `links` attached (its stop). */
   readonly #unlink: Array<() => void> = []
   #groupPush: NodeJS.Timeout | null = null
@@ -585,10 +606,33 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)
     // Schema versions first, so the blocks this exchange brings find theirs here.
     await net.schemaSync.exchange(peer).catch((err: unknown) => this.#log.info(`schema sync with ${peerID} failed: ${reason(err)}`))
+    const scopeKey = [...scope].sort().join(',')
+    const shared = this.#plan !== null && this.#plan.scope === scopeKey ? await within(this.#plan.ready, SHARED_PLAN_WAIT_MS) : null
+    let sharedFetch = { received: 0, applied: 0, rejected: 0 }
+    if (shared !== null && shared.want.length > 0) {
+      // Another sync found these missing: fetch them from this device too (each block comes once,
+      // from whichever device's request claims it first); the comparison below then finds what is left.
+      sharedFetch = await net.dagSync.fetch(peer, shared.want, shared.have).catch((err: unknown) => {
+        this.#log.info(`fetching with another sync from ${peerID} failed: ${reason(err)}`)
+        return sharedFetch
+      })
+    }
+    let planned: (plan: { want: string[]; have: string[] } | null) => void = () => {}
+    const mine = this.#plan === null ? { scope: scopeKey, ready: new Promise<{ want: string[]; have: string[] } | null>((r) => { planned = r }) } : null
+    if (mine !== null) this.#plan = mine
+    try {
+      return await this.#compareAndFetch(net, peer, peerID, scope, sharedFetch, (plan) => planned(plan))
+    } finally {
+      planned(null)
+      if (mine !== null && this.#plan === mine) this.#plan = null
+    }
+  }
+
+  async #compareAndFetch(net: Network, peer: PeerId, peerID: DeviceID, scope: CollectionID[], before: { received: number; applied: number; rejected: number }, planned: (plan: { want: string[]; have: string[] }) => void): Promise<SyncReport> {
     const localDigests = await this.db.collectionDigests()
     const remote = await net.heads.compare(peer, scope)
     await this.syncStatus.record(peerID, scope, remote, localDigests)
-    const report: SyncReport = { peer: peerID, collections: remote.compared, differingDocs: 0, fetched: 0, applied: 0, rejected: 0 }
+    const report: SyncReport = { peer: peerID, collections: remote.compared, differingDocs: 0, fetched: before.received, applied: before.applied, rejected: before.rejected }
     const want: string[] = []
     const have: string[] = []
     for (const [collection, { docs }] of remote.differing) {
@@ -609,11 +653,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         have.push(...ours[i]!)
       })
     }
+    planned({ want, have })
     if (want.length > 0) {
       const r = await net.dagSync.fetch(peer, want, have)
-      report.fetched = r.received
-      report.applied = r.applied
-      report.rejected = r.rejected
+      report.fetched += r.received
+      report.applied += r.applied
+      report.rejected += r.rejected
       // Verify right away (digests first: cheap when now equal) rather than at the next period.
       const after = await this.db.collectionDigests()
       try {
