@@ -14,7 +14,7 @@
  *
  * `body` is the block's canonical dag-cbor without the `sig` entry (the bytes its leaf hash is taken
  * of): it decodes as a block without a signature, for the reads that want the content alone. The
- * whole block comes back, byte for byte, by splicing the entry back at `at` (cbor.ts spliceEntry)
+ * whole block comes back, byte for byte, by writing the entry back at `at` (`fullForm`)
  * — checked when the lean form is made, so a block that would not come back whole stays whole.
  * A whole block starts with a CBOR map head (0xa0–0xbf), never 0x00: the two forms live side by side.
  *
@@ -24,7 +24,7 @@
  * When a block is stored lean, and trees are written once (stored-blocks.ts), is up to the caller.
  */
 import { varint } from 'multiformats'
-import { slabAlloc, spliceEntry } from './cbor.ts'
+import { slabAlloc } from './cbor.ts'
 
 /** A block's signature (block.ts `BlockSignature`): the batch's signature, the proof path, its side bits. */
 export interface BlockSignature { s: Uint8Array; p: Uint8Array; d: number }
@@ -141,7 +141,7 @@ function sigEntry(bytes: Uint8Array, sig: BlockSignature): { start: number; end:
   const start = at
   at += 4
   // The entry's value, the canonical map {d, p, s} of this very signature: checked byte by byte
-  // here, so that splicing it back (cbor.ts spliceEntry) gives these bytes again.
+  // here, so that writing it back (`fullForm`) gives these bytes again.
   if (bytes[at] !== 0xa3 || bytes[at + 1] !== 0x61 || bytes[at + 2] !== 0x64) return null // map(3), "d"
   at = uintAt(bytes, at + 3, 0, sig.d)
   if (at < 0 || bytes[at] !== 0x61 || bytes[at + 1] !== 0x70) return null // "p"
@@ -258,23 +258,57 @@ export function storedBody(value: Uint8Array): Uint8Array {
 
 /** The key of the tree a stored block needs to come back whole (undefined for a whole block). */
 export function treeKeyOf(value: Uint8Array): string | undefined {
-  return isLean(value) ? parseLean(value).key : undefined
+  if (!isLean(value)) return undefined
+  let at = 1
+  while ((value[at]! & 0x80) !== 0) at++ // the varint before it
+  return Buffer.from(value.buffer, value.byteOffset + at + 1, KEY_BYTES).toString('base64url')
 }
 
 /**
  * The whole block from its stored value and its tree (a whole block is returned as it is); null
- * when the tree does not hold what the block names (a tree read before nodes were added to it:
- * read it again).
+ * when the tree does not hold what the block names (a damaged store). The `sig` entry is written
+ * straight into the block's bytes as sigEntry checked it was: {d, p, s}, canonical.
  */
 export function fullForm(value: Uint8Array, tree: SigTree | undefined): Uint8Array | null {
   if (!isLean(value)) return value
   if (tree === undefined) return null
   const ref = parseLean(value)
-  const p = new Uint8Array(ref.indexes.length * NODE_BYTES)
-  for (let j = 0; j < ref.indexes.length; j++) {
-    const i = ref.indexes[j]!
-    if (i >= tree.count) return null
-    p.set(tree.nodes.subarray(i * NODE_BYTES, (i + 1) * NODE_BYTES), j * NODE_BYTES)
+  const steps = ref.indexes.length
+  for (const i of ref.indexes) if (i >= tree.count) return null
+  const pLength = steps * NODE_BYTES
+  const entryLength = 4 + 3 + headLength(ref.d) + 2 + headLength(pLength) + pLength + 2 + headLength(tree.s.length) + tree.s.length
+  const body = ref.body
+  const out = slabAlloc(body.length + entryLength)
+  out[0] = body[0]! + 1
+  out.set(body.subarray(1, ref.at), 1)
+  let at = ref.at
+  out[at++] = 0x63; out[at++] = 0x73; out[at++] = 0x69; out[at++] = 0x67 // "sig"
+  out[at++] = 0xa3; out[at++] = 0x61; out[at++] = 0x64 // map(3), "d"
+  at = writeHead(out, at, 0x00, ref.d)
+  out[at++] = 0x61; out[at++] = 0x70 // "p"
+  at = writeHead(out, at, 0x40, pLength)
+  for (const i of ref.indexes) {
+    out.set(tree.nodes.subarray(i * NODE_BYTES, (i + 1) * NODE_BYTES), at)
+    at += NODE_BYTES
   }
-  return spliceEntry(ref.body, ref.at, 'sig', { s: tree.s, p, d: ref.d })
+  out[at++] = 0x61; out[at++] = 0x73 // "s"
+  at = writeHead(out, at, 0x40, tree.s.length)
+  out.set(tree.s, at)
+  at += tree.s.length
+  out.set(body.subarray(ref.at), at)
+  return out
+}
+
+function headLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
+}
+
+/** A canonical CBOR head of major type `major` (0x00 or 0x40) with argument `n` (< 2^32) at `at`; returns where it ends. */
+function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
+  if (n < 24) { out[at] = major | n; return at + 1 }
+  if (n < 0x100) { out[at] = major | 24; out[at + 1] = n; return at + 2 }
+  if (n < 0x10000) { out[at] = major | 25; out[at + 1] = n >> 8; out[at + 2] = n & 0xff; return at + 3 }
+  out[at] = major | 26
+  out[at + 1] = (n >>> 24) & 0xff; out[at + 2] = (n >>> 16) & 0xff; out[at + 3] = (n >>> 8) & 0xff; out[at + 4] = n & 0xff
+  return at + 5
 }
