@@ -3,7 +3,7 @@
  * proof nodes once, in `trees`; every block read back whole, byte for byte (it verifies alone under
  * its CID), whatever the batch, however its blocks arrived.
  */
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Database, storeOf } from '../../main/db/database.ts'
@@ -15,6 +15,14 @@ import { allBlocks } from '../helpers/replicas.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 const SDL = 'type Notes { title: String! body: String n: Int tags: [String] }'
+
+/** A database with the Notes collection, closed after the test (unless `closeAfter` is false). */
+async function notes(t: TestContext, dir?: string, closeAfter = true): Promise<Database> {
+  const db = await Database.open(dir ?? await tempDir(t))
+  if (closeAfter) t.after(() => db.close())
+  await db.addCollections(SDL)
+  return db
+}
 
 /** Every block of `db`: stored lean or whole as expected, read back whole and verified. */
 async function checkAll(db: Database): Promise<{ lean: number; whole: number }> {
@@ -69,11 +77,7 @@ test('any documents, in batches of any size, come back byte for byte (property)'
 })
 
 test('a batch received in parts: the first part lean with its tree, the later ones whole (a stored tree is never rewritten), every block read back whole', async (t) => {
-  const a = await Database.open(await tempDir(t))
-  const b = await Database.open(await tempDir(t))
-  t.after(async () => { await a.close(); await b.close() })
-  await a.addCollections(SDL)
-  await b.addCollections(SDL)
+  const [a, b] = [await notes(t), await notes(t)]
   await a.createDocuments('Notes', Array.from({ length: 64 }, (_, i) => ({ title: `n${i}` })))
   const blocks = await allBlocks(a)
   await b.applyBlocks(blocks.slice(0, 20))
@@ -89,11 +93,7 @@ test('a batch received in parts: the first part lean with its tree, the later on
 })
 
 test('blocks of a batch that arrive a few at a time stay whole: a tree for fewer than LEAN_MIN_BLOCKS would not be shorter', async (t) => {
-  const a = await Database.open(await tempDir(t))
-  const b = await Database.open(await tempDir(t))
-  t.after(async () => { await a.close(); await b.close() })
-  await a.addCollections(SDL)
-  await b.addCollections(SDL)
+  const [a, b] = [await notes(t), await notes(t)]
   await a.createDocuments('Notes', Array.from({ length: 64 }, (_, i) => ({ title: `n${i}` })))
   const blocks = await allBlocks(a)
   for (let i = 0; i < blocks.length; i += LEAN_MIN_BLOCKS - 1) await b.applyBlocks(blocks.slice(i, i + LEAN_MIN_BLOCKS - 1))
@@ -103,11 +103,9 @@ test('blocks of a batch that arrive a few at a time stay whole: a tree for fewer
 
 test('a tree key already taken by another signature leaves the block whole; a lost tree is a clear error', async (t) => {
   const dirA = await tempDir(t)
-  let a = await Database.open(dirA)
-  const b = await Database.open(await tempDir(t))
-  t.after(async () => { await a.close(); await b.close() })
-  await a.addCollections(SDL)
-  await b.addCollections(SDL)
+  let a = await notes(t, dirA, false)
+  t.after(() => a.close())
+  const b = await notes(t)
   await a.createDocuments('Notes', Array.from({ length: 8 }, (_, i) => ({ title: `n${i}` })))
   const blocks = await allBlocks(a)
   const s = (await verifyBlock(blocks[0]!.bytes)).block.sig.s
