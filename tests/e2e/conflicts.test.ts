@@ -8,11 +8,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { tempDir } from '../helpers/tmp.ts'
 import { eventually } from '../helpers/nodes.ts'
 import { client } from '../cli/cli.ts'
 import { browserFor, openPage, SCREENS } from './browser.ts'
-import { startUiNode, type UiNode } from './ui-node.ts'
+import { twoUiNodes, type UiNode } from './ui-node.ts'
 import { openCollection, rows, table, WAIT } from './window.ts'
 
 const SDL = 'type Notes { title: String! body: String likes: Int @crdt(type: pncounter) }'
@@ -20,19 +19,12 @@ const SDL = 'type Notes { title: String! body: String likes: Int @crdt(type: pnc
 test('a conflict shows on both windows; Keep this on one clears it on both', { timeout: 150_000 }, async (t) => {
   const browser = await browserFor(t)
   if (browser === null) return
-  const [dirA, dirB] = [join(await tempDir(t), 'a'), join(await tempDir(t), 'b')]
-  const nodes: UiNode[] = []
-  t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
-  const [a, b] = await Promise.all([startUiNode(dirA, 'Laptop'), startUiNode(dirB, 'Phone')])
-  nodes.push(a!, b!)
-  await client(dirA, 'collection', 'add', SDL)
-  await client(dirB, 'collection', 'add', SDL)
+  const { dirA, dirB, a, b, pair } = await twoUiNodes(t, SDL)
   const { docID } = await client(dirA, 'doc', 'create', 'Notes', '{"title": "Groceries", "body": "milk", "likes": 0}')
-  const { uri } = await client<{ uri: string }>(dirA, 'pair', 'invite')
-  await client(dirB, 'pair', 'join', uri)
+  await pair()
 
   const open = (node: UiNode): Promise<Page> => openPage(t, browser, node.url)
-  const [pageA, pageB] = [await open(a!), await open(b!)]
+  const [pageA, pageB] = [await open(a), await open(b)]
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(SCREENS, `${name}.png`) })
   await openCollection(pageA, 'Notes')
   await openCollection(pageB, 'Notes')

@@ -8,11 +8,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { tempDir } from '../helpers/tmp.ts'
 import { eventually } from '../helpers/nodes.ts'
 import { client } from '../cli/cli.ts'
 import { browserFor, openPage, SCREENS } from './browser.ts'
-import { startUiNode, type UiNode } from './ui-node.ts'
+import { twoUiNodes, type UiNode } from './ui-node.ts'
 import { editDoc, openCollection, rows, table, WAIT } from './window.ts'
 
 const SDL = 'type Books { title: String! author: String }'
@@ -20,19 +19,12 @@ const SDL = 'type Books { title: String! author: String }'
 test('Edit fields: a refusal inline, then add a field, fill it in, see it on the other device', { timeout: 150_000 }, async (t) => {
   const browser = await browserFor(t)
   if (browser === null) return
-  const [dirA, dirB] = [join(await tempDir(t), 'a'), join(await tempDir(t), 'b')]
-  const nodes: UiNode[] = []
-  t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
-  const [a, b] = await Promise.all([startUiNode(dirA, 'Laptop'), startUiNode(dirB, 'Phone')])
-  nodes.push(a!, b!)
-  await client(dirA, 'collection', 'add', SDL)
-  await client(dirB, 'collection', 'add', SDL)
+  const { dirA, dirB, a, b, pair } = await twoUiNodes(t, SDL)
   await client(dirA, 'doc', 'create', 'Books', '[{"title": "Dune", "author": "Frank Herbert"}, {"title": "Emma", "author": "Jane Austen"}]')
-  const { uri } = await client<{ uri: string }>(dirA, 'pair', 'invite')
-  await client(dirB, 'pair', 'join', uri)
+  await pair()
 
   const open = (node: UiNode): Promise<Page> => openPage(t, browser, node.url)
-  const [pageA, pageB] = [await open(a!), await open(b!)]
+  const [pageA, pageB] = [await open(a), await open(b)]
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(SCREENS, `${name}.png`) })
   await openCollection(pageB, 'Books')
   await eventually(async () => (await rows(pageB, 'Books')).length === 2, 'both books on B', WAIT)

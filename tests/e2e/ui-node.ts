@@ -4,7 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { tempDir } from '../helpers/tmp.ts'
+import { client } from '../cli/cli.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/tandem.js', import.meta.url))
 
@@ -56,4 +60,23 @@ export async function startUiNode(dataDir: string, name: string, timeoutMs = 30_
       clearTimeout(timer)
     },
   }
+}
+
+/**
+ * Two `tandem start --ui` nodes, Laptop and Phone, in fresh data directories, both stopped after
+ * the test, each with the collection `sdl`. `pair()` pairs Phone with Laptop by invite.
+ */
+export async function twoUiNodes(t: TestContext, sdl: string): Promise<{ dirA: string; dirB: string; a: UiNode; b: UiNode; pair: () => Promise<void> }> {
+  const [dirA, dirB] = [join(await tempDir(t), 'a'), join(await tempDir(t), 'b')]
+  const nodes: UiNode[] = []
+  t.after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
+  const [a, b] = await Promise.all([startUiNode(dirA, 'Laptop'), startUiNode(dirB, 'Phone')])
+  nodes.push(a, b)
+  await client(dirA, 'collection', 'add', sdl)
+  await client(dirB, 'collection', 'add', sdl)
+  const pair = async (): Promise<void> => {
+    const { uri } = await client<{ uri: string }>(dirA, 'pair', 'invite')
+    await client(dirB, 'pair', 'join', uri)
+  }
+  return { dirA, dirB, a, b, pair }
 }
