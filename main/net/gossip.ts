@@ -1,8 +1,9 @@
 /**
  * Passive replication over gossipsub. Every change is published on its collection's topic (one
  * topic per collection, not per document: DefraDB's scaling limit) and, for edits of existing
- * documents, on the document's topic, which devices holding only that document (hot documents, a
- * bounded LRU) subscribe to. Topic names derive from the group secret and payloads are sealed with
+ * documents, on the document's topic, which devices keeping the collection in part follow for the
+ * documents they hold that changed or were opened lately (hot documents, a bounded LRU). A device
+ * with the whole collection follows its topic and no document's: every edit reaches it there. Topic names derive from the group secret and payloads are sealed with
  * it; messages are accepted only when signed by a group device. A block that arrives without its
  * ancestors makes the receiver fetch them by DAG sync.
  */
@@ -49,7 +50,8 @@ export class Gossip {
   readonly #onMissing: GossipInit['onMissing']
   readonly #onUndelivered: () => void
   readonly #log: Logger
-  readonly #hot: LRUCache<string, string>
+  /** Hot documents of collections kept in part: document ID → its topic and collection. */
+  readonly #hot: LRUCache<string, { topic: string; collection: CollectionID }>
   /**
    * Payloads taken lately, by hash: an edit goes out as one sealed payload on its collection's
    * topic and on its document's, and a device following both gets it twice. The second is dropped
@@ -73,16 +75,21 @@ export class Gossip {
     this.#onMissing = init.onMissing
     this.#onUndelivered = init.onUndelivered ?? (() => {})
     this.#log = init.log ?? silentLogger
-    this.#hot = new LRUCache<string, string>({
+    this.#hot = new LRUCache<string, { topic: string; collection: CollectionID }>({
       max: init.hotDocuments ?? 128,
-      dispose: (topic) => this.#unsubscribe(topic),
+      dispose: ({ topic }) => this.#unsubscribe(topic),
     })
   }
 
   async start(): Promise<void> {
     for (const c of await this.#db.listCollections()) if (c.partial !== true) this.#subscribeCollection(c.id)
     // A collection kept in part follows only its documents' topics (they become hot as they change).
-    const onCollection = (info: { id: CollectionID; partial?: boolean }): void => { if (info.partial !== true) this.#subscribeCollection(info.id) }
+    const onCollection = (info: { id: CollectionID; partial?: boolean }): void => {
+      if (info.partial === true) return
+      this.#subscribeCollection(info.id)
+      // Kept whole now: its topic brings every edit, so its documents' topics are dropped.
+      for (const [docID, hot] of this.#hot.entries()) if (hot.collection === info.id) this.#hot.delete(docID)
+    }
     const onChange = (ev: ChangeEvent): void => this.#onChange(ev)
     const onMessage = (evt: CustomEvent<GossipsubMessage>): void => { void this.#onMessage(evt.detail) }
     const onSecret = (): void => this.#resubscribe()
@@ -108,25 +115,28 @@ export class Gossip {
     this.#collectionTopics.clear()
   }
 
-  /** Topics subscribed now: one per collection plus one per hot document. */
+  /** Topics subscribed now: one per collection kept whole plus one per hot document. */
   topics(): string[] {
     return this.#pubsub.getTopics()
   }
 
-  /** A document the person opened: follow its topic while it stays among the hot ones. */
-  openDocument(docID: string): void {
-    this.#touch(docID)
+  /**
+   * A document the person opened: in a collection kept in part, follow its topic while it stays
+   * among the hot ones (a collection kept whole brings it by the collection's topic).
+   */
+  openDocument(collection: CollectionID, docID: string): void {
+    if (this.#db.isPartial(collection)) this.#touch(collection, docID)
   }
 
   /** Topic names derive from the group secret: when it changes, follow the new names. */
   #resubscribe(): void {
     const collections = [...this.#collectionTopics.values()]
-    const hot = [...this.#hot.keys()].reverse()
+    const hot = [...this.#hot.entries()].reverse()
     for (const topic of this.#collectionTopics.keys()) this.#unsubscribe(topic)
     this.#collectionTopics.clear()
     this.#hot.clear()
     for (const id of collections) this.#subscribeCollection(id)
-    for (const docID of hot) this.#touch(docID)
+    for (const [docID, { collection }] of hot) this.#touch(collection, docID)
   }
 
   #subscribeCollection(id: CollectionID): void {
@@ -136,11 +146,11 @@ export class Gossip {
     this.#subscribe(topic)
   }
 
-  #touch(docID: string): void {
+  #touch(collection: CollectionID, docID: string): void {
     if (this.#hot.has(docID)) { this.#hot.get(docID); return }
     const topic = this.#group.secret.documentTopic(docID)
     this.#subscribe(topic)
-    this.#hot.set(docID, topic)
+    this.#hot.set(docID, { topic, collection })
   }
 
   #subscribe(topic: string): void {
@@ -190,11 +200,13 @@ export class Gossip {
         })
       }
     }
-    if (isEdit && (ev.origin === 'local' || ev.batchDocs <= HOT_FROM_REMOTE_MAX_DOCS)) {
+    // Following a document's topic, and the mesh messages that go with it, cost more than the rest
+    // of an edit on both devices: only a collection kept in part needs it.
+    if (isEdit && (ev.origin === 'local' || ev.batchDocs <= HOT_FROM_REMOTE_MAX_DOCS) && this.#db.isPartial(ev.collection)) {
       // A document newly hot is followed after this change is published (and, received, after its
-      // event is out): subscribing (and the mesh messages it sends) was on the path of the edit.
+      // event is out): subscribing was on the path of the edit.
       if (this.#hot.has(ev.docID)) this.#hot.get(ev.docID)
-      else setImmediate(() => { if (!this.#stopped) this.#touch(ev.docID) })
+      else setImmediate(() => { if (!this.#stopped) this.#touch(ev.collection, ev.docID) })
     }
   }
 
@@ -253,7 +265,7 @@ export class Gossip {
 
   async #onMessage({ propagationSource, msg }: GossipsubMessage): Promise<void> {
     if (this.#stopped || msg.type !== 'signed') return
-    if (!this.#collectionTopics.has(msg.topic) && ![...this.#hot.values()].includes(msg.topic)) return
+    if (!this.#collectionTopics.has(msg.topic) && ![...this.#hot.values()].some((h) => h.topic === msg.topic)) return
     const key = hash('sha256', msg.data, 'base64')
     if (this.#taken.has(key)) return
     const payload = this.#opened.get(msg.data) ?? this.#open(msg.data)

@@ -167,6 +167,10 @@ export async function createHost(options: HostOptions): Promise<Host> {
       // eighth of a receiver's time. The hash covers the signature too, so a forged copy cannot
       // pass for the real message and make it be dropped as a duplicate.
       fastMsgIdFn: fastMsgID,
+      // Gossipsub would tag a peer in the peer store at each mesh join and leave, one per topic: a
+      // document that turns hot costs a peer-store write per device on both sides (a fifth of the
+      // first edit of each document in W3). Group devices are tagged once on connect instead.
+      tagMeshPeers: false,
       scoreParams: {
         appSpecificScore: (peer: string) => (options.isMember(peer) ? 0 : -1000),
         appSpecificWeight: 1,

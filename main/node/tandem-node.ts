@@ -58,6 +58,8 @@ const TELL_REMOVED_ATTEMPTS = 3
 const TELL_REMOVED_RETRY_MS = 300
 /** Group changes made within this long go to the connected devices in one group exchange. */
 const GROUP_PUSH_DELAY_MS = 50
+/** The peer-store tag of a connected group device: the connection manager prunes other connections first. */
+const DEVICE_TAG = 'tandem-device'
 /** How long after gossip reached nobody the connected devices are nudged: the mesh forms a moment after a connect or a rekey. */
 const NUDGE_DELAY_MS = 1_000
 
@@ -725,6 +727,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       this.#pushGroupSoon() // introduce new devices to the others, and spread removals
       if (removed) {
         redialer.cancel(deviceID)
+        void host.peerStore.merge(peerIdFromString(deviceID), { tags: { [DEVICE_TAG]: undefined } }).catch(() => {}) // unknown to the store: nothing to untag
         void host.hangUp(peerIdFromString(deviceID)).catch((err: unknown) => this.#log.debug(`hanging up on removed ${deviceID} failed: ${reason(err)}`))
       } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
         redialer.schedule(deviceID, 0)
@@ -779,6 +782,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const addrs = net.host.getConnections(peerIdFromString(peer))
       .filter((c) => c.direction === 'outbound').map((c) => c.remoteAddr.toString())
     void this.group.seen(peer, addrs).catch((err: unknown) => this.#log.debug(`the addresses of ${peer} were not recorded: ${reason(err)}`))
+    // A group device is the last connection libp2p prunes at its limit (gossipsub's per-topic mesh tags are off: ../net/host.ts).
+    void net.host.peerStore.merge(peerIdFromString(peer), { tags: { [DEVICE_TAG]: { value: 100 } } })
+      .catch((err: unknown) => this.#log.debug(`${peer} was not tagged: ${reason(err)}`))
     this.emit('peer:connect', peer)
     // First agree on the group (devices, secret), then on the data.
     net.groupSync.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log.info(`group sync with ${peer} failed: ${err.message}`))
