@@ -5,6 +5,7 @@
  * its `change` events.
  */
 import { EventEmitter } from 'node:events'
+import { LRUCache } from 'lru-cache'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { TandemError, type ErrorCode } from '../../shared/errors.ts'
@@ -121,6 +122,8 @@ interface DatabaseEvents {
 
 // A bulk create larger than this is refused rather than held in memory at once.
 export const MAX_BATCH = 100_000
+/** Blocks of recent small local commits kept whole in memory for the moment gossip reads them back. */
+const FRESH_BLOCKS = 64
 
 // Set by the class's static block: storeOf (below) reads the private store through it.
 let storeAccess: (db: Database) => Store
@@ -135,6 +138,12 @@ export class Database extends EventEmitter<DatabaseEvents> {
   readonly #store: Store
   /** Stored blocks back whole (lean ones with their signatures), for sync and backups. */
   readonly #blockReader: BlockReader
+  /**
+   * The blocks of the last few small local commits, whole, by CID: gossip publishes each edit's
+   * block a moment after its commit, and reading it back from LevelDB (and joining its lean form
+   * to its tree) was a tenth of an edit's way to the other device.
+   */
+  readonly #fresh = new LRUCache<string, Uint8Array>({ max: FRESH_BLOCKS })
   readonly #options: DatabaseOptions
   readonly #collections = new Map<string, StoredCollection>() // by ID
   readonly #byName = new Map<string, StoredCollection>()
@@ -324,6 +333,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const applied: Applied[] = []
       for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       const held = await this.#commit(txn, applied, 'local', undefined)
+      if (encoded.length <= FRESH_BLOCKS / 4) for (const enc of encoded) this.#fresh.set(enc.id, enc.bytes)
       this.#emitChanges(applied, 'local', held)
       return applied.map((a) => a.docID)
     })
@@ -409,6 +419,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const [enc] = await signBlocks(this.identity, [block])
       const applied = await applyBlock(this.#store, txn, this.#metas, enc!, this.#countersOf(enc!))
       const held = await this.#commit(txn, [applied], 'local', undefined)
+      this.#fresh.set(enc!.id, enc!.bytes)
       this.#emitChanges([applied], 'local', held)
       return this.#withConflicts(c, view(c, this.#eff(c), doc, applied.after), applied.after)
     })
@@ -1078,7 +1089,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** Raw bytes of a stored block (for sync). */
   async getBlock(cid: string): Promise<Uint8Array | undefined> {
-    return this.#blockReader.one(await this.#store.blocks.get(cid))
+    return this.#fresh.get(cid) ?? this.#blockReader.one(await this.#store.blocks.get(cid))
   }
 
   /** CIDs of blocks received whose ancestors have not all arrived. */
