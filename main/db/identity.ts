@@ -58,11 +58,16 @@ export function identityFromKey(privateKey: Ed25519PrivateKey): DeviceIdentity {
     format: 'jwk',
     key: { kty: 'OKP', crv: 'Ed25519', d: b64url(privateKey.raw.subarray(0, 32)), x: b64url(privateKey.publicKey.raw) },
   })
+  const sign = (data: Uint8Array): Uint8Array => nodeSign(null, data, keyObject)
   return {
     deviceID: deviceIDOf(peerId),
     peerId,
-    privateKey,
-    sign: async (data) => nodeSign(null, data, keyObject),
+    // libp2p signs with it too (every gossip message, each Noise handshake): the same key, signing
+    // with the KeyObject built once.
+    privateKey: Object.assign(Object.create(Object.getPrototypeOf(privateKey) as object) as Ed25519PrivateKey, privateKey, {
+      sign: (data: Uint8Array | { subarray(): Uint8Array }) => sign(data instanceof Uint8Array ? data : data.subarray()),
+    }),
+    sign: async (data) => sign(data),
   }
 }
 

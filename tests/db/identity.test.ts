@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmod, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { join } from 'node:path'
 import { KEY_FILE, loadOrCreateIdentity, verifySignature } from '../../main/db/identity.ts'
 import { isTandemError } from '../../shared/errors.ts'
@@ -39,4 +40,18 @@ test('a corrupt key file is a clear error, not a new identity', async (t) => {
   const dir = await tempDir(t)
   await writeFile(join(dir, KEY_FILE), 'not a key')
   await assert.rejects(loadOrCreateIdentity(dir), (err) => isTandemError(err, 'DATA_DIR_INVALID') && /device key/.test(err.message))
+})
+
+test('the key libp2p signs with gives the same signatures as the key file, for bytes and byte lists alike', async (t) => {
+  const dir = await tempDir(t)
+  const id = await loadOrCreateIdentity(dir)
+  const original = privateKeyFromProtobuf(await readFile(join(dir, KEY_FILE)))
+  const msg = new TextEncoder().encode('a gossip message')
+  const sig = await id.privateKey.sign(msg)
+  assert.deepEqual(sig, await original.sign(msg), 'Ed25519 is deterministic: the same key signs the same bytes alike')
+  const list = { subarray: () => msg } // what a Uint8ArrayList gives libp2p's signers
+  assert.deepEqual(await id.privateKey.sign(list as unknown as Uint8Array), sig)
+  assert.ok(await original.publicKey.verify(msg, sig))
+  assert.ok(id.privateKey.equals(original) && id.privateKey.publicKey.equals(original.publicKey))
+  assert.equal(id.privateKey.type, 'Ed25519')
 })
