@@ -171,6 +171,18 @@ export async function createHost(options: HostOptions): Promise<Host> {
       // document that turns hot costs a peer-store write per device on both sides (a fifth of the
       // first edit of each document in W3). Group devices are tagged once on connect instead.
       tagMeshPeers: false,
+      // A small mesh. A publisher sends each message to every device it is connected to
+      // (floodPublish), and a group's devices connect to one another, so what a mesh peer forwards
+      // is nearly always a copy the other device already has. With gossipsub's default degree (6)
+      // five devices each received and sent three extra copies of every edit (W6: 14.0 ms of CPU
+      // per edit over the five, 12.0 ms with this mesh). Dlo stays 2: a device that subscribes
+      // is grafted at once by a device whose mesh is below it, so a device reached only through
+      // another (tests/net/resync.test.ts, the A–B–C chain) gets the next message forwarded; with
+      // Dlo 1 it waited for a heartbeat and missed what came meanwhile.
+      D: 2, Dlo: 2, Dhi: 3, Dout: 1, Dscore: 1,
+      // IDONTWANT ("I have this one, do not forward it") costs a message to each mesh peer per
+      // edit and, between devices this close, arrives after the forward it was to stop: off.
+      idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
       scoreParams: {
         appSpecificScore: (peer: string) => (options.isMember(peer) ? 0 : -1000),
         appSpecificWeight: 1,
