@@ -45,11 +45,15 @@ interface BlockMeta {
  * applied in a transaction are staged with it and enter the cache only once it committed, so a
  * cached entry always names a stored block (blocks are never deleted).
  */
+const NOTHING_WRITTEN = { has: (): boolean => false }
+
 export class BlockMetaCache {
   readonly #cache = new LRUCache<string, BlockMeta>({ max: 50_000 })
   readonly #staged = new WeakMap<Txn, Map<string, BlockMeta>>()
   /** Blocks (and pending blocks) each recent commit wrote, newest last, for `writtenSince`. */
-  readonly #writes: Array<{ gen: number; cids: Iterable<string> }> = []
+  readonly #writes: Array<{ gen: number; cids: string[] }> = []
+  /** Each CID of those commits → the generation of the last one that wrote it. */
+  readonly #writtenAt = new Map<string, number>()
   #gen = 0
 
   /** The current write generation: what commits after this, `writtenSince` names. */
@@ -62,12 +66,11 @@ export class BlockMetaCache {
    * commits happened since to say (then the caller reads the store). Lets a batch checked before it
    * took the write lock skip asking the store again whether its blocks arrived meanwhile.
    */
-  writtenSince(gen: number): Set<string> | null {
-    if (gen === this.#gen) return new Set()
+  writtenSince(gen: number): { has(cid: string): boolean } | null {
+    if (gen === this.#gen) return NOTHING_WRITTEN
     if (this.#writes.length === 0 || this.#writes[0]!.gen > gen + 1) return null
-    const out = new Set<string>()
-    for (const w of this.#writes) if (w.gen > gen) for (const c of w.cids) out.add(c)
-    return out
+    // Looked up, not gathered: several syncs applying at once each asked for thousands of CIDs.
+    return { has: (cid) => (this.#writtenAt.get(cid) ?? -1) > gen }
   }
 
   /** Pending blocks a commit wrote (after it committed). */
@@ -76,8 +79,14 @@ export class BlockMetaCache {
   }
 
   #note(cids: Iterable<string>): void {
-    this.#writes.push({ gen: ++this.#gen, cids })
-    if (this.#writes.length > 64) this.#writes.shift()
+    const gen = ++this.#gen
+    const list = [...cids]
+    this.#writes.push({ gen, cids: list })
+    for (const c of list) this.#writtenAt.set(c, gen)
+    if (this.#writes.length > 64) {
+      const old = this.#writes.shift()!
+      for (const c of old.cids) if (this.#writtenAt.get(c) === old.gen) this.#writtenAt.delete(c)
+    }
   }
 
   async get(txn: Txn, store: Store, cid: string): Promise<BlockMeta | undefined> {

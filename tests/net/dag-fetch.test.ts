@@ -65,4 +65,15 @@ test('fetching the same blocks from two devices at once brings each block once, 
   setTimeout(() => { void b.stop() }, 5)
   await Promise.all([fromBToD, fromAToD])
   await eventually(async () => (await d.db.listDocuments('Items', { limit: 0 })).total === n, 'every document on D')
+
+  // A fetch that joins one already under way: what the first brought before is not asked again.
+  const e = await startNode(t, opts)
+  await formGroup([a, c, e])
+  await eventually(() => e.connectedDevices().length === 2, 'E connected')
+  await e.db.importCollection(id, a.db.collectionSDL(id)!)
+  const first = e.dagSync!.fetch(a.host!.peerId, heads)
+  await eventually(async () => (await e.db.listDocuments('Items', { limit: 0 })).total >= 1000, 'a part on E')
+  const [one, joined] = await Promise.all([first, e.dagSync!.fetch(c.host!.peerId, heads)])
+  assert.equal(one.received + joined.received, n, `each block once (${one.received} from A, then ${joined.received} from C)`)
+  assert.equal((await e.db.listDocuments('Items', { limit: 0 })).total, n)
 })
