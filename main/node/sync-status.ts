@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Database } from '../db/database.ts'
+import { BUCKETS } from '../db/digest.ts'
 import type { Group } from '../net/group.ts'
 import type { RemoteHeads } from '../net/head-exchange/head-exchange.ts'
 import type { CollectionID, DeviceID } from '../../shared/types.ts'
@@ -57,6 +58,10 @@ export class SyncStatus extends EventEmitter<{ change: [] }> {
 
   /** Documents in the differing buckets whose heads here and there are not the same. */
   async #countDiffering(id: CollectionID, diff: NonNullable<ReturnType<RemoteHeads['differing']['get']>>): Promise<number> {
+    // The other device holds none of the collection (a new device): every document here differs.
+    // Its live count is at hand; the scan below read every record (1.4 s for 100k documents on a
+    // holder while a new device caught up from it). Deleted documents are not in this count.
+    if (diff.docs.length === 0 && diff.buckets.length === BUCKETS) return (await this.#init.db.getCollection(id)).count
     const theirs = new Map(diff.docs.map((d) => [d.docID as string, [...d.heads].sort().join(',')]))
     const ours = await this.#init.db.bucketHeads(id, diff.buckets)
     let n = 0

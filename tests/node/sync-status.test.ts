@@ -66,3 +66,21 @@ test('sync status is verified by head exchange: in sync with check time, differi
   assert.equal(gone.neverConnected, false)
   assert.ok(gone.lastSeen !== null)
 })
+
+test('a device that holds none of a collection differs by every live document of it', async (t) => {
+  const [a, b] = [await startNode(t, { antiEntropyMs: 60_000 }), await startNode(t, { antiEntropyMs: 60_000 })]
+  await a.db.addCollections(SDL)
+  await b.db.addCollections(SDL)
+  await formGroup([a, b])
+  await eventually(() => a.connectedDevices().includes(b.deviceID) && !a.syncing && !b.syncing, 'connected, settled')
+  a.gossip!.dropOutgoing = true // B gets nothing of what follows
+  // 3,000 documents fill every one of the 256 buckets: the count comes without reading them.
+  const ids = await a.db.createDocuments('Notes', Array.from({ length: 3000 }, (_, i) => ({ title: `n${i}` })))
+  await a.db.deleteDocument('Notes', ids[0]!)
+  await a.syncWith(b.deviceID)
+  const r = await createApi(a).call('sync.status', {})
+  assert.ok(r.ok)
+  const notes = (r.result as SyncStatusReport).devices[0]!.collections.find((c) => c.name === 'Notes')!
+  assert.equal(notes.state, 'differs')
+  assert.equal(notes.differingDocs, 2999, 'the live documents B lacks')
+})

@@ -77,9 +77,10 @@ export class DagSync<P = PreparedBlocks> {
    */
   readonly #asked = new Map<string, Promise<void>>()
   /**
-   * CIDs a request brought while more than one fetch ran, until none runs: the other fetches skip
-   * them without asking the store (a LevelDB hasMany per chunk held the event loop ~0.1 ms each, and
-   * four fetches asked it for every chunk).
+   * CIDs the requests of the fetches running now brought, until none runs: a fetch of the same list
+   * from another device skips them without asking the store (a LevelDB hasMany per chunk held the
+   * event loop ~0.1 ms each, and four fetches asked it for every chunk). References to the wanted
+   * lists' own strings.
    */
   readonly #brought = new Set<string>()
   /** Fetches running now: with more than one, a request first drops what another already brought. */
@@ -198,11 +199,8 @@ export class DagSync<P = PreparedBlocks> {
   async #fetch(peer: PeerId, want: string[], have: string[], k: number): Promise<FetchResult> {
     const result: FetchResult = { received: 0, applied: 0, rejected: 0, missing: [] }
     let ask = [...new Set(want)]
-    if (k > 0 && ask.length > 0) {
-      // Joined a fetch already running: what it brought before is here (it marks only what it brings from now on).
-      const here = await this.#db.hasBlocks(ask)
-      ask = ask.filter((cid, i) => !here[i] && !this.#brought.has(cid))
-    }
+    // Joined a fetch already running: what it brought is not asked again.
+    if (k > 0) ask = ask.filter((cid) => !this.#brought.has(cid))
     // What we hold stays worth naming in every round: later rounds ask for ancestors of what came,
     // and without it the peer would walk (and send) every document's history back to its start.
     const known = have.slice(0, MAX_CIDS_PER_REQUEST)
@@ -241,7 +239,7 @@ export class DagSync<P = PreparedBlocks> {
         }
         for (const m of r.missing) missing.add(m)
         if (r.received > 0 || r.truncated) progressed = true
-        if (this.#fetches > 1 && !r.truncated) {
+        if (!r.truncated) {
           const lacking = new Set(r.missing)
           for (const cid of wantNow) if (!lacking.has(cid)) this.#brought.add(cid)
         }
