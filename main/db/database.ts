@@ -14,7 +14,7 @@ import type {
 } from '../../shared/types.ts'
 import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BlockReader, prefetchTrees } from './stored-blocks.ts'
-import { BLOCK_VERSION, blockCID, blockDocID, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
+import { BLOCK_VERSION, blockCID, blockDocID, blockLinks, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
 import { stampOf, type Counters, type DocRecord } from './crdt.ts'
@@ -784,6 +784,16 @@ export class Database extends EventEmitter<DatabaseEvents> {
   async getBlocks(cids: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     if (cids.length === 0) return []
     return this.#blockReader.whole(await this.#store.blocks.getMany([...cids]))
+  }
+
+  /**
+   * Height and parents of stored blocks (one multi-read), undefined where not stored: read from the
+   * stored form, so a lean block is not made whole (a walk that only follows links did that for
+   * every block it passed).
+   */
+  async blockLinksMany(cids: readonly string[]): Promise<Array<{ height: number; parents: string[] } | undefined>> {
+    if (cids.length === 0) return []
+    return (await this.#store.blocks.getMany([...cids])).map((v) => v === undefined ? undefined : blockLinks(v))
   }
 
   /** The heads of many documents of a collection at once ([] where a document is not here). */
