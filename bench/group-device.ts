@@ -236,7 +236,7 @@ process.on('message', (msg: { id: number; cmd: string; args?: Args }) => {
       if (fn === undefined) throw new Error(`no command ${msg.cmd}`)
       const value = await fn(msg.args ?? {})
       process.send!({ id: msg.id, ok: true, value })
-      if (msg.cmd === 'stop') process.disconnect()
+      if (msg.cmd === 'stop') process.disconnect?.()
     } catch (err) {
       process.send!({ id: msg.id, ok: false, error: (err as Error).stack ?? String(err) })
     }

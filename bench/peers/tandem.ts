@@ -211,7 +211,9 @@ async function w5open(): Promise<Record<string, unknown>> {
     if (page.docs.length !== Math.min(50, n) || page.total !== n) throw new Error(`Tandem W5: first page ${page.docs.length} docs of ${page.total}, expected ${n}`)
     const topics = node.gossip?.topics().length ?? 0
     // Ten documents opened by the person (hot): each adds at most one topic.
-    for (const d of page.docs.slice(0, 10)) node.gossip?.openDocument(d.docID)
+    // (A collection kept whole follows no document's topic: its own brings every edit.)
+    const books = (await node.db.getCollection('Books')).id
+    for (const d of page.docs.slice(0, 10)) node.gossip?.openDocument(books, d.docID)
     await sleep(100)
     const topicsHot = node.gossip?.topics().length ?? 0
     gc()
