@@ -3,9 +3,10 @@
  * topic per collection, not per document: DefraDB's scaling limit) and, for edits of existing
  * documents, on the document's topic, which devices keeping the collection in part follow for the
  * documents they hold that changed or were opened lately (hot documents, a bounded LRU). A device
- * with the whole collection follows its topic and no document's: every edit reaches it there. Topic names derive from the group secret and payloads are sealed with
- * it; messages are accepted only when signed by a group device. A block that arrives without its
- * ancestors makes the receiver fetch them by DAG sync.
+ * with the whole collection follows its topic and no document's: every edit reaches it there.
+ * Topic names derive from the group secret and payloads are sealed with it; messages are accepted
+ * only when signed by a group device. A block that arrives without its ancestors makes the
+ * receiver fetch them by DAG sync.
  */
 import { hash } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
