@@ -19,12 +19,19 @@ import { subscribe } from 'node:diagnostics_channel'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import type { Socket } from 'node:net'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
 import { TandemNode } from '../main/node/tandem-node.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
+import { identityFromKey } from '../main/db/identity.ts'
+import { createHost, type Host } from '../main/net/host.ts'
 import { BOOKS, gc, makeDoc } from './common.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const BATCH = 1000
+/** The gossip limit's one topic, and its message size: about a sealed one-edit payload of Tandem's. */
+const RAW_TOPIC = '/tandem-bench/raw-gossip'
+const RAW_BYTES = 600
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6
 
@@ -61,6 +68,8 @@ function counters(): { t: number; cpuUserUs: number; cpuSystemUs: number; bytesI
 // ---- the node and what it saw arrive ----
 
 let node: TandemNode | null = null
+/** The gossip limit: Tandem's libp2p host (the same gossipsub settings) with no database behind it. */
+let raw: Host | null = null
 let session: Session | null = null
 const the = (): TandemNode => {
   if (node === null) throw new Error('the node is not started')
@@ -118,6 +127,10 @@ const commands: Record<string, (a: Args) => Promise<unknown> | unknown> = {
     return { deviceID: node.deviceID, addrs: node.addresses() }
   },
   async stop() {
+    if (raw !== null) {
+      await raw.stop()
+      raw = null
+    }
     if (node !== null) {
       node.db.off('change', onChange)
       await node.stop()
@@ -189,9 +202,44 @@ const commands: Record<string, (a: Args) => Promise<unknown> | unknown> = {
     const cid = a.cid as string
     const seen = arrivals.get(cid)
     if (seen !== undefined) return seen
-    const t = await bounded(new Promise<number>((r) => cidWaiters.set(cid, r)), a.timeoutMs as number, `block ${cid} on ${the().deviceID}`)
+    const t = await bounded(new Promise<number>((r) => cidWaiters.set(cid, r)), a.timeoutMs as number, `block ${cid} on ${node?.deviceID ?? raw?.peerId.toString()}`)
     cidWaiters.delete(cid)
     return t
+  },
+  /**
+   * The gossip limit: Tandem's host alone (its key signing as Tandem's does, its gossipsub
+   * settings), following one topic; a message's first 8 bytes name it, and its arrival is recorded
+   * as an edit's block is.
+   */
+  async rawStart() {
+    raw = await createHost({ privateKey: identityFromKey(await generateKeyPair('Ed25519')).privateKey, listen: [LOOPBACK], mdns: false, isMember: () => true })
+    raw.services.pubsub.subscribe(RAW_TOPIC)
+    raw.services.pubsub.addEventListener('gossipsub:message', (evt) => {
+      if (!recording) return
+      const t = now()
+      const id = Buffer.from(evt.detail.msg.data.subarray(0, 8)).toString('hex')
+      arrivals.set(id, t)
+      cidWaiters.get(id)?.(t)
+    })
+    return { deviceID: raw.peerId.toString(), addrs: raw.getMultiaddrs().map((a) => a.toString()) }
+  },
+  async rawDial(a) {
+    if (raw === null) throw new Error('rawStart first')
+    for (const addr of a.addrs as string[]) await raw.dial(multiaddr(addr))
+    return null
+  },
+  /** How many devices this one knows to follow the topic. */
+  rawSubscribers() {
+    return raw?.services.pubsub.getSubscribers(RAW_TOPIC).length ?? 0
+  },
+  /** One message, as an edit: returns when it started and ended here and its name. */
+  async rawPublish(a) {
+    if (raw === null) throw new Error('rawStart first')
+    const data = new Uint8Array(RAW_BYTES)
+    new DataView(data.buffer).setBigUint64(0, BigInt(a.i as number))
+    const t0 = now()
+    await raw.services.pubsub.publish(RAW_TOPIC, data)
+    return { t0, t1: now(), cid: Buffer.from(data.subarray(0, 8)).toString('hex') }
   },
   /** Catch-up phase: count distinct documents changed from remote from now on. */
   countDocs(a) {

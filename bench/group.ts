@@ -11,6 +11,11 @@
  *            and their data directories copied for every run) and are connected; a fresh device that
  *            defines Books joins them; timed from forming the group to its change event for the N-th
  *            document. docs/s.
+ *   limit    with each edit group size, the same stack's gossip alone: d processes each run Tandem's
+ *            libp2p host (its gossipsub settings, its key) with no database, all connected, one
+ *            topic; device 1 publishes E messages of 600 bytes one at a time, each timed to its
+ *            arrival on the last of the others, through the same parent as the edits. What the
+ *            machine and the stack give at each size: the edit goal's limit in the same run.
  * In both, every device reports its CPU time (process.cpuUsage of its own process) and the bytes on
  * its TCP sockets over the timed part. Goals (issue 20, goal 5), within each run, then the median:
  *   - p99 of one edit reaching the four others ≤ 2 × the two-device p99;
@@ -318,6 +323,53 @@ async function editRun(d: number, edits: number, log: (s: string) => void, profi
   }
 }
 
+/**
+ * The edit phase's limit at group size `d`: the same processes and parent, Tandem's libp2p host with
+ * its gossipsub settings and no database, every device connected to every other; device 1
+ * publishes `edits` messages one at a time, each timed to its arrival on the last of the others.
+ */
+async function limitRun(d: number, edits: number, log: (s: string) => void): Promise<EditSample> {
+  const group: Device[] = []
+  try {
+    for (let i = 0; i < d; i++) group.push(await Device.spawn(`gossip device ${i + 1} of ${d}`))
+    const addrs: string[][] = []
+    for (const dev of group) addrs.push((await dev.call<{ addrs: string[] }>('rawStart')).addrs)
+    for (let i = 0; i < d; i++) await group[i]!.call('rawDial', { addrs: addrs.slice(i + 1).map((a) => a[0]!) })
+    await until(async () => (await Promise.all(group.map((g) => g.call<number>('rawSubscribers')))).every((n) => n === d - 1), `W6 limit (${d} devices): every device following the topic`, 30_000)
+    await sleep(MESH_SETTLE_MS)
+    const [publisher, ...others] = group as [Device, ...Device[]]
+    await Promise.all(others.map((o) => o.call('record', { on: true })))
+    const send = async (i: number): Promise<{ all: number; each: number[]; local: number }> => {
+      const r = await publisher.call<{ t0: number; t1: number; cid: string }>('rawPublish', { i })
+      const ts = await Promise.all(others.map((o) => o.call<number>('arrived', { cid: r.cid, timeoutMs: EDIT_TIMEOUT_MS }, EDIT_TIMEOUT_MS + 5_000)))
+      const each = ts.map((t) => t - r.t0)
+      return { all: Math.max(...each), each, local: r.t1 - r.t0 }
+    }
+    for (let i = 0; i < WARMUP_EDITS; i++) await send(i)
+    const all: number[] = []
+    const each: number[] = []
+    const local: number[] = []
+    const before = await counters(group, true)
+    const t0 = now()
+    for (let i = 0; i < edits; i++) {
+      const r = await send(WARMUP_EDITS + i)
+      all.push(r.all)
+      each.push(...r.each)
+      local.push(r.local)
+    }
+    const seconds = (now() - t0) / 1000
+    const after = await counters(group, false)
+    log(`  limit, ${d} devices (gossip alone): p50 ${fmt(percentile(all, 50), 2)} ms, p99 ${fmt(percentile(all, 99), 2)} ms to all ${d - 1} others`)
+    return {
+      devices: d, edits, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all),
+      eachP50: percentile(each, 50), eachP99: percentile(each, 99), localP50: percentile(local, 50), seconds,
+      use: group.map((_, k) => use(before[k]!, after[k]!)), latenciesMs: all.map((x) => Math.round(x * 1000) / 1000),
+    }
+  } finally {
+    await stopAll(group)
+  }
+}
+
 // ---- catch-up: a fresh device joins holders of N documents ----
 
 interface Holders { dirs: string[]; n: number; blocks: number; blockBytes: number; buildSeconds: number; spreadSeconds: number }
@@ -437,10 +489,14 @@ export interface Result {
   machine: Record<string, unknown>
   options: Omit<Options, 'only' | 'json'> & { only: Phase[] }
   holders: Omit<Holders, 'dirs'> | null
-  samples: { edit: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
-  medians: { edit: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[] }
+  samples: { edit: Array<EditSample & { run: number }>; limit: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
+  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[] }
   goals: {
-    p99: { maxFactor: number; ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null; pass: boolean | null }
+    p99: {
+      maxFactor: number; ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null; pass: boolean | null
+      /** The same ratio for the stack's gossip alone (the limit phase). */
+      limit: { ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null }
+    }
     catchup: {
       minRatio: number; ratio: number | null; ratios: number[]; fromOne: number | null; fromFour: number | null; pass: boolean | null; servedByFour: number | null; faster: boolean | null
       /** Bytes the fresh device received from four holders ÷ from one. */
@@ -487,7 +543,7 @@ function catchupMedian(xs: CatchupSample[]) {
 
 export async function measure(o: Options, log: (s: string) => void): Promise<Result> {
   const load0 = loadavg()
-  const samples: Result['samples'] = { edit: [], catchup: [] }
+  const samples: Result['samples'] = { edit: [], limit: [], catchup: [] }
   let holders: Holders | null = null
   const holderCounts = o.devices.map((d) => d - 1)
   if (o.only.has('catchup')) {
@@ -500,7 +556,10 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     const order = <T>(xs: T[]): T[] => (r % 2 === 0 ? xs : [...xs].reverse())
     if (o.only.has('edit')) {
       log(`group run ${r + 1}/${o.runs}: one edit to every other device, ${fmt(o.edits)} edits per group size…`)
-      for (const d of order(o.devices)) samples.edit.push({ ...await editRun(d, o.edits, log, o.profile === undefined ? undefined : { dir: o.profile, run: r }), run: r })
+      for (const d of order(o.devices)) {
+        samples.edit.push({ ...await editRun(d, o.edits, log, o.profile === undefined ? undefined : { dir: o.profile, run: r }), run: r })
+        samples.limit.push({ ...await limitRun(d, o.edits, log), run: r })
+      }
     }
     if (holders !== null) {
       log(`group run ${r + 1}/${o.runs}: a fresh device catches up on ${fmt(o.n)} documents…`)
@@ -510,6 +569,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   for (const dir of holders?.dirs ?? []) await removeDir(dir)
 
   const editMedians = o.devices.flatMap((d) => { const xs = samples.edit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
+  const limitMedians = o.devices.flatMap((d) => { const xs = samples.limit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const catchupMedians = holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k); return xs.length === 0 ? [] : [catchupMedian(xs)] })
   // Ratios within each run (the two figures measured minutes apart), then their median.
   const within = <S extends { run: number }>(xs: S[], a: (s: S) => boolean, b: (s: S) => boolean, f: (x: S, y: S) => number): number[] => {
@@ -522,6 +582,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     return out
   }
   const p99Ratios = within(samples.edit, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
+  const limitRatios = within(samples.limit, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
   const catchupRatios = within(samples.catchup, (s) => s.holders === 4, (s) => s.holders === 1, (four, one) => four.docsPerSec / one.docsPerSec)
   const p99Ratio = p99Ratios.length === 0 ? null : median(p99Ratios)
   const catchupRatio = catchupRatios.length === 0 ? null : median(catchupRatios)
@@ -536,12 +597,16 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     options: { quick: o.quick, runs: o.runs, n: o.n, edits: o.edits, devices: o.devices, only: [...o.only] },
     holders: holders === null ? null : (({ dirs: _d, ...rest }) => rest)(holders),
     samples,
-    medians: { edit: editMedians, catchup: catchupMedians },
+    medians: { edit: editMedians, limit: limitMedians, catchup: catchupMedians },
     goals: {
       p99: {
         maxFactor: GOAL_P99_FACTOR, ratio: p99Ratio, ratios: p99Ratios,
         p99Two: editMedians.find((m) => m.devices === 2)?.p99 ?? null, p99Five: editMedians.find((m) => m.devices === 5)?.p99 ?? null,
         pass: p99Ratio === null ? null : p99Ratio <= GOAL_P99_FACTOR,
+        limit: {
+          ratio: limitRatios.length === 0 ? null : median(limitRatios), ratios: limitRatios,
+          p99Two: limitMedians.find((m) => m.devices === 2)?.p99 ?? null, p99Five: limitMedians.find((m) => m.devices === 5)?.p99 ?? null,
+        },
       },
       catchup: {
         minRatio: GOAL_CATCHUP_RATIO, ratio: catchupRatio, ratios: catchupRatios,
@@ -577,6 +642,15 @@ export function report(res: Result): string {
     }
     lines.push(table(rows))
   }
+  if (m.limit.length > 0) {
+    lines.push('', `Limit, same run: the stack's gossip alone (Tandem's libp2p host and gossipsub settings, no database; ${fmt(m.limit[0]!.edits)} messages of 600 B one at a time):`, '')
+    const rows = [['devices', 'p50', 'p99', 'max', 'each receiver p50 / p99', 'per device per message (in+out)', 'CPU per message: publisher / each other / all', `all ÷ ${machine.cpus} cores`]]
+    for (const e of m.limit) {
+      rows.push([String(e.devices), `${fmt(e.p50, 2)} ms`, `${fmt(e.p99, 2)} ms`, `${fmt(e.max, 1)} ms`, `${fmt(e.eachP50, 2)} / ${fmt(e.eachP99, 2)} ms`, kb(e.bytesPerDevicePerEdit),
+        `${fmt(e.editorCpuMsPerEdit, 2)} / ${fmt(e.otherCpuMsPerEdit, 2)} / ${fmt(e.allCpuMsPerEdit, 2)} ms`, `${fmt(e.allCpuMsPerEdit / machine.cpus, 2)} ms`])
+    }
+    lines.push(table(rows))
+  }
   if (m.catchup.length > 0 && res.holders !== null) {
     const h = res.holders
     lines.push('', `A fresh device catches up on ${fmt(h.n)} documents (${mbytes(h.blockBytes)} of blocks) that its connected holders hold:`, '')
@@ -592,7 +666,8 @@ export function report(res: Result): string {
   lines.push('', 'Goals (issue 20, goal 5), ratios within each run, then the median:')
   lines.push(g.p99.ratio === null
     ? '  p99 of one edit to four others ≤ 2 × two devices: not judged (needs --devices with 2 and 5)'
-    : `  p99 of one edit to four others ≤ ${GOAL_P99_FACTOR} × two devices: ${fmt(g.p99.p99Five!, 2)} ms vs ${fmt(g.p99.p99Two!, 2)} ms, ${g.p99.ratio.toFixed(2)}× (runs: ${g.p99.ratios.map((x) => x.toFixed(2)).join(', ')}): ${verdict(g.p99.pass)}`)
+    : `  p99 of one edit to four others ≤ ${GOAL_P99_FACTOR} × two devices: ${fmt(g.p99.p99Five!, 2)} ms vs ${fmt(g.p99.p99Two!, 2)} ms, ${g.p99.ratio.toFixed(2)}× (runs: ${g.p99.ratios.map((x) => x.toFixed(2)).join(', ')}): ${verdict(g.p99.pass)}` +
+      (g.p99.limit.ratio === null ? '' : `; the stack's gossip alone: ${fmt(g.p99.limit.p99Five!, 2)} ms vs ${fmt(g.p99.limit.p99Two!, 2)} ms, ${g.p99.limit.ratio.toFixed(2)}× (runs: ${g.p99.limit.ratios.map((x) => x.toFixed(2)).join(', ')})`))
   lines.push(g.catchup.ratio === null
     ? '  catch-up from four holders ≥ from one: not judged (needs --devices with 2 and 5 and the catchup phase)'
     : `  catch-up from four holders ≥ from one: ${fmt(g.catchup.fromFour!)} vs ${fmt(g.catchup.fromOne!)} docs/s, ${g.catchup.ratio.toFixed(2)}× (runs: ${g.catchup.ratios.map((x) => x.toFixed(2)).join(', ')}): ${verdict(g.catchup.pass)}` +
