@@ -40,13 +40,14 @@ interface BlockMeta {
   parents: string[]
 }
 
+/** `writtenSince` when nothing was written since. */
+const NOTHING_WRITTEN = { has: (): boolean => false }
+
 /**
  * What the apply step needs of a block's parents; cached because every child asks again. Blocks
  * applied in a transaction are staged with it and enter the cache only once it committed, so a
  * cached entry always names a stored block (blocks are never deleted).
  */
-const NOTHING_WRITTEN = { has: (): boolean => false }
-
 export class BlockMetaCache {
   readonly #cache = new LRUCache<string, BlockMeta>({ max: 50_000 })
   readonly #staged = new WeakMap<Txn, Map<string, BlockMeta>>()
