@@ -287,39 +287,55 @@ async function editRun(d: number, edits: number, log: (s: string) => void, profi
     await until(() => allConnected(group), `W6 edit (${d} devices): every device connected to every other`, 30_000)
     await until(() => sameData(group, DOCS_SHARED), `W6 edit (${d} devices): the ${DOCS_SHARED} documents everywhere`, 30_000, 50)
     await sleep(MESH_SETTLE_MS) // the gossip mesh forms (~25 ms on loopback; 1 s to be safe)
-    await Promise.all(others.map((o) => o.call('record', { on: true })))
-    const edit = async (i: number): Promise<{ all: number; each: number[]; local: number }> => {
-      const r = await editor.call<{ t0: number; t1: number; cid: string }>('edit', { docID: ids[i % ids.length], i })
-      const ts = await Promise.all(others.map((o) => o.call<number>('arrived', { cid: r.cid, timeoutMs: EDIT_TIMEOUT_MS }, EDIT_TIMEOUT_MS + 5_000)))
-      const each = ts.map((t) => t - r.t0)
-      return { all: Math.max(...each), each, local: r.t1 - r.t0 }
-    }
-    for (let i = 0; i < WARMUP_EDITS; i++) await edit(i) // untimed: the first publishes find the mesh, V8 compiles
-    const all: number[] = []
-    const each: number[] = []
-    const local: number[] = []
     const tag = `run${(profile?.run ?? 0) + 1}-edit-${d}dev`
-    const { before, after, seconds } = await profiled(profile?.dir, [[editor, `${tag}-editor`], [others.at(-1)!, `${tag}-receiver`]], async () => {
-      const before = await counters(group, true)
-      const t0 = now()
-      for (let i = 0; i < edits; i++) {
-        const r = await edit(WARMUP_EDITS + i)
-        all.push(r.all)
-        each.push(...r.each)
-        local.push(r.local)
-      }
-      const seconds = (now() - t0) / 1000
-      return { before, after: await counters(group, false), seconds }
-    })
-    log(`  ${d} devices: p50 ${fmt(percentile(all, 50), 2)} ms, p99 ${fmt(percentile(all, 99), 2)} ms to all ${d - 1} others`)
-    return {
-      devices: d, edits, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all),
-      eachP50: percentile(each, 50), eachP99: percentile(each, 99), localP50: percentile(local, 50), seconds,
-      use: group.map((_, k) => use(before[k]!, after[k]!)), latenciesMs: all.map((x) => Math.round(x * 1000) / 1000),
-    }
+    const sample = await timeSends(group, edits, (i) => editor.call('edit', { docID: ids[i % ids.length], i }),
+      (part) => profiled(profile?.dir, [[editor, `${tag}-editor`], [others.at(-1)!, `${tag}-receiver`]], part))
+    log(`  ${d} devices: p50 ${fmt(sample.p50, 2)} ms, p99 ${fmt(sample.p99, 2)} ms to all ${d - 1} others`)
+    return sample
   } finally {
     await stopAll(group)
     for (const dir of made) await removeDir(dir)
+  }
+}
+
+/** What a timed part measured: every device's counters around it, and its length. */
+interface Timed { before: Counters[]; after: Counters[]; seconds: number }
+
+/**
+ * Device 1 sends (`send`: an edit, or a bare gossip message) one at a time, WARMUP_EDITS untimed
+ * (the first publishes find the mesh, V8 compiles), then `edits` timed, each from its start on
+ * device 1 to its arrival on the last of the others. `around` wraps the timed part (a CPU profile).
+ */
+async function timeSends(group: Device[], edits: number, send: (i: number) => Promise<{ t0: number; t1: number; cid: string }>,
+  around: (part: () => Promise<Timed>) => Promise<Timed> = (part) => part()): Promise<EditSample> {
+  const others = group.slice(1)
+  await Promise.all(others.map((o) => o.call('record', { on: true })))
+  const one = async (i: number): Promise<{ all: number; each: number[]; local: number }> => {
+    const r = await send(i)
+    const ts = await Promise.all(others.map((o) => o.call<number>('arrived', { cid: r.cid, timeoutMs: EDIT_TIMEOUT_MS }, EDIT_TIMEOUT_MS + 5_000)))
+    const each = ts.map((t) => t - r.t0)
+    return { all: Math.max(...each), each, local: r.t1 - r.t0 }
+  }
+  for (let i = 0; i < WARMUP_EDITS; i++) await one(i)
+  const all: number[] = []
+  const each: number[] = []
+  const local: number[] = []
+  const { before, after, seconds } = await around(async () => {
+    const before = await counters(group, true)
+    const t0 = now()
+    for (let i = 0; i < edits; i++) {
+      const r = await one(WARMUP_EDITS + i)
+      all.push(r.all)
+      each.push(...r.each)
+      local.push(r.local)
+    }
+    const seconds = (now() - t0) / 1000
+    return { before, after: await counters(group, false), seconds }
+  })
+  return {
+    devices: group.length, edits, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all),
+    eachP50: percentile(each, 50), eachP99: percentile(each, 99), localP50: percentile(local, 50), seconds,
+    use: group.map((_, k) => use(before[k]!, after[k]!)), latenciesMs: all.map((x) => Math.round(x * 1000) / 1000),
   }
 }
 
@@ -337,34 +353,9 @@ async function limitRun(d: number, edits: number, log: (s: string) => void): Pro
     for (let i = 0; i < d; i++) await group[i]!.call('rawDial', { addrs: addrs.slice(i + 1).map((a) => a[0]!) })
     await until(async () => (await Promise.all(group.map((g) => g.call<number>('rawSubscribers')))).every((n) => n === d - 1), `W6 limit (${d} devices): every device following the topic`, 30_000)
     await sleep(MESH_SETTLE_MS)
-    const [publisher, ...others] = group as [Device, ...Device[]]
-    await Promise.all(others.map((o) => o.call('record', { on: true })))
-    const send = async (i: number): Promise<{ all: number; each: number[]; local: number }> => {
-      const r = await publisher.call<{ t0: number; t1: number; cid: string }>('rawPublish', { i })
-      const ts = await Promise.all(others.map((o) => o.call<number>('arrived', { cid: r.cid, timeoutMs: EDIT_TIMEOUT_MS }, EDIT_TIMEOUT_MS + 5_000)))
-      const each = ts.map((t) => t - r.t0)
-      return { all: Math.max(...each), each, local: r.t1 - r.t0 }
-    }
-    for (let i = 0; i < WARMUP_EDITS; i++) await send(i)
-    const all: number[] = []
-    const each: number[] = []
-    const local: number[] = []
-    const before = await counters(group, true)
-    const t0 = now()
-    for (let i = 0; i < edits; i++) {
-      const r = await send(WARMUP_EDITS + i)
-      all.push(r.all)
-      each.push(...r.each)
-      local.push(r.local)
-    }
-    const seconds = (now() - t0) / 1000
-    const after = await counters(group, false)
-    log(`  limit, ${d} devices (gossip alone): p50 ${fmt(percentile(all, 50), 2)} ms, p99 ${fmt(percentile(all, 99), 2)} ms to all ${d - 1} others`)
-    return {
-      devices: d, edits, p50: percentile(all, 50), p99: percentile(all, 99), max: Math.max(...all),
-      eachP50: percentile(each, 50), eachP99: percentile(each, 99), localP50: percentile(local, 50), seconds,
-      use: group.map((_, k) => use(before[k]!, after[k]!)), latenciesMs: all.map((x) => Math.round(x * 1000) / 1000),
-    }
+    const sample = await timeSends(group, edits, (i) => group[0]!.call('rawPublish', { i }))
+    log(`  limit, ${d} devices (gossip alone): p50 ${fmt(sample.p50, 2)} ms, p99 ${fmt(sample.p99, 2)} ms to all ${d - 1} others`)
+    return sample
   } finally {
     await stopAll(group)
   }
