@@ -903,11 +903,14 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const txn = this.#store.txn()
       if (set.add(v)) txn.put(this.#store.versions, `${c.id}!${v.id}`, v)
       this.#versionOwner.set(v.id, c.id)
-      await txn.commit()
+      // Another device may have made the very same update (a version's ID leaves out its author)
+      // and sent blocks under it first: they waited here, and apply now.
+      const { applied, held } = await this.#commitVersions(txn, [v.id], undefined)
       this.#refresh(c.id)
       const info = this.#info(c, await this.#count(c.id))
       this.emit('collection', info)
       this.emit('versions', c.id)
+      this.#emitChanges(applied, 'remote', held)
       return info
     })
   }
@@ -972,13 +975,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
       }
       if (added.length === 0) return 0
       const touched = [...new Set(added.map((v) => v.collection))]
-      for (const id of touched) this.#settle(id, txn)
-      // Blocks that waited for these versions apply now, in the same commit.
-      const changes = this.#pending.changes()
-      const applied: Applied[] = []
-      await this.#drainWaiters(txn, changes, added.map((v) => v.id as string), applied, new Map())
-      const held = await this.#commit(txn, applied, 'remote', from)
-      this.#pending.apply(changes)
+      // A merge version is derived alike on every device: another one's blocks may wait for it too.
+      const merges = touched.flatMap((id) => this.#settle(id, txn) ?? [])
+      const { applied, held } = await this.#commitVersions(txn, [...added.map((v) => v.id as string), ...merges], from)
       for (const id of touched) {
         const before = this.#effective.get(id)?.conflicts.length ?? 0
         this.#refresh(id)
@@ -1030,15 +1029,29 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * More than one head (concurrent versions): adds the merge version every device derives alike
    * (parents: the heads; fields: the merge), so new blocks name one version.
    */
-  #settle(id: string, txn: Txn): void {
+  #settle(id: string, txn: Txn): VersionID | undefined {
     const set = this.#versions.get(id)!
     const heads = set.heads()
-    if (heads.length <= 1) return
+    if (heads.length <= 1) return undefined
     const v: SchemaVersion = { id: '' as VersionID, collection: set.collection, parents: heads, name: set.name, fields: set.merged().fields, time: this.#now() }
     v.id = versionIDOf(v)
-    if (!set.add(v)) return
+    if (!set.add(v)) return undefined
     this.#versionOwner.set(v.id, set.collection)
     txn.put(this.#store.versions, `${id}!${v.id}`, v)
+    return v.id
+  }
+
+  /**
+   * Commits `txn`, which added the versions `ids`: the blocks that waited for them (and then for
+   * those blocks) apply in the same commit. Every path that adds a version goes through here.
+   */
+  async #commitVersions(txn: Txn, ids: string[], from: DeviceID | undefined): Promise<{ applied: Applied[]; held: HeldChanges }> {
+    const changes = this.#pending.changes()
+    const applied: Applied[] = []
+    await this.#drainWaiters(txn, changes, ids, applied, new Map())
+    const held = await this.#commit(txn, applied, 'remote', from)
+    this.#pending.apply(changes)
+    return { applied, held }
   }
 
   #refresh(id: string): void {

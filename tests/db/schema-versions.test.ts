@@ -132,6 +132,38 @@ test('a database that gets blocks of a version it does not know keeps them pendi
   assert.equal((await b.getCollection('Books')).version, (await a.getCollection('Books')).version)
 })
 
+test('blocks that wait for a version apply when this device makes that version itself: the same update, or the same merge', async (t) => {
+  const { db: a } = await open(t)
+  const { db: b } = await open(t)
+  const coll = (await a.getCollection('Books')).id
+  // The same update on both devices is one version (its ID leaves out the author); A's block under it reaches B first.
+  const withIsbn = 'type Books { title: String! pages: Int tags: [String!] isbn: String }'
+  await a.updateCollection(withIsbn)
+  const dune = await a.createDocument('Books', { title: 'Dune', isbn: '0441013597' })
+  await copyBlocks(a, b)
+  assert.equal((await b.pendingBlocks()).length, 1, 'the block waits for a version B does not know')
+  const changed: string[] = []
+  b.on('change', (e) => changed.push(e.docID))
+  await b.updateCollection(withIsbn)
+  assert.equal((await b.getCollection('Books')).version, (await a.getCollection('Books')).version)
+  assert.equal((await b.pendingBlocks()).length, 0)
+  assert.equal((await b.getDocument('Books', dune)).fields.isbn, '0441013597')
+  assert.deepEqual(changed, [dune], 'and is announced like any block from another device')
+
+  // Concurrent updates merge into a version each device derives alike; A writes under it, and B gets
+  // A's own update but not the merge itself: B derives the merge, and the waiting block applies.
+  await a.updateCollection('type Books { title: String! pages: Int tags: [String!] isbn: String rating: Int }')
+  await b.updateCollection('type Books { title: String! pages: Int tags: [String!] isbn: String owned: Boolean }')
+  await copyVersions(b, a, coll)
+  const emma = await a.createDocument('Books', { title: 'Emma', rating: 4, owned: true })
+  await copyBlocks(a, b)
+  assert.equal((await b.pendingBlocks()).length, 1)
+  await b.importVersions(a.schemaVersions(coll).filter((v) => v.parents.length < 2), a.deviceID)
+  assert.equal((await b.getCollection('Books')).version, (await a.getCollection('Books')).version, 'the same merge version')
+  assert.equal((await b.pendingBlocks()).length, 0)
+  assert.deepEqual((await b.getDocument('Books', emma)).fields, (await a.getDocument('Books', emma)).fields)
+})
+
 test('concurrent compatible versions merge into one shape with both; concurrent conflicting ones follow the rule, with a notice', async (t) => {
   const { db: a } = await open(t)
   const { db: b } = await open(t)
