@@ -10,6 +10,14 @@ export const MAX_CIDS_PER_REQUEST = 16_384
  */
 export const FETCH_CHUNK_CIDS = 4096
 export const FETCHES_IN_FLIGHT = 2
+/**
+ * Requests of a long list (a chunk of at least BULK_CHUNK_CIDS) in flight on this device, whichever
+ * peers they go to: a device catching up from several holders keeps the pipeline one holder keeps
+ * (the receiver's checks and commits are what limit it), the holders taking turns. Shorter
+ * requests (an edit's missing ancestors) do not wait behind them.
+ */
+export const BULK_REQUESTS_IN_FLIGHT = 2
+export const BULK_CHUNK_CIDS = 256
 /** Blocks per response; the asker continues from where the answer stopped. */
 export const MAX_BLOCKS_PER_RESPONSE = 10_000
 /** Bytes of blocks per response, so one answer never holds more than this in memory at either end. */

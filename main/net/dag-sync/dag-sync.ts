@@ -4,6 +4,7 @@
  * time. Each block is verified on arrival by the database (CID, signature, author, schema).
  */
 import type { PeerId, Stream } from '@libp2p/interface'
+import PQueue from 'p-queue'
 import { z } from 'zod'
 import type { PreparedBlocks } from '../../db/database.ts'
 import { blockLinks } from '../../db/block.ts'
@@ -13,7 +14,7 @@ import { silentLogger, type Logger } from '../logger.ts'
 import { attestation, blocksFrame, bytes, Channel, cidString, peerError, peerErrorMessage, WireError } from '../wire.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import {
-  FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT, FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
+  BULK_CHUNK_CIDS, BULK_REQUESTS_IN_FLIGHT, FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT, FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, TIMEOUT_MS,
 } from './constants.ts'
 
@@ -83,6 +84,12 @@ export class DagSync<P = PreparedBlocks> {
    * lists' own strings.
    */
   readonly #brought = new Set<string>()
+  /**
+   * Requests of long lists in flight, from every peer together. Each device fetching at once
+   * took its own lanes: four holders meant eight answers arriving together, whose checks took
+   * turns on the event loop, so the first frame committed only after all of them were checked.
+   */
+  readonly #bulk = new PQueue({ concurrency: BULK_REQUESTS_IN_FLIGHT })
   /** Fetches running now: with more than one, a request first drops what another already brought. */
   #fetches = 0
   /** Fetches started while another ran, since none did: each starts at another point of its list. */
@@ -253,12 +260,16 @@ export class DagSync<P = PreparedBlocks> {
       let failing = false // one request failed: the other lane takes no new chunk
       const lane = async (): Promise<void> => {
         while (!failing && at < chunks.length) {
-          try {
-            await one(chunks[(start + at++) % chunks.length]!)
-          } catch (err) {
-            failing = true
-            throw err
+          const next = async (): Promise<void> => {
+            if (failing || at >= chunks.length) return
+            try {
+              await one(chunks[(start + at++) % chunks.length]!)
+            } catch (err) {
+              failing = true
+              throw err
+            }
           }
+          await (chunks[0]!.length >= BULK_CHUNK_CIDS ? this.#bulk.add(next) : next())
         }
       }
       const lanes = await Promise.allSettled(Array.from({ length: Math.min(FETCHES_IN_FLIGHT, chunks.length) }, lane))
