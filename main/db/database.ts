@@ -739,10 +739,13 @@ export class Database extends EventEmitter<DatabaseEvents> {
   async bucketHeads(collection: CollectionID, buckets: readonly number[]): Promise<Array<{ docID: DocID; heads: BlockCID[] }>> {
     const out: Array<{ docID: DocID; heads: BlockCID[] }> = []
     if (buckets.length > 16) {
-      // Many buckets: one scan of the collection beats an iterator per bucket.
+      // Many buckets: one scan of the collection (from the first of them to the last) beats an
+      // iterator per bucket.
       const wanted = new Set(buckets.map(bucketKey))
       const prefix = `${collection}!`
-      await scan(this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` }), (key, text) => {
+      const first = bucketKey(Math.min(...buckets))
+      const last = bucketKey(Math.max(...buckets))
+      await scan(this.#store.docsByBucket.iterator({ gte: `${prefix}${first}!`, lt: `${prefix}${last}!\xff` }), (key, text) => {
         const rest = key.slice(prefix.length)
         if (wanted.has(rest.slice(0, 2))) out.push({ docID: docIDInKey(rest, 3), heads: headsOf(text) })
       })

@@ -20,10 +20,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { Database, type DatabaseOptions } from '../db/database.ts'
 import type { MassDeleteOptions } from '../db/held.ts'
-import type { CollectionID, DeviceID, VersionID } from '../../shared/types.ts'
+import type { BlockCID, CollectionID, DeviceID, DocID, VersionID } from '../../shared/types.ts'
 import type { NearbyDevice, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from '../../shared/api/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
-import { HeadExchange } from '../net/head-exchange/head-exchange.ts'
+import { FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT } from '../net/dag-sync/constants.ts'
+import { FetchPlan } from './fetch-plan.ts'
+import { HeadExchange, type RemoteHeads } from '../net/head-exchange/head-exchange.ts'
 import { SchemaSync } from '../net/schema-sync/schema-sync.ts'
 import { Gossip } from '../net/gossip.ts'
 import { Group } from '../net/group.ts'
@@ -65,17 +67,10 @@ const NUDGE_DELAY_MS = 1_000
 
 
 /**
- * How long a sync waits for the plan of another one in progress before comparing on its own: a
- * device that is slow to answer must not hold up the others for long.
+ * How long a sync fetching another one's plan waits for its next chunk before comparing on its
+ * own: a device that is slow to answer must not hold up the others for long.
  */
 const SHARED_PLAN_WAIT_MS = 5_000
-
-/** `p`, or null when it has not settled within `ms`. */
-function within<T>(p: Promise<T | null>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms) })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
 
 export interface TandemNodeOptions {
   dataDir: string
@@ -171,12 +166,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   readonly #syncing = new Map<DeviceID, Promise<SyncReport>>()
   readonly #again = new Map<DeviceID, Promise<SyncReport>>()
   /**
-   * What a sync in progress found missing here (its fetch plan), for the syncs with other devices
-   * that start meanwhile: they fetch the same blocks from their own device, the DAG sync sharing the
-   * requests out between them, instead of each comparing every head first (a new device meeting four
-   * that hold 100k documents ran four full head exchanges, then fetched everything four times).
+   * What a sync in progress finds missing here (its fetch plan, growing as its heads arrive), for
+   * the syncs with other devices that start meanwhile: they take its chunks and fetch them from
+   * their own device, instead of each comparing every head first (a new device meeting four that
+   * hold 100k documents ran four full head exchanges, then fetched everything four times).
    */
-  #plan: { scope: string; ready: Promise<{ want: string[]; have: string[] } | null> } | null = null
+  #plan: FetchPlan | null = null
   /** Undoes what `links` attached (its stop). */
   readonly #unlink: Array<() => void> = []
   #groupPush: NodeJS.Timeout | null = null
@@ -609,37 +604,65 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     // Schema versions first, so the blocks this exchange brings find theirs here.
     await net.schemaSync.exchange(peer).catch((err: unknown) => this.#log.info(`schema sync with ${peerID} failed: ${reason(err)}`))
     const scopeKey = [...scope].sort().join(',')
-    const shared = this.#plan !== null && this.#plan.scope === scopeKey ? await within(this.#plan.ready, SHARED_PLAN_WAIT_MS) : null
-    let sharedFetch = { received: 0, applied: 0, rejected: 0 }
-    if (shared !== null && shared.want.length > 0) {
-      // Another sync found these missing: fetch them from this device too (each block comes once,
-      // from whichever device's request claims it first); the comparison below then finds what is left.
-      sharedFetch = await net.dagSync.fetch(peer, shared.want, shared.have).catch((err: unknown) => {
-        this.#log.info(`fetching with another sync from ${peerID} failed: ${reason(err)}`)
-        return sharedFetch
-      })
+    let before = { received: 0, applied: 0, rejected: 0 }
+    const running = this.#plan
+    if (running !== null && running.scope === scopeKey && !running.ended) {
+      // Another sync is finding what is missing here: fetch its chunks from this device too (each
+      // chunk from whichever device's sync takes it first); the comparison below finds what is left.
+      before = await this.#fetchPlanned(net, peer, peerID, running, SHARED_PLAN_WAIT_MS)
+      if (running.ended) await running.settled()
     }
-    let planned: (plan: { want: string[]; have: string[] } | null) => void = () => {}
-    const mine = this.#plan === null ? { scope: scopeKey, ready: new Promise<{ want: string[]; have: string[] } | null>((r) => { planned = r }) } : null
-    if (mine !== null) this.#plan = mine
+    const plan = new FetchPlan(scopeKey, FETCH_CHUNK_CIDS)
+    const shared = this.#plan === null
+    if (shared) this.#plan = plan
     try {
-      return await this.#compareAndFetch(net, peer, peerID, scope, sharedFetch, (plan) => planned(plan))
+      return await this.#compareAndFetch(net, peer, peerID, scope, before, plan)
     } finally {
-      planned(null)
-      if (mine !== null && this.#plan === mine) this.#plan = null
+      plan.end()
+      if (shared && this.#plan === plan) this.#plan = null
     }
   }
 
-  async #compareAndFetch(net: Network, peer: PeerId, peerID: DeviceID, scope: CollectionID[], before: { received: number; applied: number; rejected: number }, planned: (plan: { want: string[]; have: string[] }) => void): Promise<SyncReport> {
+  /**
+   * Takes chunks of `plan` and fetches them from `peer`, two requests at a time, until the plan is
+   * over (or, for another sync's plan, nothing came for `waitMs`: a device slow to answer does not
+   * hold this one up). A chunk whose fetch failed goes back to the plan, for another device.
+   */
+  async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, waitMs?: number): Promise<{ received: number; applied: number; rejected: number }> {
+    const got = { received: 0, applied: 0, rejected: 0 }
+    const lane = async (): Promise<void> => {
+      for (;;) {
+        const chunk = await plan.take(waitMs)
+        if (chunk === null) return
+        if (this.#stopped) { plan.giveBack(chunk); return }
+        try {
+          const r = await net.dagSync.fetch(peer, chunk.want, chunk.have)
+          plan.fetched()
+          got.received += r.received
+          got.applied += r.applied
+          got.rejected += r.rejected
+        } catch (err) {
+          plan.giveBack(chunk)
+          this.#log.info(`fetching planned blocks from ${peerID} failed: ${reason(err)}`)
+          return
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: FETCHES_IN_FLIGHT }, lane))
+    return got
+  }
+
+  async #compareAndFetch(net: Network, peer: PeerId, peerID: DeviceID, scope: CollectionID[], before: { received: number; applied: number; rejected: number }, plan: FetchPlan): Promise<SyncReport> {
     const localDigests = await this.db.collectionDigests()
-    const remote = await net.heads.compare(peer, scope)
-    await this.syncStatus.record(peerID, scope, remote, localDigests)
-    const report: SyncReport = { peer: peerID, collections: remote.compared, differingDocs: 0, fetched: before.received, applied: before.applied, rejected: before.rejected }
-    const want: string[] = []
-    const have: string[] = []
-    for (const [collection, { docs }] of remote.differing) {
-      // Only applied blocks count: a pending one still lacks ancestors, which this fetch brings.
-      // Two multi-reads per collection, not two reads per document.
+    const report: SyncReport = { peer: peerID, collections: 0, differingDocs: 0, fetched: before.received, applied: before.applied, rejected: before.rejected }
+    // The fetch starts with the first planned chunk, while the rest of the heads still arrive.
+    const fetching = this.#fetchPlanned(net, peer, peerID, plan)
+    // Each frame of heads is planned as it comes, one after another: what is lacking here (only
+    // applied blocks count: a pending one still lacks ancestors, which this fetch brings), and the
+    // heads held here of those documents, where the peer's walk stops. Two multi-reads a frame.
+    let planning: Promise<void> = Promise.resolve()
+    let planFailed: { err: unknown } | null = null
+    const planDocs = async (collection: CollectionID, docs: Array<{ docID: DocID; heads: BlockCID[] }>): Promise<void> => {
       const here = await this.db.storedBlocks(docs.flatMap((d) => d.heads))
       const lackingDocs: Array<{ docID: string; lacking: string[] }> = []
       let k = 0
@@ -648,19 +671,30 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         k += heads.length
         if (lacking.length > 0) lackingDocs.push({ docID, lacking })
       }
+      if (lackingDocs.length === 0) return
       const ours = await this.db.documentHeadsMany(collection, lackingDocs.map((d) => d.docID))
-      lackingDocs.forEach((d, i) => {
-        report.differingDocs++
-        want.push(...d.lacking)
-        have.push(...ours[i]!)
+      report.differingDocs += lackingDocs.length
+      plan.add(lackingDocs.flatMap((d) => d.lacking), ours.flat())
+    }
+    let remote: RemoteHeads
+    try {
+      remote = await net.heads.compare(peer, scope, (collection, docs) => {
+        planning = planning.then(() => planDocs(collection, docs)).catch((err: unknown) => { planFailed ??= { err } })
+      })
+      await planning
+      if (planFailed !== null) throw (planFailed as { err: unknown }).err
+    } finally {
+      // What was planned is fetched either way; a failed comparison is reported once it has been.
+      plan.end()
+      await fetching.then((r) => {
+        report.fetched += r.received
+        report.applied += r.applied
+        report.rejected += r.rejected
       })
     }
-    planned({ want, have })
-    if (want.length > 0) {
-      const r = await net.dagSync.fetch(peer, want, have)
-      report.fetched += r.received
-      report.applied += r.applied
-      report.rejected += r.rejected
+    report.collections = remote.compared
+    await this.syncStatus.record(peerID, scope, remote, localDigests)
+    if (plan.planned > 0) {
       // Verify right away (digests first: cheap when now equal) rather than at the next period.
       const after = await this.db.collectionDigests()
       try {

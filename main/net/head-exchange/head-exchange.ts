@@ -13,7 +13,7 @@ import type { BlockCID, CollectionID, DocID } from '../../../shared/types.ts'
 import { blockCID, bytes, type Channel, collectionID, docID, peerError, peerErrorMessage } from '../wire.ts'
 import type { Logger } from '../logger.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
-import { FRAME_DOCS, MAX_COLLECTIONS, MAX_HEADS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
+import { BUCKETS_PER_READ, FRAME_DOCS, MAX_COLLECTIONS, MAX_HEADS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Digests = z.object({
   v: z.literal(1),
@@ -98,19 +98,31 @@ export class HeadExchange {
     if (differing.length === 0) return
     const { want } = await ch.recv(Want)
     let frame: Array<{ c: string; d: string; h: string[] }> = []
+    let sent = false
     for (const { id, buckets } of want) {
       if (!mine.has(id)) continue
-      for (const { docID, heads } of await this.#db.bucketHeads(id, [...new Set(buckets)])) {
-        frame.push({ c: id, d: docID, h: heads })
-        if (frame.length >= FRAME_DOCS) { await ch.send({ docs: frame }); frame = [] }
+      // A few buckets at a time, so the first frame leaves before every document has been read:
+      // the asker starts fetching on it.
+      const sorted = [...new Set(buckets)].sort((a, b) => a - b)
+      for (let i = 0; i < sorted.length; i += BUCKETS_PER_READ) {
+        for (const { docID, heads } of await this.#db.bucketHeads(id, sorted.slice(i, i + BUCKETS_PER_READ))) {
+          frame.push({ c: id, d: docID, h: heads })
+          if (frame.length >= FRAME_DOCS) { await ch.send({ docs: frame }); frame = []; sent = true }
+        }
+        // The first frame leaves after the first read, however short.
+        if (!sent && frame.length > 0) { await ch.send({ docs: frame }); frame = []; sent = true }
       }
     }
     if (frame.length > 0) await ch.send({ docs: frame })
     await ch.send({ done: true })
   }
 
-  /** Asks `peer` which documents of these collections (default: all of ours) differ, and their heads there. */
-  async compare(peer: PeerId, collections?: CollectionID[]): Promise<RemoteHeads> {
+  /**
+   * Asks `peer` which documents of these collections (default: all of ours) differ, and their heads
+   * there. `onDocs` hears each frame's documents as it arrives (per collection), so the caller can
+   * act on the first ones while the rest still come; the result has them all.
+   */
+  async compare(peer: PeerId, collections?: CollectionID[], onDocs?: (collection: CollectionID, docs: Array<{ docID: DocID; heads: BlockCID[] }>) => void): Promise<RemoteHeads> {
     const all = await this.#db.collectionDigests()
     const ids = collections ?? [...all.keys()]
     const result: RemoteHeads = { differing: new Map(), unknown: [], compared: ids.length }
@@ -139,9 +151,17 @@ export class HeadExchange {
         const frame = await ch.recv(HeadsFrame)
         if ('error' in frame) throw peerError(frame, 'peer answered', 'INTERNAL')
         if ('done' in frame) break
+        const heard = new Map<CollectionID, Array<{ docID: DocID; heads: BlockCID[] }>>()
         for (const { c, d, h } of frame.docs) {
-          result.differing.get(c)?.docs.push({ docID: d, heads: h })
+          const entry = result.differing.get(c)
+          if (entry === undefined) continue // not a collection this device asked about
+          const doc = { docID: d, heads: h }
+          entry.docs.push(doc)
+          let list = heard.get(c)
+          if (list === undefined) heard.set(c, list = [])
+          list.push(doc)
         }
+        if (onDocs !== undefined) for (const [c, docs] of heard) onDocs(c, docs)
       }
       return result
     })
