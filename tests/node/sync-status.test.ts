@@ -1,4 +1,5 @@
 import { test } from 'node:test'
+import { once } from 'node:events'
 import assert from 'node:assert/strict'
 import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
 import { createApi } from '../../main/api/implementation.ts'
@@ -71,7 +72,11 @@ test('a device that holds none of a collection differs by every live document of
   const [a, b] = [await startNode(t, { antiEntropyMs: 60_000 }), await startNode(t, { antiEntropyMs: 60_000 })]
   await a.db.addCollections(SDL)
   await b.db.addCollections(SDL)
+  // Each syncs with the other once connected; B's must be over before A writes (a B still
+  // syncing would fetch A's new documents while A checks it, the first ones at once).
+  const synced = Promise.all([once(a, 'sync'), once(b, 'sync')])
   await formGroup([a, b])
+  await synced
   await eventually(() => a.connectedDevices().includes(b.deviceID) && !a.syncing && !b.syncing, 'connected, settled')
   a.gossip!.dropOutgoing = true // B gets nothing of what follows
   // 3,000 documents fill every one of the 256 buckets: the count comes without reading them.
