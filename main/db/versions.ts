@@ -57,6 +57,8 @@ const fieldSchema = z.object({
   required: z.boolean(),
   itemRequired: z.boolean(),
   default: z.unknown().optional(),
+  // A counter (schema.ts crdtOf): part of the version's ID, so it must travel with it.
+  crdt: z.enum(['pncounter', 'pcounter']).optional(),
 }).strict()
 /** A version as it comes from another device: checked, then its ID recomputed (versionFromWire). */
 export const WireVersion = z.object({
@@ -92,6 +94,10 @@ export function versionFromWire(input: unknown): SchemaVersion {
   if (new Set(w.parents).size !== w.parents.length) throw new TandemError('BLOCK_INVALID', 'invalid schema version: a parent twice')
   const fields = sortFields(w.fields.map((f): FieldSchema => {
     const out: FieldSchema = { name: f.name, type: f.type, list: f.list, required: f.required, itemRequired: f.itemRequired }
+    if (f.crdt !== undefined) {
+      if ((f.type !== 'Int' && f.type !== 'Float') || f.list) throw new TandemError('BLOCK_INVALID', `invalid schema version: the counter ${f.name} is not a single Int or Float`)
+      out.crdt = f.crdt
+    }
     if (f.default !== undefined && f.default !== null) {
       try { out.default = checkDefault(w.name, out, f.default) } catch { throw new TandemError('BLOCK_INVALID', `invalid schema version: the default of ${f.name} does not fit it`) }
     }
