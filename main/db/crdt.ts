@@ -188,6 +188,21 @@ function addToCounter(v: Record<string, unknown>, name: string, kind: 'Int' | 'F
   v[name] = numberOf(sum)
 }
 
+/**
+ * What a counter field reads. Its start term is the genesis block's value (a new document gets the
+ * field's default there); a document without one (written before the field was added, or created
+ * without a value and no default) starts at the field's default, so its increments add to that.
+ * The default comes from the schema, the same on every device that has its versions.
+ */
+export function counterValue(rec: Pick<DocRecord, 'v' | 'w'>, name: string, kind: 'Int' | 'Float', dflt: unknown): unknown {
+  const sum = rec.v[name]
+  if (rec.w[name] !== undefined || typeof dflt !== 'number' || !Number.isFinite(dflt)) return sum ?? dflt ?? null
+  if (typeof sum !== 'number') return dflt
+  if (kind === 'Int') return sum + dflt
+  const exact = rec.v[SUM_PREFIX + name]
+  return numberOf((typeof exact === 'string' ? BigInt(exact) : exactOf(sum)) + exactOf(dflt))
+}
+
 /** A finite double as the integer it is times 2^1074. */
 export function exactOf(x: number): bigint {
   if (x === 0) return 0n

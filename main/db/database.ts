@@ -17,7 +17,7 @@ import { BlockReader, prefetchTrees } from './stored-blocks.ts'
 import { BLOCK_VERSION, blockCID, blockDocID, blockLinks, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
-import { stampOf, type Counters, type DocRecord } from './crdt.ts'
+import { counterValue, stampOf, type Counters, type DocRecord } from './crdt.ts'
 import { loadOrCreateIdentity, type DeviceIdentity } from './identity.ts'
 import { privateDataDir } from './private-dir.ts'
 import { attestFrame, checkAttestation } from './attest.ts'
@@ -1476,8 +1476,13 @@ export class Database extends EventEmitter<DatabaseEvents> {
 function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord, held?: HeldDoc): DocumentView {
   const fields: Record<string, unknown> = {}
   // Fields of the current schema only (a removed field's values stay in the record, unseen); an
-  // older document that never set a field reads its default, or null.
-  for (const f of eff.schema.fields) fields[f.name] = rec.v[f.name] ?? f.default ?? null
+  // older document that never set a field reads its default, or null (a counter: its default plus
+  // its increments).
+  for (const f of eff.schema.fields) {
+    fields[f.name] = f.crdt !== undefined && (f.type === 'Int' || f.type === 'Float')
+      ? counterValue(rec, f.name, f.type, f.default)
+      : rec.v[f.name] ?? f.default ?? null
+  }
   let typeConflicts: Record<string, unknown> | undefined
   for (const f of eff.checked) {
     if (!fits(c.name, f, fields[f.name])) {

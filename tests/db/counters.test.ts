@@ -57,3 +57,38 @@ test('a Float counter\'s exact sum does not depend on the order of the terms', (
     for (const x of xs) assert.equal(numberOf(exactOf(x)), x === 0 ? 0 : x)
   }), { numRuns: 500, seed: 20261204 })
 })
+
+test('a counter added to existing documents starts at its default on every device, and increments add to it', async (t) => {
+  const a = await Database.open(await tempDir(t))
+  const b = await Database.open(await tempDir(t))
+  t.after(async () => { await a.close(); await b.close() })
+  await a.addCollections('type Posts { title: String! }')
+  const old = await a.createDocument('Posts', { title: 'written before the counters' })
+  await a.updateCollection('type Posts { title: String! likes: Int @crdt(type: pncounter) @default(value: 10) score: Float @crdt(type: pncounter) @default(value: 0.1) views: Int @crdt(type: pcounter) }')
+  const coll = (await a.getCollection('Posts')).id
+  await b.addCollections('type Posts { title: String! }')
+  // The version with the counters travels (it was refused as malformed: its fields' `crdt`).
+  assert.equal(await b.importVersions(a.schemaVersions(coll), a.deviceID), 1)
+  await b.applyBlocks(await allBlocks(a))
+  assert.deepEqual((await a.getDocument('Posts', old)).fields, { title: 'written before the counters', likes: 10, score: 0.1, views: null })
+  await a.incrementDocument('Posts', old, 'likes', 3)
+  await a.incrementDocument('Posts', old, 'score', 0.2)
+  await b.incrementDocument('Posts', old, 'likes', -1)
+  await b.incrementDocument('Posts', old, 'views', 2)
+  await b.applyBlocks(await allBlocks(a))
+  await a.applyBlocks(await allBlocks(b))
+  const da = await a.getDocument('Posts', old)
+  assert.deepEqual(da, await b.getDocument('Posts', old))
+  assert.equal(da.fields.likes, 12, '10 + 3 − 1')
+  assert.equal(da.fields.score, numberOf(exactOf(0.1) + exactOf(0.2)), 'the default 0.1 and the increment 0.2, summed exactly and rounded once')
+  assert.equal(da.fields.views, 2, 'no default: from 0')
+  // Filters see what reads show.
+  assert.equal((await a.listDocuments('Posts', { filter: { likes: { _eq: 12 } } })).total, 1)
+  // A document created now starts at the value it was given, or at the default, as before.
+  const fresh = await a.createDocument('Posts', { title: 'new' })
+  await a.incrementDocument('Posts', fresh, 'likes', 1)
+  const given = await a.createDocument('Posts', { title: 'given', likes: 0 })
+  await a.incrementDocument('Posts', given, 'likes', 1)
+  assert.equal((await a.getDocument('Posts', fresh)).fields.likes, 11)
+  assert.equal((await a.getDocument('Posts', given)).fields.likes, 1)
+})
