@@ -34,8 +34,9 @@ export interface FieldSchema {
   default?: FieldValue
   /**
    * `@crdt(type: pncounter)` (or `pcounter`: no decrements) on an Int or Float: a counter. Its value
-   * is the value the document was created with plus every increment in its DAG, so concurrent
-   * increments add up; it changes only by `documents.increment`.
+   * is the value the document was created with (a document written before the field was added: its
+   * default) plus every increment in its DAG, so concurrent increments add up; it changes only by
+   * `documents.increment`.
    */
   crdt?: CounterKind
 }
