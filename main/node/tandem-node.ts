@@ -628,8 +628,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * over (or, for another sync's plan, nothing came for `waitMs`: a device slow to answer does not
    * hold this one up). A chunk whose fetch failed goes back to the plan, for another device.
    */
-  async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, waitMs?: number): Promise<{ received: number; applied: number; rejected: number }> {
-    const got = { received: 0, applied: 0, rejected: 0 }
+  async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, waitMs?: number): Promise<{ received: number; applied: number; rejected: number; error?: unknown }> {
+    const got: { received: number; applied: number; rejected: number; error?: unknown } = { received: 0, applied: 0, rejected: 0 }
     const lane = async (): Promise<void> => {
       for (;;) {
         const chunk = await plan.take(waitMs)
@@ -644,6 +644,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         } catch (err) {
           plan.giveBack(chunk)
           this.#log.info(`fetching planned blocks from ${peerID} failed: ${reason(err)}`)
+          got.error ??= err
           return
         }
       }
@@ -676,6 +677,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       report.differingDocs += lackingDocs.length
       plan.add(lackingDocs.flatMap((d) => d.lacking), ours.flat())
     }
+    const fetched = async (): Promise<unknown> => {
+      const r = await fetching
+      report.fetched += r.received
+      report.applied += r.applied
+      report.rejected += r.rejected
+      return r.error
+    }
     let remote: RemoteHeads
     try {
       remote = await net.heads.compare(peer, scope, (collection, docs) => {
@@ -683,17 +691,20 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       })
       await planning
       if (planFailed !== null) throw (planFailed as { err: unknown }).err
-    } finally {
+    } catch (err) {
       // What was planned is fetched either way; a failed comparison is reported once it has been.
       plan.end()
-      await fetching.then((r) => {
-        report.fetched += r.received
-        report.applied += r.applied
-        report.rejected += r.rejected
-      })
+      await fetched()
+      throw err
     }
+    plan.end()
     report.collections = remote.compared
+    // The status shows what differs while it is being fetched.
     await this.syncStatus.record(peerID, scope, remote, localDigests)
+    // A fetch from this device that failed fails the sync, as a failed comparison does (what it
+    // had taken is left in the plan, for a sync with another device to take).
+    const failed = await fetched()
+    if (failed !== undefined) throw failed
     if (plan.planned > 0) {
       // Verify right away (digests first: cheap when now equal) rather than at the next period.
       const after = await this.db.collectionDigests()
