@@ -58,6 +58,8 @@ const REDIAL_MAX_MS = 60_000
 /** Tries at telling a device it is being removed (a busy device may refuse one stream, its inbound stream limit), and the wait between them. */
 const TELL_REMOVED_ATTEMPTS = 3
 const TELL_REMOVED_RETRY_MS = 300
+/** How long a removal waits to reach a device not connected at that moment. */
+const TELL_REMOVED_DIAL_MS = 2_000
 /** Group changes made within this long go to the connected devices in one group exchange. */
 const GROUP_PUSH_DELAY_MS = 50
 /** The peer-store tag of a connected group device: the connection manager prunes other connections first. */
@@ -509,6 +511,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     // refuse one stream (its inbound stream limit) or answer late: try a few times.
     const net = this.#net
     const peer = peerIdFromString(id)
+    if (net !== null && net.host.getConnections(peer).length === 0) {
+      // Not connected this moment (between a drop and the redial): one short dial, so a device
+      // that is online hears it now rather than never.
+      await net.host.dial(peer, { signal: AbortSignal.timeout(TELL_REMOVED_DIAL_MS) })
+        .catch((err: unknown) => this.#log.info(`could not reach ${id} to tell it it was removed: ${reason(err)}`))
+    }
     for (let attempt = 1; net !== null && net.host.getConnections(peer).length > 0; attempt++) {
       try {
         await net.groupSync.tellRemoved(peer)

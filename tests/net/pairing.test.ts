@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { isTandemError } from '../../shared/errors.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
 import { eventually, startNode } from '../helpers/nodes.ts'
@@ -80,6 +81,9 @@ test('a removed device is told, leaves, and the others forget it and renew the s
   await c.join(a.invite().uri)
   await eventually(() => b.group.has(c.deviceID) && c.group.has(b.deviceID) && c.connectedDevices().includes(b.deviceID), 'one group of three')
   const oldSecret = Buffer.from(a.group.secret.bytes)
+  // Told even when A and B are not connected the moment A removes it (a connection dropped and
+  // not yet redialled): A dials it to tell it.
+  await a.host!.hangUp(peerIdFromString(b.deviceID))
   await a.removeDevice(b.deviceID)
   assert.equal(a.group.has(b.deviceID), false)
   await eventually(() => b.group.list().length === 0, 'B left the group')
