@@ -828,7 +828,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   }
 
   #onConnect(net: Network, peer: DeviceID): void {
-    if (this.#stopped || !this.group.has(peer) || peer === this.deviceID) return
+    if (this.#stopped || peer === this.deviceID) return
+    if (!this.group.has(peer)) {
+      if (this.group.wasMember(peer)) this.#tellFormer(net, peer)
+      return
+    }
     net.redialer.cancel(peer)
     // Only addresses we dialed are worth redialing: an inbound connection's remote address carries
     // the other side's ephemeral source port. Its listen addresses arrive by identify (#link).
@@ -845,6 +849,19 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       this.#log.info(`sync with ${peer} failed: ${err.message}`)
       this.emit('sync:error', { peer, error: err.message })
     })
+  }
+
+  /**
+   * A device removed from the group (here or on another device) while it was away has come back,
+   * still counting itself a member: it is told, as `removeDevice` tells one that is online, so it
+   * leaves the group instead of dialing devices that no longer answer it.
+   */
+  #tellFormer(net: Network, peer: DeviceID): void {
+    const id = peerIdFromString(peer)
+    net.groupSync.tellRemoved(id)
+      .then(() => this.#log.info(`told ${peer}, which had been removed, that it was`))
+      .catch((err: unknown) => this.#log.debug(`could not tell ${peer} it had been removed: ${reason(err)}`))
+      .finally(() => { void net.host.hangUp(id).catch(() => {}) })
   }
 
   #onDisconnect(net: Network, peer: DeviceID): void {

@@ -4,6 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { isTandemError } from '../../shared/errors.ts'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
 import { eventually, startNode } from '../helpers/nodes.ts'
+import { tempDir } from '../helpers/tmp.ts'
 import { fails } from '../helpers/errors.ts'
 
 const NOTES = 'type Notes { title: String! }'
@@ -96,6 +97,22 @@ test('a removed device is told, leaves, and the others forget it and renew the s
   await eventually(() => c.db.getDocument('Notes', id).catch(() => undefined), 'C still syncs with A')
   await new Promise((r) => setTimeout(r, 300))
   await assert.rejects(b.db.getDocument('Notes', id), /no document/)
+})
+
+test('a device removed while it was offline is told when it comes back, and leaves', async (t) => {
+  const a = await startNode(t)
+  const bDir = await tempDir(t)
+  const b = await startNode(t, { dataDir: bDir })
+  await b.join(a.invite().uri)
+  await eventually(() => a.connectedDevices().includes(b.deviceID), 'A and B connected')
+  await b.stop()
+  await eventually(() => !a.connectedDevices().includes(b.deviceID), 'B offline')
+  await a.removeDevice(b.deviceID) // B cannot be told now
+  const back = await startNode(t, { dataDir: bDir })
+  assert.equal(back.group.has(a.deviceID), true, 'B still counts itself in A\'s group')
+  // B redials A at start; A tells it, and it leaves.
+  await eventually(() => back.group.list().length === 0, 'B told on its return, and left')
+  await eventually(() => !a.connectedDevices().includes(back.deviceID) && !back.connectedDevices().includes(a.deviceID), 'and the connection is closed')
 })
 
 const members = (n: TandemNode): string[] => n.group.list().map((d) => `${d.deviceID}:${d.removedAt ?? 'member'}`)
