@@ -614,10 +614,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const scopeKey = [...scope].sort().join(',')
     let before = { received: 0, applied: 0, rejected: 0 }
     const running = this.#plan
-    if (running !== null && running.scope === scopeKey && !running.ended) {
+    if (running !== null && running.scope === scopeKey) {
       // Another sync is finding what is missing here: fetch its chunks from this device too (each
       // chunk from whichever device's sync takes it first); the comparison below finds what is left.
-      before = await this.#fetchPlanned(net, peer, peerID, running, SHARED_PLAN_WAIT_MS)
+      if (!running.ended) before = await this.#fetchPlanned(net, peer, peerID, running, SHARED_PLAN_WAIT_MS)
+      // Compared while its last chunks still arrive, this device would send the heads of what they
+      // bring once more; compared after, it sends none.
       if (running.ended) await running.settled()
     }
     const plan = new FetchPlan(scopeKey, FETCH_CHUNK_CIDS)
@@ -714,6 +716,16 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const failed = await fetched()
     if (failed !== undefined) throw failed
     if (plan.planned > 0) {
+      // Chunks that syncs with other devices took may still be arriving: the plan is over (and
+      // this.#plan cleared, so that the next sync compares afresh) once they have. A chunk one of
+      // them gave back is fetched here. A sync that planned anew meanwhile would ask again for
+      // what they were bringing.
+      await plan.settled()
+      const rest = await this.#fetchPlanned(net, peer, peerID, plan)
+      report.fetched += rest.received
+      report.applied += rest.applied
+      report.rejected += rest.rejected
+      if (rest.error !== undefined) throw rest.error
       // Verify right away (digests first: cheap when now equal) rather than at the next period.
       const after = await this.db.collectionDigests()
       try {
