@@ -140,12 +140,17 @@ function crdtOf(collection: string, field: FieldDefinitionNode, f: FieldSchema):
     if (kind !== undefined || args.length !== 1 || arg!.name.value !== 'type' || (value !== 'pncounter' && value !== 'pcounter')) {
       throw new TandemError('SCHEMA_INVALID', `${where}: write a counter as @crdt(type: pncounter) or @crdt(type: pcounter), once.`)
     }
-    if ((f.type !== 'Int' && f.type !== 'Float') || f.list) {
+    if (!canBeCounter(f)) {
       throw new TandemError('SCHEMA_INVALID', `${where} is ${f.list ? `a list of ${f.type}` : f.type}: a counter (@crdt(type: ${value})) must be an Int or a Float.`, { collection, field: f.name })
     }
     kind = value
   }
   return kind
+}
+
+/** Only a single Int or Float can be a counter (the SDL and a version from the wire alike). */
+export function canBeCounter(f: Pick<FieldSchema, 'type' | 'list'>): boolean {
+  return (f.type === 'Int' || f.type === 'Float') && !f.list
 }
 
 function checkName(name: string, what: string): void {

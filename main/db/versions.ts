@@ -26,7 +26,7 @@ import { z } from 'zod'
 import { TandemError } from '../../shared/errors.ts'
 import { SCALARS, type CollectionID, type CollectionSchema, type DeviceID, type FieldSchema, type SchemaConflict, type VersionID, type VersionInfo } from '../../shared/types.ts'
 import { cidOf, isCIDString } from './cid.ts'
-import { canonicalField, collectionIDOf, literal } from './schema.ts'
+import { canBeCounter, canonicalField, collectionIDOf, literal } from './schema.ts'
 import { checkDefault } from './validate.ts'
 
 /** A version as stored (`versions` sublevel, key `collectionID!versionID`) and as sent to other devices. */
@@ -95,7 +95,7 @@ export function versionFromWire(input: unknown): SchemaVersion {
   const fields = sortFields(w.fields.map((f): FieldSchema => {
     const out: FieldSchema = { name: f.name, type: f.type, list: f.list, required: f.required, itemRequired: f.itemRequired }
     if (f.crdt !== undefined) {
-      if ((f.type !== 'Int' && f.type !== 'Float') || f.list) throw new TandemError('BLOCK_INVALID', `invalid schema version: the counter ${f.name} is not a single Int or Float`)
+      if (!canBeCounter(f)) throw new TandemError('BLOCK_INVALID', `invalid schema version: the counter ${f.name} is not a single Int or Float`)
       out.crdt = f.crdt
     }
     if (f.default !== undefined && f.default !== null) {

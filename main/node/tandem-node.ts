@@ -74,6 +74,9 @@ const NUDGE_DELAY_MS = 1_000
  */
 const SHARED_PLAN_WAIT_MS = 5_000
 
+/** Blocks a sync's fetches brought, and the first error of one that failed. */
+interface Fetched { received: number; applied: number; rejected: number; error?: unknown }
+
 export interface TandemNodeOptions {
   dataDir: string
   /** Run with no network at all (database only). */
@@ -612,7 +615,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     // Schema versions first, so the blocks this exchange brings find theirs here.
     await net.schemaSync.exchange(peer).catch((err: unknown) => this.#log.info(`schema sync with ${peerID} failed: ${reason(err)}`))
     const scopeKey = [...scope].sort().join(',')
-    let before = { received: 0, applied: 0, rejected: 0 }
+    let before: Fetched = { received: 0, applied: 0, rejected: 0 }
     const running = this.#plan
     if (running !== null && running.scope === scopeKey) {
       // Another sync is finding what is missing here: fetch its chunks from this device too (each
@@ -638,8 +641,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * over (or, for another sync's plan, nothing came for `waitMs`: a device slow to answer does not
    * hold this one up). A chunk whose fetch failed goes back to the plan, for another device.
    */
-  async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, waitMs?: number): Promise<{ received: number; applied: number; rejected: number; error?: unknown }> {
-    const got: { received: number; applied: number; rejected: number; error?: unknown } = { received: 0, applied: 0, rejected: 0 }
+  async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, waitMs?: number): Promise<Fetched> {
+    const got: Fetched = { received: 0, applied: 0, rejected: 0 }
     const lane = async (): Promise<void> => {
       for (;;) {
         const chunk = await plan.take(waitMs)
@@ -663,7 +666,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return got
   }
 
-  async #compareAndFetch(net: Network, peer: PeerId, peerID: DeviceID, scope: CollectionID[], before: { received: number; applied: number; rejected: number }, plan: FetchPlan): Promise<SyncReport> {
+  async #compareAndFetch(net: Network, peer: PeerId, peerID: DeviceID, scope: CollectionID[], before: Fetched, plan: FetchPlan): Promise<SyncReport> {
     const localDigests = await this.db.collectionDigests()
     const report: SyncReport = { peer: peerID, collections: 0, differingDocs: 0, fetched: before.received, applied: before.applied, rejected: before.rejected }
     // The fetch starts with the first planned chunk, while the rest of the heads still arrive.
@@ -687,8 +690,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       report.differingDocs += lackingDocs.length
       plan.add(lackingDocs.flatMap((d) => d.lacking), ours.flat())
     }
-    const fetched = async (): Promise<unknown> => {
-      const r = await fetching
+    // Adds a fetch's blocks to the report; its error, if it failed.
+    const count = (r: Fetched): unknown => {
       report.fetched += r.received
       report.applied += r.applied
       report.rejected += r.rejected
@@ -704,7 +707,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     } catch (err) {
       // What was planned is fetched either way; a failed comparison is reported once it has been.
       plan.end()
-      await fetched()
+      count(await fetching)
       throw err
     }
     plan.end()
@@ -713,7 +716,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     await this.syncStatus.record(peerID, scope, remote, localDigests)
     // A fetch from this device that failed fails the sync, as a failed comparison does (what it
     // had taken is left in the plan, for a sync with another device to take).
-    const failed = await fetched()
+    const failed = count(await fetching)
     if (failed !== undefined) throw failed
     if (plan.planned > 0) {
       // Chunks that syncs with other devices took may still be arriving: the plan is over (and
@@ -721,11 +724,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       // them gave back is fetched here. A sync that planned anew meanwhile would ask again for
       // what they were bringing.
       await plan.settled()
-      const rest = await this.#fetchPlanned(net, peer, peerID, plan)
-      report.fetched += rest.received
-      report.applied += rest.applied
-      report.rejected += rest.rejected
-      if (rest.error !== undefined) throw rest.error
+      const restFailed = count(await this.#fetchPlanned(net, peer, peerID, plan))
+      if (restFailed !== undefined) throw restFailed
       // Verify right away (digests first: cheap when now equal) rather than at the next period.
       const after = await this.db.collectionDigests()
       try {
