@@ -67,6 +67,8 @@ export interface PreparedBlocks {
   readonly from: DeviceID | undefined
   /** The write generation before the store was asked which blocks are here (when it was asked). */
   readonly gen?: number
+  /** Blocks the sender wrote itself, covered by its attestation (no signature of their own checked). */
+  readonly attested: number
 }
 
 export type { ChangeOrigin }
@@ -1208,11 +1210,13 @@ export class Database extends EventEmitter<DatabaseEvents> {
       checkAttestation(options.from, ids, options.attestation) ? options.from : undefined
     const verified = await verifyBlocks(toCheck.map((i) => ({ bytes: entries[i]?.bytes as Uint8Array, expected: entries[i]?.cid, cid: ids[i] === null ? undefined : cids[i]! })), { attestedBy })
     const checked = new Map<number, EncodedBlock | TandemError>()
+    let attested = 0
     toCheck.forEach((i, k) => {
       const v = verified[k]!
+      if (attestedBy !== undefined && !(v instanceof TandemError) && v.block.author === attestedBy) attested++
       checked.set(i, v instanceof TandemError ? v : this.#checkDecoded(v, options.from, options.trustedAuthors))
     })
-    return { entries, ids, before, first, checked, from: options.from, gen }
+    return { entries, ids, before, first, checked, from: options.from, gen, attested }
   }
 
   /** The second half of `applyBlocks`, under the write lock: applies what `prepareBlocks` checked, in one commit. */

@@ -5,7 +5,14 @@
  * A device catching up used to compare every head first (a second for 100k documents), then fetch:
  * now the first chunk is fetched while the rest of the heads still arrive. Syncs with other devices
  * that start meanwhile take chunks of the same plan rather than comparing on their own, so each
- * block is asked of one device, and the holders share the work by how fast each one answers.
+ * block is asked of one device.
+ *
+ * Which device: the one cheapest to receive from. Blocks a device wrote itself come covered by its
+ * one attestation per frame; anyone else's are checked one by one here (signatures, proof paths),
+ * which on a busy device costs more than the holders' answering saves. So each device's first
+ * chunk, a short probe, tells what share of what it sends it attested, and a device yields to one
+ * that attests clearly more, unless that one answers much slower (a far link): then fetching from
+ * several wins.
  */
 
 export interface FetchChunk {
@@ -15,10 +22,26 @@ export interface FetchChunk {
   have: string[]
 }
 
+interface DeviceCost {
+  /** Of the blocks it sent, the share it wrote itself and attested. */
+  attestedShare: number
+  /** Its requests' time in flight per block received. */
+  msPerBlock: number
+}
+
+/** A device yields to one whose attested share is at least this much larger… */
+const CLEARLY_MORE = 0.25
+/** …and which takes at most this many times as long per block… */
+const SLOWER_AT_MOST = 2
+/** …and has not had a chunk out this long without one arriving (a request of 4096 takes ~0.5 s here). */
+const STALLED_MS = 3_000
+
 export class FetchPlan {
   /** The collections compared (sorted, joined): only syncs of the same scope share a plan. */
   readonly scope: string
   readonly #chunkCIDs: number
+  readonly #probeCIDs: number
+  readonly #stalledMs: number
   readonly #ready: FetchChunk[] = []
   #partial: FetchChunk = { want: [], have: [] }
   #ended = false
@@ -27,10 +50,25 @@ export class FetchPlan {
   #waiters: Array<() => void> = []
   /** Blocks planned so far (the sync's report). */
   planned = 0
+  /** Lanes taking chunks of this plan, by the device they fetch from. */
+  readonly #lanes = new Map<string, number>()
+  /** Chunks taken and not yet fetched, by device. */
+  readonly #outBy = new Map<string, number>()
+  /** What each device's last fetch cost, once one is over. */
+  readonly #costs = new Map<string, DeviceCost>()
+  /** When each device last took a chunk while it had none out, or had one arrive. */
+  readonly #progress = new Map<string, number>()
 
-  constructor(scope: string, chunkCIDs: number) {
+  /**
+   * `chunkCIDs`: blocks per chunk. `probeCIDs`: what a device whose cost is not known yet takes
+   * (its first chunk): short, so that what each costs is known after little has been fetched.
+   * `stalledMs`: see STALLED_MS.
+   */
+  constructor(scope: string, chunkCIDs: number, options: { probeCIDs?: number; stalledMs?: number } = {}) {
     this.scope = scope
     this.#chunkCIDs = chunkCIDs
+    this.#probeCIDs = options.probeCIDs ?? Infinity
+    this.#stalledMs = options.stalledMs ?? STALLED_MS
   }
 
   /** Adds the wanted blocks of some documents, and what is held here of them. */
@@ -57,40 +95,103 @@ export class FetchPlan {
   }
 
   /**
-   * The next chunk nobody has taken: a whole one, else what has been planned since (a lane with
-   * nothing to do takes it rather than wait for more). Waits while the plan is still being made;
-   * null once it is over and every chunk is taken, or when nothing came for `waitMs` (if given).
+   * The next chunk nobody has taken, for a lane fetching from device `from`: a whole one, else what
+   * has been planned since (a lane with nothing to do takes it rather than wait for more). Waits
+   * while the plan is still being made, or while `from` yields to a cheaper device (`#yields`); null
+   * once it is over and every chunk is taken, or when nothing came for `waitMs` (if given).
    */
-  async take(waitMs?: number): Promise<FetchChunk | null> {
+  async take(from: string, waitMs?: number): Promise<FetchChunk | null> {
+    let yielding = false
     for (;;) {
-      const whole = this.#ready.shift()
-      if (whole !== undefined) { this.#out++; return whole }
-      if (this.#partial.want.length > 0) {
-        const part = this.#partial
-        this.#partial = { want: [], have: [] }
-        this.#out++
-        return part
+      if (!this.#yields(from)) {
+        let chunk = this.#ready.shift()
+        if (chunk === undefined && this.#partial.want.length > 0) {
+          chunk = this.#partial
+          this.#partial = { want: [], have: [] }
+        }
+        if (chunk !== undefined) {
+          if (!this.#costs.has(from) && chunk.want.length > this.#probeCIDs) {
+            // A probe: the rest stays first in line (the same heads held here stop both walks).
+            this.#ready.unshift({ want: chunk.want.slice(this.#probeCIDs), have: chunk.have })
+            chunk = { want: chunk.want.slice(0, this.#probeCIDs), have: chunk.have }
+          }
+          this.#out++
+          const out = this.#outBy.get(from) ?? 0
+          if (out === 0) this.#progress.set(from, performance.now())
+          this.#outBy.set(from, out + 1)
+          this.#wake() // the plan may have run out: lanes that yield learn it
+          return chunk
+        }
+      } else if (this.#ready.length > 0 || this.#partial.want.length > 0) {
+        yielding = true
       }
-      if (this.#ended) return null
+      if (this.#ended && this.#ready.length === 0 && this.#partial.want.length === 0) return null
       let timer: NodeJS.Timeout | undefined
+      let stall: NodeJS.Timeout | undefined
       const came = await new Promise<boolean>((resolve) => {
         this.#waiters.push(() => resolve(true))
         if (waitMs !== undefined) timer = setTimeout(() => resolve(false), waitMs)
+        // Yielding, it looks again once the device it yields to may have stalled.
+        if (yielding) stall = setTimeout(() => resolve(true), this.#stalledMs)
       })
       clearTimeout(timer)
+      clearTimeout(stall)
+      yielding = false
       if (!came) return null
     }
   }
 
-  /** A taken chunk has been fetched. */
-  fetched(): void {
-    this.#out--
+  /** A lane fetching from `device` starts taking chunks of this plan. */
+  enter(device: string): void {
+    this.#lanes.set(device, (this.#lanes.get(device) ?? 0) + 1)
+  }
+
+  /** That lane is done. */
+  leave(device: string): void {
+    const n = (this.#lanes.get(device) ?? 1) - 1
+    if (n > 0) this.#lanes.set(device, n)
+    else this.#lanes.delete(device)
     this.#wake()
   }
 
-  /** A chunk whose fetch failed (its device gone): for another sync to take. */
-  giveBack(chunk: FetchChunk): void {
+  /**
+   * Whether a lane of `from` leaves the chunks to others for now:
+   * - while its cost is unknown and it already has a chunk out, when other devices share the plan
+   *   (one chunk each tells what each costs; a device alone keeps its lanes full);
+   * - while a device with a lane here attested a share of its blocks clearly larger, answers no
+   *   more than SLOWER_AT_MOST times slower per block, and has not stalled (a chunk out for
+   *   `stalledMs` with none arriving).
+   * Two devices never yield to each other (a larger share is asked of the one yielded to).
+   */
+  #yields(from: string): boolean {
+    const mine = this.#costs.get(from)
+    if (mine === undefined) return (this.#outBy.get(from) ?? 0) > 0 && this.#lanes.size > 1
+    const now = performance.now()
+    for (const device of this.#lanes.keys()) {
+      if (device === from) continue
+      const other = this.#costs.get(device)
+      if (other === undefined || other.attestedShare < mine.attestedShare + CLEARLY_MORE || other.msPerBlock > SLOWER_AT_MOST * mine.msPerBlock) continue
+      const stalled = (this.#outBy.get(device) ?? 0) > 0 && now - (this.#progress.get(device) ?? now) >= this.#stalledMs
+      if (!stalled) return true
+    }
+    return false
+  }
+
+  /** A chunk taken by a lane of `from` has been fetched: what it cost (its blocks, those attested, the time in flight). */
+  fetched(from: string, cost?: { received: number; attested: number; ms: number }): void {
     this.#out--
+    this.#outBy.set(from, (this.#outBy.get(from) ?? 1) - 1)
+    this.#progress.set(from, performance.now())
+    if (cost !== undefined && cost.received > 0) {
+      this.#costs.set(from, { attestedShare: cost.attested / cost.received, msPerBlock: cost.ms / cost.received })
+    }
+    this.#wake()
+  }
+
+  /** A chunk whose fetch from `from` failed (its device gone): for another sync to take. */
+  giveBack(from: string, chunk: FetchChunk): void {
+    this.#out--
+    this.#outBy.set(from, (this.#outBy.get(from) ?? 1) - 1)
     this.#ready.unshift(chunk)
     this.#wake()
   }

@@ -23,7 +23,7 @@ import type { MassDeleteOptions } from '../db/held.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID, VersionID } from '../../shared/types.ts'
 import type { NearbyDevice, PairingMode, PairingOutcome, PairingRequest, ReplicatorInfo, SyncReport } from '../../shared/api/types.ts'
 import { DagSync } from '../net/dag-sync/dag-sync.ts'
-import { FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT } from '../net/dag-sync/constants.ts'
+import { FETCH_CHUNK_CIDS, FETCH_PROBE_CIDS, FETCHES_IN_FLIGHT } from '../net/dag-sync/constants.ts'
 import { FetchPlan } from './fetch-plan.ts'
 import { HeadExchange, type RemoteHeads } from '../net/head-exchange/head-exchange.ts'
 import { SchemaSync } from '../net/schema-sync/schema-sync.ts'
@@ -625,7 +625,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       // bring once more; compared after, it sends none.
       if (running.ended) await running.settled()
     }
-    const plan = new FetchPlan(scopeKey, FETCH_CHUNK_CIDS)
+    const plan = new FetchPlan(scopeKey, FETCH_CHUNK_CIDS, { probeCIDs: FETCH_PROBE_CIDS })
     const shared = this.#plan === null
     if (shared) this.#plan = plan
     try {
@@ -645,24 +645,27 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const got: Fetched = { received: 0, applied: 0, rejected: 0 }
     const lane = async (): Promise<void> => {
       for (;;) {
-        const chunk = await plan.take(waitMs)
+        const chunk = await plan.take(peerID, waitMs)
         if (chunk === null) return
-        if (this.#stopped) { plan.giveBack(chunk); return }
+        if (this.#stopped) { plan.giveBack(peerID, chunk); return }
         try {
           const r = await net.dagSync.fetch(peer, chunk.want, chunk.have)
-          plan.fetched()
+          plan.fetched(peerID, r)
           got.received += r.received
           got.applied += r.applied
           got.rejected += r.rejected
         } catch (err) {
-          plan.giveBack(chunk)
+          plan.giveBack(peerID, chunk)
           this.#log.info(`fetching planned blocks from ${peerID} failed: ${reason(err)}`)
           got.error ??= err
           return
         }
       }
     }
-    await Promise.all(Array.from({ length: FETCHES_IN_FLIGHT }, lane))
+    await Promise.all(Array.from({ length: FETCHES_IN_FLIGHT }, async () => {
+      plan.enter(peerID)
+      try { await lane() } finally { plan.leave(peerID) }
+    }))
     return got
   }
 

@@ -53,6 +53,10 @@ test('fetching the same blocks from two devices at once brings each block once, 
   const [fromA, fromB] = await Promise.all([c.dagSync!.fetch(a.host!.peerId, heads), c.dagSync!.fetch(b.host!.peerId, heads)])
   assert.equal(fromA.received + fromB.received, n, `each block once (${fromA.received} from A, ${fromB.received} from B)`)
   assert.ok(fromA.received > 0 && fromB.received > 0, 'both devices sent a share')
+  // A wrote them: its frames' attestations cover them all. B's blocks are A's, each checked here.
+  assert.equal(fromA.attested, fromA.received, 'every block from their author came attested')
+  assert.equal(fromB.attested, 0, 'none from a device that did not write them')
+  assert.ok(fromA.ms > 0 && fromB.ms > 0, 'the time in flight is measured')
   assert.equal((await c.db.listDocuments('Items', { limit: 0 })).total, n)
 
   // A device that cannot bring its share (B stopped mid-fetch): the fetch from A brings it instead.

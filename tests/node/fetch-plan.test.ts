@@ -3,49 +3,126 @@ import assert from 'node:assert/strict'
 import { FetchPlan } from '../../main/node/fetch-plan.ts'
 
 const cids = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `c${from + i}`)
+/** Whether `p` is still waiting after the event loop has turned once. */
+const waiting = async (p: Promise<unknown>): Promise<boolean> => {
+  let over = false
+  void p.then(() => { over = true })
+  await new Promise((resolve) => setImmediate(resolve))
+  return !over
+}
 
 test('a plan hands out whole chunks first, then what was planned since, and ends once all are taken', async () => {
   const plan = new FetchPlan('s', 4)
   plan.add(cids(0, 3), ['h0'])
   plan.add(cids(3, 2), [])
   plan.add(cids(5, 1), ['h5'])
-  assert.deepEqual(await plan.take(), { want: cids(0, 5), have: ['h0'] }, 'a whole chunk (it reached 4)')
-  assert.deepEqual(await plan.take(), { want: cids(5, 1), have: ['h5'] }, 'an idle taker gets the part planned since')
+  assert.deepEqual(await plan.take('A'), { want: cids(0, 5), have: ['h0'] }, 'a whole chunk (it reached 4)')
+  assert.deepEqual(await plan.take('A'), { want: cids(5, 1), have: ['h5'] }, 'an idle taker gets the part planned since')
   // Nothing left while the plan is still being made: a taker waits for more.
-  const waiting = plan.take()
+  const next = plan.take('A')
   plan.add(cids(6, 2), [])
-  assert.deepEqual(await waiting, { want: cids(6, 2), have: [] })
+  assert.deepEqual(await next, { want: cids(6, 2), have: [] })
   plan.end()
   plan.add(cids(8, 1), []) // after its end: ignored
-  assert.equal(await plan.take(), null)
+  assert.equal(await plan.take('A'), null)
   assert.equal(plan.planned, 8)
 })
 
 test('a taker of another sync\'s plan gives up when nothing comes for a while; a failed chunk goes to the next taker', async () => {
   const plan = new FetchPlan('s', 2)
   const t0 = Date.now()
-  assert.equal(await plan.take(50), null, 'nothing came')
+  assert.equal(await plan.take('A', 50), null, 'nothing came')
   assert.ok(Date.now() - t0 >= 45)
   plan.add(cids(0, 2), [])
-  const chunk = await plan.take(50)
+  const chunk = await plan.take('A', 50)
   assert.deepEqual(chunk, { want: cids(0, 2), have: [] })
-  plan.giveBack(chunk!)
-  assert.deepEqual(await plan.take(50), chunk, 'given back, taken again')
+  plan.giveBack('A', chunk!)
+  assert.deepEqual(await plan.take('B', 50), chunk, 'given back, taken again')
 })
 
 test('a plan settles once it has ended and every chunk taken is fetched', async () => {
   const plan = new FetchPlan('s', 1)
   plan.add(['a'], [])
   plan.add(['b'], [])
-  await plan.take()
-  await plan.take()
+  await plan.take('A')
+  await plan.take('A')
   let settled = false
   const done = plan.settled().then(() => { settled = true })
   plan.end()
-  plan.fetched()
+  plan.fetched('A')
   await new Promise((r) => setImmediate(r))
   assert.equal(settled, false, 'one chunk is still being fetched')
-  plan.fetched()
+  plan.fetched('A')
   await done
   assert.equal(settled, true)
+})
+
+test('each device first takes a probe; one whose blocks come unattested leaves the rest to the device that wrote them', async () => {
+  const plan = new FetchPlan('s', 100, { probeCIDs: 10 })
+  for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), ['h'])
+  plan.enter('B'); plan.enter('B')
+  plan.enter('A'); plan.enter('A')
+  const probeB = await plan.take('B')
+  assert.deepEqual(probeB, { want: cids(0, 10), have: ['h'] }, 'a probe of 10, with the heads held here')
+  const bLane = plan.take('B')
+  assert.ok(await waiting(bLane), 'B\'s other lane waits: what B costs is not known yet, and A shares the plan')
+  const probeA = await plan.take('A')
+  assert.deepEqual(probeA?.want, cids(10, 10), 'the rest of the chunk stayed first in line')
+  // B sent blocks it did not write (each checked here); A wrote all of its own.
+  plan.fetched('B', { received: 10, attested: 0, ms: 5 })
+  plan.fetched('A', { received: 10, attested: 10, ms: 6 })
+  assert.deepEqual((await plan.take('A'))?.want, cids(20, 80), 'A now takes whole chunks')
+  assert.deepEqual((await plan.take('A'))?.want, cids(100, 100))
+  assert.ok(await waiting(bLane), 'B yields while A has a lane on the plan')
+  plan.fetched('A', { received: 80, attested: 80, ms: 20 })
+  // A's lanes end (its device gone): B takes what is left.
+  plan.leave('A'); plan.leave('A')
+  assert.deepEqual(await bLane, { want: cids(200, 100), have: ['h'] })
+  plan.end()
+  assert.equal(await plan.take('B'), null)
+})
+
+test('a device does not yield to one that attests more but answers much slower (a far link)', async () => {
+  const plan = new FetchPlan('s', 100, { probeCIDs: 10 })
+  for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), [])
+  plan.enter('A'); plan.enter('B')
+  await plan.take('A')
+  await plan.take('B')
+  plan.fetched('A', { received: 10, attested: 10, ms: 300 }) // 30 ms a block
+  plan.fetched('B', { received: 10, attested: 0, ms: 10 }) // 1 ms a block
+  assert.deepEqual((await plan.take('B'))?.want, cids(20, 80), 'B keeps taking')
+  assert.deepEqual((await plan.take('A'))?.want, cids(100, 100), 'and so does A')
+  // Neither yields to the other when they cost the same.
+  const even = new FetchPlan('s', 100, { probeCIDs: 10 })
+  for (let i = 0; i < 300; i += 100) even.add(cids(i, 100), [])
+  even.enter('A'); even.enter('B')
+  await even.take('A'); await even.take('B')
+  even.fetched('A', { received: 10, attested: 10, ms: 10 })
+  even.fetched('B', { received: 10, attested: 10, ms: 10 })
+  assert.ok((await even.take('A')) !== null && (await even.take('B')) !== null)
+})
+
+test('a device alone on a plan keeps both lanes busy from the start', async () => {
+  const plan = new FetchPlan('s', 100, { probeCIDs: 10 })
+  for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), [])
+  plan.enter('A'); plan.enter('A')
+  assert.deepEqual((await plan.take('A'))?.want, cids(0, 10))
+  assert.deepEqual((await plan.take('A'))?.want, cids(10, 10), 'the second lane does not wait for the first probe')
+  plan.fetched('A', { received: 10, attested: 0, ms: 10 })
+  assert.deepEqual((await plan.take('A'))?.want, cids(20, 80), 'then whole chunks')
+})
+
+test('a device stops yielding to one that has stalled (a chunk out for long with nothing arriving)', async () => {
+  const plan = new FetchPlan('s', 100, { probeCIDs: 10, stalledMs: 100 })
+  for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), [])
+  plan.enter('A'); plan.enter('B')
+  await plan.take('A'); await plan.take('B')
+  plan.fetched('A', { received: 10, attested: 10, ms: 10 })
+  plan.fetched('B', { received: 10, attested: 0, ms: 10 })
+  assert.deepEqual((await plan.take('A'))?.want, cids(20, 80), 'A takes a chunk, and nothing more arrives from it')
+  const t0 = performance.now()
+  const bLane = plan.take('B')
+  assert.ok(await waiting(bLane), 'B yields at first')
+  assert.deepEqual((await bLane)?.want, cids(100, 100), 'then takes the next chunk itself')
+  assert.ok(performance.now() - t0 >= 90, 'once A had its chunk out for the stall time')
 })

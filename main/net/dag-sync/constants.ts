@@ -11,6 +11,12 @@ export const MAX_CIDS_PER_REQUEST = 16_384
 export const FETCH_CHUNK_CIDS = 4096
 export const FETCHES_IN_FLIGHT = 2
 /**
+ * A device's first request of a catch-up (node/fetch-plan.ts): what it costs to receive from each
+ * device is known after this many blocks. Under BULK_CHUNK_CIDS, so it does not wait its turn
+ * behind the long requests.
+ */
+export const FETCH_PROBE_CIDS = 128
+/**
  * Requests of a long list (a chunk of at least BULK_CHUNK_CIDS) in flight on this device, whichever
  * peers they go to: a device catching up from several holders keeps the pipeline one holder keeps
  * (the receiver's checks and commits are what limit it), the holders taking turns. Shorter
