@@ -158,10 +158,13 @@ export class FetchPlan {
    * Whether a lane of `from` leaves the chunks to others for now:
    * - while its cost is unknown and it already has a chunk out, when other devices share the plan
    *   (one chunk each tells what each costs; a device alone keeps its lanes full);
-   * - while a device with a lane here attested a share of its blocks clearly larger, answers no
-   *   more than SLOWER_AT_MOST times slower per block, and has not stalled (a chunk out for
-   *   `stalledMs` with none arriving).
-   * Two devices never yield to each other (a larger share is asked of the one yielded to).
+   * - while another device's probe is out (it may turn out cheaper), unless this one attested so
+   *   much that none can be clearly cheaper;
+   * - while a device with a lane here attested a share of its blocks clearly larger and answers no
+   *   more than SLOWER_AT_MOST times slower per block.
+   * Never to a device that has stalled (a chunk out for `stalledMs` with none arriving). Two
+   * devices never yield to each other: one yields only to a device whose cost is unknown (which
+   * yields to nobody while its probe is out) or clearly lower.
    */
   #yields(from: string): boolean {
     const mine = this.#costs.get(from)
@@ -169,10 +172,15 @@ export class FetchPlan {
     const now = performance.now()
     for (const device of this.#lanes.keys()) {
       if (device === from) continue
+      const out = this.#outBy.get(device) ?? 0
+      if (out > 0 && now - (this.#progress.get(device) ?? now) >= this.#stalledMs) continue // stalled
       const other = this.#costs.get(device)
-      if (other === undefined || other.attestedShare < mine.attestedShare + CLEARLY_MORE || other.msPerBlock > SLOWER_AT_MOST * mine.msPerBlock) continue
-      const stalled = (this.#outBy.get(device) ?? 0) > 0 && now - (this.#progress.get(device) ?? now) >= this.#stalledMs
-      if (!stalled) return true
+      // Its probe is still out: it may be the cheaper one (unless none can be: this one attested all).
+      if (other === undefined) {
+        if (out > 0 && mine.attestedShare + CLEARLY_MORE <= 1) return true
+        continue
+      }
+      if (other.attestedShare >= mine.attestedShare + CLEARLY_MORE && other.msPerBlock <= SLOWER_AT_MOST * mine.msPerBlock) return true
     }
     return false
   }

@@ -619,8 +619,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const running = this.#plan
     if (running !== null && running.scope === scopeKey) {
       // Another sync is finding what is missing here: fetch its chunks from this device too (each
-      // chunk from whichever device's sync takes it first); the comparison below finds what is left.
-      if (!running.ended) before = await this.#fetchPlanned(net, peer, peerID, running, SHARED_PLAN_WAIT_MS)
+      // chunk from whichever device's sync takes it first, fetch-plan.ts), as long as any is left
+      // to take; the comparison below finds what is left.
+      before = await this.#fetchPlanned(net, peer, peerID, running, SHARED_PLAN_WAIT_MS)
       // Compared while its last chunks still arrive, this device would send the heads of what they
       // bring once more; compared after, it sends none.
       if (running.ended) await running.settled()

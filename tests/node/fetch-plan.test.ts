@@ -126,3 +126,29 @@ test('a device stops yielding to one that has stalled (a chunk out for long with
   assert.deepEqual((await bLane)?.want, cids(100, 100), 'then takes the next chunk itself')
   assert.ok(performance.now() - t0 >= 90, 'once A had its chunk out for the stall time')
 })
+
+test('a device whose cost is known waits for another device\'s probe, unless it attested everything itself', async () => {
+  const plan = new FetchPlan('s', 100, { probeCIDs: 10 })
+  for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), [])
+  plan.enter('B')
+  await plan.take('B')
+  plan.fetched('B', { received: 10, attested: 0, ms: 10 })
+  plan.enter('A') // A's sync joins; its probe goes out
+  assert.deepEqual((await plan.take('A'))?.want, cids(10, 10))
+  const bLane = plan.take('B')
+  assert.ok(await waiting(bLane), 'B waits: A may turn out cheaper')
+  plan.fetched('A', { received: 10, attested: 10, ms: 10 })
+  assert.ok(await waiting(bLane), 'and it did: B yields to it')
+  plan.leave('A')
+  assert.deepEqual((await bLane)?.want, cids(20, 80))
+
+  // A device that attested all it sent has nobody clearly cheaper to wait for.
+  const own = new FetchPlan('s', 100, { probeCIDs: 10 })
+  for (let i = 0; i < 300; i += 100) own.add(cids(i, 100), [])
+  own.enter('A')
+  await own.take('A')
+  own.fetched('A', { received: 10, attested: 10, ms: 10 })
+  own.enter('B')
+  assert.deepEqual((await own.take('B'))?.want, cids(10, 10), 'B\'s probe')
+  assert.deepEqual((await own.take('A'))?.want, cids(20, 80), 'A does not wait for it')
+})
