@@ -122,7 +122,10 @@ async function digest(): Promise<string> {
 type Args = Record<string, any>
 const commands: Record<string, (a: Args) => Promise<unknown> | unknown> = {
   async start(a) {
-    node = await TandemNode.start({ dataDir: a.dataDir, ...(a.p2p === false ? { p2p: false } : { listen: [LOOPBACK], mdns: false }) })
+    // BENCH_LOG=1: each device's log on stderr, with the time (ms) and its data directory's last characters.
+    const tag = String(a.dataDir).slice(-4)
+    const log = process.env.BENCH_LOG ? { log: (m: string) => console.error(`${Date.now() % 100_000} ${tag} ${m}`) } : {}
+    node = await TandemNode.start({ dataDir: a.dataDir, ...log, ...(a.p2p === false ? { p2p: false } : { listen: [LOOPBACK], mdns: false }) })
     node.db.on('change', onChange)
     return { deviceID: node.deviceID, addrs: node.addresses() }
   },
