@@ -215,8 +215,18 @@ export function peerError(msg: PeerErrorMessage, context: string, legacy: ErrorC
 export const bytes = z.instanceof(Uint8Array)
 /** A frame attestation (db/attest.ts), sent along with blocks. */
 export const attestation = bytes.refine((b) => b.length === ATTESTATION_BYTES, 'an attestation of 64 bytes')
-export const cidString = z.string().min(8).max(128).regex(/^b[a-z2-7]+$/, 'a CID string')
-export const docIDString = z.string().min(12).max(132).regex(/^bae-b[a-z2-7]+$/, 'a docID')
+const CID_PATTERN = /^b[a-z2-7]+$/
+const DOC_ID_PATTERN = /^bae-b[a-z2-7]+$/
+export const cidString = z.string().min(8).max(128).regex(CID_PATTERN, 'a CID string')
+export const docIDString = z.string().min(12).max(132).regex(DOC_ID_PATTERN, 'a docID')
+/** `cidString`'s check, for a fast reader that checks by hand what the general path checks by zod. */
+export function isCIDString(v: unknown): v is string {
+  return typeof v === 'string' && v.length >= 8 && v.length <= 128 && CID_PATTERN.test(v)
+}
+/** `docIDString`'s check, likewise. */
+export function isDocIDString(v: unknown): v is string {
+  return typeof v === 'string' && v.length >= 12 && v.length <= 132 && DOC_ID_PATTERN.test(v)
+}
 /**
  * IDs read off the wire, branded (shared/types.ts) once they passed their pattern: what a message
  * names past this point is typed as the ID it is, with no cast where it is used.

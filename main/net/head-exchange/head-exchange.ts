@@ -10,10 +10,11 @@ import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
 import { BUCKETS, BUCKET_BYTES, bucketDigest } from '../../db/digest.ts'
 import type { BlockCID, CollectionID, DocID } from '../../../shared/types.ts'
-import { blockCID, bytes, type Channel, collectionID, docID, peerError, peerErrorMessage } from '../wire.ts'
+import { bytes, type Channel, collectionID, peerError, peerErrorMessage } from '../wire.ts'
+import { HeadsFrame, readHeadsFrame } from './frames.ts'
 import type { Logger } from '../logger.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
-import { BUCKETS_PER_READ, FRAME_DOCS, MAX_COLLECTIONS, MAX_HEADS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
+import { BUCKETS_PER_READ, FRAME_DOCS, MAX_COLLECTIONS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Digests = z.object({
   v: z.literal(1),
@@ -29,11 +30,6 @@ const Buckets = z.union([
 const Want = z.object({
   want: z.array(z.object({ id: collectionID, buckets: z.array(z.number().int().min(0).max(BUCKETS - 1)).max(BUCKETS) })).max(MAX_COLLECTIONS),
 })
-const HeadsFrame = z.union([
-  z.object({ docs: z.array(z.object({ c: collectionID, d: docID, h: z.array(blockCID).min(1).max(MAX_HEADS) })).max(FRAME_DOCS) }),
-  z.object({ done: z.literal(true) }),
-  peerErrorMessage,
-])
 
 export interface RemoteHeads {
   /** Per shared collection that differs: the buckets that differ and the peer's heads in them. */
@@ -148,7 +144,7 @@ export class HeadExchange {
       if (answer.cols.length === 0) return result
       await ch.send({ want })
       for (;;) {
-        const frame = await ch.recv(HeadsFrame)
+        const frame = await ch.recv(HeadsFrame, readHeadsFrame)
         if ('error' in frame) throw peerError(frame, 'peer answered', 'INTERNAL')
         if ('done' in frame) break
         const heard = new Map<CollectionID, Array<{ docID: DocID; heads: BlockCID[] }>>()
