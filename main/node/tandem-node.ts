@@ -180,6 +180,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   /** Undoes what `links` attached (its stop). */
   readonly #unlink: Array<() => void> = []
   #groupPush: NodeJS.Timeout | null = null
+  /** Whether the pending group push asks the others to pull (see #pushGroupSoon). */
+  #groupPushPull = false
   #syncAllTimer: NodeJS.Timeout | null = null
   #stopped = false
   #paused = false
@@ -532,7 +534,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     }
     await this.group.remove(id)
     await this.group.rekey()
-    this.#pushGroupSoon()
+    this.#pushGroupSoon(true)
   }
 
   /**
@@ -552,14 +554,24 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     this.#syncAllTimer.unref()
   }
 
-  /** Sends the group state to every connected group device (soon: several changes go as one). */
-  #pushGroupSoon(): void {
+  /**
+   * Sends the group state to every connected group device (soon: several changes go as one).
+   * `pull`: they pull this device's data right after (a removal: the new secret renames the
+   * gossip topics, and what was published meanwhile may not have reached them). A new device
+   * alone changes no data: the others are not asked to pull (each of them pulling from each
+   * other was N × (N − 1) head exchanges for one new device).
+   */
+  #pushGroupSoon(pull: boolean): void {
     const net = this.#net
-    if (net === null || this.#groupPush !== null || this.#stopped) return
+    if (net === null || this.#stopped) return
+    this.#groupPushPull ||= pull
+    if (this.#groupPush !== null) return
     this.#groupPush = setTimeout(() => {
       this.#groupPush = null
+      const withPull = this.#groupPushPull
+      this.#groupPushPull = false
       for (const d of this.connectedDevices()) {
-        void net.groupSync.exchange(peerIdFromString(d)).catch((err: Error) => this.#log.info(`group sync with ${d} failed: ${err.message}`))
+        void net.groupSync.exchange(peerIdFromString(d), { pull: withPull }).catch((err: Error) => this.#log.info(`group sync with ${d} failed: ${err.message}`))
       }
     }, GROUP_PUSH_DELAY_MS)
     this.#groupPush.unref()
@@ -793,7 +805,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const onGroupChange = ({ deviceID, removed }: { deviceID: DeviceID; removed: boolean }): void => {
       // A relay of ours may have refused us a slot until we became one group.
       kickRelays(host)
-      this.#pushGroupSoon() // introduce new devices to the others, and spread removals
+      this.#pushGroupSoon(removed) // introduce new devices to the others, and spread removals
       if (removed) {
         redialer.cancel(deviceID)
         void host.peerStore.merge(peerIdFromString(deviceID), { tags: { [DEVICE_TAG]: undefined } }).catch(() => {}) // unknown to the store: nothing to untag
@@ -839,6 +851,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     if (this.#groupPush !== null) clearTimeout(this.#groupPush)
     if (this.#syncAllTimer !== null) clearTimeout(this.#syncAllTimer)
     this.#groupPush = null
+    this.#groupPushPull = false
     this.#syncAllTimer = null
     await Promise.allSettled([...this.#syncing.values()])
   }
@@ -859,8 +872,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     void net.host.peerStore.merge(peerIdFromString(peer), { tags: { [DEVICE_TAG]: { value: 100 } } })
       .catch((err: unknown) => this.#log.debug(`${peer} was not tagged: ${reason(err)}`))
     this.emit('peer:connect', peer)
-    // First agree on the group (devices, secret), then on the data.
-    net.groupSync.exchange(peerIdFromString(peer)).catch((err: Error) => this.#log.info(`group sync with ${peer} failed: ${err.message}`))
+    // First agree on the group (devices, secret), then on the data. Both devices pull on connect,
+    // so this exchange asks the other for no extra pull (which made it sync twice).
+    net.groupSync.exchange(peerIdFromString(peer), { pull: false }).catch((err: Error) => this.#log.info(`group sync with ${peer} failed: ${err.message}`))
       .then(() => this.syncWith(peer)).catch((err: Error) => {
       this.#log.info(`sync with ${peer} failed: ${err.message}`)
       this.emit('sync:error', { peer, error: err.message })

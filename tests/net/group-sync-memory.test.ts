@@ -4,10 +4,12 @@
  * (group, group-hostile-nodes, former-member) stay for the whole path.
  */
 import { test } from 'node:test'
+import { z } from 'zod'
 import assert from 'node:assert/strict'
 import { GroupSync } from '../../main/net/group-sync/group-sync.ts'
 import { MAX_INBOUND_STREAMS, PROTOCOL } from '../../main/net/group-sync/constants.ts'
 import { isTandemError } from '../../shared/errors.ts'
+import { Channel } from '../../main/net/wire.ts'
 import { MemoryNetwork, type MemoryHost } from '../helpers/memory-host.ts'
 import { MemoryGroup } from '../helpers/memory-group.ts'
 
@@ -107,4 +109,28 @@ test('after stop the protocol is no longer offered', async () => {
   assert.equal(b.host.handlers.has(PROTOCOL), false)
   await assert.rejects(a.sync.exchange(b.host.peerId), (err) => isTandemError(err, 'UNREACHABLE'))
   await assert.rejects(a.sync.tellRemoved(b.host.peerId), (err) => isTandemError(err, 'UNREACHABLE'))
+})
+
+test('the answering side is asked to pull only when the asker says so, or when the exchange brought a new secret', async () => {
+  const { a, b } = await setup()
+  await a.sync.exchange(b.host.peerId, { pull: false })
+  assert.deepEqual(b.exchanged, [], 'a connect or a new member: no pull asked')
+  await a.sync.exchange(b.host.peerId)
+  assert.deepEqual(b.exchanged, [a.host.peerId.toString()], 'a nudge asks one (the default)')
+  // A's secret is newer: B takes it, and pulls although A did not ask (what A published under the
+  // new secret's topics may not have reached B).
+  await a.group.setSecret(new Uint8Array(32).fill(9), 5)
+  await a.sync.exchange(b.host.peerId, { pull: false })
+  assert.equal(b.group.epoch, 5)
+  assert.deepEqual(b.exchanged, [a.host.peerId.toString(), a.host.peerId.toString()])
+})
+
+test('a device of an earlier version, whose state says nothing of pulling, is answered with a pull as before', async () => {
+  const { a, b } = await setup()
+  const ch = new Channel(await a.host.dialProtocol(b.host.peerId, PROTOCOL), { maxMessageBytes: 1 << 20 })
+  await ch.send({ t: 'state', ...a.group.state([]) })
+  await ch.recv(z.object({ t: z.literal('state') }))
+  await ch.close()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.deepEqual(b.exchanged, [a.host.peerId.toString()])
 })

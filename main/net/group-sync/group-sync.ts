@@ -25,6 +25,10 @@ const State = z.object({
   t: z.literal('state'), epoch: z.number().int().min(0), secret: bytes,
   by: z.string().max(128).optional(), sig: bytes.refine((b) => b.length === SECRET_SIG_BYTES, 'a 64-byte signature').optional(), // the secret's maker and its signature (SecretProof)
   devices: z.array(Device).max(MAX_DEVICES + 1),
+  // Whether the sender asks the receiver to pull its data now (a nudge: a change gossip could not
+  // deliver). Absent from devices of earlier versions, which meant yes; a receiver of an earlier
+  // version ignores it and pulls after every exchange, as it always did.
+  pull: z.boolean().optional(),
 })
 const Message = z.union([State, z.object({ t: z.literal('removed') }), peerErrorMessage])
 
@@ -47,7 +51,10 @@ export interface GroupSyncComponents {
 
 export interface GroupSyncInit {
   selfAddrs: () => string[]
-  /** A group device just told us its state: it may have news (a change gossip could not deliver). */
+  /**
+   * A group device just told us its state and asked us to pull (it may have news gossip could not
+   * deliver), or its state brought a new group secret (gossip under the old one may have been lost).
+   */
   onExchange?: (peer: string) => void
   log?: (msg: string) => void
 }
@@ -88,17 +95,25 @@ export class GroupSync {
     }
     if (msg.t !== 'state') throw new WireError('expected the group state')
     if (group.get(peer) === undefined) throw new WireError('no longer a device of this group')
+    const before = group.state([])
+    const secretBefore = Uint8Array.from(before.secret)
     await group.merge(msg as unknown as GroupState, peer) // merge checks every device ID itself
-    await ch.send({ t: 'state', ...group.state(this.#init.selfAddrs()) })
+    const after = group.state(this.#init.selfAddrs())
+    await ch.send({ t: 'state', ...after })
     await ch.close()
-    this.#init.onExchange?.(peer)
+    const rekeyed = after.epoch !== before.epoch || Buffer.compare(after.secret, secretBefore) !== 0
+    if (msg.pull !== false || rekeyed) this.#init.onExchange?.(peer)
   }
 
-  /** Exchanges group states with a group device; both merge. */
-  async exchange(peer: PeerId): Promise<void> {
+  /**
+   * Exchanges group states with a group device; both merge. `pull`: whether the other device is
+   * asked to pull this one's data right after (default yes). On connect both devices pull anyway,
+   * and a change of members alone changes no data: those exchanges ask no pull.
+   */
+  async exchange(peer: PeerId, options: { pull?: boolean } = {}): Promise<void> {
     const group = this.#group
     await this.#service.request(peer, async (ch) => {
-      await ch.send({ t: 'state', ...group.state(this.#init.selfAddrs()) })
+      await ch.send({ t: 'state', ...group.state(this.#init.selfAddrs()), pull: options.pull ?? true })
       const answer = await ch.recv(Message)
       if ('error' in answer) throw peerError(answer, 'peer answered', 'UNAUTHORIZED')
       if (answer.t !== 'state') throw new WireError('expected the group state')
