@@ -185,13 +185,20 @@ export class FetchPlan {
     return false
   }
 
-  /** A chunk taken by a lane of `from` has been fetched: what it cost (its blocks, those attested, the time in flight). */
-  fetched(from: string, cost?: { received: number; attested: number; ms: number }): void {
+  /**
+   * A chunk taken by a lane of `from` has been fetched: what it cost (the blocks asked for, those
+   * received, those of them attested, the time in flight). A device that sent none of what it was
+   * asked (it lacks them) counts as attesting none: nobody waits for it, and it yields to any
+   * device that attests.
+   */
+  fetched(from: string, cost?: { asked: number; received: number; attested: number; ms: number }): void {
     this.#out--
     this.#outBy.set(from, (this.#outBy.get(from) ?? 1) - 1)
     this.#progress.set(from, performance.now())
     if (cost !== undefined && cost.received > 0) {
       this.#costs.set(from, { attestedShare: cost.attested / cost.received, msPerBlock: cost.ms / cost.received })
+    } else if (cost !== undefined && cost.asked > 0) {
+      this.#costs.set(from, { attestedShare: 0, msPerBlock: Infinity }) // as slow as can be: it brings nothing
     }
     this.#wake()
   }

@@ -663,7 +663,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         if (this.#stopped) { plan.giveBack(peerID, chunk); return }
         try {
           const r = await net.dagSync.fetch(peer, chunk.want, chunk.have)
-          plan.fetched(peerID, r)
+          plan.fetched(peerID, { ...r, asked: chunk.want.length })
           got.received += r.received
           got.applied += r.applied
           got.rejected += r.rejected

@@ -69,12 +69,12 @@ test('each device first takes a probe; one whose blocks come unattested leaves t
   const probeA = await plan.take('A')
   assert.deepEqual(probeA?.want, cids(10, 10), 'the rest of the chunk stayed first in line')
   // B sent blocks it did not write (each checked here); A wrote all of its own.
-  plan.fetched('B', { received: 10, attested: 0, ms: 5 })
-  plan.fetched('A', { received: 10, attested: 10, ms: 6 })
+  plan.fetched('B', { asked: 10, received: 10, attested: 0, ms: 5 })
+  plan.fetched('A', { asked: 10, received: 10, attested: 10, ms: 6 })
   assert.deepEqual((await plan.take('A'))?.want, cids(20, 80), 'A now takes whole chunks')
   assert.deepEqual((await plan.take('A'))?.want, cids(100, 100))
   assert.ok(await waiting(bLane), 'B yields while A has a lane on the plan')
-  plan.fetched('A', { received: 80, attested: 80, ms: 20 })
+  plan.fetched('A', { asked: 80, received: 80, attested: 80, ms: 20 })
   // A's lanes end (its device gone): B takes what is left.
   plan.leave('A'); plan.leave('A')
   assert.deepEqual(await bLane, { want: cids(200, 100), have: ['h'] })
@@ -88,8 +88,8 @@ test('a device does not yield to one that attests more but answers much slower (
   plan.enter('A'); plan.enter('B')
   await plan.take('A')
   await plan.take('B')
-  plan.fetched('A', { received: 10, attested: 10, ms: 300 }) // 30 ms a block
-  plan.fetched('B', { received: 10, attested: 0, ms: 10 }) // 1 ms a block
+  plan.fetched('A', { asked: 10, received: 10, attested: 10, ms: 300 }) // 30 ms a block
+  plan.fetched('B', { asked: 10, received: 10, attested: 0, ms: 10 }) // 1 ms a block
   assert.deepEqual((await plan.take('B'))?.want, cids(20, 80), 'B keeps taking')
   assert.deepEqual((await plan.take('A'))?.want, cids(100, 100), 'and so does A')
   // Neither yields to the other when they cost the same.
@@ -97,8 +97,8 @@ test('a device does not yield to one that attests more but answers much slower (
   for (let i = 0; i < 300; i += 100) even.add(cids(i, 100), [])
   even.enter('A'); even.enter('B')
   await even.take('A'); await even.take('B')
-  even.fetched('A', { received: 10, attested: 10, ms: 10 })
-  even.fetched('B', { received: 10, attested: 10, ms: 10 })
+  even.fetched('A', { asked: 10, received: 10, attested: 10, ms: 10 })
+  even.fetched('B', { asked: 10, received: 10, attested: 10, ms: 10 })
   assert.ok((await even.take('A')) !== null && (await even.take('B')) !== null)
 })
 
@@ -108,7 +108,7 @@ test('a device alone on a plan keeps both lanes busy from the start', async () =
   plan.enter('A'); plan.enter('A')
   assert.deepEqual((await plan.take('A'))?.want, cids(0, 10))
   assert.deepEqual((await plan.take('A'))?.want, cids(10, 10), 'the second lane does not wait for the first probe')
-  plan.fetched('A', { received: 10, attested: 0, ms: 10 })
+  plan.fetched('A', { asked: 10, received: 10, attested: 0, ms: 10 })
   assert.deepEqual((await plan.take('A'))?.want, cids(20, 80), 'then whole chunks')
 })
 
@@ -117,8 +117,8 @@ test('a device stops yielding to one that has stalled (a chunk out for long with
   for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), [])
   plan.enter('A'); plan.enter('B')
   await plan.take('A'); await plan.take('B')
-  plan.fetched('A', { received: 10, attested: 10, ms: 10 })
-  plan.fetched('B', { received: 10, attested: 0, ms: 10 })
+  plan.fetched('A', { asked: 10, received: 10, attested: 10, ms: 10 })
+  plan.fetched('B', { asked: 10, received: 10, attested: 0, ms: 10 })
   assert.deepEqual((await plan.take('A'))?.want, cids(20, 80), 'A takes a chunk, and nothing more arrives from it')
   const t0 = performance.now()
   const bLane = plan.take('B')
@@ -132,12 +132,12 @@ test('a device whose cost is known waits for another device\'s probe, unless it 
   for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), [])
   plan.enter('B')
   await plan.take('B')
-  plan.fetched('B', { received: 10, attested: 0, ms: 10 })
+  plan.fetched('B', { asked: 10, received: 10, attested: 0, ms: 10 })
   plan.enter('A') // A's sync joins; its probe goes out
   assert.deepEqual((await plan.take('A'))?.want, cids(10, 10))
   const bLane = plan.take('B')
   assert.ok(await waiting(bLane), 'B waits: A may turn out cheaper')
-  plan.fetched('A', { received: 10, attested: 10, ms: 10 })
+  plan.fetched('A', { asked: 10, received: 10, attested: 10, ms: 10 })
   assert.ok(await waiting(bLane), 'and it did: B yields to it')
   plan.leave('A')
   assert.deepEqual((await bLane)?.want, cids(20, 80))
@@ -147,8 +147,26 @@ test('a device whose cost is known waits for another device\'s probe, unless it 
   for (let i = 0; i < 300; i += 100) own.add(cids(i, 100), [])
   own.enter('A')
   await own.take('A')
-  own.fetched('A', { received: 10, attested: 10, ms: 10 })
+  own.fetched('A', { asked: 10, received: 10, attested: 10, ms: 10 })
   own.enter('B')
   assert.deepEqual((await own.take('B'))?.want, cids(10, 10), 'B\'s probe')
   assert.deepEqual((await own.take('A'))?.want, cids(20, 80), 'A does not wait for it')
+})
+
+test('a device that sent nothing of its probe (it lacks those blocks) is not waited for, and yields to the author', async () => {
+  const plan = new FetchPlan('s', 100, { probeCIDs: 10 })
+  for (let i = 0; i < 300; i += 100) plan.add(cids(i, 100), [])
+  plan.enter('A'); plan.enter('B')
+  await plan.take('A')
+  plan.fetched('A', { asked: 10, received: 10, attested: 10, ms: 10 })
+  await plan.take('B')
+  plan.fetched('B', { asked: 10, received: 0, attested: 0, ms: 2 })
+  const bLane = plan.take('B')
+  assert.ok(await waiting(bLane), 'B yields to A')
+  plan.enter('C') // C's probe goes out
+  assert.deepEqual((await plan.take('C'))?.want, cids(20, 10))
+  assert.deepEqual((await plan.take('A'))?.want, cids(30, 70), 'A (attested all) waits for nobody\'s probe')
+  plan.leave('A')
+  plan.fetched('C', { asked: 10, received: 0, attested: 0, ms: 2 })
+  assert.deepEqual((await bLane)?.want, cids(100, 100), 'with A gone, B takes again')
 })
