@@ -20,6 +20,8 @@ export interface FetchChunk {
   want: string[]
   /** Heads held here of the same documents, where the sender's walk stops. */
   have: string[]
+  /** Devices that were asked for these and said they lack them: not asked again. */
+  lackedBy?: ReadonlySet<string>
 }
 
 interface DeviceCost {
@@ -104,16 +106,21 @@ export class FetchPlan {
     let yielding = false
     for (;;) {
       if (!this.#yields(from)) {
-        let chunk = this.#ready.shift()
-        if (chunk === undefined && this.#partial.want.length > 0) {
+        let chunk: FetchChunk | undefined
+        const at = this.#ready.findIndex((c) => c.lackedBy?.has(from) !== true)
+        if (at >= 0) chunk = this.#ready.splice(at, 1)[0]
+        else if (this.#partial.want.length > 0) {
           chunk = this.#partial
           this.#partial = { want: [], have: [] }
         }
         if (chunk !== undefined) {
           if (!this.#costs.has(from) && chunk.want.length > this.#probeCIDs) {
             // A probe: the rest stays first in line (the same heads held here stop both walks).
-            this.#ready.unshift({ want: chunk.want.slice(this.#probeCIDs), have: chunk.have })
-            chunk = { want: chunk.want.slice(0, this.#probeCIDs), have: chunk.have }
+            const rest: FetchChunk = { want: chunk.want.slice(this.#probeCIDs), have: chunk.have }
+            const probe: FetchChunk = { want: chunk.want.slice(0, this.#probeCIDs), have: chunk.have }
+            if (chunk.lackedBy !== undefined) { rest.lackedBy = chunk.lackedBy; probe.lackedBy = chunk.lackedBy }
+            this.#ready.splice(at >= 0 ? at : 0, 0, rest)
+            chunk = probe
           }
           this.#out++
           const out = this.#outBy.get(from) ?? 0
@@ -122,10 +129,11 @@ export class FetchPlan {
           this.#wake() // the plan may have run out: lanes that yield learn it
           return chunk
         }
-      } else if (this.#ready.length > 0 || this.#partial.want.length > 0) {
+      } else if (this.#takeable(from)) {
         yielding = true
       }
-      if (this.#ended && this.#ready.length === 0 && this.#partial.want.length === 0) return null
+      // Over: nothing left that this device has not said it lacks.
+      if (this.#ended && !this.#takeable(from)) return null
       let timer: NodeJS.Timeout | undefined
       let stall: NodeJS.Timeout | undefined
       const came = await new Promise<boolean>((resolve) => {
@@ -201,6 +209,24 @@ export class FetchPlan {
       this.#costs.set(from, { attestedShare: 0, msPerBlock: Infinity }) // as slow as can be: it brings nothing
     }
     this.#wake()
+  }
+
+  /**
+   * Blocks of a chunk taken by `from` that it said it lacks: first in line again, for any other
+   * device (the heads held here, `have`, as with the chunk). Fetched by nobody, they are left to the
+   * next sync with a device that has them.
+   */
+  lacking(from: string, chunk: FetchChunk, missing: readonly string[]): void {
+    if (missing.length === 0) return
+    const lackedBy = new Set(chunk.lackedBy ?? [])
+    lackedBy.add(from)
+    this.#ready.unshift({ want: [...missing], have: chunk.have, lackedBy })
+    this.#wake()
+  }
+
+  /** Whether a chunk is left that `from` may take. */
+  #takeable(from: string): boolean {
+    return this.#partial.want.length > 0 || this.#ready.some((c) => c.lackedBy?.has(from) !== true)
   }
 
   /** A chunk whose fetch from `from` failed (its device gone): for another sync to take. */

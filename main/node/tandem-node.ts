@@ -663,6 +663,8 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         if (this.#stopped) { plan.giveBack(peerID, chunk); return }
         try {
           const r = await net.dagSync.fetch(peer, chunk.want, chunk.have)
+          // What this device lacks goes back to the plan, for another device that may have it.
+          plan.lacking(peerID, chunk, r.missing)
           plan.fetched(peerID, { ...r, asked: chunk.want.length })
           got.received += r.received
           got.applied += r.applied

@@ -58,3 +58,53 @@ test('a fresh device takes what two holders hold from the one that wrote it, aft
   const docs = await c.db.listDocuments('Notes', { limit: N })
   assert.deepEqual(docs.docs.map((d) => d.fields.n as number).sort((x, y) => x - y), Array.from({ length: N }, (_, i) => i))
 })
+
+test('blocks one holder lacks are fetched, in the same catch-up, from another that has them', async (t) => {
+  const opts = { antiEntropyMs: 0 }
+  const dir = await tempDir(t)
+  const first = await startNode(t, { ...opts, dataDir: dir })
+  await first.db.addCollections(NOTES)
+  await first.db.createDocuments('Notes', Array.from({ length: N }, (_, i) => ({ title: `note ${i}`, n: i })))
+  await first.stop() // restarted: no gossip of the new blocks left to offer (as above)
+  const a = await startNode(t, { ...opts, dataDir: dir })
+  const b = await startNode(t, opts)
+  await b.db.addCollections(NOTES)
+  await formGroup([a, b])
+  await eventually(async () => (await b.db.listDocuments('Notes')).total === N, `all ${N} documents on B`, 30_000)
+  await eventually(() => !a.syncing && !b.syncing, 'A and B done syncing')
+
+  // B answers as a device that lacks every other block would (its heads still name them all).
+  const heads = (await b.db.listDocuments('Notes', { limit: N })).docs.flatMap((d) => d.heads)
+  const lacks = new Set<string>(heads.filter((_, i) => i % 2 === 0))
+  const readB = b.db.getBlocks.bind(b.db)
+  let lacked = 0
+  let answeredB = (): void => {}
+  const bAnswered = new Promise<void>((resolve) => { answeredB = resolve })
+  b.db.getBlocks = async (cids) => {
+    const got = await readB(cids)
+    const out = got.map((bytes, i) => { if (lacks.has(cids[i]!)) { lacked++; return undefined } return bytes })
+    answeredB()
+    return out
+  }
+  // A answers only once B has: B's first request (with blocks it lacks) is over before A's.
+  const readA = a.db.getBlocks.bind(a.db)
+  a.db.getBlocks = async (cids) => { await bAnswered; return readA(cids) }
+  t.after(() => answeredB())
+
+  const c = await startNode(t, opts)
+  await c.db.addCollections(NOTES)
+  await c.group.setSecret(a.group.secret.bytes)
+  for (const [x, y] of [[a, c], [b, c], [c, a], [c, b]] as const) {
+    await x.group.add({ deviceID: y.deviceID, name: `node-${y.deviceID.slice(-4)}`, addrs: y.addresses() })
+  }
+  // When C's first sync ends (its plan settled), everything is here: a later sync, which might
+  // have fetched what B lacked, is not what brought it.
+  const atFirstSync = new Promise<number>((resolve) => {
+    c.once('sync', () => { void c.db.listDocuments('Notes', { limit: 0 }).then((r) => resolve(r.total)) })
+  })
+  assert.equal(await atFirstSync, N, 'every document, by the end of the first sync')
+  await eventually(async () => (await c.db.listDocuments('Notes')).total === N, `all ${N} documents on C`, 15_000)
+  assert.ok(lacked > 0, `B was asked for blocks it lacks (${lacked})`)
+  const docs = await c.db.listDocuments('Notes', { limit: N })
+  assert.deepEqual(docs.docs.map((d) => d.fields.n as number).sort((x, y) => x - y), Array.from({ length: N }, (_, i) => i))
+})
