@@ -238,12 +238,15 @@ export class FetchPlan {
   }
 
   /**
-   * Once the plan is over and no chunk is being fetched: what it found missing is here (or was
-   * given back and left). A sync that helped compares only then, not while the last chunks still
-   * arrive (it would find them missing, and have their heads sent again).
+   * Once the plan is over, no chunk is being fetched, and none is left that a device with a lane
+   * here may take (blocks one device lacked, given back for another): what it found missing is
+   * here (or was given back and left). A sync that helped compares only then, not while the last
+   * chunks still arrive (it would find them missing, and have their heads sent again).
    */
   async settled(): Promise<void> {
-    while (!(this.#ended && this.#out === 0)) await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
+    while (!(this.#ended && this.#out === 0 && ![...this.#lanes.keys()].some((d) => this.#takeable(d)))) {
+      await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
+    }
   }
 
   #wake(): void {

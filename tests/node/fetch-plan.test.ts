@@ -191,3 +191,30 @@ test('what a device said it lacks goes back for another device, never to it agai
   assert.equal(await plan.take('B'), null, 'c7: lacked by both, left for a later sync')
   assert.deepEqual((await plan.take('C'))?.want, ['c7'], 'a third device may still take it')
 })
+
+test('a plan is not settled while a device with a lane on it may still take what another lacked', async () => {
+  const plan = new FetchPlan('s', 10)
+  plan.add(cids(0, 10), [])
+  plan.end()
+  plan.enter('A'); plan.enter('B')
+  const chunk = await plan.take('B')
+  let settled = false
+  const done = plan.settled().then(() => { settled = true })
+  plan.lacking('B', chunk!, ['c1', 'c2'])
+  plan.fetched('B')
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(settled, false, 'A may still take c1 and c2')
+  assert.deepEqual((await plan.take('A'))?.want, ['c1', 'c2'])
+  plan.fetched('A')
+  await done
+  assert.equal(settled, true)
+  // Lacked by every device with a lane: left, and the plan settles.
+  const left = new FetchPlan('s', 10)
+  left.add(cids(0, 10), [])
+  left.end()
+  left.enter('B')
+  const c = await left.take('B')
+  left.lacking('B', c!, ['c3'])
+  left.fetched('B')
+  await left.settled()
+})
