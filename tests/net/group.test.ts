@@ -61,7 +61,8 @@ test('topics stay O(collections + hot documents): a whole collection follows no 
 test('DAG sync says which blocks the peer does not have', async (t) => {
   const [a, b] = [await startNode(t), await startNode(t)]
   await formGroup([a, b])
-  await eventually(() => a.connectedDevices().includes(b.deviceID), 'connected')
+  // B opens the streams: wait until B counts the connection too (A may see it a moment earlier).
+  await eventually(() => a.connectedDevices().includes(b.deviceID) && b.connectedDevices().includes(a.deviceID), 'connected, both ways')
   const unknown = 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa'
   const r = await b.dagSync!.fetch(a.host!.peerId, [unknown])
   assert.deepEqual(r.missing, [unknown])
@@ -72,7 +73,8 @@ test('junk pushed on the replication protocol is refused and nothing is written'
   const [a, b] = [await startNode(t), await startNode(t)]
   for (const n of [a, b]) await n.db.addCollections(NOTES)
   await formGroup([a, b])
-  await eventually(() => a.connectedDevices().includes(b.deviceID), 'connected')
+  // B opens the streams: wait until B counts the connection too (A may see it a moment earlier).
+  await eventually(() => a.connectedDevices().includes(b.deviceID) && b.connectedDevices().includes(a.deviceID), 'connected, both ways')
   const frames = [
     dagCbor.encode({ v: 1, schemas: [], blocks: [new Uint8Array([1, 2, 3])] }),
     dagCbor.encode({ v: 1, schemas: [{ id: 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa', sdl: 'type X { y: Int }', partial: false }], blocks: [] }),
