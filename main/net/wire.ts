@@ -215,17 +215,20 @@ export function peerError(msg: PeerErrorMessage, context: string, legacy: ErrorC
 export const bytes = z.instanceof(Uint8Array)
 /** A frame attestation (db/attest.ts), sent along with blocks. */
 export const attestation = bytes.refine((b) => b.length === ATTESTATION_BYTES, 'an attestation of 64 bytes')
-const CID_PATTERN = /^b[a-z2-7]+$/
-const DOC_ID_PATTERN = /^bae-b[a-z2-7]+$/
-export const cidString = z.string().min(8).max(128).regex(CID_PATTERN, 'a CID string')
-export const docIDString = z.string().min(12).max(132).regex(DOC_ID_PATTERN, 'a docID')
+const CID = { min: 8, max: 128, pattern: /^b[a-z2-7]+$/ }
+const DOC_ID = { min: 12, max: 132, pattern: /^bae-b[a-z2-7]+$/ }
+export const cidString = z.string().min(CID.min).max(CID.max).regex(CID.pattern, 'a CID string')
+export const docIDString = z.string().min(DOC_ID.min).max(DOC_ID.max).regex(DOC_ID.pattern, 'a docID')
 /** `cidString`'s check, for a fast reader that checks by hand what the general path checks by zod. */
 export function isCIDString(v: unknown): v is string {
-  return typeof v === 'string' && v.length >= 8 && v.length <= 128 && CID_PATTERN.test(v)
+  return fits(v, CID)
 }
 /** `docIDString`'s check, likewise. */
 export function isDocIDString(v: unknown): v is string {
-  return typeof v === 'string' && v.length >= 12 && v.length <= 132 && DOC_ID_PATTERN.test(v)
+  return fits(v, DOC_ID)
+}
+function fits(v: unknown, id: { min: number; max: number; pattern: RegExp }): v is string {
+  return typeof v === 'string' && v.length >= id.min && v.length <= id.max && id.pattern.test(v)
 }
 /**
  * IDs read off the wire, branded (shared/types.ts) once they passed their pattern: what a message

@@ -47,14 +47,12 @@ export class FetchPlan {
   readonly #ready: FetchChunk[] = []
   #partial: FetchChunk = { want: [], have: [] }
   #ended = false
-  /** Chunks taken and not yet fetched (or given back). */
-  #out = 0
   #waiters: Array<() => void> = []
   /** Blocks planned so far (the sync's report). */
   planned = 0
   /** Lanes taking chunks of this plan, by the device they fetch from. */
   readonly #lanes = new Map<string, number>()
-  /** Chunks taken and not yet fetched, by device. */
+  /** Chunks taken and not yet fetched (or given back), by device. */
   readonly #outBy = new Map<string, number>()
   /** What each device's last fetch cost, once one is over. */
   readonly #costs = new Map<string, DeviceCost>()
@@ -116,13 +114,9 @@ export class FetchPlan {
         if (chunk !== undefined) {
           if (!this.#costs.has(from) && chunk.want.length > this.#probeCIDs) {
             // A probe: the rest stays first in line (the same heads held here stop both walks).
-            const rest: FetchChunk = { want: chunk.want.slice(this.#probeCIDs), have: chunk.have }
-            const probe: FetchChunk = { want: chunk.want.slice(0, this.#probeCIDs), have: chunk.have }
-            if (chunk.lackedBy !== undefined) { rest.lackedBy = chunk.lackedBy; probe.lackedBy = chunk.lackedBy }
-            this.#ready.splice(at >= 0 ? at : 0, 0, rest)
-            chunk = probe
+            this.#ready.splice(at >= 0 ? at : 0, 0, { ...chunk, want: chunk.want.slice(this.#probeCIDs) })
+            chunk = { ...chunk, want: chunk.want.slice(0, this.#probeCIDs) }
           }
-          this.#out++
           const out = this.#outBy.get(from) ?? 0
           if (out === 0) this.#progress.set(from, performance.now())
           this.#outBy.set(from, out + 1)
@@ -200,8 +194,7 @@ export class FetchPlan {
    * device that attests.
    */
   fetched(from: string, cost?: { asked: number; received: number; attested: number; ms: number }): void {
-    this.#out--
-    this.#outBy.set(from, (this.#outBy.get(from) ?? 1) - 1)
+    this.#release(from)
     this.#progress.set(from, performance.now())
     if (cost !== undefined && cost.received > 0) {
       this.#costs.set(from, { attestedShare: cost.attested / cost.received, msPerBlock: cost.ms / cost.received })
@@ -231,8 +224,7 @@ export class FetchPlan {
 
   /** A chunk whose fetch from `from` failed (its device gone): for another sync to take. */
   giveBack(from: string, chunk: FetchChunk): void {
-    this.#out--
-    this.#outBy.set(from, (this.#outBy.get(from) ?? 1) - 1)
+    this.#release(from)
     this.#ready.unshift(chunk)
     this.#wake()
   }
@@ -244,9 +236,20 @@ export class FetchPlan {
    * chunks still arrive (it would find them missing, and have their heads sent again).
    */
   async settled(): Promise<void> {
-    while (!(this.#ended && this.#out === 0 && ![...this.#lanes.keys()].some((d) => this.#takeable(d)))) {
+    while (!(this.#ended && this.#noneOut() && ![...this.#lanes.keys()].some((d) => this.#takeable(d)))) {
       await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
     }
+  }
+
+  /** A chunk `from` took is no longer out. */
+  #release(from: string): void {
+    const n = (this.#outBy.get(from) ?? 1) - 1
+    if (n > 0) this.#outBy.set(from, n)
+    else this.#outBy.delete(from)
+  }
+
+  #noneOut(): boolean {
+    return this.#outBy.size === 0
   }
 
   #wake(): void {

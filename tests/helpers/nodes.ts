@@ -23,6 +23,17 @@ export async function formGroup(nodes: TandemNode[]): Promise<void> {
   }
 }
 
+/** Adds `node` to the group the others already form (the others are not re-added to each other). */
+export async function joinGroup(node: TandemNode, members: TandemNode[]): Promise<void> {
+  await node.group.setSecret(members[0]!.group.secret.bytes)
+  for (const m of members) {
+    await m.group.add({ deviceID: node.deviceID, name: `node-${node.deviceID.slice(-4)}`, addrs: node.addresses() })
+  }
+  for (const m of members) {
+    await node.group.add({ deviceID: m.deviceID, name: `node-${m.deviceID.slice(-4)}`, addrs: m.addresses() })
+  }
+}
+
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 15_000): Promise<T> {
   const end = Date.now() + ms
   let last: unknown

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
 import { FETCH_PROBE_CIDS } from '../../main/net/dag-sync/constants.ts'
-import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
+import { eventually, formGroup, joinGroup, startNode } from '../helpers/nodes.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 const NOTES = 'type Notes { title: String! n: Int }'
@@ -93,10 +93,7 @@ test('blocks one holder lacks are fetched, in the same catch-up, from another th
 
   const c = await startNode(t, opts)
   await c.db.addCollections(NOTES)
-  await c.group.setSecret(a.group.secret.bytes)
-  for (const [x, y] of [[a, c], [b, c], [c, a], [c, b]] as const) {
-    await x.group.add({ deviceID: y.deviceID, name: `node-${y.deviceID.slice(-4)}`, addrs: y.addresses() })
-  }
+  await joinGroup(c, [a, b])
   // When C's first sync ends (its plan settled), everything is here: a later sync, which might
   // have fetched what B lacked, is not what brought it.
   const atFirstSync = new Promise<number>((resolve) => {

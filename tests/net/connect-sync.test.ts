@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { TandemNode } from '../../main/node/tandem-node.ts'
-import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
+import { eventually, formGroup, joinGroup, startNode } from '../helpers/nodes.ts'
 
 /** The devices each node synced with, from now on. */
 function syncs(node: TandemNode): string[] {
@@ -34,11 +34,8 @@ test('on connect each device pulls from the other once; a third device joining m
   const c = await startNode(t, opts)
   await c.db.addCollections('type Notes { title: String }')
   const byC = syncs(c)
-  // As formGroup does, for C alone (re-adding A and B to each other would count as news).
-  await c.group.setSecret(a.group.secret.bytes)
-  for (const [x, y] of [[a, c], [b, c], [c, a], [c, b]] as const) {
-    await x.group.add({ deviceID: y.deviceID, name: `node-${y.deviceID.slice(-4)}`, addrs: y.addresses() })
-  }
+  // C alone joins (re-adding A and B to each other would count as news).
+  await joinGroup(c, [a, b])
   await eventually(async () => (await c.db.listDocuments('Notes')).total === 1, 'the note on C')
   await eventually(() => c.connectedDevices().length === 2 && !a.syncing && !b.syncing && !c.syncing, 'all three connected, settled')
   await settle(1500)
