@@ -1,7 +1,7 @@
 /**
  * W6: a group of up to five devices on loopback, each device in its own process (bench/group-device.ts).
  *
- *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup] [--json]
+ *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup,pinned] [--json]
  *
  * Per run, for each group size d in --devices (default 2,3,4,5; the order alternates between runs):
  *   edit     d fresh devices share 100 documents; device 1 makes E edits one at a time (E = 1000,
@@ -11,6 +11,12 @@
  *            and their data directories copied for every run) and are connected; a fresh device that
  *            defines Books joins them; timed from forming the group to its change event for the N-th
  *            document. docs/s.
+ *   pinned   (only when asked for) the catch-up again, with the fresh device's process bound to one
+ *            core and every holder's to the other (Linux `taskset`; needs 2 cores): the fresh device's
+ *            CPU its own, as on its own machine, the holders sharing the other core. On this machine
+ *            five processes contend for the two cores the fresh device's checks and commits wait on;
+ *            this separates that contention from the protocol's own cost, in the same run. Reported
+ *            beside the goal, not as it.
  *   limit    with each edit group size, the same stack's gossip alone: d processes each run Tandem's
  *            libp2p host (its gossipsub settings, its key) with no database, all connected, one
  *            topic; device 1 publishes E messages of 600 bytes one at a time, each timed to its
@@ -22,7 +28,7 @@
  *   - catch-up from four holders at least as fast as from one (faster if it fetches from several).
  * Every device listens on 127.0.0.1 (port 0) only, without mDNS. See bench/README.md, "W6".
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, platform, arch, release, tmpdir, totalmem, loadavg } from 'node:os'
@@ -42,7 +48,11 @@ const DEVICE_SCRIPT = fileURLToPath(new URL('./group-device.ts', import.meta.url
 
 // ---- options ----
 
-const PHASES = ['edit', 'catchup'] as const
+const PHASES = ['edit', 'catchup', 'pinned'] as const
+const DEFAULT_PHASES: readonly Phase[] = ['edit', 'catchup']
+/** The pinned catch-up: the fresh device on core 0, every holder on core 1. */
+const FRESH_CORE = 0
+const HOLDERS_CORE = 1
 type Phase = typeof PHASES[number]
 
 const USAGE = `usage: node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only LIST] [--profile DIR] [--json]
@@ -51,8 +61,9 @@ const USAGE = `usage: node bench/group.ts [--quick] [--runs R] [--n N] [--edits 
   --n N           documents the holders hold for the catch-up (default 100000)
   --edits E       timed edits per group size (default 1000)
   --devices LIST  group sizes, comma-separated, each 2 to 5 (default 2,3,4,5); the goals need 2 and 5
-  --only LIST     phases, of ${PHASES.join(',')}
-  --profile DIR   CPU profiles of the timed parts (editor and last receiver; fresh device and holder 1) in DIR
+  --only LIST     phases, of ${PHASES.join(',')} (default edit,catchup; pinned: the catch-up again with the fresh device
+                  on one core and the holders on the other, Linux taskset)
+  --profile DIR   CPU profiles of the timed parts (editor and last receiver; fresh device and every holder) in DIR
   --json          print one JSON line (the results) instead of the table, and write no file (bench/compare.ts)`
 
 export interface Options { quick: boolean; runs: number; n: number; edits: number; devices: number[]; only: Set<Phase>; json: boolean; profile?: string }
@@ -85,12 +96,22 @@ export function parseOptions(argv: string[]): Options | { error: string } | { he
   const devices = (values.devices ?? '2,3,4,5').split(',').map((x) => x.trim()).filter((x) => x !== '').map(Number)
   if (devices.length === 0 || devices.some((d) => !Number.isSafeInteger(d) || d < 2 || d > 5)) return { error: `--devices takes group sizes from 2 to 5, comma-separated, not "${values.devices}"` }
   const only = new Set<Phase>()
-  for (const p of (values.only ?? PHASES.join(',')).split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '')) {
+  for (const p of (values.only ?? DEFAULT_PHASES.join(',')).split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '')) {
     if (!(PHASES as readonly string[]).includes(p)) return { error: `--only takes phases among ${PHASES.join(', ')}, not "${p}"` }
     only.add(p as Phase)
   }
   if (only.size === 0) return { error: '--only names no phase' }
+  if (only.has('pinned') && (cpus().length < 2 || !hasTaskset())) return { error: 'the pinned phase needs Linux taskset and at least 2 cores' }
   return { quick, runs: runs as number, n: n as number, edits: edits as number, devices: [...new Set(devices)].sort((a, b) => a - b), only, json: values.json === true, ...(values.profile !== undefined ? { profile: values.profile } : {}) }
+}
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
 }
 
 // ---- measurement helpers ----
@@ -152,6 +173,11 @@ class Device {
       child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name}: its process exited (${code}) before it was ready`)) })
     })
     return device
+  }
+
+  /** Binds this device's process (every thread it has and will have) to one core. */
+  pin(cpu: number): void {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(this.#child.pid)], { stdio: 'ignore' })
   }
 
   call<T>(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<T> {
@@ -408,9 +434,11 @@ export interface CatchupSample {
   holderUse: Use[]
   /** Holders that sent at least a tenth of the documents' block bytes: how many it fetched from. */
   served: number
+  /** The fresh device on one core, the holders on the other (the pinned phase). */
+  pinned: boolean
 }
 
-async function catchupRun(h: Holders, k: number, log: (s: string) => void, profile?: { dir: string; run: number }): Promise<CatchupSample> {
+async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: string) => void, profile?: { dir: string; run: number }): Promise<CatchupSample> {
   const group: Device[] = []
   const made: string[] = []
   try {
@@ -420,11 +448,13 @@ async function catchupRun(h: Holders, k: number, log: (s: string) => void, profi
       made.push(dir)
       await cp(h.dirs[i]!, dir, { recursive: true })
       const dev = await Device.spawn(`holder ${i + 1}`)
+      if (pinned) dev.pin(HOLDERS_CORE)
       group.push(dev)
       holders.push(dev)
       await dev.start(dir)
     }
     const fresh = await Device.spawn('fresh device')
+    if (pinned) fresh.pin(FRESH_CORE)
     group.push(fresh)
     const freshDirPath = await freshDir()
     made.push(freshDirPath)
@@ -440,8 +470,8 @@ async function catchupRun(h: Holders, k: number, log: (s: string) => void, profi
     await fresh.call('setSecret', { secret: await holders[0]!.call<string>('secret') })
     await fresh.call('countDocs', { n: h.n })
     const limitMs = 60_000 + h.n * 5 // aborts below ~200 docs/s
-    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders`
-    const { before, after, t0, done } = await profiled(profile?.dir, [[fresh, `${tag}-fresh`], [holders[0]!, `${tag}-holder1`]], async () => {
+    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders${pinned ? '-pinned' : ''}`
+    const { before, after, t0, done } = await profiled(profile?.dir, [[fresh, `${tag}-fresh`], ...holders.map((d, i): [Device, string] => [d, `${tag}-holder${i + 1}`])], async () => {
       const before = await counters(group, true)
       // Timed from forming the group (the fresh device learns the holders, they learn it) to its N-th document.
       const t0 = now()
@@ -461,9 +491,9 @@ async function catchupRun(h: Holders, k: number, log: (s: string) => void, profi
     const holderUse = us.slice(0, k)
     const sample = {
       holders: k, n: h.n, seconds, docsPerSec: h.n / seconds, firstDocMs, tenths, fresh: us[k]!, holderUse,
-      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length,
+      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length, pinned,
     }
-    log(`  from ${k} holder${k === 1 ? '' : 's'}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
+    log(`  ${pinned ? 'pinned, ' : ''}from ${k} holder${k === 1 ? '' : 's'}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
     return sample
   } finally {
     await stopAll(group)
@@ -481,7 +511,8 @@ export interface Result {
   options: Omit<Options, 'only' | 'json'> & { only: Phase[] }
   holders: Omit<Holders, 'dirs'> | null
   samples: { edit: Array<EditSample & { run: number }>; limit: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
-  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[] }
+  /** `catchup`: the goal's (every process anywhere on the machine); `pinned`: the fresh device and the holders each on one core. */
+  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[] }
   goals: {
     p99: {
       maxFactor: number; ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null; pass: boolean | null
@@ -492,6 +523,8 @@ export interface Result {
       minRatio: number; ratio: number | null; ratios: number[]; fromOne: number | null; fromFour: number | null; pass: boolean | null; servedByFour: number | null; faster: boolean | null
       /** Bytes the fresh device received from four holders ÷ from one. */
       bytesRatio: number | null
+      /** The same ratio with the fresh device on one core and the holders on the other (the pinned phase). */
+      pinned: { ratio: number | null; ratios: number[]; fromOne: number | null; fromFour: number | null }
     }
   }
   loadavg: { before: number[]; after: number[] }
@@ -537,7 +570,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const samples: Result['samples'] = { edit: [], limit: [], catchup: [] }
   let holders: Holders | null = null
   const holderCounts = o.devices.map((d) => d - 1)
-  if (o.only.has('catchup')) {
+  if (o.only.has('catchup') || o.only.has('pinned')) {
     log(`group: four holders of ${fmt(o.n)} documents (untimed, once)…`)
     holders = await buildHolders(o.n, log)
     log(`  spread to holders 2–4 in ${fmt(holders.spreadSeconds, 1)} s`)
@@ -554,14 +587,22 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     }
     if (holders !== null) {
       log(`group run ${r + 1}/${o.runs}: a fresh device catches up on ${fmt(o.n)} documents…`)
-      for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, log, o.profile === undefined ? undefined : { dir: o.profile, run: r }), run: r })
+      const prof = o.profile === undefined ? undefined : { dir: o.profile, run: r }
+      if (o.only.has('catchup')) for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, false, log, prof), run: r })
+      if (o.only.has('pinned')) {
+        log(`  …and with the fresh device on core ${FRESH_CORE}, the holders on core ${HOLDERS_CORE}:`)
+        for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, true, log, prof), run: r })
+      }
     }
   }
   for (const dir of holders?.dirs ?? []) await removeDir(dir)
 
   const editMedians = o.devices.flatMap((d) => { const xs = samples.edit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const limitMedians = o.devices.flatMap((d) => { const xs = samples.limit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
-  const catchupMedians = holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k); return xs.length === 0 ? [] : [catchupMedian(xs)] })
+  const catchupMediansOf = (pinned: boolean): ReturnType<typeof catchupMedian>[] =>
+    holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k && s.pinned === pinned); return xs.length === 0 ? [] : [catchupMedian(xs)] })
+  const catchupMedians = catchupMediansOf(false)
+  const pinnedMedians = catchupMediansOf(true)
   // Ratios within each run (the two figures measured minutes apart), then their median.
   const within = <S extends { run: number }>(xs: S[], a: (s: S) => boolean, b: (s: S) => boolean, f: (x: S, y: S) => number): number[] => {
     const out: number[] = []
@@ -574,7 +615,10 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   }
   const p99Ratios = within(samples.edit, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
   const limitRatios = within(samples.limit, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
-  const catchupRatios = within(samples.catchup, (s) => s.holders === 4, (s) => s.holders === 1, (four, one) => four.docsPerSec / one.docsPerSec)
+  const catchupRatiosOf = (pinned: boolean): number[] =>
+    within(samples.catchup, (s) => s.pinned === pinned && s.holders === 4, (s) => s.pinned === pinned && s.holders === 1, (four, one) => four.docsPerSec / one.docsPerSec)
+  const catchupRatios = catchupRatiosOf(false)
+  const pinnedRatios = catchupRatiosOf(true)
   const p99Ratio = p99Ratios.length === 0 ? null : median(p99Ratios)
   const catchupRatio = catchupRatios.length === 0 ? null : median(catchupRatios)
   const four = catchupMedians.find((m) => m.holders === 4)
@@ -588,7 +632,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     options: { quick: o.quick, runs: o.runs, n: o.n, edits: o.edits, devices: o.devices, only: [...o.only] },
     holders: holders === null ? null : (({ dirs: _d, ...rest }) => rest)(holders),
     samples,
-    medians: { edit: editMedians, limit: limitMedians, catchup: catchupMedians },
+    medians: { edit: editMedians, limit: limitMedians, catchup: catchupMedians, pinned: pinnedMedians },
     goals: {
       p99: {
         maxFactor: GOAL_P99_FACTOR, ratio: p99Ratio, ratios: p99Ratios,
@@ -605,6 +649,10 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
         pass: catchupRatio === null ? null : catchupRatio >= GOAL_CATCHUP_RATIO,
         servedByFour: four?.served ?? null, faster: catchupRatio === null ? null : catchupRatio > 1,
         bytesRatio: four === undefined || one === undefined ? null : four.freshBytesIn / one.freshBytesIn,
+        pinned: {
+          ratio: pinnedRatios.length === 0 ? null : median(pinnedRatios), ratios: pinnedRatios,
+          fromOne: pinnedMedians.find((m) => m.holders === 1)?.docsPerSec ?? null, fromFour: pinnedMedians.find((m) => m.holders === 4)?.docsPerSec ?? null,
+        },
       },
     },
     loadavg: { before: load0, after: loadavg() },
@@ -642,17 +690,20 @@ export function report(res: Result): string {
     }
     lines.push(table(rows))
   }
-  if (m.catchup.length > 0 && res.holders !== null) {
+  const catchupTable = (title: string, ms: ReturnType<typeof catchupMedian>[]): void => {
     const h = res.holders
-    lines.push('', `A fresh device catches up on ${fmt(h.n)} documents (${mbytes(h.blockBytes)} of blocks) that its connected holders hold:`, '')
+    if (ms.length === 0 || h === null) return
+    lines.push('', title.replace('{n}', fmt(h.n)).replace('{bytes}', mbytes(h.blockBytes)), '')
     const rows = [['devices', 'holders', 'time', 'first doc', 'docs/s', 'fresh device receives (÷ block bytes)', 'each holder sends: mean (min–max)', 'holders that served', 'per device (in+out)', 'CPU: fresh device / holders (sum)']]
-    for (const c of m.catchup) {
+    for (const c of ms) {
       rows.push([String(c.devices), String(c.holders), `${fmt(c.seconds, 2)} s`, `${fmt(c.firstDocMs / 1000, 2)} s`, fmt(c.docsPerSec), `${mbytes(c.freshBytesIn)} (${(c.freshBytesIn / h.blockBytes).toFixed(2)}×)`,
         `${mbytes(c.holderBytesOutMean)} (${mbytes(c.holderBytesOutMin)}–${mbytes(c.holderBytesOutMax)})`, `${fmt(c.served)} of ${c.holders}`, mbytes(c.bytesPerDevice),
         `${fmt(c.freshCpuMs / 1000, 1)} s / ${fmt(c.holdersCpuMs / 1000, 1)} s`])
     }
     lines.push(table(rows))
   }
+  catchupTable('A fresh device catches up on {n} documents ({bytes} of blocks) that its connected holders hold:', m.catchup)
+  catchupTable(`The same, pinned: the fresh device's process on core ${FRESH_CORE}, every holder's on core ${HOLDERS_CORE} (each side's CPU as on its own machine):`, m.pinned ?? [])
   const g = res.goals
   lines.push('', 'Goals (issue 20, goal 5), ratios within each run, then the median:')
   lines.push(g.p99.ratio === null
@@ -663,6 +714,10 @@ export function report(res: Result): string {
     ? '  catch-up from four holders ≥ from one: not judged (needs --devices with 2 and 5 and the catchup phase)'
     : `  catch-up from four holders ≥ from one: ${fmt(g.catchup.fromFour!)} vs ${fmt(g.catchup.fromOne!)} docs/s, ${g.catchup.ratio.toFixed(2)}× (runs: ${g.catchup.ratios.map((x) => x.toFixed(2)).join(', ')}): ${verdict(g.catchup.pass)}` +
       `; ${g.catchup.faster ? 'faster' : 'not faster'}; ${fmt(g.catchup.servedByFour ?? 0)} of 4 holders served it, and it received ${g.catchup.bytesRatio?.toFixed(2) ?? '-'}× the bytes it did from one`)
+  const pin = g.catchup.pinned
+  if (pin !== undefined && pin.ratio !== null) {
+    lines.push(`  the same with the fresh device and the holders each on one core: ${fmt(pin.fromFour!)} vs ${fmt(pin.fromOne!)} docs/s, ${pin.ratio.toFixed(2)}× (runs: ${pin.ratios.map((x) => x.toFixed(2)).join(', ')}) (beside the goal, not it)`)
+  }
   lines.push('', 'Bytes: what each device\'s TCP sockets carried (Noise + Yamux frames of every protocol), 1 kB = 10^3 B, 1 MB = 10^6 B. CPU: each device process\'s own (user + system).')
   lines.push(`All devices share this machine's ${machine.cpus} cores: "all ÷ cores" is the least wall time per edit the devices' CPU work allows here if it all ran in parallel;`)
   lines.push('a p50 near it means the machine, not the protocol\'s waits, sets the latency at that size. "served": a holder that sent at least a tenth of the block bytes.')
