@@ -703,7 +703,7 @@ export function report(res: Result): string {
     lines.push(table(rows))
   }
   catchupTable('A fresh device catches up on {n} documents ({bytes} of blocks) that its connected holders hold:', m.catchup)
-  catchupTable(`The same, pinned: the fresh device's process on core ${FRESH_CORE}, every holder's on core ${HOLDERS_CORE} (each side's CPU as on its own machine):`, m.pinned ?? [])
+  catchupTable(`The same, pinned: the fresh device's process on core ${FRESH_CORE}, every holder's on core ${HOLDERS_CORE} (each side's CPU as on its own machine):`, m.pinned)
   const g = res.goals
   lines.push('', 'Goals (issue 20, goal 5), ratios within each run, then the median:')
   lines.push(g.p99.ratio === null
@@ -715,7 +715,7 @@ export function report(res: Result): string {
     : `  catch-up from four holders ≥ from one: ${fmt(g.catchup.fromFour!)} vs ${fmt(g.catchup.fromOne!)} docs/s, ${g.catchup.ratio.toFixed(2)}× (runs: ${g.catchup.ratios.map((x) => x.toFixed(2)).join(', ')}): ${verdict(g.catchup.pass)}` +
       `; ${g.catchup.faster ? 'faster' : 'not faster'}; ${fmt(g.catchup.servedByFour ?? 0)} of 4 holders served it, and it received ${g.catchup.bytesRatio?.toFixed(2) ?? '-'}× the bytes it did from one`)
   const pin = g.catchup.pinned
-  if (pin !== undefined && pin.ratio !== null) {
+  if (pin.ratio !== null) {
     lines.push(`  the same with the fresh device and the holders each on one core: ${fmt(pin.fromFour!)} vs ${fmt(pin.fromOne!)} docs/s, ${pin.ratio.toFixed(2)}× (runs: ${pin.ratios.map((x) => x.toFixed(2)).join(', ')}) (beside the goal, not it)`)
   }
   lines.push('', 'Bytes: what each device\'s TCP sockets carried (Noise + Yamux frames of every protocol), 1 kB = 10^3 B, 1 MB = 10^6 B. CPU: each device process\'s own (user + system).')

@@ -236,7 +236,7 @@ export class FetchPlan {
    * chunks still arrive (it would find them missing, and have their heads sent again).
    */
   async settled(): Promise<void> {
-    while (!(this.#ended && this.#noneOut() && ![...this.#lanes.keys()].some((d) => this.#takeable(d)))) {
+    while (!(this.#ended && this.#outBy.size === 0 && ![...this.#lanes.keys()].some((d) => this.#takeable(d)))) {
       await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
     }
   }
@@ -246,10 +246,6 @@ export class FetchPlan {
     const n = (this.#outBy.get(from) ?? 1) - 1
     if (n > 0) this.#outBy.set(from, n)
     else this.#outBy.delete(from)
-  }
-
-  #noneOut(): boolean {
-    return this.#outBy.size === 0
   }
 
   #wake(): void {

@@ -12,13 +12,16 @@ export async function startNode(t: T, options: Partial<TandemNodeOptions> = {}):
   return node
 }
 
+/** How `n` is known to the other devices of a test group. */
+const member = (n: TandemNode): { deviceID: string; name: string; addrs: string[] } => ({ deviceID: n.deviceID, name: `node-${n.deviceID.slice(-4)}`, addrs: n.addresses() })
+
 /** Makes the nodes one group: the same secret, each knows the others and their addresses. */
 export async function formGroup(nodes: TandemNode[]): Promise<void> {
   const secret = nodes[0]!.group.secret.bytes
   for (const n of nodes.slice(1)) await n.group.setSecret(secret)
   for (const a of nodes) {
     for (const b of nodes) {
-      if (a !== b) await a.group.add({ deviceID: b.deviceID, name: `node-${b.deviceID.slice(-4)}`, addrs: b.addresses() })
+      if (a !== b) await a.group.add(member(b))
     }
   }
 }
@@ -26,12 +29,8 @@ export async function formGroup(nodes: TandemNode[]): Promise<void> {
 /** Adds `node` to the group the others already form (the others are not re-added to each other). */
 export async function joinGroup(node: TandemNode, members: TandemNode[]): Promise<void> {
   await node.group.setSecret(members[0]!.group.secret.bytes)
-  for (const m of members) {
-    await m.group.add({ deviceID: node.deviceID, name: `node-${node.deviceID.slice(-4)}`, addrs: node.addresses() })
-  }
-  for (const m of members) {
-    await node.group.add({ deviceID: m.deviceID, name: `node-${m.deviceID.slice(-4)}`, addrs: m.addresses() })
-  }
+  for (const m of members) await m.group.add(member(node))
+  for (const m of members) await node.group.add(member(m))
 }
 
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 15_000): Promise<T> {
