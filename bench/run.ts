@@ -9,7 +9,10 @@
  *   replay  classic-level `batch()` of Tandem's own keys and values (what a bulk run leaves in its
  *           store), in as many batches, with Tandem's store options: the most Tandem's storage
  *           format allows, with no CPU work at all (information: where the bulk time goes)
- * Only the writes are timed: documents, keys and batches are built before the clock starts, and the
+ *   floor   the block floor (bench/block-floor.ts): one content-addressed dag-cbor block and one
+ *           pointer a document, built then written in calls of 1000 — the least any store of
+ *           such blocks does; also built alone and written alone, for its bound on every core
+ * Only the writes are timed (and the floor's building): documents, keys and batches are built before the clock starts, and the
  * database is opened before and closed after. Each timed part writes into a fresh directory under
  * os.tmpdir(), removed afterwards. See bench/README.md.
  *
@@ -29,6 +32,7 @@ import { spawnSync } from 'node:child_process'
 import { ClassicLevel } from 'classic-level'
 import { Database } from '../main/db/database.ts'
 import { WRITE_BUFFER_BYTES as STORE_WRITE_BUFFER } from '../main/db/store.ts'
+import { checkFloorOps, floorBuild, floorBulk, floorBytes, floorOps, floorWrite, type Op } from './block-floor.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table, type Doc } from './common.ts'
 
 const BATCH = 1000
@@ -96,6 +100,8 @@ interface Data {
   docBatches: Doc[][]
   /** Raw bulk input: the same JSON under random keys, cut into batches. */
   rawBatches: Array<Array<{ type: 'put'; key: string; value: string }>>
+  /** The same random keys, cut as `docBatches`: the block floor's document IDs. */
+  idBatches: string[][]
 }
 
 function makeData(n: number): Data {
@@ -104,11 +110,13 @@ function makeData(n: number): Data {
   const keys = Array.from({ length: n }, randomKey)
   const docBatches: Doc[][] = []
   const rawBatches: Data['rawBatches'] = []
+  const idBatches: string[][] = []
   for (let i = 0; i < n; i += BATCH) {
     docBatches.push(docs.slice(i, i + BATCH))
+    idBatches.push(keys.slice(i, i + BATCH))
     rawBatches.push(json.slice(i, i + BATCH).map((value, j) => ({ type: 'put' as const, key: keys[i + j]!, value })))
   }
-  return { docs, json, bytes: json.reduce((s, j) => s + Buffer.byteLength(j), 0), keys, docBatches, rawBatches }
+  return { docs, json, bytes: json.reduce((s, j) => s + Buffer.byteLength(j), 0), keys, docBatches, rawBatches, idBatches }
 }
 
 // ---- measurement ----
@@ -179,17 +187,19 @@ async function countKeys<K, V>(db: ClassicLevel<K, V>): Promise<number> {
   return n
 }
 
-/** Times `batch()` of each batch into a fresh LevelDB (opened with `options`), then checks every key is stored; `count`: what one key stands for. */
-async function timedBatches<K, V>(what: string, options: ConstructorParameters<typeof ClassicLevel<K, V>>[1], batches: Array<Array<{ type: 'put'; key: K; value: V }>>, count: number, bytes: number): Promise<Sample> {
+/**
+ * Times `work` on a fresh LevelDB (opened with `options`), then checks that it stored `keys` keys;
+ * `count`: what the sample counts (documents or puts).
+ */
+async function timedStore<K, V>(what: string, options: ConstructorParameters<typeof ClassicLevel<K, V>>[1], keys: number, count: number, bytes: number, work: (db: ClassicLevel<K, V>) => Promise<void>): Promise<Sample> {
   const dir = await freshDir()
   try {
     const db = new ClassicLevel<K, V>(join(dir, 'db'), options)
     await db.open()
     gc()
     const t0 = performance.now()
-    for (const batch of batches) await db.batch(batch)
+    await work(db)
     const seconds = (performance.now() - t0) / 1000
-    const keys = batches.reduce((s, b) => s + b.length, 0)
     const stored = await countKeys(db)
     await db.close()
     if (stored !== keys) throw new Error(`${what}: ${stored} keys stored, ${keys} written`)
@@ -197,6 +207,12 @@ async function timedBatches<K, V>(what: string, options: ConstructorParameters<t
   } finally {
     await removeDir(dir)
   }
+}
+
+/** Times `batch()` of each batch into a fresh LevelDB (opened with `options`), then checks every key is stored; `count`: what one key stands for. */
+async function timedBatches<K, V>(what: string, options: ConstructorParameters<typeof ClassicLevel<K, V>>[1], batches: Array<Array<{ type: 'put'; key: K; value: V }>>, count: number, bytes: number): Promise<Sample> {
+  const keys = batches.reduce((s, b) => s + b.length, 0)
+  return timedStore<K, V>(what, options, keys, count, bytes, async (db) => { for (const batch of batches) await db.batch(batch) })
 }
 
 /** Raw bulk: classic-level batch() of 1000 puts of the same JSON. */
@@ -257,9 +273,31 @@ async function tandemWrites(batches: Doc[][]): Promise<Array<Array<{ type: 'put'
   }
 }
 
+const STORE_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: STORE_WRITE_BUFFER } as const
+
+/** The block floor (bench/block-floor.ts), each call's blocks built and then written, as Tandem bulk is timed. */
+async function floorBulkSample(d: Data): Promise<Sample> {
+  return timedStore<Uint8Array, Uint8Array>('block floor', STORE_OPTIONS, 2 * d.docs.length, d.docs.length, d.bytes, (db) => floorBulk(db, d.docBatches, d.idBatches))
+}
+
+/** The block floor's building alone (no LevelDB). */
+function floorBuildSample(d: Data): Sample {
+  gc()
+  const t0 = performance.now()
+  const pairs = floorBuild(d.docBatches, d.idBatches)
+  const seconds = (performance.now() - t0) / 1000
+  if (pairs !== 2 * d.docs.length) throw new Error(`block floor: ${pairs} pairs built for ${d.docs.length} documents`)
+  return sample(seconds, d.docs.length, d.bytes)
+}
+
+/** The block floor's writing alone: its pairs, built before, written by batch(). */
+async function floorWriteSample(built: Op[][], d: Data): Promise<Sample> {
+  return timedStore<Uint8Array, Uint8Array>('block floor, writes alone', STORE_OPTIONS, 2 * d.docs.length, d.docs.length, d.bytes, (db) => floorWrite(db, built))
+}
+
 /** Replay: classic-level batch() of Tandem's own writes, with the options Tandem's store opens LevelDB with. */
 async function replayBulk(batches: Array<Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>>, docs: number, bytes: number): Promise<Sample> {
-  return timedBatches<Uint8Array, Uint8Array>('replay', { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: STORE_WRITE_BUFFER }, batches, docs, bytes)
+  return timedBatches<Uint8Array, Uint8Array>('replay', STORE_OPTIONS, batches, docs, bytes)
 }
 
 function medianOf(samples: Sample[]): { seconds: number; perSec: number; mbPerSec: number } {
@@ -287,6 +325,8 @@ log('warming up (untimed)…')
 const warm = makeData(Math.min(n, 2 * BATCH))
 await tandemBulk(warm.docBatches, warm.bytes)
 await rawBulk(warm.rawBatches, warm.bytes)
+await checkFloorOps(warm.docs[0]!, warm.keys[0]!)
+await floorBulkSample(warm)
 await tandemSingle(warm.docs.slice(0, 200), 0)
 await rawSingle(warm.keys.slice(0, 200), warm.json.slice(0, 200), 0)
 
@@ -294,7 +334,11 @@ log('recording the keys and values Tandem writes (untimed)…')
 const replayBatches = await tandemWrites(data.docBatches)
 const replayBytes = replayBatches.flat().reduce((s, op) => s + op.key.length + op.value.length, 0)
 
-const samples = { tandemBulk: [] as Sample[], rawBulk: [] as Sample[], replayBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[] }
+const samples = {
+  tandemBulk: [] as Sample[], rawBulk: [] as Sample[], replayBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[],
+  floorBulk: [] as Sample[], floorBuild: [] as Sample[], floorWrite: [] as Sample[],
+}
+let floorPairBytes = 0
 for (let r = 0; r < runs; r++) {
   // Alternate which side goes first, so neither always runs on a warmer (or more fragmented) disk.
   const tandemFirst = r % 2 === 0
@@ -308,6 +352,14 @@ for (let r = 0; r < runs; r++) {
   }
   log(`run ${r + 1}/${runs}: replay of Tandem's writes…`)
   samples.replayBulk.push(await replayBulk(replayBatches, n, data.bytes))
+  log(`run ${r + 1}/${runs}: the block floor (built and written; built alone; written alone)…`)
+  samples.floorBulk.push(await floorBulkSample(data))
+  samples.floorBuild.push(floorBuildSample(data))
+  {
+    const pairs = data.docBatches.map((b, i) => floorOps(b, data.idBatches[i]!)) // untimed
+    floorPairBytes = floorBytes(pairs)
+    samples.floorWrite.push(await floorWriteSample(pairs, data))
+  }
   log(`run ${r + 1}/${runs}: single (${fmt(singleN)} docs)…`)
   if (tandemFirst) {
     samples.tandemSingle.push(await tandemSingle(singleDocs, singleBytes))
@@ -324,7 +376,13 @@ const medians = {
   replayBulk: medianOf(samples.replayBulk),
   tandemSingle: medianOf(samples.tandemSingle),
   rawSingle: medianOf(samples.rawSingle),
+  floorBulk: medianOf(samples.floorBulk),
+  floorBuild: medianOf(samples.floorBuild),
+  floorWrite: medianOf(samples.floorWrite),
 }
+const cpu = cpus()
+/** The block floor's bound with its building spread perfectly over every core: build ÷ cores + write, per document. */
+const floorSpread = n / (medians.floorBuild.seconds / cpu.length + medians.floorWrite.seconds)
 const ratios = {
   bulk: medians.tandemBulk.perSec / medians.rawBulk.perSec,
   single: medians.tandemSingle.perSec / medians.rawSingle.perSec,
@@ -332,11 +390,16 @@ const ratios = {
   replay: medians.replayBulk.perSec / medians.rawBulk.perSec,
   /** Tandem ÷ its own bytes written raw: the share of the format's limit the CPU work leaves. */
   tandemOfReplay: medians.tandemBulk.perSec / medians.replayBulk.perSec,
+  /** The least a content-addressed block per document costs, built and written on one thread, ÷ raw. */
+  floor: medians.floorBulk.perSec / medians.rawBulk.perSec,
+  /** The same with its building spread over every core (a bound, not a run), ÷ raw. */
+  floorSpread: floorSpread / medians.rawBulk.perSec,
+  tandemOfFloor: medians.tandemBulk.perSec / medians.floorBulk.perSec,
 }
 const bulkPass = ratios.bulk >= GOAL_BULK
 const bytesPerDoc = { disk: stored.disk / n, logical: stored.logical / n }
 const bytesPass = bytesPerDoc.disk <= GOAL_BYTES_PER_DOC
-const cpu = cpus()
+const usPerDoc = (m: { seconds: number }): string => `${(m.seconds / n * 1e6).toFixed(1)} µs`
 
 const rows = [
   ['workload', 'Tandem', 'raw classic-level', 'ratio', 'goal', 'result'],
@@ -355,6 +418,22 @@ const rows = [
     ratios.replay.toFixed(3),
     '-',
     'limit',
+  ],
+  [
+    `block floor: one dag-cbor block and one pointer a document (${fmt(floorPairBytes / n)} B), built then written, one thread`,
+    `${fmt(medians.floorBulk.perSec)} docs/s (Tandem: ${ratios.tandemOfFloor.toFixed(2)} of it)`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.floor.toFixed(3),
+    '-',
+    'limit',
+  ],
+  [
+    `the floor's building spread over ${cpu.length} cores: build ${usPerDoc(medians.floorBuild)} ÷ ${cpu.length} + write ${usPerDoc(medians.floorWrite)} a document`,
+    `${fmt(floorSpread)} docs/s`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.floorSpread.toFixed(3),
+    '-',
+    'bound',
   ],
   [
     `single create, awaited one by one (${fmt(singleN)} docs)`,
@@ -376,6 +455,10 @@ console.log('')
 console.log('ratio = Tandem docs/s ÷ raw puts/s. MB/s counts document JSON bytes (1 MB = 10^6 B).')
 console.log(`replay = the bytes a bulk run leaves in Tandem's store (blocks, records, digests; ${fmt(replayBytes / n)} B a document), written by`)
 console.log('classic-level batch() with no other work: its ratio is the most Tandem could reach with its storage format.')
+console.log('block floor = the least any store of content-addressed dag-cbor blocks does for a document (bench/block-floor.ts): one block')
+console.log('{ d: docID, f: fields } encoded, hashed and stored under its CID, and the ID pointing to it; nothing else. Each call of')
+console.log(`${fmt(BATCH)} is built, then written (one atomic batch(), acknowledged before the next call starts), as Tandem bulk is timed;`)
+console.log("'spread' is its bound if the building ran on every core at once with no cost to share the work (the writes as measured).")
 console.log(`stored bytes per document: ${fmt(bytesPerDoc.disk)} B on disk after a full compaction (goal <= ${GOAL_BYTES_PER_DOC} B at 100k: ` +
   `${n < 100_000 ? `not measured at ${fmt(n)}` : bytesPass ? 'pass' : 'MISS'}), ${fmt(bytesPerDoc.logical)} B of keys and values before compression`)
 
@@ -393,6 +476,7 @@ const result = {
   batchSize: BATCH,
   docBytes: { total: data.bytes, mean: data.bytes / n, min: Math.min(...sizes), max: Math.max(...sizes), singleTotal: singleBytes },
   replay: { keys: replayBatches.flat().length, bytes: replayBytes, batches: replayBatches.length, writeBufferSize: STORE_WRITE_BUFFER },
+  floor: { what: 'one dag-cbor block { d, f } under its 36-byte CID and a docID → CID pointer a document; built then written per call of 1000 (floorBulk), built alone (floorBuild), written alone (floorWrite)', bytes: floorPairBytes, spreadPerSec: floorSpread, cores: cpu.length },
   units: { perSec: 'documents (Tandem) or puts (raw) per second', mbPerSec: 'document JSON bytes / 1e6 per second', seconds: 'wall time of the writes alone' },
   samples,
   medians,
