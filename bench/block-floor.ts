@@ -4,7 +4,7 @@
  * dag-cbor") does for a new document, with Tandem's own fastest parts:
  *
  * - one block per document, `{ d: docID, f: fields }`, encoded by Tandem's encoder (main/db/cbor.ts);
- * - its sha2-256 (main/db/cid.ts) and CIDv1 bytes, the block stored under them (36-byte key);
+ * - its CIDv1 (sha2-256, main/db/cid.ts), the block stored under the CID's 36 bytes;
  * - a pointer from the document ID to the CID, so that the document can be found.
  *
  * No collection, author, parents, signature or proof in the block; no records, heads, digests or
@@ -23,12 +23,8 @@ import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import { sha256 as multiSha256 } from 'multiformats/hashes/sha2'
 import { encodeCbor } from '../main/db/cbor.ts'
-import { sha256 } from '../main/db/cid.ts'
+import { cidOf } from '../main/db/cid.ts'
 import type { Doc } from './common.ts'
-
-/** CIDv1, dag-cbor (0x71), sha2-256 (0x12) of 32 bytes. */
-const CID_PREFIX = Uint8Array.of(0x01, 0x71, 0x12, 0x20)
-const POINTER = 0x64 // 'd'
 
 export type Op = { type: 'put'; key: Uint8Array; value: Uint8Array }
 
@@ -38,13 +34,8 @@ export function floorOps(docs: readonly Doc[], ids: readonly string[]): Op[] {
   for (let i = 0; i < docs.length; i++) {
     const id = ids[i]!
     const block = encodeCbor({ d: id, f: docs[i] })
-    const cid = new Uint8Array(36)
-    cid.set(CID_PREFIX, 0)
-    cid.set(sha256(block), 4)
-    const key = new Uint8Array(1 + id.length)
-    key[0] = POINTER
-    for (let j = 0; j < id.length; j++) key[j + 1] = id.charCodeAt(j)
-    ops.push({ type: 'put', key: cid, value: block }, { type: 'put', key, value: cid })
+    const cid = cidOf(block).bytes
+    ops.push({ type: 'put', key: cid, value: block }, { type: 'put', key: Buffer.from(`d${id}`, 'latin1'), value: cid })
   }
   return ops
 }
@@ -58,7 +49,7 @@ export async function checkFloorOps(doc: Doc, id: string): Promise<void> {
   deepStrictEqual([Buffer.from(pointer!.key).toString('latin1'), pointer!.value], [`d${id}`, cid.bytes], 'block floor: the ID points to the CID')
 }
 
-export type Store = ClassicLevel<Uint8Array, Uint8Array>
+type Store = ClassicLevel<Uint8Array, Uint8Array>
 
 /** Builds and writes each call's pairs, one call after another (the timed floor). */
 export async function floorBulk(db: Store, batches: readonly Doc[][], ids: readonly string[][]): Promise<void> {
