@@ -51,3 +51,11 @@ export function bucketDigest(buckets: Uint8Array, bucket: number): Uint8Array {
 export function collectionDigest(buckets: Uint8Array): Uint8Array {
   return sha256(buckets)
 }
+
+let emptyDigest: Uint8Array | undefined
+
+/** True for the digest of a collection that holds no document (every bucket empty). */
+export function isEmptyCollectionDigest(digest: Uint8Array): boolean {
+  emptyDigest ??= collectionDigest(EMPTY)
+  return Buffer.compare(digest, emptyDigest) === 0
+}

@@ -176,6 +176,15 @@ export class HeldDeletes {
     if (applied.length === 0) return changes
     // Nothing held: a local commit changes nothing here (and a bulk create skips the per-document work).
     if (origin === 'local' && this.#byDoc.size === 0) return changes
+    const opts = this.#options
+    if (origin === 'remote' && this.#byDoc.size === 0 && applied.every((a) => a.before === undefined)) {
+      // Nothing held, and each block the first of a document new here (a new device catching up,
+      // a restore): each document is only noted as just arrived, without the per-document maps below.
+      if (opts === null) return changes
+      this.#prune(now, opts.windowMs)
+      for (const a of applied) this.#arrive(`${a.collection}!${a.docID}`, now)
+      return changes
+    }
     const perDoc = new Map<string, { first: Applied; last: Applied }>()
     const authors = new Map<string, DeviceID>()
     for (const a of applied) {
@@ -185,7 +194,6 @@ export class HeldDeletes {
       else seen.last = a
       authors.set(a.cid, a.author)
     }
-    const opts = this.#options
     if (opts !== null) this.#prune(now, opts.windowMs)
     const candidates = new Map<string, { author: DeviceID; collection: CollectionID; docs: Array<{ key: string; docID: DocID; cid: string }> }>()
     for (const [key, { first, last }] of perDoc) {
@@ -195,8 +203,7 @@ export class HeldDeletes {
       }
       if (origin !== 'remote' || opts === null) continue
       if (first.before === undefined) {
-        if (this.#arrived.size >= MAX_ARRIVED) this.#arrived.delete(this.#arrived.keys().next().value!)
-        this.#arrived.set(key, now)
+        this.#arrive(key, now)
         continue
       }
       if (first.before.deleted || !last.after.deleted) continue
@@ -289,6 +296,12 @@ export class HeldDeletes {
       for (const h of changes.puts.values()) if (h.batch === id) left++
       if (left === 0) changes.droppedBatches.add(id)
     }
+  }
+
+  /** Notes a document whose first block arrived from another device just now (it does not count toward a hold for a while). */
+  #arrive(key: string, now: number): void {
+    if (this.#arrived.size >= MAX_ARRIVED) this.#arrived.delete(this.#arrived.keys().next().value!)
+    this.#arrived.set(key, now)
   }
 
   #prune(now: number, windowMs: number): void {

@@ -145,6 +145,7 @@ export class VersionSet {
   readonly collection: CollectionID
   readonly name: string
   readonly #versions = new Map<string, SchemaVersion>()
+  readonly #schemas = new Map<string, CollectionSchema>()
   readonly #depth = new Map<string, number>()
   readonly #ancestors = new Map<string, Set<string>>()
   readonly #changes = new Map<string, Map<string, State>>()
@@ -230,8 +231,15 @@ export class VersionSet {
 
   /** The schema of one version (what a block written under it is checked against). */
   schemaOf(id: string): CollectionSchema | undefined {
-    const v = this.#versions.get(id)
-    return v === undefined ? undefined : { name: v.name, fields: v.fields }
+    let s = this.#schemas.get(id)
+    if (s === undefined) {
+      const v = this.#versions.get(id)
+      if (v === undefined) return undefined
+      // One object per version (versions never change): validation keeps its field index per schema
+      // object, and a new one per block rebuilt it for every block received.
+      this.#schemas.set(id, s = { name: v.name, fields: v.fields })
+    }
+    return s
   }
 
   /** What a version changed, in words (`added rating: Int`, `removed pages`, …). */

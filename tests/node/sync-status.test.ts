@@ -89,3 +89,31 @@ test('a device that holds none of a collection differs by every live document of
   assert.equal(notes.state, 'differs')
   assert.equal(notes.differingDocs, 2999, 'the live documents B lacks')
 })
+
+test('a device that held none of a collection when it compared counts every document there, as compared', async (t) => {
+  const [a, b] = [await startNode(t, { antiEntropyMs: 60_000 }), await startNode(t, { antiEntropyMs: 60_000 })]
+  await a.db.addCollections(SDL)
+  await b.db.addCollections(SDL)
+  const synced = Promise.all([once(a, 'sync'), once(b, 'sync')])
+  await formGroup([a, b])
+  await synced
+  await eventually(() => a.connectedDevices().includes(b.deviceID) && !a.syncing && !b.syncing, 'connected, settled')
+  a.gossip!.dropOutgoing = true
+  const ids = await a.db.createDocuments('Notes', Array.from({ length: 300 }, (_, i) => ({ title: `n${i}` })))
+  await a.db.deleteDocument('Notes', ids[0]!)
+  const notesID = (await b.db.getCollection('Notes')).id
+  // B compares while it holds none of Notes; a third of the documents arrive before the status is
+  // recorded (as they do while a new device catches up: fetching starts on the first heads).
+  const before = await b.db.collectionDigests()
+  const remote = await b.heads!.compare(a.host!.peerId, [notesID])
+  const third = remote.differing.get(notesID)!.docs.filter((d) => d.docID !== ids[0]).slice(0, 100).flatMap((d) => d.heads)
+  const blocks = await a.db.getBlocks(third)
+  await b.db.applyBlocks(blocks.map((bytes) => ({ bytes: bytes! })), { from: a.deviceID })
+  assert.equal((await b.db.getCollection('Notes')).count, 100)
+  await b.syncStatus.record(a.deviceID, [notesID], remote, before)
+  const r = await createApi(b).call('sync.status', {})
+  assert.ok(r.ok)
+  const notes = (r.result as SyncStatusReport).devices[0]!.collections.find((c) => c.name === 'Notes')!
+  assert.equal(notes.state, 'differs')
+  assert.equal(notes.differingDocs, 300, 'every document A held when B compared (the deleted one too), not the 200 still missing')
+})
