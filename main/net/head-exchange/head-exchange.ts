@@ -11,7 +11,7 @@ import { z } from 'zod'
 import { BUCKETS, BUCKET_BYTES, bucketDigest } from '../../db/digest.ts'
 import type { BlockCID, CollectionID, DocID } from '../../../shared/types.ts'
 import { bytes, type Channel, collectionID, peerError, peerErrorMessage } from '../wire.ts'
-import { HeadsFrame, readHeadsFrame } from './frames.ts'
+import { docsOf, HeadsFrame, onlyGenesis, readHeadsFrame } from './frames.ts'
 import type { Logger } from '../logger.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import { BUCKETS_PER_READ, FRAME_DOCS, MAX_COLLECTIONS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
@@ -19,7 +19,13 @@ import { BUCKETS_PER_READ, FRAME_DOCS, MAX_COLLECTIONS, MAX_INBOUND_STREAMS, MAX
 const Digests = z.object({
   v: z.literal(1),
   cols: z.array(z.object({ id: collectionID, d: bytes })).max(MAX_COLLECTIONS),
+  // The frames the asker reads: 2 and above, compact ones (frames.ts); absent, the first shape.
+  // A device from before compact frames drops this key (zod drops keys it does not know) and
+  // answers with the first shape, which this version still reads.
+  f: z.number().int().optional(),
 })
+/** The frame shape this version asks for (frames.ts: compact). */
+const COMPACT_FRAMES = 2
 const Buckets = z.union([
   z.object({
     cols: z.array(z.object({ id: collectionID, buckets: bytes.refine((b) => b.length === BUCKETS * BUCKET_BYTES) })).max(MAX_COLLECTIONS),
@@ -81,7 +87,8 @@ export class HeadExchange {
   }
 
   async #serve(ch: Channel): Promise<void> {
-    const { cols } = await ch.recv(Digests)
+    const { cols, f } = await ch.recv(Digests)
+    const compact = f !== undefined && f >= COMPACT_FRAMES
     const mine = await this.#db.collectionDigests()
     const differing: Array<{ id: CollectionID; buckets: Uint8Array }> = []
     const unknown: CollectionID[] = []
@@ -93,7 +100,7 @@ export class HeadExchange {
     await ch.send({ cols: differing, unknown })
     if (differing.length === 0) return
     const { want } = await ch.recv(Want)
-    let frame: Array<{ c: string; d: string; h: string[] }> = []
+    const frame = compact ? new CompactFrame() : new FullFrame()
     let sent = false
     for (const { id, buckets } of want) {
       if (!mine.has(id)) continue
@@ -102,14 +109,15 @@ export class HeadExchange {
       const sorted = [...new Set(buckets)].sort((a, b) => a - b)
       for (let i = 0; i < sorted.length; i += BUCKETS_PER_READ) {
         for (const { docID, heads } of await this.#db.bucketHeads(id, sorted.slice(i, i + BUCKETS_PER_READ))) {
-          frame.push({ c: id, d: docID, h: heads })
-          if (frame.length >= FRAME_DOCS) { await ch.send({ docs: frame }); frame = []; sent = true }
+          const full = frame.add(id, docID, heads)
+          if (full !== null) { await ch.send(full); sent = true }
+          if (frame.size >= FRAME_DOCS) { await ch.send(frame.take()); sent = true }
         }
         // The first frame leaves after the first read, however short.
-        if (!sent && frame.length > 0) { await ch.send({ docs: frame }); frame = []; sent = true }
+        if (!sent && frame.size > 0) { await ch.send(frame.take()); sent = true }
       }
     }
-    if (frame.length > 0) await ch.send({ docs: frame })
+    if (frame.size > 0) await ch.send(frame.take())
     await ch.send({ done: true })
   }
 
@@ -124,7 +132,7 @@ export class HeadExchange {
     const result: RemoteHeads = { differing: new Map(), unknown: [], compared: ids.length }
     if (ids.length === 0) return result
     return this.#service.request(peer, async (ch) => {
-      await ch.send({ v: 1, cols: ids.slice(0, MAX_COLLECTIONS).map((id) => ({ id, d: all.get(id)! })) })
+      await ch.send({ v: 1, cols: ids.slice(0, MAX_COLLECTIONS).map((id) => ({ id, d: all.get(id)! })), f: COMPACT_FRAMES })
       const answer = await ch.recv(Buckets)
       if ('error' in answer) throw peerError(answer, 'peer answered', 'UNAUTHORIZED')
       result.unknown = answer.unknown.filter((id) => ids.includes(id))
@@ -147,19 +155,63 @@ export class HeadExchange {
         const frame = await ch.recv(HeadsFrame, readHeadsFrame)
         if ('error' in frame) throw peerError(frame, 'peer answered', 'INTERNAL')
         if ('done' in frame) break
-        const heard = new Map<CollectionID, Array<{ docID: DocID; heads: BlockCID[] }>>()
-        for (const { c, d, h } of frame.docs) {
+        // Either shape: a device from before compact frames answers with the first.
+        for (const [c, docs] of docsOf(frame)) {
           const entry = result.differing.get(c)
           if (entry === undefined) continue // not a collection this device asked about
-          const doc = { docID: d, heads: h }
-          entry.docs.push(doc)
-          let list = heard.get(c)
-          if (list === undefined) heard.set(c, list = [])
-          list.push(doc)
+          for (const doc of docs) entry.docs.push(doc)
+          onDocs?.(c, docs)
         }
-        if (onDocs !== undefined) for (const [c, docs] of heard) onDocs(c, docs)
       }
       return result
     })
+  }
+}
+
+/** A frame being filled, of the first shape: `{ docs: [{ c, d, h }] }`. */
+class FullFrame {
+  #docs: Array<{ c: CollectionID; d: DocID; h: BlockCID[] }> = []
+
+  get size(): number {
+    return this.#docs.length
+  }
+
+  /** Adds a document (never a frame to send first: this shape mixes collections). */
+  add(c: CollectionID, d: DocID, h: BlockCID[]): null {
+    this.#docs.push({ c, d, h })
+    return null
+  }
+
+  take(): { docs: Array<{ c: CollectionID; d: DocID; h: BlockCID[] }> } {
+    const docs = this.#docs
+    this.#docs = []
+    return { docs }
+  }
+}
+
+/** A compact frame being filled (frames.ts): one collection a frame. */
+class CompactFrame {
+  #c: CollectionID | null = null
+  #g: DocID[] = []
+  #o: Array<{ d: DocID; h: BlockCID[] }> = []
+
+  get size(): number {
+    return this.#g.length + this.#o.length
+  }
+
+  /** Adds a document; when it is of another collection than the frame's, the frame so far comes back, to send first. */
+  add(c: CollectionID, d: DocID, h: BlockCID[]): { c: CollectionID; g: DocID[]; o: Array<{ d: DocID; h: BlockCID[] }> } | null {
+    const before = this.#c !== c && this.size > 0 ? this.take() : null
+    this.#c = c
+    if (onlyGenesis(d, h)) this.#g.push(d)
+    else this.#o.push({ d, h })
+    return before
+  }
+
+  take(): { c: CollectionID; g: DocID[]; o: Array<{ d: DocID; h: BlockCID[] }> } {
+    const frame = { c: this.#c!, g: this.#g, o: this.#o }
+    this.#g = []
+    this.#o = []
+    return frame
   }
 }
