@@ -25,12 +25,18 @@ import { TandemNode } from '../main/node/tandem-node.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
 import { identityFromKey } from '../main/db/identity.ts'
 import { createHost, type Host } from '../main/net/host.ts'
+import { Channel } from '../main/net/wire.ts'
+import type { Stream } from '@libp2p/interface'
+import { z } from 'zod'
 import { BOOKS, gc, makeDoc } from './common.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const BATCH = 1000
 /** The gossip limit's one topic, and its message size: about a sealed one-edit payload of Tandem's. */
 const RAW_TOPIC = '/tandem-bench/raw-gossip'
+/** The streams limit's protocol, and its one message: `{ d: bytes }` (its first 8 bytes name it). */
+const STREAMS_PROTOCOL = '/tandem-bench/streams/1.0.0'
+const StreamsMessage = z.object({ d: z.instanceof(Uint8Array) })
 const RAW_BYTES = 600
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6
@@ -70,6 +76,8 @@ function counters(): { t: number; cpuUserUs: number; cpuSystemUs: number; bytesI
 let node: TandemNode | null = null
 /** The gossip limit: Tandem's libp2p host (the same gossipsub settings) with no database behind it. */
 let raw: Host | null = null
+/** The streams limit: this device's open streams to the others (`streamsOpen`). */
+let streams: Channel[] = []
 let session: Session | null = null
 const the = (): TandemNode => {
   if (node === null) throw new Error('the node is not started')
@@ -230,6 +238,42 @@ const commands: Record<string, (a: Args) => Promise<unknown> | unknown> = {
     if (raw === null) throw new Error('rawStart first')
     for (const addr of a.addrs as string[]) await raw.dial(multiaddr(addr))
     return null
+  },
+  /**
+   * The streams limit: the same host takes a protocol of its own whose inbound streams stay open,
+   * each message (one length-prefixed dag-cbor map, as Tandem's protocols frame them) recorded on
+   * arrival as the gossip limit's are. No gossipsub on the path: the least any protocol over this
+   * stack (TCP, Noise, Yamux) does to bring one message to each connected device.
+   */
+  async streamsHandle() {
+    if (raw === null) throw new Error('rawStart first')
+    await raw.handle(STREAMS_PROTOCOL, async (stream: Stream) => {
+      const ch = new Channel(stream, { maxMessageBytes: 1 << 20 })
+      for (;;) {
+        let m: { d: Uint8Array }
+        try { m = await ch.recv(StreamsMessage) } catch { return }
+        if (!recording) continue
+        const t = now()
+        const id = Buffer.from(m.d.subarray(0, 8)).toString('hex')
+        arrivals.set(id, t)
+        cidWaiters.get(id)?.(t)
+      }
+    }, { runOnLimitedConnection: true })
+    return null
+  },
+  /** Opens one stream of the streams limit to every connected device, kept for the messages that follow. */
+  async streamsOpen() {
+    if (raw === null) throw new Error('rawStart first')
+    streams = await Promise.all(raw.getPeers().map(async (peer) => new Channel(await raw!.dialProtocol(peer, STREAMS_PROTOCOL), { maxMessageBytes: 1 << 20 })))
+    return streams.length
+  },
+  /** One message of the streams limit to every device at once, as an edit: returns when it started and ended here and its name. */
+  async streamsSend(a) {
+    const data = new Uint8Array(RAW_BYTES)
+    new DataView(data.buffer).setBigUint64(0, BigInt(a.i as number))
+    const t0 = now()
+    await Promise.all(streams.map((ch) => ch.send({ d: data })))
+    return { t0, t1: now(), cid: Buffer.from(data.subarray(0, 8)).toString('hex') }
   },
   /** How many devices this one knows to follow the topic. */
   rawSubscribers() {

@@ -22,6 +22,11 @@
  *            topic; device 1 publishes E messages of 600 bytes one at a time, each timed to its
  *            arrival on the last of the others, through the same parent as the edits. What the
  *            machine and the stack give at each size: the edit goal's limit in the same run.
+ *   streams  the same, with each message written to one stream kept open to each device (a
+ *            length-prefixed dag-cbor map, as Tandem's own protocols frame theirs) instead of
+ *            gossipsub: the least any protocol over this stack (TCP, Noise, Yamux) does to bring
+ *            one edit to d−1 devices. If its p99 at five devices is over twice its p99 at two, no
+ *            protocol over this stack meets the edit goal on this machine.
  * In both, every device reports its CPU time (process.cpuUsage of its own process) and the bytes on
  * its TCP sockets over the timed part. Goals (issue 20, goal 5), within each run, then the median:
  *   - p99 of one edit reaching the four others ≤ 2 × the two-device p99;
@@ -366,21 +371,29 @@ async function timeSends(group: Device[], edits: number, send: (i: number) => Pr
 }
 
 /**
- * The edit phase's limit at group size `d`: the same processes and parent, Tandem's libp2p host with
- * its gossipsub settings and no database, every device connected to every other; device 1
- * publishes `edits` messages one at a time, each timed to its arrival on the last of the others.
+ * The edit phase's limits at group size `d`: the same processes and parent, Tandem's libp2p host with
+ * its gossipsub settings and no database, every device connected to every other; device 1 sends
+ * `edits` messages of 600 bytes one at a time, each timed to its arrival on the last of the others.
+ * `gossip`: published on one gossipsub topic, as Tandem publishes an edit. `streams`: written to one
+ * stream per device kept open (one length-prefixed message each, as Tandem's own protocols frame
+ * them): no gossipsub at all, the least any protocol over this stack can do per edit.
  */
-async function limitRun(d: number, edits: number, log: (s: string) => void): Promise<EditSample> {
+async function limitRun(d: number, edits: number, kind: 'gossip' | 'streams', log: (s: string) => void): Promise<EditSample> {
   const group: Device[] = []
   try {
-    for (let i = 0; i < d; i++) group.push(await Device.spawn(`gossip device ${i + 1} of ${d}`))
+    for (let i = 0; i < d; i++) group.push(await Device.spawn(`${kind} device ${i + 1} of ${d}`))
     const addrs: string[][] = []
     for (const dev of group) addrs.push((await dev.call<{ addrs: string[] }>('rawStart')).addrs)
     for (let i = 0; i < d; i++) await group[i]!.call('rawDial', { addrs: addrs.slice(i + 1).map((a) => a[0]!) })
     await until(async () => (await Promise.all(group.map((g) => g.call<number>('rawSubscribers')))).every((n) => n === d - 1), `W6 limit (${d} devices): every device following the topic`, 30_000)
+    if (kind === 'streams') {
+      for (const dev of group) await dev.call('streamsHandle')
+      const open = await group[0]!.call<number>('streamsOpen')
+      if (open !== d - 1) throw new Error(`W6 streams limit (${d} devices): ${open} streams open, not ${d - 1}`)
+    }
     await sleep(MESH_SETTLE_MS)
-    const sample = await timeSends(group, edits, (i) => group[0]!.call('rawPublish', { i }))
-    log(`  limit, ${d} devices (gossip alone): p50 ${fmt(sample.p50, 2)} ms, p99 ${fmt(sample.p99, 2)} ms to all ${d - 1} others`)
+    const sample = await timeSends(group, edits, (i) => group[0]!.call(kind === 'streams' ? 'streamsSend' : 'rawPublish', { i }))
+    log(`  limit, ${d} devices (${kind === 'streams' ? 'direct streams' : 'gossip'} alone): p50 ${fmt(sample.p50, 2)} ms, p99 ${fmt(sample.p99, 2)} ms to all ${d - 1} others`)
     return sample
   } finally {
     await stopAll(group)
@@ -510,14 +523,17 @@ export interface Result {
   machine: Record<string, unknown>
   options: Omit<Options, 'only' | 'json'> & { only: Phase[] }
   holders: Omit<Holders, 'dirs'> | null
-  samples: { edit: Array<EditSample & { run: number }>; limit: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
+  /** `limit`: the stack's gossip alone; `streams`: direct streams alone (limitRun). */
+  samples: { edit: Array<EditSample & { run: number }>; limit: Array<EditSample & { run: number }>; streams: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
   /** `catchup`: the goal's (every process anywhere on the machine); `pinned`: the fresh device and the holders each on one core. */
-  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[] }
+  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; streams: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[] }
   goals: {
     p99: {
       maxFactor: number; ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null; pass: boolean | null
       /** The same ratio for the stack's gossip alone (the limit phase). */
       limit: { ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null }
+      /** The same ratio for direct streams alone: no protocol over this stack does less per edit. */
+      streams: { ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null }
     }
     catchup: {
       minRatio: number; ratio: number | null; ratios: number[]; fromOne: number | null; fromFour: number | null; pass: boolean | null; servedByFour: number | null; faster: boolean | null
@@ -567,7 +583,7 @@ function catchupMedian(xs: CatchupSample[]) {
 
 export async function measure(o: Options, log: (s: string) => void): Promise<Result> {
   const load0 = loadavg()
-  const samples: Result['samples'] = { edit: [], limit: [], catchup: [] }
+  const samples: Result['samples'] = { edit: [], limit: [], streams: [], catchup: [] }
   let holders: Holders | null = null
   const holderCounts = o.devices.map((d) => d - 1)
   if (o.only.has('catchup') || o.only.has('pinned')) {
@@ -582,7 +598,8 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
       log(`group run ${r + 1}/${o.runs}: one edit to every other device, ${fmt(o.edits)} edits per group size…`)
       for (const d of order(o.devices)) {
         samples.edit.push({ ...await editRun(d, o.edits, log, o.profile === undefined ? undefined : { dir: o.profile, run: r }), run: r })
-        samples.limit.push({ ...await limitRun(d, o.edits, log), run: r })
+        samples.limit.push({ ...await limitRun(d, o.edits, 'gossip', log), run: r })
+        samples.streams.push({ ...await limitRun(d, o.edits, 'streams', log), run: r })
       }
     }
     if (holders !== null) {
@@ -599,6 +616,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
 
   const editMedians = o.devices.flatMap((d) => { const xs = samples.edit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const limitMedians = o.devices.flatMap((d) => { const xs = samples.limit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
+  const streamsMedians = o.devices.flatMap((d) => { const xs = samples.streams.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const catchupMediansOf = (pinned: boolean): ReturnType<typeof catchupMedian>[] =>
     holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k && s.pinned === pinned); return xs.length === 0 ? [] : [catchupMedian(xs)] })
   const catchupMedians = catchupMediansOf(false)
@@ -615,6 +633,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   }
   const p99Ratios = within(samples.edit, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
   const limitRatios = within(samples.limit, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
+  const streamsRatios = within(samples.streams, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
   const catchupRatiosOf = (pinned: boolean): number[] =>
     within(samples.catchup, (s) => s.pinned === pinned && s.holders === 4, (s) => s.pinned === pinned && s.holders === 1, (four, one) => four.docsPerSec / one.docsPerSec)
   const catchupRatios = catchupRatiosOf(false)
@@ -632,7 +651,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     options: { quick: o.quick, runs: o.runs, n: o.n, edits: o.edits, devices: o.devices, only: [...o.only] },
     holders: holders === null ? null : (({ dirs: _d, ...rest }) => rest)(holders),
     samples,
-    medians: { edit: editMedians, limit: limitMedians, catchup: catchupMedians, pinned: pinnedMedians },
+    medians: { edit: editMedians, limit: limitMedians, streams: streamsMedians, catchup: catchupMedians, pinned: pinnedMedians },
     goals: {
       p99: {
         maxFactor: GOAL_P99_FACTOR, ratio: p99Ratio, ratios: p99Ratios,
@@ -641,6 +660,10 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
         limit: {
           ratio: limitRatios.length === 0 ? null : median(limitRatios), ratios: limitRatios,
           p99Two: limitMedians.find((m) => m.devices === 2)?.p99 ?? null, p99Five: limitMedians.find((m) => m.devices === 5)?.p99 ?? null,
+        },
+        streams: {
+          ratio: streamsRatios.length === 0 ? null : median(streamsRatios), ratios: streamsRatios,
+          p99Two: streamsMedians.find((m) => m.devices === 2)?.p99 ?? null, p99Five: streamsMedians.find((m) => m.devices === 5)?.p99 ?? null,
         },
       },
       catchup: {
@@ -681,15 +704,18 @@ export function report(res: Result): string {
     }
     lines.push(table(rows))
   }
-  if (m.limit.length > 0) {
-    lines.push('', `Limit, same run: the stack's gossip alone (Tandem's libp2p host and gossipsub settings, no database; ${fmt(m.limit[0]!.edits)} messages of 600 B one at a time):`, '')
-    const rows = [['devices', 'p50', 'p99', 'max', 'each receiver p50 / p99', 'per device per message (in+out)', 'CPU per message: publisher / each other / all', `all ÷ ${machine.cpus} cores`]]
-    for (const e of m.limit) {
+  const limitTable = (title: string, ms: ReturnType<typeof editMedian>[]): void => {
+    if (ms.length === 0) return
+    lines.push('', title.replace('{n}', fmt(ms[0]!.edits)), '')
+    const rows = [['devices', 'p50', 'p99', 'max', 'each receiver p50 / p99', 'per device per message (in+out)', 'CPU per message: sender / each other / all', `all ÷ ${machine.cpus} cores`]]
+    for (const e of ms) {
       rows.push([String(e.devices), `${fmt(e.p50, 2)} ms`, `${fmt(e.p99, 2)} ms`, `${fmt(e.max, 1)} ms`, `${fmt(e.eachP50, 2)} / ${fmt(e.eachP99, 2)} ms`, kb(e.bytesPerDevicePerEdit),
         `${fmt(e.editorCpuMsPerEdit, 2)} / ${fmt(e.otherCpuMsPerEdit, 2)} / ${fmt(e.allCpuMsPerEdit, 2)} ms`, `${fmt(e.allCpuMsPerEdit / machine.cpus, 2)} ms`])
     }
     lines.push(table(rows))
   }
+  limitTable("Limit, same run: the stack's gossip alone (Tandem's libp2p host and gossipsub settings, no database; {n} messages of 600 B one at a time):", m.limit)
+  limitTable('Limit, same run: direct streams alone (the same host, one stream kept open to each device, no gossipsub; {n} messages of 600 B one at a time):', m.streams)
   const catchupTable = (title: string, ms: ReturnType<typeof catchupMedian>[]): void => {
     const h = res.holders
     if (ms.length === 0 || h === null) return
@@ -709,7 +735,8 @@ export function report(res: Result): string {
   lines.push(g.p99.ratio === null
     ? '  p99 of one edit to four others ≤ 2 × two devices: not judged (needs --devices with 2 and 5)'
     : `  p99 of one edit to four others ≤ ${GOAL_P99_FACTOR} × two devices: ${fmt(g.p99.p99Five!, 2)} ms vs ${fmt(g.p99.p99Two!, 2)} ms, ${g.p99.ratio.toFixed(2)}× (runs: ${g.p99.ratios.map((x) => x.toFixed(2)).join(', ')}): ${verdict(g.p99.pass)}` +
-      (g.p99.limit.ratio === null ? '' : `; the stack's gossip alone: ${fmt(g.p99.limit.p99Five!, 2)} ms vs ${fmt(g.p99.limit.p99Two!, 2)} ms, ${g.p99.limit.ratio.toFixed(2)}× (runs: ${g.p99.limit.ratios.map((x) => x.toFixed(2)).join(', ')})`))
+      (g.p99.limit.ratio === null ? '' : `; the stack's gossip alone: ${fmt(g.p99.limit.p99Five!, 2)} ms vs ${fmt(g.p99.limit.p99Two!, 2)} ms, ${g.p99.limit.ratio.toFixed(2)}× (runs: ${g.p99.limit.ratios.map((x) => x.toFixed(2)).join(', ')})`) +
+      (g.p99.streams.ratio === null ? '' : `; direct streams alone: ${fmt(g.p99.streams.p99Five!, 2)} ms vs ${fmt(g.p99.streams.p99Two!, 2)} ms, ${g.p99.streams.ratio.toFixed(2)}× (runs: ${g.p99.streams.ratios.map((x) => x.toFixed(2)).join(', ')})`))
   lines.push(g.catchup.ratio === null
     ? '  catch-up from four holders ≥ from one: not judged (needs --devices with 2 and 5 and the catchup phase)'
     : `  catch-up from four holders ≥ from one: ${fmt(g.catchup.fromFour!)} vs ${fmt(g.catchup.fromOne!)} docs/s, ${g.catchup.ratio.toFixed(2)}× (runs: ${g.catchup.ratios.map((x) => x.toFixed(2)).join(', ')}): ${verdict(g.catchup.pass)}` +
