@@ -123,4 +123,3 @@ export class SyncStatus extends EventEmitter<{ change: [] }> {
     this.#checks.delete(peer)
   }
 }
-

@@ -36,7 +36,7 @@ export interface CompactHeads {
 }
 
 /** The first block of a document: the CID its docID names (`bae-<CID>`). */
-export function genesisOf(doc: DocID): BlockCID {
+function genesisOf(doc: DocID): BlockCID {
   return doc.slice(4) as BlockCID
 }
 
