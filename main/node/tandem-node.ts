@@ -821,14 +821,15 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         void host.peerStore.merge(peerIdFromString(deviceID), { tags: { [DEVICE_TAG]: undefined } }).catch(() => {}) // unknown to the store: nothing to untag
         void host.hangUp(peerIdFromString(deviceID)).catch((err: unknown) => this.#log.debug(`hanging up on removed ${deviceID} failed: ${reason(err)}`))
       } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
-        // Its addresses are known to libp2p at once, as a dial would make them: a protocol opened
-        // before the dial below (a sync asked for meanwhile) finds them.
+        const first = this.deviceID < deviceID
         const addrs = this.group.get(deviceID)?.addrs ?? []
-        if (addrs.length > 0) {
+        if (!first && addrs.length > 0) {
+          // Waiting to dial, its addresses are known to libp2p at once (the dial records them too):
+          // a protocol opened meanwhile (a sync asked for) finds them.
           void host.peerStore.merge(peerIdFromString(deviceID), { multiaddrs: addrs.map((a) => multiaddr(a)) })
             .catch((err: unknown) => this.#log.debug(`the addresses of ${deviceID} were not recorded: ${reason(err)}`))
         }
-        redialer.schedule(deviceID, this.deviceID < deviceID ? 0 : SECOND_DIALER_WAIT_MS)
+        redialer.schedule(deviceID, first ? 0 : SECOND_DIALER_WAIT_MS)
       } else {
         this.#onConnect(net, deviceID) // became a member while connected: sync now
       }

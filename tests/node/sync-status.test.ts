@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { eventually, formGroup, startNode } from '../helpers/nodes.ts'
 import { createApi } from '../../main/api/implementation.ts'
 import type { SyncStatusReport } from '../../shared/api/sync-status.ts'
+import type { TandemNode } from '../../main/node/tandem-node.ts'
 
 const SDL = 'type Notes { title: String! } type Tasks { done: Boolean }'
 
@@ -68,7 +69,8 @@ test('sync status is verified by head exchange: in sync with check time, differi
   assert.ok(gone.lastSeen !== null)
 })
 
-test('a device that holds none of a collection differs by every live document of it', async (t) => {
+/** Two devices of one group, connected, their first syncs over, and A's gossip off: B gets nothing of what A writes next. */
+async function settledPair(t: Parameters<typeof startNode>[0]): Promise<[TandemNode, TandemNode]> {
   const [a, b] = [await startNode(t, { antiEntropyMs: 60_000 }), await startNode(t, { antiEntropyMs: 60_000 })]
   await a.db.addCollections(SDL)
   await b.db.addCollections(SDL)
@@ -78,7 +80,12 @@ test('a device that holds none of a collection differs by every live document of
   await formGroup([a, b])
   await synced
   await eventually(() => a.connectedDevices().includes(b.deviceID) && !a.syncing && !b.syncing, 'connected, settled')
-  a.gossip!.dropOutgoing = true // B gets nothing of what follows
+  a.gossip!.dropOutgoing = true
+  return [a, b]
+}
+
+test('a device that holds none of a collection differs by every live document of it', async (t) => {
+  const [a, b] = await settledPair(t)
   // 3,000 documents fill every one of the 256 buckets: the count comes without reading them.
   const ids = await a.db.createDocuments('Notes', Array.from({ length: 3000 }, (_, i) => ({ title: `n${i}` })))
   await a.db.deleteDocument('Notes', ids[0]!)
@@ -91,14 +98,7 @@ test('a device that holds none of a collection differs by every live document of
 })
 
 test('a device that held none of a collection when it compared counts every document there, as compared', async (t) => {
-  const [a, b] = [await startNode(t, { antiEntropyMs: 60_000 }), await startNode(t, { antiEntropyMs: 60_000 })]
-  await a.db.addCollections(SDL)
-  await b.db.addCollections(SDL)
-  const synced = Promise.all([once(a, 'sync'), once(b, 'sync')])
-  await formGroup([a, b])
-  await synced
-  await eventually(() => a.connectedDevices().includes(b.deviceID) && !a.syncing && !b.syncing, 'connected, settled')
-  a.gossip!.dropOutgoing = true
+  const [a, b] = await settledPair(t)
   const ids = await a.db.createDocuments('Notes', Array.from({ length: 300 }, (_, i) => ({ title: `n${i}` })))
   await a.db.deleteDocument('Notes', ids[0]!)
   const notesID = (await b.db.getCollection('Notes')).id
