@@ -1,7 +1,7 @@
 /**
  * W6: a group of up to five devices on loopback, each device in its own process (bench/group-device.ts).
  *
- *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup,pinned] [--json]
+ *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup,pinned,relayed] [--json]
  *
  * Per run, for each group size d in --devices (default 2,3,4,5; the order alternates between runs):
  *   edit     d fresh devices share 100 documents; device 1 makes E edits one at a time (E = 1000,
@@ -17,6 +17,11 @@
  *            five processes contend for the two cores the fresh device's checks and commits wait on;
  *            this separates that contention from the protocol's own cost, in the same run. Reported
  *            beside the goal, not as it.
+ *   relayed  (only when asked for) a fresh device catches up from one holder that did not write the
+ *            documents (holder 2, whose copy came from holder 1), beside the catch-up from their author
+ *            in the same run: blocks by another device come with no attestation of their sender's,
+ *            so each one's proof path and batch signature are checked here (issue 20's "fetch from
+ *            several" depends on what that costs). Its ratio to the catch-up from the author.
  *   limit    with each edit group size, the same stack's gossip alone: d processes each run Tandem's
  *            libp2p host (its gossipsub settings, its key) with no database, all connected, one
  *            topic; device 1 publishes E messages of 600 bytes one at a time, each timed to its
@@ -53,7 +58,7 @@ const DEVICE_SCRIPT = fileURLToPath(new URL('./group-device.ts', import.meta.url
 
 // ---- options ----
 
-const PHASES = ['edit', 'catchup', 'pinned'] as const
+const PHASES = ['edit', 'catchup', 'pinned', 'relayed'] as const
 const DEFAULT_PHASES: readonly Phase[] = ['edit', 'catchup']
 /** The pinned catch-up: the fresh device on core 0, every holder on core 1. */
 const FRESH_CORE = 0
@@ -67,7 +72,8 @@ const USAGE = `usage: node bench/group.ts [--quick] [--runs R] [--n N] [--edits 
   --edits E       timed edits per group size (default 1000)
   --devices LIST  group sizes, comma-separated, each 2 to 5 (default 2,3,4,5); the goals need 2 and 5
   --only LIST     phases, of ${PHASES.join(',')} (default edit,catchup; pinned: the catch-up again with the fresh device
-                  on one core and the holders on the other, Linux taskset)
+                  on one core and the holders on the other, Linux taskset; relayed: from one holder that did not
+                  write the documents, beside one from their author)
   --profile DIR   CPU profiles of the timed parts (editor and last receiver; fresh device and every holder) in DIR
   --json          print one JSON line (the results) instead of the table, and write no file (bench/compare.ts)`
 
@@ -449,9 +455,11 @@ export interface CatchupSample {
   served: number
   /** The fresh device on one core, the holders on the other (the pinned phase). */
   pinned: boolean
+  /** The holders' copies came from another device: holder 1, their author, is not among them (the relayed phase). */
+  relayed: boolean
 }
 
-async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: string) => void, profile?: { dir: string; run: number }): Promise<CatchupSample> {
+async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: string) => void, profile?: { dir: string; run: number }, relayed = false): Promise<CatchupSample> {
   const group: Device[] = []
   const made: string[] = []
   try {
@@ -459,8 +467,9 @@ async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: strin
     for (let i = 0; i < k; i++) {
       const dir = await freshDir()
       made.push(dir)
-      await cp(h.dirs[i]!, dir, { recursive: true })
-      const dev = await Device.spawn(`holder ${i + 1}`)
+      const of = relayed ? i + 1 : i // relayed: holder 2 onwards, which pulled the documents from holder 1
+      await cp(h.dirs[of]!, dir, { recursive: true })
+      const dev = await Device.spawn(`holder ${of + 1}`)
       if (pinned) dev.pin(HOLDERS_CORE)
       group.push(dev)
       holders.push(dev)
@@ -483,7 +492,7 @@ async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: strin
     await fresh.call('setSecret', { secret: await holders[0]!.call<string>('secret') })
     await fresh.call('countDocs', { n: h.n })
     const limitMs = 60_000 + h.n * 5 // aborts below ~200 docs/s
-    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders${pinned ? '-pinned' : ''}`
+    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders${pinned ? '-pinned' : ''}${relayed ? '-relayed' : ''}`
     const { before, after, t0, done } = await profiled(profile?.dir, [[fresh, `${tag}-fresh`], ...holders.map((d, i): [Device, string] => [d, `${tag}-holder${i + 1}`])], async () => {
       const before = await counters(group, true)
       // Timed from forming the group (the fresh device learns the holders, they learn it) to its N-th document.
@@ -504,9 +513,9 @@ async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: strin
     const holderUse = us.slice(0, k)
     const sample = {
       holders: k, n: h.n, seconds, docsPerSec: h.n / seconds, firstDocMs, tenths, fresh: us[k]!, holderUse,
-      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length, pinned,
+      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length, pinned, relayed,
     }
-    log(`  ${pinned ? 'pinned, ' : ''}from ${k} holder${k === 1 ? '' : 's'}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
+    log(`  ${pinned ? 'pinned, ' : ''}from ${k} holder${k === 1 ? '' : 's'}${relayed ? ' that did not write them' : ''}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
     return sample
   } finally {
     await stopAll(group)
@@ -525,8 +534,8 @@ export interface Result {
   holders: Omit<Holders, 'dirs'> | null
   /** `limit`: the stack's gossip alone; `streams`: direct streams alone (limitRun). */
   samples: { edit: Array<EditSample & { run: number }>; limit: Array<EditSample & { run: number }>; streams: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
-  /** `catchup`: the goal's (every process anywhere on the machine); `pinned`: the fresh device and the holders each on one core. */
-  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; streams: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[] }
+  /** `catchup`: the goal's (every process anywhere on the machine); `pinned`: the fresh device and the holders each on one core; `relayed`: from one holder that did not write the documents. */
+  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; streams: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[]; relayed: ReturnType<typeof catchupMedian>[] }
   goals: {
     p99: {
       maxFactor: number; ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null; pass: boolean | null
@@ -541,6 +550,8 @@ export interface Result {
       bytesRatio: number | null
       /** The same ratio with the fresh device on one core and the holders on the other (the pinned phase). */
       pinned: { ratio: number | null; ratios: number[]; fromOne: number | null; fromFour: number | null }
+      /** One holder that did not write the documents ÷ their author, each alone (the relayed phase). */
+      relayed: { ratio: number | null; ratios: number[]; fromAuthor: number | null; fromOther: number | null }
     }
   }
   loadavg: { before: number[]; after: number[] }
@@ -586,7 +597,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const samples: Result['samples'] = { edit: [], limit: [], streams: [], catchup: [] }
   let holders: Holders | null = null
   const holderCounts = o.devices.map((d) => d - 1)
-  if (o.only.has('catchup') || o.only.has('pinned')) {
+  if (o.only.has('catchup') || o.only.has('pinned') || o.only.has('relayed')) {
     log(`group: four holders of ${fmt(o.n)} documents (untimed, once)…`)
     holders = await buildHolders(o.n, log)
     log(`  spread to holders 2–4 in ${fmt(holders.spreadSeconds, 1)} s`)
@@ -610,6 +621,10 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
         log(`  …and with the fresh device on core ${FRESH_CORE}, the holders on core ${HOLDERS_CORE}:`)
         for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, true, log, prof), run: r })
       }
+      if (o.only.has('relayed')) {
+        log('  …and from one holder that did not write them, beside one from their author:')
+        for (const relayed of order([false, true])) samples.catchup.push({ ...await catchupRun(holders, 1, false, log, prof, relayed), run: r })
+      }
     }
   }
   for (const dir of holders?.dirs ?? []) await removeDir(dir)
@@ -617,10 +632,13 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const editMedians = o.devices.flatMap((d) => { const xs = samples.edit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const limitMedians = o.devices.flatMap((d) => { const xs = samples.limit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const streamsMedians = o.devices.flatMap((d) => { const xs = samples.streams.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
-  const catchupMediansOf = (pinned: boolean): ReturnType<typeof catchupMedian>[] =>
-    holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k && s.pinned === pinned); return xs.length === 0 ? [] : [catchupMedian(xs)] })
-  const catchupMedians = catchupMediansOf(false)
-  const pinnedMedians = catchupMediansOf(true)
+  // With the relayed phase, a run has two catch-ups from the author alone: the goal's ratio takes the catchup phase's (the first).
+  const plain = (pinned: boolean) => (s: CatchupSample & { run: number }): boolean => s.pinned === pinned && !s.relayed
+  const catchupMediansOf = (keep: (s: CatchupSample & { run: number }) => boolean): ReturnType<typeof catchupMedian>[] =>
+    holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k && keep(s)); return xs.length === 0 ? [] : [catchupMedian(xs)] })
+  const catchupMedians = catchupMediansOf(plain(false))
+  const pinnedMedians = catchupMediansOf(plain(true))
+  const relayedMedians = catchupMediansOf((s) => s.relayed)
   // Ratios within each run (the two figures measured minutes apart), then their median.
   const within = <S extends { run: number }>(xs: S[], a: (s: S) => boolean, b: (s: S) => boolean, f: (x: S, y: S) => number): number[] => {
     const out: number[] = []
@@ -635,9 +653,16 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const limitRatios = within(samples.limit, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
   const streamsRatios = within(samples.streams, (s) => s.devices === 5, (s) => s.devices === 2, (five, two) => five.p99 / two.p99)
   const catchupRatiosOf = (pinned: boolean): number[] =>
-    within(samples.catchup, (s) => s.pinned === pinned && s.holders === 4, (s) => s.pinned === pinned && s.holders === 1, (four, one) => four.docsPerSec / one.docsPerSec)
+    within(samples.catchup, (s) => plain(pinned)(s) && s.holders === 4, (s) => plain(pinned)(s) && s.holders === 1, (four, one) => four.docsPerSec / one.docsPerSec)
   const catchupRatios = catchupRatiosOf(false)
   const pinnedRatios = catchupRatiosOf(true)
+  // The relayed phase's own catch-up from the author (the last one of the run from one unpinned holder not relayed).
+  const relayedRatios: number[] = []
+  for (let r = 0; r < o.runs; r++) {
+    const other = samples.catchup.find((s) => s.run === r && s.relayed)
+    const author = samples.catchup.filter((s) => s.run === r && plain(false)(s) && s.holders === 1).at(-1)
+    if (other !== undefined && author !== undefined) relayedRatios.push(other.docsPerSec / author.docsPerSec)
+  }
   const p99Ratio = p99Ratios.length === 0 ? null : median(p99Ratios)
   const catchupRatio = catchupRatios.length === 0 ? null : median(catchupRatios)
   const four = catchupMedians.find((m) => m.holders === 4)
@@ -651,7 +676,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     options: { quick: o.quick, runs: o.runs, n: o.n, edits: o.edits, devices: o.devices, only: [...o.only] },
     holders: holders === null ? null : (({ dirs: _d, ...rest }) => rest)(holders),
     samples,
-    medians: { edit: editMedians, limit: limitMedians, streams: streamsMedians, catchup: catchupMedians, pinned: pinnedMedians },
+    medians: { edit: editMedians, limit: limitMedians, streams: streamsMedians, catchup: catchupMedians, pinned: pinnedMedians, relayed: relayedMedians },
     goals: {
       p99: {
         maxFactor: GOAL_P99_FACTOR, ratio: p99Ratio, ratios: p99Ratios,
@@ -675,6 +700,11 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
         pinned: {
           ratio: pinnedRatios.length === 0 ? null : median(pinnedRatios), ratios: pinnedRatios,
           fromOne: pinnedMedians.find((m) => m.holders === 1)?.docsPerSec ?? null, fromFour: pinnedMedians.find((m) => m.holders === 4)?.docsPerSec ?? null,
+        },
+        relayed: {
+          ratio: relayedRatios.length === 0 ? null : median(relayedRatios), ratios: relayedRatios,
+          fromAuthor: relayedRatios.length === 0 ? null : median(samples.catchup.filter((s) => plain(false)(s) && s.holders === 1).map((s) => s.docsPerSec)),
+          fromOther: relayedMedians[0]?.docsPerSec ?? null,
         },
       },
     },
@@ -730,6 +760,7 @@ export function report(res: Result): string {
   }
   catchupTable('A fresh device catches up on {n} documents ({bytes} of blocks) that its connected holders hold:', m.catchup)
   catchupTable(`The same, pinned: the fresh device's process on core ${FRESH_CORE}, every holder's on core ${HOLDERS_CORE} (each side's CPU as on its own machine):`, m.pinned)
+  catchupTable('The same from one holder that did not write the documents (its copy came from holder 1, their author):', m.relayed ?? [])
   const g = res.goals
   lines.push('', 'Goals (issue 20, goal 5), ratios within each run, then the median:')
   lines.push(g.p99.ratio === null
@@ -744,6 +775,10 @@ export function report(res: Result): string {
   const pin = g.catchup.pinned
   if (pin.ratio !== null) {
     lines.push(`  the same with the fresh device and the holders each on one core: ${fmt(pin.fromFour!)} vs ${fmt(pin.fromOne!)} docs/s, ${pin.ratio.toFixed(2)}× (runs: ${pin.ratios.map((x) => x.toFixed(2)).join(', ')}) (beside the goal, not it)`)
+  }
+  const rel = g.catchup.relayed
+  if (rel !== undefined && rel.ratio !== null) {
+    lines.push(`  from one holder that did not write them against their author alone: ${fmt(rel.fromOther!)} vs ${fmt(rel.fromAuthor!)} docs/s, ${rel.ratio.toFixed(2)}× (runs: ${rel.ratios.map((x) => x.toFixed(2)).join(', ')}) (beside the goal, not it)`)
   }
   lines.push('', 'Bytes: what each device\'s TCP sockets carried (Noise + Yamux frames of every protocol), 1 kB = 10^3 B, 1 MB = 10^6 B. CPU: each device process\'s own (user + system).')
   lines.push(`All devices share this machine's ${machine.cpus} cores: "all ÷ cores" is the least wall time per edit the devices' CPU work allows here if it all ran in parallel;`)

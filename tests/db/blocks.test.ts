@@ -178,6 +178,29 @@ test('a batch of many signatures is checked block by block: a moved proof and a 
   assert.deepEqual(again.map((r) => r.status), ['rejected', 'rejected', 'duplicate', 'duplicate'])
 })
 
+test('blocks of several signed batches arriving interleaved, as a catch-up sends them, apply; one whose proof was changed above its first step is refused', async (t) => {
+  const { a, b } = await pair(t)
+  await a.createDocuments('Books', Array.from({ length: 192 }, (_, i) => ({ title: `bulk ${i}` }))) // three signatures, 64 proofs each
+  // By CID, not in the order written: each frame holds a few blocks of each batch, as a fresh device gets them by docID.
+  const blocks = (await allBlocks(a)).map((x) => ({ ...x, block: decodeStoredBlock(x.bytes) })).sort((x, y) => (x.cid < y.cid ? -1 : 1))
+  assert.equal(new Set(blocks.map((x) => Buffer.from(x.block.sig.s).toString('hex'))).size, 3)
+  // A block whose last sibling (the one nearest the root) is changed: its own first steps still
+  // meet the nodes its batch-mates' walks went through; the root it leads to is not the signed one.
+  const victim = blocks[40]!
+  const p = Uint8Array.from(victim.block.sig.p)
+  p[p.length - 1]! ^= 1
+  const changed = dagCbor.encode({ ...victim.block, sig: { ...victim.block.sig, p } })
+  const rest = blocks.filter((x) => x !== victim).map((x) => ({ bytes: x.bytes }))
+  const first = await b.applyBlocks([...rest.slice(0, 100), { bytes: changed }])
+  const second = await b.applyBlocks(rest.slice(100))
+  assert.equal(first.at(-1)!.status, 'rejected')
+  assert.match(first.at(-1)!.reason!, /signature/)
+  assert.ok([...first.slice(0, -1), ...second].every((r) => r.status === 'applied'))
+  assert.equal((await b.listDocuments('Books', { limit: 0 })).total, 191)
+  // The true block still applies after its changed copy was refused.
+  assert.deepEqual((await b.applyBlocks([{ bytes: victim.bytes }])).map((r) => r.status), ['applied'])
+})
+
 test('blockLinks reads the height and parents of a stored block as a full decode does', async (t) => {
   const { a, b } = await pair(t)
   const id = await a.createDocument('Books', { title: 'Dune', pages: 412 })
