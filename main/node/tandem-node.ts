@@ -177,6 +177,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    * hold 100k documents ran four full head exchanges, then fetched everything four times).
    */
   #plan: FetchPlan | null = null
+  /**
+   * Per device just connected, the group exchange of that connect, until it is over: no block is
+   * fetched from the device before (the exchange may introduce the devices whose blocks it holds,
+   * which this one would refuse as strangers' until then), while the schema sync and the head
+   * exchange run meanwhile.
+   */
+  readonly #agreeing = new Map<DeviceID, Promise<void>>()
   /** Undoes what `links` attached (its stop). */
   readonly #unlink: Array<() => void> = []
   #groupPush: NodeJS.Timeout | null = null
@@ -656,6 +663,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
    */
   async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, waitMs?: number): Promise<Fetched> {
     const got: Fetched = { received: 0, applied: 0, rejected: 0 }
+    await this.#agreeing.get(peerID)
     const lane = async (): Promise<void> => {
       for (;;) {
         const chunk = await plan.take(peerID, waitMs)
@@ -874,10 +882,15 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     void net.host.peerStore.merge(peerIdFromString(peer), { tags: { [DEVICE_TAG]: { value: 100 } } })
       .catch((err: unknown) => this.#log.debug(`${peer} was not tagged: ${reason(err)}`))
     this.emit('peer:connect', peer)
-    // First agree on the group (devices, secret), then on the data. Both devices pull on connect,
-    // so this exchange asks the other for no extra pull (which made it sync twice).
-    net.groupSync.exchange(peerIdFromString(peer), { pull: false }).catch((err: Error) => this.#log.info(`group sync with ${peer} failed: ${err.message}`))
-      .then(() => this.syncWith(peer)).catch((err: Error) => {
+    // Agree on the group (devices, secret) and on the data. Both devices pull on connect, so the
+    // group exchange asks the other for no extra pull (which made it sync twice). The sync's schema
+    // sync and head exchange run while it does (it took 100–350 ms of a connect here, before the
+    // first heads were asked for); its fetches wait for it (#agreeing).
+    const agreed = net.groupSync.exchange(peerIdFromString(peer), { pull: false })
+      .catch((err: Error) => this.#log.info(`group sync with ${peer} failed: ${err.message}`))
+      .finally(() => { if (this.#agreeing.get(peer) === agreed) this.#agreeing.delete(peer) })
+    this.#agreeing.set(peer, agreed)
+    this.syncWith(peer).catch((err: Error) => {
       this.#log.info(`sync with ${peer} failed: ${err.message}`)
       this.emit('sync:error', { peer, error: err.message })
     })
