@@ -225,7 +225,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  *
  * Blocks signed together used to share the inner nodes they had in common through a memo per
  * call. Measured on 20k blocks in frames of 2048 (W1's batches): in write order the memo saved
- * nothing (7.4 µs a checked block either way: its maps cost what the hashes it skipped did), and
+ * nothing (~6.9 µs a checked block either way: its maps cost what the hashes it skipped did), and
  * in a catch-up's order (by docID, so a frame holds one or two blocks of each 64-block chunk) it
  * made a checked block cost 14.2 µs against 8.3 without it.
  */
@@ -264,9 +264,9 @@ export async function verifyBlock(bytes: Uint8Array, expected?: string): Promise
 /**
  * `verifyBlock` for many blocks at once, each answered alone (the block, or why not). Each distinct
  * signature (blocks signed together share one) is verified once, all of them concurrently off the
- * event loop. `attestedBy`: a device
- * whose attestation of these very blocks' CIDs the caller has checked (attest.ts); the blocks it
- * authored need no signature check of their own (every other check still applies).
+ * event loop. `attestedBy`: a device whose attestation of these very blocks' CIDs the caller has
+ * checked (attest.ts); the blocks it authored need no signature check of their own (every other
+ * check still applies).
  */
 export async function verifyBlocks(
   items: ReadonlyArray<{ bytes: Uint8Array; expected?: string | undefined; cid?: CID | undefined }>,
