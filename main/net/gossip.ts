@@ -44,6 +44,15 @@ export interface GossipInit {
   log?: Logger
 }
 
+/**
+ * Of gossipsub's implementation, beyond its interface: its score cache, and what it sends a peer on
+ * each new stream (`topics` subscribed). tests/net/gossip-introduced.test.ts fails if they go.
+ */
+interface GossipsubOwn {
+  score: { scoreCache: Map<string, unknown> }
+  sendSubscriptions(toPeer: string, topics: string[], subscribe: boolean): void
+}
+
 export class Gossip {
   readonly #db: Database
   readonly #pubsub: GossipSub
@@ -117,6 +126,23 @@ export class Gossip {
   }
 
   /** Topics subscribed now: one per collection kept whole plus one per hot document. */
+  /**
+   * `peer` counts this device a member now (it asked for a group exchange, which only members may),
+   * or has just become one here: gossipsub's view of each other is set afresh. A device drops every
+   * message of a stranger (host.ts: scored under gossipsub's graylist), its subscriptions too, and
+   * gossipsub never sends those again; a device introduced by a third one connects before the
+   * other has heard of it. Without this the other never learned what it followed (each of its
+   * edits reached it only by a nudge, a second later), and dropped its messages for up to a second
+   * more (gossipsub caches a score that long). Sending our subscriptions again is harmless where
+   * they were taken.
+   */
+  welcome(peer: string): void {
+    const own = this.#pubsub as unknown as Partial<GossipsubOwn>
+    own.score?.scoreCache?.delete(peer)
+    const topics = this.#pubsub.getTopics()
+    if (topics.length > 0 && typeof own.sendSubscriptions === 'function') own.sendSubscriptions.call(this.#pubsub, peer, topics, true)
+  }
+
   topics(): string[] {
     return this.#pubsub.getTopics()
   }

@@ -183,6 +183,8 @@ export async function createHost(options: HostOptions): Promise<Host> {
       // IDONTWANT ("I have this one, do not forward it") costs a message to each mesh peer per
       // edit and, between devices this close, arrives after the forward it was to stop: off.
       idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
+      // A stranger scores under the graylist (-80): all it sends is dropped, its subscriptions too.
+      // A device that becomes a member while connected is welcomed (Gossip.welcome).
       scoreParams: {
         appSpecificScore: (peer: string) => (options.isMember(peer) ? 0 : -1000),
         appSpecificWeight: 1,

@@ -246,6 +246,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         // The exchange itself went well; a sync that fails here is retried at the next one (or by anti-entropy).
         void this.syncWith(peer).catch((err: unknown) => this.#log.debug(`sync with ${peer} after a group exchange failed: ${reason(err)}`))
       },
+      onServed: (peer) => { this.#net?.gossip.welcome(peer) },
     })
     const pairing = new Pairing({ host, group }, { selfAddrs, log: log.info })
     const nearby = new Nearby({ host, group, mdns: host.services.mdns }, { selfAddrs, log: log.info, isPaused: () => this.#paused, ttlMs: options.pairingTtlMs, openMs: options.pairingOpenMs })
@@ -823,7 +824,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
         redialer.schedule(deviceID, 0)
       } else {
-        this.#onConnect(net, deviceID) // became a member while connected: sync now
+        // Became a member while connected: its gossip was a stranger's until now (Gossip.welcome); sync now.
+        net.gossip.welcome(deviceID)
+        this.#onConnect(net, deviceID)
       }
     }
     // A local schema change goes to every connected device; a block written under a version not

@@ -56,6 +56,8 @@ export interface GroupSyncInit {
    * deliver), or its state brought a new group secret (gossip under the old one may have been lost).
    */
   onExchange?: (peer: string) => void
+  /** A group device asked for an exchange, and was answered: it counts this device a member. */
+  onServed?: (peer: string) => void
   log?: (msg: string) => void
 }
 
@@ -101,6 +103,7 @@ export class GroupSync {
     const after = group.state(this.#init.selfAddrs())
     await ch.send({ t: 'state', ...after })
     await ch.close()
+    this.#init.onServed?.(peer)
     const rekeyed = after.epoch !== before.epoch || Buffer.compare(after.secret, secretBefore) !== 0
     if (msg.pull !== false || rekeyed) this.#init.onExchange?.(peer)
   }
