@@ -125,7 +125,6 @@ export class Gossip {
     this.#collectionTopics.clear()
   }
 
-  /** Topics subscribed now: one per collection kept whole plus one per hot document. */
   /**
    * `peer` counts this device a member now (it asked for a group exchange, which only members may),
    * or has just become one here: gossipsub's view of each other is set afresh. A device drops every
@@ -143,6 +142,7 @@ export class Gossip {
     if (topics.length > 0 && typeof own.sendSubscriptions === 'function') own.sendSubscriptions.call(this.#pubsub, peer, topics, true)
   }
 
+  /** Topics subscribed now: one per collection kept whole plus one per hot document. */
   topics(): string[] {
     return this.#pubsub.getTopics()
   }
