@@ -184,7 +184,10 @@ export async function createHost(options: HostOptions): Promise<Host> {
       // edit and, between devices this close, arrives after the forward it was to stop: off.
       idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
       // A stranger scores under the graylist (-80): all it sends is dropped, its subscriptions too.
-      // A device that becomes a member while connected is welcomed (Gossip.welcome).
+      // A device that becomes a member while connected is welcomed (Gossip.welcome). Scoring
+      // strangers just above the graylist would keep their subscriptions, but let any peer that
+      // can connect have each of its messages' signatures checked and grow gossipsub's topic map
+      // without bound (subscriptions are not capped in total).
       scoreParams: {
         appSpecificScore: (peer: string) => (options.isMember(peer) ? 0 : -1000),
         appSpecificWeight: 1,
