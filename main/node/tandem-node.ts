@@ -66,6 +66,14 @@ const GROUP_PUSH_DELAY_MS = 50
 const DEVICE_TAG = 'tandem-device'
 /** How long after gossip reached nobody the connected devices are nudged: the mesh forms a moment after a connect or a rekey. */
 const NUDGE_DELAY_MS = 1_000
+/**
+ * Two devices that learn of each other at once (a group formed, a new device introduced to every
+ * other) both dialed, and each such pair kept two connections: two Noise handshakes, identifies
+ * and gossipsub set-ups, twice the keep-alives, on both devices. Of a pair that learns of each
+ * other, the device with the lower ID dials at once and the other waits this long first, dialing
+ * only if no connection came meanwhile.
+ */
+const SECOND_DIALER_WAIT_MS = 1_000
 
 
 /**
@@ -822,7 +830,15 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         void host.peerStore.merge(peerIdFromString(deviceID), { tags: { [DEVICE_TAG]: undefined } }).catch(() => {}) // unknown to the store: nothing to untag
         void host.hangUp(peerIdFromString(deviceID)).catch((err: unknown) => this.#log.debug(`hanging up on removed ${deviceID} failed: ${reason(err)}`))
       } else if (host.getConnections(peerIdFromString(deviceID)).length === 0) {
-        redialer.schedule(deviceID, 0)
+        const first = this.deviceID < deviceID
+        const addrs = this.group.get(deviceID)?.addrs ?? []
+        if (!first && addrs.length > 0) {
+          // Waiting to dial, its addresses are known to libp2p at once (the dial records them too):
+          // a protocol opened meanwhile (a sync asked for) finds them.
+          void host.peerStore.merge(peerIdFromString(deviceID), { multiaddrs: addrs.map((a) => multiaddr(a)) })
+            .catch((err: unknown) => this.#log.debug(`the addresses of ${deviceID} were not recorded: ${reason(err)}`))
+        }
+        redialer.schedule(deviceID, first ? 0 : SECOND_DIALER_WAIT_MS)
       } else {
         // Became a member while connected: its gossip was a stranger's until now (Gossip.welcome); sync now.
         net.gossip.welcome(deviceID)

@@ -74,3 +74,20 @@ test('blocks by a device this one learns of only in the group exchange of a conn
   const withB = await eventually(() => { const xs = reports.filter((r) => r.peer === b.deviceID && r.fetched > 0); return xs.length > 0 && xs }, 'the report of A\'s sync with B')
   assert.ok(withB.every((r) => r.rejected === 0), `no block refused: ${JSON.stringify(withB)}`)
 })
+
+test('devices that learn of each other at once keep one connection a pair, not one each way', async (t) => {
+  const nodes = [await startNode(t), await startNode(t), await startNode(t), await startNode(t)]
+  // Each learns of every other at once (as when a group forms, or a new device is introduced to
+  // every member): both ends of each pair would dial.
+  const secret = nodes[0]!.group.secret.bytes
+  for (const n of nodes.slice(1)) await n.group.setSecret(secret)
+  await Promise.all(nodes.flatMap((a) => nodes.filter((b) => b !== a).map((b) => a.group.add({ deviceID: b.deviceID, name: b.deviceID.slice(-4), addrs: b.addresses() }))))
+  await eventually(() => nodes.every((n) => n.connectedDevices().length === 3), 'every device connected to every other')
+  await settle(2500) // past the second dialer's wait, and a redial's
+  for (const n of nodes) {
+    const conns = n.host!.getConnections()
+    assert.equal(conns.length, 3, `${n.deviceID.slice(-4)}: one connection to each of the three others (${conns.map((c) => `${c.remotePeer.toString().slice(-4)} ${c.direction}`).join(', ')})`)
+    // The device with the lower ID dialed.
+    for (const c of conns) assert.equal(c.direction === 'outbound', n.deviceID < c.remotePeer.toString(), `${n.deviceID.slice(-4)} → ${c.remotePeer.toString().slice(-4)}: ${c.direction}`)
+  }
+})
