@@ -26,6 +26,9 @@ import type { ChangeEvent } from '../main/db/database.ts'
 import { identityFromKey } from '../main/db/identity.ts'
 import { createHost, type Host } from '../main/net/host.ts'
 import { Channel } from '../main/net/wire.ts'
+import { PROTOCOL as DAG_PROTOCOL } from '../main/net/dag-sync/constants.ts'
+import { PROTOCOL as HEADS_PROTOCOL } from '../main/net/head-exchange/constants.ts'
+import { PROTOCOL as REPLICATE_PROTOCOL } from '../main/net/replicate/constants.ts'
 import type { Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import { BOOKS, gc, makeDoc } from './common.ts'
@@ -136,6 +139,15 @@ const commands: Record<string, (a: Args) => Promise<unknown> | unknown> = {
     node = await TandemNode.start({ dataDir: a.dataDir, ...log, ...(a.p2p === false ? { p2p: false } : { listen: [LOOPBACK], mdns: false }) })
     node.db.on('change', onChange)
     return { deviceID: node.deviceID, addrs: node.addresses() }
+  },
+  /**
+   * The bystanders catch-up: this device stays a connected member (group and schema exchanges,
+   * gossip, identify, ping) but serves no heads and no blocks: a device asking is refused at once.
+   */
+  async serveNothing() {
+    const host = the().host
+    if (host === null) throw new Error('the node has no network')
+    for (const protocol of [DAG_PROTOCOL, HEADS_PROTOCOL, REPLICATE_PROTOCOL]) await host.unhandle(protocol)
   },
   async stop() {
     if (raw !== null) {

@@ -1,7 +1,7 @@
 /**
  * W6: a group of up to five devices on loopback, each device in its own process (bench/group-device.ts).
  *
- *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup,pinned,relayed] [--json]
+ *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup,pinned,relayed,bystanders] [--json]
  *
  * Per run, for each group size d in --devices (default 2,3,4,5; the order alternates between runs):
  *   edit     d fresh devices share 100 documents; device 1 makes E edits one at a time (E = 1000,
@@ -22,6 +22,13 @@
  *            in the same run: blocks by another device come with no attestation of their sender's,
  *            so each one's proof path and batch signature are checked here (issue 20's "fetch from
  *            several" depends on what that costs). Its ratio to the catch-up from the author.
+ *   bystanders (only when asked for) the catch-up from four holders again, with holders 2–4 connected
+ *            members that serve nothing (heads, blocks and replication refused at once; group and
+ *            schema exchanges, gossip, identify and ping as usual): in effect a catch-up from holder
+ *            1, the author, alone, with three more devices merely there. On this machine every
+ *            process shares the two cores the fresh device's checks wait on, so this is the most
+ *            four holders can give here if the three others cost nothing beyond being connected;
+ *            beside the catch-up from one and from four in the same run.
  *   limit    with each edit group size, the same stack's gossip alone: d processes each run Tandem's
  *            libp2p host (its gossipsub settings, its key) with no database, all connected, one
  *            topic; device 1 publishes E messages of 600 bytes one at a time, each timed to its
@@ -58,7 +65,7 @@ const DEVICE_SCRIPT = fileURLToPath(new URL('./group-device.ts', import.meta.url
 
 // ---- options ----
 
-const PHASES = ['edit', 'catchup', 'pinned', 'relayed'] as const
+const PHASES = ['edit', 'catchup', 'pinned', 'relayed', 'bystanders'] as const
 const DEFAULT_PHASES: readonly Phase[] = ['edit', 'catchup']
 /** The pinned catch-up: the fresh device on core 0, every holder on core 1. */
 const FRESH_CORE = 0
@@ -73,7 +80,8 @@ const USAGE = `usage: node bench/group.ts [--quick] [--runs R] [--n N] [--edits 
   --devices LIST  group sizes, comma-separated, each 2 to 5 (default 2,3,4,5); the goals need 2 and 5
   --only LIST     phases, of ${PHASES.join(',')} (default edit,catchup; pinned: the catch-up again with the fresh device
                   on one core and the holders on the other, Linux taskset; relayed: from one holder that did not
-                  write the documents, beside one from their author)
+                  write the documents, beside one from their author; bystanders: from four holders of which
+                  three are connected but serve nothing)
   --profile DIR   CPU profiles of the timed parts (editor and last receiver; fresh device and every holder) in DIR
   --json          print one JSON line (the results) instead of the table, and write no file (bench/compare.ts)`
 
@@ -113,6 +121,7 @@ export function parseOptions(argv: string[]): Options | { error: string } | { he
   }
   if (only.size === 0) return { error: '--only names no phase' }
   if (only.has('pinned') && (cpus().length < 2 || !hasTaskset())) return { error: 'the pinned phase needs Linux taskset and at least 2 cores' }
+  if (only.has('bystanders') && !only.has('catchup')) return { error: 'the bystanders phase is compared with the catch-up from one holder and from four: add catchup to --only' }
   return { quick, runs: runs as number, n: n as number, edits: edits as number, devices: [...new Set(devices)].sort((a, b) => a - b), only, json: values.json === true, ...(values.profile !== undefined ? { profile: values.profile } : {}) }
 }
 
@@ -457,9 +466,15 @@ export interface CatchupSample {
   pinned: boolean
   /** The holders' copies came from another device: holder 1, their author, is not among them (the relayed phase). */
   relayed: boolean
+  /** Holders 2 onwards connected but serving nothing (the bystanders phase). */
+  bystanders: boolean
 }
 
-async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: string) => void, profile?: { dir: string; run: number }, relayed = false): Promise<CatchupSample> {
+/** How a catch-up runs besides its number of holders (the pinned, relayed and bystanders phases). */
+interface CatchupMode { pinned?: boolean; relayed?: boolean; bystanders?: boolean }
+
+async function catchupRun(h: Holders, k: number, mode: CatchupMode, log: (s: string) => void, profile?: { dir: string; run: number }): Promise<CatchupSample> {
+  const { pinned = false, relayed = false, bystanders = false } = mode
   const group: Device[] = []
   const made: string[] = []
   try {
@@ -488,11 +503,12 @@ async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: strin
       await until(() => allConnected(holders), `W6 catch-up: the ${k} holders connected`, 30_000)
     }
     await until(async () => (await Promise.all(holders.map((d) => d.state(false)))).every((s) => !s.syncing), `W6 catch-up: the holders' head exchanges to end`, 30_000)
+    if (bystanders) await Promise.all(holders.slice(1).map((d) => d.call('serveNothing')))
     await sleep(200)
     await fresh.call('setSecret', { secret: await holders[0]!.call<string>('secret') })
     await fresh.call('countDocs', { n: h.n })
     const limitMs = 60_000 + h.n * 5 // aborts below ~200 docs/s
-    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders${pinned ? '-pinned' : ''}${relayed ? '-relayed' : ''}`
+    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders${pinned ? '-pinned' : ''}${relayed ? '-relayed' : ''}${bystanders ? '-bystanders' : ''}`
     const { before, after, t0, done } = await profiled(profile?.dir, [[fresh, `${tag}-fresh`], ...holders.map((d, i): [Device, string] => [d, `${tag}-holder${i + 1}`])], async () => {
       const before = await counters(group, true)
       // Timed from forming the group (the fresh device learns the holders, they learn it) to its N-th document.
@@ -513,9 +529,9 @@ async function catchupRun(h: Holders, k: number, pinned: boolean, log: (s: strin
     const holderUse = us.slice(0, k)
     const sample = {
       holders: k, n: h.n, seconds, docsPerSec: h.n / seconds, firstDocMs, tenths, fresh: us[k]!, holderUse,
-      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length, pinned, relayed,
+      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length, pinned, relayed, bystanders,
     }
-    log(`  ${pinned ? 'pinned, ' : ''}from ${k} holder${k === 1 ? '' : 's'}${relayed ? ' that did not write them' : ''}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
+    log(`  ${pinned ? 'pinned, ' : ''}from ${k} holder${k === 1 ? '' : 's'}${relayed ? ' that did not write them' : ''}${bystanders ? `, ${k - 1} of them serving nothing` : ''}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
     return sample
   } finally {
     await stopAll(group)
@@ -534,8 +550,14 @@ export interface Result {
   holders: Omit<Holders, 'dirs'> | null
   /** `limit`: the stack's gossip alone; `streams`: direct streams alone (limitRun). */
   samples: { edit: Array<EditSample & { run: number }>; limit: Array<EditSample & { run: number }>; streams: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
-  /** `catchup`: the goal's (every process anywhere on the machine); `pinned`: the fresh device and the holders each on one core; `relayed`: from one holder that did not write the documents. */
-  medians: { edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; streams: ReturnType<typeof editMedian>[]; catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[]; relayed: ReturnType<typeof catchupMedian>[] }
+  /**
+   * `catchup`: the goal's (every process anywhere on the machine); `pinned`: the fresh device and the holders each on one core; `relayed`: from one holder that did not write the documents;
+   * `bystanders`: from four holders of which three serve nothing.
+   */
+  medians: {
+    edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; streams: ReturnType<typeof editMedian>[]
+    catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[]; relayed: ReturnType<typeof catchupMedian>[]; bystanders: ReturnType<typeof catchupMedian>[]
+  }
   goals: {
     p99: {
       maxFactor: number; ratio: number | null; ratios: number[]; p99Two: number | null; p99Five: number | null; pass: boolean | null
@@ -552,6 +574,11 @@ export interface Result {
       pinned: { ratio: number | null; ratios: number[]; fromOne: number | null; fromFour: number | null }
       /** One holder that did not write the documents ÷ their author, each alone (the relayed phase). */
       relayed: { ratio: number | null; ratios: number[]; fromAuthor: number | null; fromOther: number | null }
+      /**
+       * Holders 2–4 there but serving nothing, ÷ one holder alone (`ratio`: what merely having them connected costs here), and
+       * four serving ÷ that (`fourRatios`: how the catch-up from four compares with leaving three of them idle), each within a run.
+       */
+      bystanders: { ratio: number | null; ratios: number[]; fromOne: number | null; withBystanders: number | null; fourRatio: number | null; fourRatios: number[] }
     }
   }
   loadavg: { before: number[]; after: number[] }
@@ -597,7 +624,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const samples: Result['samples'] = { edit: [], limit: [], streams: [], catchup: [] }
   let holders: Holders | null = null
   const holderCounts = o.devices.map((d) => d - 1)
-  if (o.only.has('catchup') || o.only.has('pinned') || o.only.has('relayed')) {
+  if (o.only.has('catchup') || o.only.has('pinned') || o.only.has('relayed') || o.only.has('bystanders')) {
     log(`group: four holders of ${fmt(o.n)} documents (untimed, once)…`)
     holders = await buildHolders(o.n, log)
     log(`  spread to holders 2–4 in ${fmt(holders.spreadSeconds, 1)} s`)
@@ -616,14 +643,18 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     if (holders !== null) {
       log(`group run ${r + 1}/${o.runs}: a fresh device catches up on ${fmt(o.n)} documents…`)
       const prof = o.profile === undefined ? undefined : { dir: o.profile, run: r }
-      if (o.only.has('catchup')) for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, false, log, prof), run: r })
+      if (o.only.has('catchup')) for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, {}, log, prof), run: r })
       if (o.only.has('pinned')) {
         log(`  …and with the fresh device on core ${FRESH_CORE}, the holders on core ${HOLDERS_CORE}:`)
-        for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, true, log, prof), run: r })
+        for (const k of order(holderCounts)) samples.catchup.push({ ...await catchupRun(holders, k, { pinned: true }, log, prof), run: r })
       }
       if (o.only.has('relayed')) {
         log('  …and from one holder that did not write them, beside one from their author:')
-        for (const relayed of order([false, true])) samples.catchup.push({ ...await catchupRun(holders, 1, false, log, prof, relayed), run: r })
+        for (const relayed of order([false, true])) samples.catchup.push({ ...await catchupRun(holders, 1, { relayed }, log, prof), run: r })
+      }
+      if (o.only.has('bystanders')) {
+        log('  …and from four holders of which three are connected but serve nothing:')
+        samples.catchup.push({ ...await catchupRun(holders, 4, { bystanders: true }, log, prof), run: r })
       }
     }
   }
@@ -633,12 +664,13 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const limitMedians = o.devices.flatMap((d) => { const xs = samples.limit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const streamsMedians = o.devices.flatMap((d) => { const xs = samples.streams.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   // With the relayed phase, a run has two catch-ups from the author alone: the goal's ratio takes the catchup phase's (the first).
-  const plain = (pinned: boolean) => (s: CatchupSample & { run: number }): boolean => s.pinned === pinned && !s.relayed
+  const plain = (pinned: boolean) => (s: CatchupSample & { run: number }): boolean => s.pinned === pinned && !s.relayed && !s.bystanders
   const catchupMediansOf = (keep: (s: CatchupSample & { run: number }) => boolean): ReturnType<typeof catchupMedian>[] =>
     holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k && keep(s)); return xs.length === 0 ? [] : [catchupMedian(xs)] })
   const catchupMedians = catchupMediansOf(plain(false))
   const pinnedMedians = catchupMediansOf(plain(true))
   const relayedMedians = catchupMediansOf((s) => s.relayed)
+  const bystandersMedians = catchupMediansOf((s) => s.bystanders)
   // Ratios within each run (the two figures measured minutes apart), then their median.
   const within = <S extends { run: number }>(xs: S[], a: (s: S) => boolean, b: (s: S) => boolean, f: (x: S, y: S) => number): number[] => {
     const out: number[] = []
@@ -663,6 +695,10 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     const author = samples.catchup.filter((s) => s.run === r && plain(false)(s) && s.holders === 1).at(-1)
     if (other !== undefined && author !== undefined) relayedRatios.push(other.docsPerSec / author.docsPerSec)
   }
+  // The bystanders catch-up against the run's own from one (the first, as the goal's) and from four.
+  const withBystanders = (s: CatchupSample): boolean => s.bystanders
+  const bystandersRatios = within(samples.catchup, withBystanders, (s) => plain(false)(s) && s.holders === 1, (b, one) => b.docsPerSec / one.docsPerSec)
+  const fourBystandersRatios = within(samples.catchup, (s) => plain(false)(s) && s.holders === 4, withBystanders, (four, b) => four.docsPerSec / b.docsPerSec)
   const p99Ratio = p99Ratios.length === 0 ? null : median(p99Ratios)
   const catchupRatio = catchupRatios.length === 0 ? null : median(catchupRatios)
   const four = catchupMedians.find((m) => m.holders === 4)
@@ -676,7 +712,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     options: { quick: o.quick, runs: o.runs, n: o.n, edits: o.edits, devices: o.devices, only: [...o.only] },
     holders: holders === null ? null : (({ dirs: _d, ...rest }) => rest)(holders),
     samples,
-    medians: { edit: editMedians, limit: limitMedians, streams: streamsMedians, catchup: catchupMedians, pinned: pinnedMedians, relayed: relayedMedians },
+    medians: { edit: editMedians, limit: limitMedians, streams: streamsMedians, catchup: catchupMedians, pinned: pinnedMedians, relayed: relayedMedians, bystanders: bystandersMedians },
     goals: {
       p99: {
         maxFactor: GOAL_P99_FACTOR, ratio: p99Ratio, ratios: p99Ratios,
@@ -705,6 +741,11 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
           ratio: relayedRatios.length === 0 ? null : median(relayedRatios), ratios: relayedRatios,
           fromAuthor: relayedRatios.length === 0 ? null : median(samples.catchup.filter((s) => plain(false)(s) && s.holders === 1).map((s) => s.docsPerSec)),
           fromOther: relayedMedians[0]?.docsPerSec ?? null,
+        },
+        bystanders: {
+          ratio: bystandersRatios.length === 0 ? null : median(bystandersRatios), ratios: bystandersRatios,
+          fromOne: one?.docsPerSec ?? null, withBystanders: bystandersMedians[0]?.docsPerSec ?? null,
+          fourRatio: fourBystandersRatios.length === 0 ? null : median(fourBystandersRatios), fourRatios: fourBystandersRatios,
         },
       },
     },
@@ -761,6 +802,7 @@ export function report(res: Result): string {
   catchupTable('A fresh device catches up on {n} documents ({bytes} of blocks) that its connected holders hold:', m.catchup)
   catchupTable(`The same, pinned: the fresh device's process on core ${FRESH_CORE}, every holder's on core ${HOLDERS_CORE} (each side's CPU as on its own machine):`, m.pinned)
   catchupTable('The same from one holder that did not write the documents (its copy came from holder 1, their author):', m.relayed ?? [])
+  catchupTable('The same from four holders of which three (holders 2–4) are connected but serve nothing:', m.bystanders ?? [])
   const g = res.goals
   lines.push('', 'Goals (issue 20, goal 5), ratios within each run, then the median:')
   lines.push(g.p99.ratio === null
@@ -779,6 +821,11 @@ export function report(res: Result): string {
   const rel = g.catchup.relayed
   if (rel !== undefined && rel.ratio !== null) {
     lines.push(`  from one holder that did not write them against their author alone: ${fmt(rel.fromOther!)} vs ${fmt(rel.fromAuthor!)} docs/s, ${rel.ratio.toFixed(2)}× (runs: ${rel.ratios.map((x) => x.toFixed(2)).join(', ')}) (beside the goal, not it)`)
+  }
+  const bys = g.catchup.bystanders
+  if (bys !== undefined && bys.ratio !== null) {
+    lines.push(`  from four holders of which three serve nothing against one holder alone: ${fmt(bys.withBystanders!)} vs ${fmt(bys.fromOne!)} docs/s, ${bys.ratio.toFixed(2)}× (runs: ${bys.ratios.map((x) => x.toFixed(2)).join(', ')})` +
+      (bys.fourRatio === null ? '' : `; four serving against that: ${bys.fourRatio.toFixed(2)}× (runs: ${bys.fourRatios.map((x) => x.toFixed(2)).join(', ')})`) + ' (beside the goal, not it)')
   }
   lines.push('', 'Bytes: what each device\'s TCP sockets carried (Noise + Yamux frames of every protocol), 1 kB = 10^3 B, 1 MB = 10^6 B. CPU: each device process\'s own (user + system).')
   lines.push(`All devices share this machine's ${machine.cpus} cores: "all ÷ cores" is the least wall time per edit the devices' CPU work allows here if it all ran in parallel;`)
