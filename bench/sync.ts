@@ -16,7 +16,9 @@
  *       64 MiB) in 64 KiB chunks: the limit S1 is compared to.
  *   copy each S1 source's whole LevelDB copied into an empty one over such a stream, pairs written
  *       by raw batch() (bench/copy-limit.ts): no checks, no merge, the most S1 could reach here;
- *       and a store of its blocks alone copied the same way.
+ *       a store of its blocks alone copied the same way; and the whole store again with every
+ *       block checked before it is written (verified): the most any replication that checks what
+ *       it receives could reach.
  * Every node listens on 127.0.0.1 only, without mDNS; both ends run in this one process (one
  * event loop), as do both ends of the raw stream. See bench/README.md.
  */
@@ -36,7 +38,7 @@ import { TandemNode } from '../main/node/tandem-node.ts'
 import { WRITE_BUFFER_BYTES } from '../main/db/store.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table, within } from './common.ts'
-import { blocksOnly, copyRun, type CopySample } from './copy-limit.ts'
+import { authorOf, blocksOnly, copyRun, type CopySample } from './copy-limit.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const BATCH = 1000
@@ -495,7 +497,9 @@ async function rawRun(bytes: number): Promise<RawSample> {
 
 // ---- copy: the S1 source's store moved by the rawest means ----
 
-type CopyKind = 'store' | 'blocks'
+type CopyKind = 'store' | 'blocks' | 'verified'
+const COPY_KINDS: readonly CopyKind[] = ['store', 'blocks', 'verified']
+const COPY_WHAT: Record<CopyKind, string> = { store: 'store', blocks: 'blocks alone', verified: 'store, every block checked' }
 
 /** The blocks-only store of each source, made untimed when first needed. */
 const blockStores = new Map<string, string>()
@@ -510,14 +514,15 @@ async function blockStore(src: Source): Promise<string> {
 }
 
 async function copyLimit(src: Source, kind: CopyKind): Promise<CopySample> {
-  const from = kind === 'store' ? src.dir : await blockStore(src)
+  const from = kind === 'blocks' ? await blockStore(src) : src.dir
+  const verify = kind === 'verified' ? { author: await authorOf(join(src.dir, 'db')) } : undefined
   const receiver = await bareHost()
   const sender = await bareHost()
   const to = await freshDir()
   try {
     gc()
     await profileStart()
-    const sample = await copyRun(join(from, 'db'), join(to, 'db'), sender, receiver, 30_000 + src.n * 5)
+    const sample = await copyRun(join(from, 'db'), join(to, 'db'), sender, receiver, 30_000 + src.n * 5, verify)
     await profileStop(`copy-${kind}-${src.n}`)
     return sample
   } finally {
@@ -555,7 +560,7 @@ try {
   await s1Run(warm, 'passive')
   await s1Run(warm, 'active')
   if (only.has('raw')) await rawRun(16 * MiB)
-  if (only.has('copy')) for (let i = 0; i < 3; i++) for (const kind of ['store', 'blocks'] as const) await copyLimit(warm, kind)
+  if (only.has('copy')) for (let i = 0; i < 3; i++) for (const kind of COPY_KINDS) await copyLimit(warm, kind)
   await removeDir(warm.dir)
   profileOn = true
 
@@ -565,8 +570,8 @@ try {
       samples.raw.push(await rawRun(RAW_BYTES))
     }
     for (const src of only.has('copy') ? built : []) {
-      for (const kind of ['store', 'blocks'] as const) {
-        log(`sync run ${r + 1}/${runs}: copy limit (${fmt(src.n)} docs' ${kind === 'store' ? 'store' : 'blocks alone'})…`)
+      for (const kind of COPY_KINDS) {
+        log(`sync run ${r + 1}/${runs}: copy limit (${fmt(src.n)} docs' ${COPY_WHAT[kind]})…`)
         const c = await copyLimit(src, kind)
         log(`  ${fmt(src.n / c.seconds)} docs/s, ${fmt(c.seconds, 2)} s`)
         samples.copy.push({ ...c, n: src.n, kind })
@@ -607,7 +612,7 @@ const rawMedian = samples.raw.length === 0 ? null : {
   bytesPerSec: median(samples.raw.map((s) => s.bytesPerSec)),
   mibPerSec: median(samples.raw.map((s) => s.mibPerSec)),
 }
-const copyMedians = sources.flatMap((src) => (['store', 'blocks'] as const).flatMap((kind) => {
+const copyMedians = sources.flatMap((src) => COPY_KINDS.flatMap((kind) => {
   const xs = samples.copy.filter((s) => s.n === src.n && s.kind === kind)
   if (xs.length === 0) return []
   const seconds = median(xs.map((s) => s.seconds))
@@ -622,6 +627,7 @@ const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flat
   const xs = samples.s1.filter((s) => s.n === src.n && s.path === path)
   if (xs.length === 0) return []
   const copy = copyMedians.find((c) => c.n === src.n && c.kind === 'store')
+  const verified = copyMedians.find((c) => c.n === src.n && c.kind === 'verified')
   const bytesPerSec = median(xs.map((s) => s.bytesPerSec))
   const ratio = rawMedian === null ? null : bytesPerSec / rawMedian.bytesPerSec
   return [{
@@ -629,6 +635,7 @@ const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flat
     mbPerSec: median(xs.map((s) => s.mbPerSec)), bytesPerSec, connectMs: median(xs.map((s) => s.connectMs)),
     ratio, pass: ratio === null ? null : ratio >= GOAL_S1_RATIO,
     ofCopy: copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec,
+    ofVerifiedCopy: verified === undefined ? null : bytesPerSec / verified.blockBytesPerSec,
   }]
 }))
 const s2Median = samples.s2.length === 0 ? null : {
@@ -649,7 +656,7 @@ for (const m of s1Medians) {
   rows.push([
     `S1 bulk A→B, ${m.path === 'passive' ? 'passive (head exchange on connect)' : 'active (replicator set)'}, ${fmt(m.n)} docs`,
     `${fmt(m.docsPerSec)} docs/s (${mb(m.mbPerSec)} MB/s of ${mb(src.blockBytes / 1e6)} MB blocks), ${fmt(m.seconds, 2)} s` +
-      (m.ofCopy === null ? '' : `, ${m.ofCopy.toFixed(2)} of copy`),
+      (m.ofCopy === null ? '' : `, ${m.ofCopy.toFixed(2)} of copy`) + (m.ofVerifiedCopy === null ? '' : `, ${m.ofVerifiedCopy.toFixed(2)} of verified copy`),
     rawCell,
     m.ratio === null ? '-' : m.ratio.toFixed(3),
     `>= ${GOAL_S1_RATIO.toFixed(2)}`,
@@ -660,7 +667,9 @@ for (const c of copyMedians) {
   rows.push([
     c.kind === 'store'
       ? `copy limit: the ${fmt(c.n)}-doc store, ${fmt(c.pairs)} pairs, raw read/stream/batch()`
-      : `copy limit: its ${fmt(c.pairs)} blocks alone, the same way`,
+      : c.kind === 'blocks'
+        ? `copy limit: its ${fmt(c.pairs)} blocks alone, the same way`
+        : `verified copy: the same store, each block checked before it is written`,
     `${fmt(c.docsPerSec)} docs/s (${mb(c.storeMbPerSec)} MB/s of ${mb(c.bytes / 1e6)} MB stored), ${fmt(c.seconds, 2)} s`,
     rawCell,
     c.ratio === null ? '-' : c.ratio.toFixed(3),
@@ -709,6 +718,10 @@ console.log(table(rows))
 console.log('')
 console.log('S1 ratio = bytes of blocks moved per second ÷ raw stream bytes per second (1 MB = 10^6 B, 1 MiB = 2^20 B).')
 if (copyMedians.length > 0) console.log('copy ratio = the S1 ratio a replication as fast as the copy limit would get; "of copy" = Tandem\'s rate ÷ the copy limit\'s.')
+if (copyMedians.some((c) => c.kind === 'verified')) {
+  console.log('verified copy: B makes each block whole again and checks it as Tandem checks its author\'s attested frames (hash to its CID, canonical dag-cbor, shape) before')
+  console.log('  writing it; no merge, no records built. Its rate ÷ the copy limit\'s is the most "of copy" any replication that checks what it receives can reach here.')
+}
 console.log('S1 time runs from forming the group (passive) or setting the replicator (active) to the last document\'s change event on B.')
 
 // libp2p's package.json is not in its exports: read it from the root node_modules.
@@ -734,7 +747,7 @@ const result = {
     s2: { edits: S2_EDITS, docs: S2_DOCS, warmupEdits: S2_WARMUP, meshSettleMs: MESH_SETTLE_MS },
     s3: { sharedDocs: S3_SHARED, editsPerSide: S3_EDITS, split: 'even edits update a shared document, odd edits create one' },
     raw: { bytes: RAW_BYTES, chunkBytes: RAW_CHUNK },
-    copy: { what: 'each S1 source store copied whole (store), and a store of its blocks alone (blocks): nextv(1000) reads, 64 KiB frames of length-prefixed pairs on one libp2p stream, batch() of 1024 pairs', writeBufferSize: WRITE_BUFFER_BYTES },
+    copy: { what: 'each S1 source store copied whole (store), a store of its blocks alone (blocks), and the whole store with every block checked before it is written (verified: signature trees first, then each block made whole and run through verifyBlocks as its author\'s attested frames): nextv(1000) reads, 64 KiB frames of length-prefixed pairs on one libp2p stream, batch() of 1024 pairs', writeBufferSize: WRITE_BUFFER_BYTES },
   },
   sources,
   units: {
