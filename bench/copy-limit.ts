@@ -32,6 +32,15 @@ const open = (path: string): Raw => new ClassicLevel<Uint8Array, Uint8Array>(pat
 
 export interface CopySample { pairs: number; bytes: number; seconds: number }
 
+/** The store's `blocks` and `trees` sublevels, as key ranges of its LevelDB. */
+const BLOCKS = Buffer.from('!blocks!')
+const BLOCKS_END = Buffer.concat([BLOCKS, Buffer.from([0xff])])
+const TREES = Buffer.from('!trees!')
+const TREES_END = Buffer.concat([TREES, Buffer.from([0xff])])
+const startsWith = (key: Uint8Array, prefix: Uint8Array): boolean => key.length >= prefix.length && Buffer.compare(key.subarray(0, prefix.length), prefix) === 0
+/** The rest of a sublevel's key after its prefix, as the string the store keys it by (no copy). */
+const keyAfter = (key: Uint8Array, prefix: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset + prefix.length, key.length - prefix.length).toString('latin1')
+
 /** Writes the blocks of the store at `from` (its `blocks` sublevel, keys and values as stored) into a new LevelDB at `to` (untimed set-up). */
 export async function blocksOnly(from: string, to: string): Promise<void> {
   const src = open(from)
@@ -39,9 +48,8 @@ export async function blocksOnly(from: string, to: string): Promise<void> {
   await src.open()
   await dst.open()
   try {
-    const prefix = Buffer.from('!blocks!')
     let ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
-    for await (const [key, value] of src.iterator({ gte: prefix, lt: Buffer.concat([prefix, Buffer.from([0xff])]) })) {
+    for await (const [key, value] of src.iterator({ gte: BLOCKS, lt: BLOCKS_END })) {
       ops.push({ type: 'put', key, value })
       if (ops.length === WRITE_BATCH) { await dst.batch(ops); ops = [] }
     }
@@ -52,17 +60,12 @@ export async function blocksOnly(from: string, to: string): Promise<void> {
   }
 }
 
-const BLOCKS = Buffer.from('!blocks!')
-const TREES = Buffer.from('!trees!')
-const TREES_END = Buffer.concat([TREES, Buffer.from([0xff])])
-const startsWith = (key: Uint8Array, prefix: Uint8Array): boolean => key.length >= prefix.length && Buffer.compare(key.subarray(0, prefix.length), prefix) === 0
-
 /** The author of the store's blocks (untimed; the verified copy checks them as that device's attested frames). */
 export async function authorOf(path: string): Promise<string> {
   const db = open(path)
   await db.open()
   try {
-    for await (const [, value] of db.iterator({ gt: BLOCKS, lt: Buffer.concat([BLOCKS, Buffer.from([0xff])]), limit: 1 })) return decodeStoredBlock(value).author
+    for await (const [, value] of db.iterator({ gt: BLOCKS, lt: BLOCKS_END, limit: 1 })) return decodeStoredBlock(value).author
   } finally {
     await db.close()
   }
@@ -132,10 +135,10 @@ export async function copyRun(from: string, to: string, sender: Libp2p, receiver
           const key = buf.subarray(at + 8, at + 8 + kl)
           const value = buf.subarray(at + 8 + kl, at + 8 + kl + vl)
           if (verify !== undefined) {
-            if (startsWith(key, TREES)) trees.set(Buffer.from(key.subarray(TREES.length)).toString('latin1'), treeEncoding.decode(value))
+            if (startsWith(key, TREES)) trees.set(keyAfter(key, TREES), treeEncoding.decode(value))
             else if (startsWith(key, BLOCKS)) {
               const whole = fullForm(value, trees.get(treeKeyOf(value) ?? ''))
-              if (whole === null) { failed ??= new Error('copy limit: a block whose signature tree did not come first'); resolve() } else checks.push({ bytes: whole, expected: Buffer.from(key.subarray(BLOCKS.length)).toString('latin1') })
+              if (whole === null) { failed ??= new Error('copy limit: a block whose signature tree did not come first'); resolve() } else checks.push({ bytes: whole, expected: keyAfter(key, BLOCKS) })
             }
           }
           ops.push({ type: 'put', key, value })

@@ -184,8 +184,8 @@ test('blocks of several signed batches arriving interleaved, as a catch-up sends
   // By CID, not in the order written: each frame holds a few blocks of each batch, as a fresh device gets them by docID.
   const blocks = (await allBlocks(a)).map((x) => ({ ...x, block: decodeStoredBlock(x.bytes) })).sort((x, y) => (x.cid < y.cid ? -1 : 1))
   assert.equal(new Set(blocks.map((x) => Buffer.from(x.block.sig.s).toString('hex'))).size, 3)
-  // A block whose last sibling (the one nearest the root) is changed: its own first steps still
-  // meet the nodes its batch-mates' walks went through; the root it leads to is not the signed one.
+  // A block whose last sibling (the one nearest the root) is changed: every step of its proof but
+  // the last is its batch-mates' too, and the root it leads to is not the signed one.
   const victim = blocks[40]!
   const p = Uint8Array.from(victim.block.sig.p)
   p[p.length - 1]! ^= 1
