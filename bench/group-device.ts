@@ -23,7 +23,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TandemNode } from '../main/node/tandem-node.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
-import { identityFromKey } from '../main/db/identity.ts'
+import { identityFromKey, loadOrCreateIdentity } from '../main/db/identity.ts'
 import { createHost, type Host } from '../main/net/host.ts'
 import { Channel } from '../main/net/wire.ts'
 import { PROTOCOL as DAG_PROTOCOL } from '../main/net/dag-sync/constants.ts'
@@ -245,6 +245,16 @@ const commands: Record<string, (a: Args) => Promise<unknown> | unknown> = {
       cidWaiters.get(id)?.(t)
     })
     return { deviceID: raw.peerId.toString(), addrs: raw.getMultiaddrs().map((a) => a.toString()) }
+  },
+  /**
+   * The bare catch-up: Tandem's host alone (as the gossip limit's) with the key of the holder whose
+   * data directory is `dir`, so that the fresh device knows it as that group device; no database,
+   * no Tandem protocol (a device asking for any is refused at once), no topic followed.
+   */
+  async rawStartAs(a) {
+    const identity = await loadOrCreateIdentity(a.dir as string)
+    raw = await createHost({ privateKey: identity.privateKey, listen: [LOOPBACK], mdns: false, isMember: () => true })
+    return { deviceID: raw.peerId.toString(), addrs: raw.getMultiaddrs().map((m) => m.toString()) }
   },
   async rawDial(a) {
     if (raw === null) throw new Error('rawStart first')

@@ -1,7 +1,7 @@
 /**
  * W6: a group of up to five devices on loopback, each device in its own process (bench/group-device.ts).
  *
- *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup,pinned,relayed,bystanders] [--json]
+ *   node bench/group.ts [--quick] [--runs R] [--n N] [--edits E] [--devices LIST] [--only edit,catchup,pinned,relayed,bystanders,bare] [--json]
  *
  * Per run, for each group size d in --devices (default 2,3,4,5; the order alternates between runs):
  *   edit     d fresh devices share 100 documents; device 1 makes E edits one at a time (E = 1000,
@@ -29,6 +29,10 @@
  *            process shares the two cores the fresh device's checks wait on, so this is the most
  *            four holders can give here if the three others cost nothing beyond being connected;
  *            beside the catch-up from one and from four in the same run.
+ *   bare     (only when asked for) the same with holders 2–4 replaced by the bare stack: Tandem's
+ *            libp2p host alone (no database, no Tandem protocol, no topic) with each holder's key,
+ *            so the fresh device knows them as the group's devices and connects to them as to any:
+ *            what three more connected devices cost here at the least, whatever runs over the stack.
  *   limit    with each edit group size, the same stack's gossip alone: d processes each run Tandem's
  *            libp2p host (its gossipsub settings, its key) with no database, all connected, one
  *            topic; device 1 publishes E messages of 600 bytes one at a time, each timed to its
@@ -65,7 +69,7 @@ const DEVICE_SCRIPT = fileURLToPath(new URL('./group-device.ts', import.meta.url
 
 // ---- options ----
 
-const PHASES = ['edit', 'catchup', 'pinned', 'relayed', 'bystanders'] as const
+const PHASES = ['edit', 'catchup', 'pinned', 'relayed', 'bystanders', 'bare'] as const
 const DEFAULT_PHASES: readonly Phase[] = ['edit', 'catchup']
 /** The pinned catch-up: the fresh device on core 0, every holder on core 1. */
 const FRESH_CORE = 0
@@ -81,7 +85,7 @@ const USAGE = `usage: node bench/group.ts [--quick] [--runs R] [--n N] [--edits 
   --only LIST     phases, of ${PHASES.join(',')} (default edit,catchup; pinned: the catch-up again with the fresh device
                   on one core and the holders on the other, Linux taskset; relayed: from one holder that did not
                   write the documents, beside one from their author; bystanders: from four holders of which
-                  three are connected but serve nothing)
+                  three are connected but serve nothing; bare: from four of which three are the bare stack)
   --profile DIR   CPU profiles of the timed parts (editor and last receiver; fresh device and every holder) in DIR
   --json          print one JSON line (the results) instead of the table, and write no file (bench/compare.ts)`
 
@@ -121,7 +125,9 @@ export function parseOptions(argv: string[]): Options | { error: string } | { he
   }
   if (only.size === 0) return { error: '--only names no phase' }
   if (only.has('pinned') && (cpus().length < 2 || !hasTaskset())) return { error: 'the pinned phase needs Linux taskset and at least 2 cores' }
-  if (only.has('bystanders') && !only.has('catchup')) return { error: 'the bystanders phase is compared with the catch-up from one holder and from four: add catchup to --only' }
+  for (const p of ['bystanders', 'bare'] as const) {
+    if (only.has(p) && !only.has('catchup')) return { error: `the ${p} phase is compared with the catch-up from one holder and from four: add catchup to --only` }
+  }
   return { quick, runs: runs as number, n: n as number, edits: edits as number, devices: [...new Set(devices)].sort((a, b) => a - b), only, json: values.json === true, ...(values.profile !== undefined ? { profile: values.profile } : {}) }
 }
 
@@ -468,28 +474,39 @@ export interface CatchupSample {
   relayed: boolean
   /** Holders 2 onwards connected but serving nothing (the bystanders phase). */
   bystanders: boolean
+  /** Holders 2 onwards the bare stack with their keys (the bare phase). */
+  bare: boolean
 }
 
-/** How a catch-up runs besides its number of holders (the pinned, relayed and bystanders phases). */
-interface CatchupMode { pinned?: boolean; relayed?: boolean; bystanders?: boolean }
+/** How a catch-up runs besides its number of holders (the pinned, relayed, bystanders and bare phases). */
+interface CatchupMode { pinned?: boolean; relayed?: boolean; bystanders?: boolean; bare?: boolean }
 
 async function catchupRun(h: Holders, k: number, mode: CatchupMode, log: (s: string) => void, profile?: { dir: string; run: number }): Promise<CatchupSample> {
-  const { pinned = false, relayed = false, bystanders = false } = mode
+  const { pinned = false, relayed = false, bystanders = false, bare = false } = mode
   const group: Device[] = []
   const made: string[] = []
   try {
     const holders: Device[] = []
     for (let i = 0; i < k; i++) {
-      const dir = await freshDir()
-      made.push(dir)
       const of = relayed ? i + 1 : i // relayed: holder 2 onwards, which pulled the documents from holder 1
-      await cp(h.dirs[of]!, dir, { recursive: true })
-      const dev = await Device.spawn(`holder ${of + 1}`)
+      const dev = await Device.spawn(`holder ${of + 1}${bare && i > 0 ? ' (bare stack)' : ''}`)
       if (pinned) dev.pin(HOLDERS_CORE)
       group.push(dev)
       holders.push(dev)
+      if (bare && i > 0) {
+        // Its key only (read from its directory); it holds nothing.
+        const r = await dev.call<{ deviceID: string; addrs: string[] }>('rawStartAs', { dir: h.dirs[of]! })
+        dev.deviceID = r.deviceID
+        dev.addrs = r.addrs
+        continue
+      }
+      const dir = await freshDir()
+      made.push(dir)
+      await cp(h.dirs[of]!, dir, { recursive: true })
       await dev.start(dir)
     }
+    const nodes = bare ? holders.slice(0, 1) : holders // the holders that are Tandem nodes
+    const bareHosts = bare ? holders.slice(1) : []
     const fresh = await Device.spawn('fresh device')
     if (pinned) fresh.pin(FRESH_CORE)
     group.push(fresh)
@@ -498,24 +515,26 @@ async function catchupRun(h: Holders, k: number, mode: CatchupMode, log: (s: str
     await fresh.start(freshDirPath)
     await fresh.call('addBooks')
     // The holders are one group already (on disk); their addresses are new (port 0): tell each the others'.
-    if (k > 1) {
-      await Promise.all(holders.map((d) => d.call('addDevices', { devices: holders.filter((o) => o !== d).map((o) => ({ deviceID: o.deviceID, addrs: o.addrs })) })))
-      await until(() => allConnected(holders), `W6 catch-up: the ${k} holders connected`, 30_000)
+    if (nodes.length > 1) {
+      await Promise.all(nodes.map((d) => d.call('addDevices', { devices: nodes.filter((o) => o !== d).map((o) => ({ deviceID: o.deviceID, addrs: o.addrs })) })))
+      await until(() => allConnected(nodes), `W6 catch-up: the ${k} holders connected`, 30_000)
     }
-    await until(async () => (await Promise.all(holders.map((d) => d.state(false)))).every((s) => !s.syncing), `W6 catch-up: the holders' head exchanges to end`, 30_000)
+    await until(async () => (await Promise.all(nodes.map((d) => d.state(false)))).every((s) => !s.syncing), `W6 catch-up: the holders' head exchanges to end`, 30_000)
     if (bystanders) await Promise.all(holders.slice(1).map((d) => d.call('serveNothing')))
     await sleep(200)
     await fresh.call('setSecret', { secret: await holders[0]!.call<string>('secret') })
     await fresh.call('countDocs', { n: h.n })
     const limitMs = 60_000 + h.n * 5 // aborts below ~200 docs/s
-    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders${pinned ? '-pinned' : ''}${relayed ? '-relayed' : ''}${bystanders ? '-bystanders' : ''}`
+    const tag = `run${(profile?.run ?? 0) + 1}-catchup-${k}holders${pinned ? '-pinned' : ''}${relayed ? '-relayed' : ''}${bystanders ? '-bystanders' : ''}${bare ? '-bare' : ''}`
     const { before, after, t0, done } = await profiled(profile?.dir, [[fresh, `${tag}-fresh`], ...holders.map((d, i): [Device, string] => [d, `${tag}-holder${i + 1}`])], async () => {
       const before = await counters(group, true)
       // Timed from forming the group (the fresh device learns the holders, they learn it) to its N-th document.
       const t0 = now()
       await Promise.all([
         fresh.call('addDevices', { devices: holders.map((o) => ({ deviceID: o.deviceID, addrs: o.addrs })) }),
-        ...holders.map((d) => d.call('addDevices', { devices: [{ deviceID: fresh.deviceID, addrs: fresh.addrs }] })),
+        ...nodes.map((d) => d.call('addDevices', { devices: [{ deviceID: fresh.deviceID, addrs: fresh.addrs }] })),
+        // A bare host dials as a Tandem device would: at once when its ID is the lower (else the fresh device does).
+        ...bareHosts.filter((d) => d.deviceID < fresh.deviceID).map((d) => d.call('rawDial', { addrs: fresh.addrs })),
       ])
       const done = await fresh.call<{ t: number; seen: number; tenths: number[] }>('docsArrived', { timeoutMs: limitMs }, limitMs + 10_000)
       return { before, after: await counters(group, false), t0, done }
@@ -525,13 +544,19 @@ async function catchupRun(h: Holders, k: number, mode: CatchupMode, log: (s: str
     const tenths = done.tenths.slice(1).map((x) => (x - t0) / 1000)
     // Untimed checks: every document there, the same digest as the holders.
     await until(() => sameData([holders[0]!, fresh], h.n), `W6 catch-up: the same ${fmt(h.n)} documents and digest on the fresh device`, 30_000, 100)
+    if (bareHosts.length > 0) {
+      // The limit holds only if the bare hosts were there: connected to the fresh device as devices.
+      const { connected } = await fresh.state(false)
+      const absent = bareHosts.filter((d) => !connected.includes(d.deviceID))
+      if (absent.length > 0) throw new Error(`W6 catch-up (bare): ${absent.map((d) => d.name).join(', ')} not connected to the fresh device`)
+    }
     const us = group.map((_, i) => use(before[i]!, after[i]!))
     const holderUse = us.slice(0, k)
     const sample = {
       holders: k, n: h.n, seconds, docsPerSec: h.n / seconds, firstDocMs, tenths, fresh: us[k]!, holderUse,
-      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length, pinned, relayed, bystanders,
+      served: holderUse.filter((u) => u.bytesOut >= h.blockBytes / 10).length, pinned, relayed, bystanders, bare,
     }
-    log(`  ${pinned ? 'pinned, ' : ''}from ${k} holder${k === 1 ? '' : 's'}${relayed ? ' that did not write them' : ''}${bystanders ? `, ${k - 1} of them serving nothing` : ''}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
+    log(`  ${pinned ? 'pinned, ' : ''}from ${k} holder${k === 1 ? '' : 's'}${relayed ? ' that did not write them' : ''}${bystanders ? `, ${k - 1} of them serving nothing` : ''}${bare ? `, ${k - 1} of them the bare stack` : ''}: ${fmt(sample.docsPerSec)} docs/s, ${fmt(seconds, 2)} s (first document after ${fmt(firstDocMs)} ms); received ${mb(sample.fresh.bytesIn / 1e6)} MB; ${sample.served} served`)
     return sample
   } finally {
     await stopAll(group)
@@ -552,11 +577,12 @@ export interface Result {
   samples: { edit: Array<EditSample & { run: number }>; limit: Array<EditSample & { run: number }>; streams: Array<EditSample & { run: number }>; catchup: Array<CatchupSample & { run: number }> }
   /**
    * `catchup`: the goal's (every process anywhere on the machine); `pinned`: the fresh device and the holders each on one core; `relayed`: from one holder that did not write the documents;
-   * `bystanders`: from four holders of which three serve nothing.
+   * `bystanders`: from four holders of which three serve nothing; `bare`: from four of which three are the bare stack.
    */
   medians: {
     edit: ReturnType<typeof editMedian>[]; limit: ReturnType<typeof editMedian>[]; streams: ReturnType<typeof editMedian>[]
     catchup: ReturnType<typeof catchupMedian>[]; pinned: ReturnType<typeof catchupMedian>[]; relayed: ReturnType<typeof catchupMedian>[]; bystanders: ReturnType<typeof catchupMedian>[]
+    bare: ReturnType<typeof catchupMedian>[]
   }
   goals: {
     p99: {
@@ -579,6 +605,8 @@ export interface Result {
        * four serving ÷ that (`fourRatios`: how the catch-up from four compares with leaving three of them idle), each within a run.
        */
       bystanders: { ratio: number | null; ratios: number[]; fromOne: number | null; withBystanders: number | null; fourRatio: number | null; fourRatios: number[] }
+      /** The same with holders 2–4 the bare stack (`withBystanders`: that catch-up's docs/s). */
+      bare: { ratio: number | null; ratios: number[]; fromOne: number | null; withBystanders: number | null; fourRatio: number | null; fourRatios: number[] }
     }
   }
   loadavg: { before: number[]; after: number[] }
@@ -624,7 +652,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const samples: Result['samples'] = { edit: [], limit: [], streams: [], catchup: [] }
   let holders: Holders | null = null
   const holderCounts = o.devices.map((d) => d - 1)
-  if (o.only.has('catchup') || o.only.has('pinned') || o.only.has('relayed') || o.only.has('bystanders')) {
+  if (o.only.has('catchup') || o.only.has('pinned') || o.only.has('relayed') || o.only.has('bystanders') || o.only.has('bare')) {
     log(`group: four holders of ${fmt(o.n)} documents (untimed, once)…`)
     holders = await buildHolders(o.n, log)
     log(`  spread to holders 2–4 in ${fmt(holders.spreadSeconds, 1)} s`)
@@ -656,6 +684,10 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
         log('  …and from four holders of which three are connected but serve nothing:')
         samples.catchup.push({ ...await catchupRun(holders, 4, { bystanders: true }, log, prof), run: r })
       }
+      if (o.only.has('bare')) {
+        log('  …and from four holders of which three are the bare stack (their keys, no Tandem):')
+        samples.catchup.push({ ...await catchupRun(holders, 4, { bare: true }, log, prof), run: r })
+      }
     }
   }
   for (const dir of holders?.dirs ?? []) await removeDir(dir)
@@ -664,13 +696,14 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
   const limitMedians = o.devices.flatMap((d) => { const xs = samples.limit.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   const streamsMedians = o.devices.flatMap((d) => { const xs = samples.streams.filter((s) => s.devices === d); return xs.length === 0 ? [] : [editMedian(xs)] })
   // With the relayed phase, a run has two catch-ups from the author alone: the goal's ratio takes the catchup phase's (the first).
-  const plain = (pinned: boolean) => (s: CatchupSample & { run: number }): boolean => s.pinned === pinned && !s.relayed && !s.bystanders
+  const plain = (pinned: boolean) => (s: CatchupSample & { run: number }): boolean => s.pinned === pinned && !s.relayed && !s.bystanders && !s.bare
   const catchupMediansOf = (keep: (s: CatchupSample & { run: number }) => boolean): ReturnType<typeof catchupMedian>[] =>
     holderCounts.flatMap((k) => { const xs = samples.catchup.filter((s) => s.holders === k && keep(s)); return xs.length === 0 ? [] : [catchupMedian(xs)] })
   const catchupMedians = catchupMediansOf(plain(false))
   const pinnedMedians = catchupMediansOf(plain(true))
   const relayedMedians = catchupMediansOf((s) => s.relayed)
   const bystandersMedians = catchupMediansOf((s) => s.bystanders)
+  const bareMedians = catchupMediansOf((s) => s.bare)
   // Ratios within each run (the two figures measured minutes apart), then their median.
   const within = <S extends { run: number }>(xs: S[], a: (s: S) => boolean, b: (s: S) => boolean, f: (x: S, y: S) => number): number[] => {
     const out: number[] = []
@@ -696,9 +729,16 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     if (other !== undefined && author !== undefined) relayedRatios.push(other.docsPerSec / author.docsPerSec)
   }
   // The bystanders catch-up against the run's own from one (the first, as the goal's) and from four.
-  const withBystanders = (s: CatchupSample): boolean => s.bystanders
-  const bystandersRatios = within(samples.catchup, withBystanders, (s) => plain(false)(s) && s.holders === 1, (b, one) => b.docsPerSec / one.docsPerSec)
-  const fourBystandersRatios = within(samples.catchup, (s) => plain(false)(s) && s.holders === 4, withBystanders, (four, b) => four.docsPerSec / b.docsPerSec)
+  const againstOneAndFour = (phase: (s: CatchupSample) => boolean, medians: ReturnType<typeof catchupMedian>[]): Result['goals']['catchup']['bystanders'] => {
+    const ratios = within(samples.catchup, phase, (s) => plain(false)(s) && s.holders === 1, (b, one) => b.docsPerSec / one.docsPerSec)
+    const fourRatios = within(samples.catchup, (s) => plain(false)(s) && s.holders === 4, phase, (four, b) => four.docsPerSec / b.docsPerSec)
+    return {
+      ratio: ratios.length === 0 ? null : median(ratios), ratios,
+      fromOne: one?.docsPerSec ?? null,
+      withBystanders: medians[0]?.docsPerSec ?? null,
+      fourRatio: fourRatios.length === 0 ? null : median(fourRatios), fourRatios,
+    }
+  }
   const p99Ratio = p99Ratios.length === 0 ? null : median(p99Ratios)
   const catchupRatio = catchupRatios.length === 0 ? null : median(catchupRatios)
   const four = catchupMedians.find((m) => m.holders === 4)
@@ -712,7 +752,7 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     options: { quick: o.quick, runs: o.runs, n: o.n, edits: o.edits, devices: o.devices, only: [...o.only] },
     holders: holders === null ? null : (({ dirs: _d, ...rest }) => rest)(holders),
     samples,
-    medians: { edit: editMedians, limit: limitMedians, streams: streamsMedians, catchup: catchupMedians, pinned: pinnedMedians, relayed: relayedMedians, bystanders: bystandersMedians },
+    medians: { edit: editMedians, limit: limitMedians, streams: streamsMedians, catchup: catchupMedians, pinned: pinnedMedians, relayed: relayedMedians, bystanders: bystandersMedians, bare: bareMedians },
     goals: {
       p99: {
         maxFactor: GOAL_P99_FACTOR, ratio: p99Ratio, ratios: p99Ratios,
@@ -742,11 +782,8 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
           fromAuthor: relayedRatios.length === 0 ? null : median(samples.catchup.filter((s) => plain(false)(s) && s.holders === 1).map((s) => s.docsPerSec)),
           fromOther: relayedMedians[0]?.docsPerSec ?? null,
         },
-        bystanders: {
-          ratio: bystandersRatios.length === 0 ? null : median(bystandersRatios), ratios: bystandersRatios,
-          fromOne: one?.docsPerSec ?? null, withBystanders: bystandersMedians[0]?.docsPerSec ?? null,
-          fourRatio: fourBystandersRatios.length === 0 ? null : median(fourBystandersRatios), fourRatios: fourBystandersRatios,
-        },
+        bystanders: againstOneAndFour((s) => s.bystanders, bystandersMedians),
+        bare: againstOneAndFour((s) => s.bare, bareMedians),
       },
     },
     loadavg: { before: load0, after: loadavg() },
@@ -803,6 +840,7 @@ export function report(res: Result): string {
   catchupTable(`The same, pinned: the fresh device's process on core ${FRESH_CORE}, every holder's on core ${HOLDERS_CORE} (each side's CPU as on its own machine):`, m.pinned)
   catchupTable('The same from one holder that did not write the documents (its copy came from holder 1, their author):', m.relayed ?? [])
   catchupTable('The same from four holders of which three (holders 2–4) are connected but serve nothing:', m.bystanders ?? [])
+  catchupTable("The same from four holders of which three (holders 2–4) are the bare stack (Tandem's libp2p host with their keys, nothing else):", m.bare ?? [])
   const g = res.goals
   lines.push('', 'Goals (issue 20, goal 5), ratios within each run, then the median:')
   lines.push(g.p99.ratio === null
@@ -822,9 +860,9 @@ export function report(res: Result): string {
   if (rel !== undefined && rel.ratio !== null) {
     lines.push(`  from one holder that did not write them against their author alone: ${fmt(rel.fromOther!)} vs ${fmt(rel.fromAuthor!)} docs/s, ${rel.ratio.toFixed(2)}× (runs: ${rel.ratios.map((x) => x.toFixed(2)).join(', ')}) (beside the goal, not it)`)
   }
-  const bys = g.catchup.bystanders
-  if (bys !== undefined && bys.ratio !== null) {
-    lines.push(`  from four holders of which three serve nothing against one holder alone: ${fmt(bys.withBystanders!)} vs ${fmt(bys.fromOne!)} docs/s, ${bys.ratio.toFixed(2)}× (runs: ${bys.ratios.map((x) => x.toFixed(2)).join(', ')})` +
+  for (const [bys, what] of [[g.catchup.bystanders, 'serve nothing'], [g.catchup.bare, 'are the bare stack']] as const) {
+    if (bys === undefined || bys.ratio === null) continue
+    lines.push(`  from four holders of which three ${what} against one holder alone: ${fmt(bys.withBystanders!)} vs ${fmt(bys.fromOne!)} docs/s, ${bys.ratio.toFixed(2)}× (runs: ${bys.ratios.map((x) => x.toFixed(2)).join(', ')})` +
       (bys.fourRatio === null ? '' : `; four serving against that: ${bys.fourRatio.toFixed(2)}× (runs: ${bys.fourRatios.map((x) => x.toFixed(2)).join(', ')})`) + ' (beside the goal, not it)')
   }
   lines.push('', 'Bytes: what each device\'s TCP sockets carried (Noise + Yamux frames of every protocol), 1 kB = 10^3 B, 1 MB = 10^6 B. CPU: each device process\'s own (user + system).')
