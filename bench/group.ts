@@ -604,13 +604,16 @@ export interface Result {
        * Holders 2–4 there but serving nothing, ÷ one holder alone (`ratio`: what merely having them connected costs here), and
        * four serving ÷ that (`fourRatios`: how the catch-up from four compares with leaving three of them idle), each within a run.
        */
-      bystanders: { ratio: number | null; ratios: number[]; fromOne: number | null; withBystanders: number | null; fourRatio: number | null; fourRatios: number[] }
+      bystanders: IdleHolders
       /** The same with holders 2–4 the bare stack (`withBystanders`: that catch-up's docs/s). */
-      bare: { ratio: number | null; ratios: number[]; fromOne: number | null; withBystanders: number | null; fourRatio: number | null; fourRatios: number[] }
+      bare: IdleHolders
     }
   }
   loadavg: { before: number[]; after: number[] }
 }
+
+/** A catch-up from four of which three serve nothing (bystanders, bare), against one holder alone and four serving. */
+interface IdleHolders { ratio: number | null; ratios: number[]; fromOne: number | null; withBystanders: number | null; fourRatio: number | null; fourRatios: number[] }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
 const mean = (xs: number[]): number => (xs.length === 0 ? Number.NaN : sum(xs) / xs.length)
@@ -728,8 +731,12 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
     const author = samples.catchup.filter((s) => s.run === r && plain(false)(s) && s.holders === 1).at(-1)
     if (other !== undefined && author !== undefined) relayedRatios.push(other.docsPerSec / author.docsPerSec)
   }
-  // The bystanders catch-up against the run's own from one (the first, as the goal's) and from four.
-  const againstOneAndFour = (phase: (s: CatchupSample) => boolean, medians: ReturnType<typeof catchupMedian>[]): Result['goals']['catchup']['bystanders'] => {
+  const p99Ratio = p99Ratios.length === 0 ? null : median(p99Ratios)
+  const catchupRatio = catchupRatios.length === 0 ? null : median(catchupRatios)
+  const four = catchupMedians.find((m) => m.holders === 4)
+  const one = catchupMedians.find((m) => m.holders === 1)
+  // The bystanders and bare catch-ups against the run's own from one (the first, as the goal's) and from four.
+  const againstOneAndFour = (phase: (s: CatchupSample) => boolean, medians: ReturnType<typeof catchupMedian>[]): IdleHolders => {
     const ratios = within(samples.catchup, phase, (s) => plain(false)(s) && s.holders === 1, (b, one) => b.docsPerSec / one.docsPerSec)
     const fourRatios = within(samples.catchup, (s) => plain(false)(s) && s.holders === 4, phase, (four, b) => four.docsPerSec / b.docsPerSec)
     return {
@@ -739,10 +746,6 @@ export async function measure(o: Options, log: (s: string) => void): Promise<Res
       fourRatio: fourRatios.length === 0 ? null : median(fourRatios), fourRatios,
     }
   }
-  const p99Ratio = p99Ratios.length === 0 ? null : median(p99Ratios)
-  const catchupRatio = catchupRatios.length === 0 ? null : median(catchupRatios)
-  const four = catchupMedians.find((m) => m.holders === 4)
-  const one = catchupMedians.find((m) => m.holders === 1)
   const cpu = cpus()
   return {
     benchmark: 'group',
