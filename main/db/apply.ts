@@ -131,14 +131,17 @@ export class BlockMetaCache {
 }
 
 /**
- * Which pending blocks wait for which missing block: the `waiting` sublevel, mirrored in memory so
- * that applying a block costs no read to learn that nothing waits for it (the usual case). Loaded
- * at open; a transaction records its changes in a `PendingChanges` that enters the index only
- * after the commit.
+ * Which blocks are pending, and which of them wait for which missing block: the keys of the
+ * `pending` and `waiting` sublevels, mirrored in memory so that applying a block costs no read to
+ * learn that nothing waits for it, and receiving one no read to learn whether it is already pending
+ * (the usual answers). Loaded at open; a transaction records its changes in a `PendingChanges` that
+ * enters the index only after the commit.
  */
 export class PendingIndex {
   // missing CID → pending CIDs waiting for it
   readonly #waiters = new Map<string, Set<string>>()
+  // the pending blocks' CIDs
+  readonly #blocks = new Set<string>()
 
   static async load(store: Store): Promise<PendingIndex> {
     const index = new PendingIndex()
@@ -146,7 +149,13 @@ export class PendingIndex {
       const at = key.indexOf('!')
       if (at > 0) index.#add(key.slice(0, at), key.slice(at + 1))
     }
+    for await (const cid of store.pending.keys()) index.#blocks.add(cid)
     return index
+  }
+
+  /** Whether the block `cid` is pending (as committed). */
+  has(cid: string): boolean {
+    return this.#blocks.has(cid)
   }
 
   changes(): PendingChanges {
@@ -160,6 +169,8 @@ export class PendingIndex {
   /** After the transaction of `changes` committed. */
   apply(changes: PendingChanges): void {
     for (const [m, cids] of changes.added) for (const c of cids) this.#add(m, c)
+    for (const c of changes.addedBlocks) this.#blocks.add(c)
+    for (const c of changes.droppedBlocks) this.#blocks.delete(c)
     for (const key of changes.dropped) {
       const at = key.indexOf('!')
       const m = key.slice(0, at)
@@ -182,6 +193,9 @@ export class PendingChanges {
   readonly #index: PendingIndex
   readonly added = new Map<string, Set<string>>()
   readonly dropped = new Set<string>()
+  /** Blocks this transaction made pending, and pending blocks it applied (each in one set at most). */
+  readonly addedBlocks = new Set<string>()
+  readonly droppedBlocks = new Set<string>()
 
   constructor(index: PendingIndex) {
     this.#index = index
@@ -190,6 +204,8 @@ export class PendingChanges {
   put(store: Store, txn: Txn, enc: EncodedBlock, missing: string[]): void {
     const cid = enc.id
     txn.put(store.pending, cid, enc.bytes)
+    this.addedBlocks.add(cid)
+    this.droppedBlocks.delete(cid)
     for (const m of missing) {
       txn.put(store.waiting, `${m}!${cid}`, '')
       this.dropped.delete(`${m}!${cid}`)
@@ -203,6 +219,8 @@ export class PendingChanges {
   drop(store: Store, txn: Txn, enc: EncodedBlock): void {
     const cid = enc.id
     txn.del(store.pending, cid)
+    this.droppedBlocks.add(cid)
+    this.addedBlocks.delete(cid)
     // It may have waited for its parents and for its schema version (database.ts).
     for (const m of [...enc.block.parents.map((p) => cidString(p.bytes)), enc.block.schema]) {
       txn.del(store.waiting, `${m}!${cid}`)

@@ -769,14 +769,16 @@ export class Database extends EventEmitter<DatabaseEvents> {
   }
 
   async hasBlock(cid: string): Promise<boolean> {
-    return (await this.#store.blocks.has(cid)) || (await this.#store.pending.has(cid))
+    return this.#pending.has(cid) || (await this.#store.blocks.has(cid))
   }
 
-  /** `hasBlock` for many CIDs at once (two multi-reads). */
+  /** `hasBlock` for many CIDs at once (one multi-read of those not pending). */
   async hasBlocks(cids: readonly string[]): Promise<boolean[]> {
-    if (cids.length === 0) return []
-    const [stored, pending] = await Promise.all([this.#store.blocks.hasMany([...cids]), this.#store.pending.hasMany([...cids])])
-    return cids.map((_, i) => stored[i] === true || pending[i] === true)
+    const pending = cids.map((c) => this.#pending.has(c))
+    const unknown = cids.filter((_, i) => !pending[i])
+    const stored = unknown.length === 0 ? [] : await this.#store.blocks.hasMany(unknown)
+    let k = 0
+    return pending.map((p) => p || stored[k++] === true)
   }
 
   /** For each CID, true when the block is stored (applied), not merely pending (one multi-read). */
@@ -1190,11 +1192,11 @@ export class Database extends EventEmitter<DatabaseEvents> {
     // trip to LevelDB, and the write lock's own check still answers a duplicate.
     const known = entries.length <= 2 ? [] : [...new Set(ids.filter((id): id is BlockCID => id !== null))]
     const gen = known.length === 0 ? undefined : this.#metas.generation()
-    const [stored, pending] = known.length === 0 ? [[], []] : await Promise.all([this.#store.blocks.hasMany(known), this.#store.pending.hasMany(known)])
+    const stored = known.length === 0 ? [] : await this.#store.blocks.hasMany(known)
     const before = new Map<string, 'duplicate' | 'pending'>()
     known.forEach((id, i) => {
       if (stored[i] === true) before.set(id, 'duplicate')
-      else if (pending[i] === true) before.set(id, 'pending')
+      else if (this.#pending.has(id)) before.set(id, 'pending')
     })
     const toCheck: number[] = []
     const first = new Map<string, number>() // CID → index of its first entry in this call
@@ -1316,7 +1318,6 @@ export class Database extends EventEmitter<DatabaseEvents> {
     }
     await Promise.all([
       presence ? txn.prefetchHas(this.#store.blocks, [...inBatch]) : undefined,
-      presence ? txn.prefetchHas(this.#store.pending, [...inBatch]) : undefined,
       prefetchTrees(this.#store, txn, blocks),
       this.#metas.prefetch(txn, this.#store, parents),
       txn.prefetch(this.#store.docs, [...docs]),
@@ -1328,7 +1329,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
     const cid = enc.id
     if (!absent) {
       if (txn.knownHas(this.#store.blocks, cid) ?? await txn.has(this.#store.blocks, cid)) return { cid, status: 'duplicate' }
-      if (txn.knownHas(this.#store.pending, cid) ?? await txn.has(this.#store.pending, cid)) return { cid, status: 'pending' }
+      // Pending: as written in this transaction, else as committed (the index; under the write lock).
+      if (txn.knownHas(this.#store.pending, cid) ?? this.#pending.has(cid)) return { cid, status: 'pending' }
     }
     const missing = await missingParents(this.#store, txn, this.#metas, enc)
     if (!this.#versionOwner.has(enc.block.schema)) { missing.push(enc.block.schema); this.#awaitedVersions.add(enc.block.schema) }

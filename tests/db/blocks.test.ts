@@ -46,16 +46,28 @@ test('a child that arrives before its parent waits, persisted, and applies when 
   assert.deepEqual((await b.applyBlocks([await bytes(third!.cid)])).map((r) => r.status), ['pending'])
   assert.deepEqual((await b.applyBlocks([await bytes(second!.cid)])).map((r) => r.status), ['pending'])
   await assert.rejects(b.getDocument('Books', id), (e) => isTandemError(e, 'NOT_FOUND'))
+  // Pending blocks are known as such (held, not stored): asked for, or received again.
+  const all = [genesis!.cid, second!.cid, third!.cid]
+  const again = async (...cids: string[]) => (await b.applyBlocks(await Promise.all(cids.map(bytes)))).map((r) => r.status)
+  assert.deepEqual(await b.hasBlocks(all), [false, true, true])
+  assert.deepEqual(await again(third!.cid, second!.cid, third!.cid), ['pending', 'pending', 'pending'])
   await b.close() // the pending set survives a restart
   b = await Database.open(dir)
   t.after(() => b.close())
   assert.equal((await b.pendingBlocks()).length, 2)
+  assert.deepEqual(await b.hasBlocks(all), [false, true, true])
+  assert.equal(await b.hasBlock(third!.cid), true)
+  assert.deepEqual(await again(second!.cid, third!.cid, second!.cid), ['pending', 'pending', 'pending'])
   const changes: string[][] = []
   b.on('change', (ev) => changes.push(ev.cids))
   assert.deepEqual((await b.applyBlocks([await bytes(genesis!.cid)])).map((r) => r.status), ['applied'])
   assert.equal((await b.getDocument('Books', id)).fields.pages, 2)
   assert.deepEqual(await b.pendingBlocks(), [])
   assert.deepEqual(changes, [[genesis!.cid, second!.cid, third!.cid]])
+  // Applied now: stored, no longer pending.
+  assert.deepEqual(await b.hasBlocks(all), [true, true, true])
+  assert.deepEqual(await again(third!.cid, second!.cid, genesis!.cid), ['duplicate', 'duplicate', 'duplicate'])
+  assert.deepEqual(await again(third!.cid), ['duplicate'])
 })
 
 test('tampered bytes, a wrong CID and a forged signature are rejected and nothing is applied', async (t) => {
