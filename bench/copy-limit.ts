@@ -87,9 +87,9 @@ async function countPairs(path: string): Promise<number> {
 
 /**
  * Copies the LevelDB at `from` into a new one at `to` over a stream from `sender` to `receiver`.
- * The time runs from the first read to the last batch written on B.
+ * The time runs from the first read to the last batch written on B; `onStart` is called as it starts.
  */
-export async function copyRun(from: string, to: string, sender: Libp2p, receiver: Libp2p, limitMs: number, verify?: { author: string }): Promise<CopySample> {
+export async function copyRun(from: string, to: string, sender: Libp2p, receiver: Libp2p, limitMs: number, verify?: { author: string }, onStart?: () => void): Promise<CopySample> {
   const pairs = await countPairs(from)
   const src = open(from)
   const dst = open(to)
@@ -150,6 +150,7 @@ export async function copyRun(from: string, to: string, sender: Libp2p, receiver
       })
     }, { force: true })
     const stream = await sender.dialProtocol(receiver.getMultiaddrs()[0]!, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+    onStart?.()
     const t0 = performance.now()
     let chunk = Buffer.allocUnsafe(CHUNK)
     let fill = 0

@@ -39,6 +39,7 @@ import { WRITE_BUFFER_BYTES } from '../main/db/store.ts'
 import type { ChangeEvent } from '../main/db/database.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table, within } from './common.ts'
 import { authorOf, blocksOnly, copyRun, type CopySample } from './copy-limit.ts'
+import { available as threadCpuAvailable, cpuMedians, cpuSince, snapshot, type Snapshot, type ThreadCpu } from './thread-cpu.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
 const BATCH = 1000
@@ -286,7 +287,7 @@ async function buildSource(n: number): Promise<Source> {
 }
 
 type S1Path = 'passive' | 'active'
-interface S1Sample { path: S1Path; n: number; seconds: number; connectMs: number; docsPerSec: number; mbPerSec: number; bytesPerSec: number }
+interface S1Sample { path: S1Path; n: number; seconds: number; connectMs: number; docsPerSec: number; mbPerSec: number; bytesPerSec: number; cpu: ThreadCpu }
 
 async function s1Run(src: Source, path: S1Path): Promise<S1Sample> {
   const aDir = await freshDir()
@@ -301,9 +302,11 @@ async function s1Run(src: Source, path: S1Path): Promise<S1Sample> {
     const arrived = remoteDocs(b, src.n)
     let connectMs = 0
     let t0: number
+    let cpu0: Snapshot
     gc()
     if (path === 'passive') {
       await profileStart()
+      cpu0 = snapshot()
       t0 = performance.now()
       b.once('peer:connect', () => { connectMs = performance.now() - t0 })
       await formGroup([a, b])
@@ -314,11 +317,13 @@ async function s1Run(src: Source, path: S1Path): Promise<S1Sample> {
       if (arrived.count() !== 0) throw new Error('S1 active: documents reached B before the replicator was set')
       gc()
       await profileStart()
+      cpu0 = snapshot()
       t0 = performance.now()
       await a.replicators!.set({ target: b.deviceID, collections: ['Books'] })
     }
     await within(arrived.done, limitMs, `S1 ${path}: ${fmt(src.n)} documents on B (${fmt(arrived.count())} arrived)`)
     const seconds = (performance.now() - t0) / 1000
+    const cpu = cpuSince(cpu0)
     await profileStop(`s1-${path}-${src.n}`)
     arrived.off()
     // Untimed checks: every document is there, and both sides hold the same heads.
@@ -327,7 +332,7 @@ async function s1Run(src: Source, path: S1Path): Promise<S1Sample> {
     await until(() => sameState(a, b), `S1 ${path}: the same digest on A and B`, 15_000, 50)
     if (path === 'active') await until(() => a.replicators!.state(b.deviceID)?.initialSync.state === 'done', 'S1 active: initial sync to report done', 15_000)
     const bytesPerSec = src.blockBytes / seconds
-    return { path, n: src.n, seconds, connectMs, docsPerSec: src.n / seconds, mbPerSec: bytesPerSec / 1e6, bytesPerSec }
+    return { path, n: src.n, seconds, connectMs, docsPerSec: src.n / seconds, mbPerSec: bytesPerSec / 1e6, bytesPerSec, cpu }
   } finally {
     await stopNode(a)
     await stopNode(b)
@@ -513,7 +518,7 @@ async function blockStore(src: Source): Promise<string> {
   return dir
 }
 
-async function copyLimit(src: Source, kind: CopyKind): Promise<CopySample> {
+async function copyLimit(src: Source, kind: CopyKind): Promise<CopySample & { cpu: ThreadCpu }> {
   const from = kind === 'blocks' ? await blockStore(src) : src.dir
   const verify = kind === 'verified' ? { author: await authorOf(join(src.dir, 'db')) } : undefined
   const receiver = await bareHost()
@@ -522,9 +527,11 @@ async function copyLimit(src: Source, kind: CopyKind): Promise<CopySample> {
   try {
     gc()
     await profileStart()
-    const sample = await copyRun(join(from, 'db'), join(to, 'db'), sender, receiver, 30_000 + src.n * 5, verify)
+    let cpu0: Snapshot = new Map()
+    const sample = await copyRun(join(from, 'db'), join(to, 'db'), sender, receiver, 30_000 + src.n * 5, verify, () => { cpu0 = snapshot() })
+    const cpu = cpuSince(cpu0)
     await profileStop(`copy-${kind}-${src.n}`)
-    return sample
+    return { ...sample, cpu }
   } finally {
     await stopHosts(sender, receiver)
     await removeDir(to)
@@ -536,7 +543,7 @@ async function copyLimit(src: Source, kind: CopyKind): Promise<CopySample> {
 const cpu = cpus()
 const samples = {
   raw: [] as RawSample[],
-  copy: [] as Array<CopySample & { n: number; kind: CopyKind }>,
+  copy: [] as Array<CopySample & { n: number; kind: CopyKind; cpu: ThreadCpu }>,
   s1: [] as S1Sample[],
   s2: [] as S2Sample[],
   s3: [] as S3Sample[],
@@ -620,7 +627,7 @@ const copyMedians = sources.flatMap((src) => COPY_KINDS.flatMap((kind) => {
   const blockBytesPerSec = src.blockBytes / seconds
   return [{
     n: src.n, kind, seconds, docsPerSec: src.n / seconds, pairs: xs[0]!.pairs, bytes: xs[0]!.bytes, storeMbPerSec: xs[0]!.bytes / seconds / 1e6,
-    blockBytesPerSec, ratio: rawMedian === null ? null : blockBytesPerSec / rawMedian.bytesPerSec,
+    blockBytesPerSec, cpu: cpuMedians(xs, median), ratio: rawMedian === null ? null : blockBytesPerSec / rawMedian.bytesPerSec,
   }]
 }))
 const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flatMap((path) => {
@@ -632,7 +639,7 @@ const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flat
   const ratio = rawMedian === null ? null : bytesPerSec / rawMedian.bytesPerSec
   return [{
     path, n: src.n, seconds: median(xs.map((s) => s.seconds)), docsPerSec: median(xs.map((s) => s.docsPerSec)),
-    mbPerSec: median(xs.map((s) => s.mbPerSec)), bytesPerSec, connectMs: median(xs.map((s) => s.connectMs)),
+    mbPerSec: median(xs.map((s) => s.mbPerSec)), bytesPerSec, connectMs: median(xs.map((s) => s.connectMs)), cpu: cpuMedians(xs, median),
     ratio, pass: ratio === null ? null : ratio >= GOAL_S1_RATIO,
     ofCopy: copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec,
     ofVerifiedCopy: verified === undefined ? null : bytesPerSec / verified.blockBytesPerSec,
@@ -723,6 +730,18 @@ if (copyMedians.some((c) => c.kind === 'verified')) {
   console.log('  writing it; no merge, no records built. Its rate ÷ the copy limit\'s is the most "of copy" any replication that checks what it receives can reach here.')
 }
 console.log('S1 time runs from forming the group (passive) or setting the replicator (active) to the last document\'s change event on B.')
+if (threadCpuAvailable && (s1Medians.length > 0 || copyMedians.length > 0)) {
+  // Where the CPU of each timed part went (both ends: one process), by thread (bench/thread-cpu.ts).
+  const cpuRows = [['workload', 'wall s', 'CPU s: main thread', "V8's helpers, workers", 'LevelDB, libuv', 'all', 'cores busy', 'CPU ms per doc']]
+  const cpuRow = (what: string, m: { n: number; seconds: number; cpu: ReturnType<typeof cpuMedians> }): string[] =>
+    [what, fmt(m.seconds, 2), fmt(m.cpu.main, 2), fmt(m.cpu.helpers, 2), fmt(m.cpu.io, 2), fmt(m.cpu.total, 2), `${fmt(m.cpu.cores, 2)} of ${cpu.length}`, fmt((m.cpu.total / m.n) * 1000, 3)]
+  for (const m of s1Medians) cpuRows.push(cpuRow(`S1 ${m.path}, ${fmt(m.n)} docs`, m))
+  for (const c of copyMedians) cpuRows.push(cpuRow(`${c.kind === 'verified' ? 'verified copy' : c.kind === 'blocks' ? 'copy limit, blocks alone' : 'copy limit'}, ${fmt(c.n)} docs`, c))
+  console.log('')
+  console.log(table(cpuRows))
+  console.log('CPU by thread (Linux /proc, medians): main = the event loop; V8\'s helpers = parallel GC, compiler, worker threads; LevelDB, libuv = its reads and')
+  console.log('  writes on the thread pool and its background compaction. cores busy = all ÷ wall time.')
+}
 
 // libp2p's package.json is not in its exports: read it from the root node_modules.
 const version = (pkg: string): string | null => {
