@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Database, storeOf } from '../../main/db/database.ts'
 import { BUCKETS, BUCKET_BYTES, bucketOf, entryHash, entryHashLatin1, xorInto, emptyBuckets } from '../../main/db/digest.ts'
 import { Store } from '../../main/db/store.ts'
@@ -96,4 +98,23 @@ test('records are stored by bucket in their compact form and read back whole (st
   assert.ok(text.length < JSON.stringify(rec).length - 60)
   // A collection's range still brackets every bucket.
   assert.equal((await store.docs.iterator({ gte: 'coll!', lt: 'coll!\xff' }).all()).length, 1)
+})
+
+test('a store closed after writes leaves its log empty, so the next open replays nothing, and keeps every write', async (t) => {
+  const dir = await tempDir(t)
+  const logBytes = async (): Promise<number> => {
+    let sum = 0
+    for (const f of await readdir(join(dir, 'db'))) if (f.endsWith('.log')) sum += (await stat(join(dir, 'db', f))).size
+    return sum
+  }
+  let db = await Database.open(dir)
+  await db.addCollections('type Books { title: String! pages: Int }')
+  const ids = await db.createDocuments('Books', Array.from({ length: 2000 }, (_, i) => ({ title: `Book ${i}`, pages: i })))
+  assert.ok((await logBytes()) > 100_000, 'the writes are in the log while the store is open')
+  await db.close()
+  assert.equal(await logBytes(), 0)
+  db = await Database.open(dir)
+  t.after(() => db.close())
+  assert.equal((await db.getCollection('Books')).count, 2000)
+  assert.equal((await db.getDocument('Books', ids[1999]!)).fields.pages, 1999)
 })
