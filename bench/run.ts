@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { spawnSync } from 'node:child_process'
 import { ClassicLevel } from 'classic-level'
+import { available as threadCpuAvailable, cpuMedians, cpuSince, snapshot, type ThreadCpu } from './thread-cpu.ts'
 import { Database } from '../main/db/database.ts'
 import { WRITE_BUFFER_BYTES as STORE_WRITE_BUFFER } from '../main/db/store.ts'
 import { checkFloorOps, floorBuild, floorBulk, floorBytes, floorOps, floorWrite, type Op } from './block-floor.ts'
@@ -136,7 +137,8 @@ process.on('SIGINT', () => {
   process.exit(130)
 })
 
-interface Sample { seconds: number; count: number; perSec: number; mbPerSec: number }
+/** `cpu`: the timed part's CPU by thread (bench/thread-cpu.ts), for the bulk writes. */
+interface Sample { seconds: number; count: number; perSec: number; mbPerSec: number; cpu?: ThreadCpu }
 
 function sample(seconds: number, count: number, bytes: number): Sample {
   return { seconds, count, perSec: count / seconds, mbPerSec: bytes / 1e6 / seconds }
@@ -149,14 +151,16 @@ async function tandemBulk(batches: Doc[][], bytes: number): Promise<Sample> {
     const db = await Database.open(dir)
     await db.addCollections(BOOKS)
     gc()
+    const cpu0 = snapshot()
     const t0 = performance.now()
     for (const batch of batches) await db.createDocuments('Books', batch)
     const seconds = (performance.now() - t0) / 1000
+    const cpu = cpuSince(cpu0)
     const count = batches.reduce((s, b) => s + b.length, 0)
     const stored = (await db.getCollection('Books')).count
     await db.close()
     if (stored !== count) throw new Error(`Tandem bulk: ${stored} documents stored, ${count} written`)
-    return sample(seconds, count, bytes)
+    return { ...sample(seconds, count, bytes), cpu }
   } finally {
     await removeDir(dir)
   }
@@ -197,13 +201,15 @@ async function timedStore<K, V>(what: string, options: ConstructorParameters<typ
     const db = new ClassicLevel<K, V>(join(dir, 'db'), options)
     await db.open()
     gc()
+    const cpu0 = snapshot()
     const t0 = performance.now()
     await work(db)
     const seconds = (performance.now() - t0) / 1000
+    const cpu = cpuSince(cpu0)
     const stored = await countKeys(db)
     await db.close()
     if (stored !== keys) throw new Error(`${what}: ${stored} keys stored, ${keys} written`)
-    return sample(seconds, count, bytes)
+    return { ...sample(seconds, count, bytes), cpu }
   } finally {
     await removeDir(dir)
   }
@@ -459,6 +465,19 @@ console.log('block floor = the least any store of content-addressed dag-cbor blo
 console.log('{ d: docID, f: fields } encoded, hashed and stored under its CID, and the ID pointing to it; nothing else. Each call of')
 console.log(`${fmt(BATCH)} is built, then written (one atomic batch(), acknowledged before the next call starts), as Tandem bulk is timed;`)
 console.log("'spread' is its bound if the building ran on every core at once with no cost to share the work (the writes as measured).")
+if (threadCpuAvailable) {
+  // Where the bulk writes' CPU went, by thread (bench/thread-cpu.ts): what is left to overlap, and on which core.
+  const cpuRows = [['bulk writes', 'wall s', 'CPU s: main thread', "V8's helpers, workers", 'LevelDB, libuv', 'cores busy', 'main thread µs a doc']]
+  for (const [what, xs] of [['Tandem', samples.tandemBulk], ['replay', samples.replayBulk], ['raw', samples.rawBulk]] as const) {
+    const m = cpuMedians(xs.map((x) => ({ seconds: x.seconds, cpu: x.cpu! })), median)
+    cpuRows.push([what, fmt(median(xs.map((x) => x.seconds)), 2), fmt(m.main, 2), fmt(m.helpers, 2), fmt(m.io, 2), `${fmt(m.cores, 2)} of ${cpu.length}`, fmt((m.main / n) * 1e6, 1)])
+  }
+  console.log('')
+  console.log(table(cpuRows))
+  console.log("CPU by thread (Linux /proc, medians): the main thread runs Tandem's work and waits for each batch(); LevelDB's writes and compaction run on")
+  console.log('  libuv threads; cores busy = their sum ÷ wall time.')
+  console.log('')
+}
 console.log(`stored bytes per document: ${fmt(bytesPerDoc.disk)} B on disk after a full compaction (goal <= ${GOAL_BYTES_PER_DOC} B at 100k: ` +
   `${n < 100_000 ? `not measured at ${fmt(n)}` : bytesPass ? 'pass' : 'MISS'}), ${fmt(bytesPerDoc.logical)} B of keys and values before compression`)
 
