@@ -104,7 +104,12 @@ export class HeldDeletes {
   readonly #batches = new Map<string, Batch>()
   readonly #byDoc = new Map<string, HeldDoc>()
   readonly #windows = new Map<string, Window>() // `${author}!${collection}`
-  /** docKey → when its first block arrived from another device (pruned after the window). */
+  /**
+   * docID → when its first block arrived from another device (pruned after the window). By docID
+   * alone, not docKey: a docID names its genesis block, which names its collection, so it is unique
+   * across collections; and it is a string the applied block already holds (a catch-up of 100k
+   * documents kept 100k longer keys made for this alone).
+   */
   readonly #arrived = new Map<string, number>()
 
   private constructor(store: Store, self: DeviceID, options: MassDeleteOptions | false | undefined) {
@@ -182,7 +187,7 @@ export class HeldDeletes {
       // a restore): each document is only noted as just arrived, without the per-document maps below.
       if (opts === null) return changes
       this.#prune(now, opts.windowMs)
-      for (const a of applied) this.#arrive(`${a.collection}!${a.docID}`, now)
+      for (const a of applied) this.#arrive(a.docID, now)
       return changes
     }
     const perDoc = new Map<string, { first: Applied; last: Applied }>()
@@ -203,11 +208,11 @@ export class HeldDeletes {
       }
       if (origin !== 'remote' || opts === null) continue
       if (first.before === undefined) {
-        this.#arrive(key, now)
+        this.#arrive(first.docID, now)
         continue
       }
       if (first.before.deleted || !last.after.deleted) continue
-      if (this.#arrived.has(key)) continue
+      if (this.#arrived.has(first.docID)) continue
       const cid = deleteWinner(last.after) ?? last.cid
       const author = authors.get(cid) ?? last.author
       if (author === this.#self) continue
@@ -299,9 +304,9 @@ export class HeldDeletes {
   }
 
   /** Notes a document whose first block arrived from another device just now (it does not count toward a hold for a while). */
-  #arrive(key: string, now: number): void {
+  #arrive(docID: string, now: number): void {
     if (this.#arrived.size >= MAX_ARRIVED) this.#arrived.delete(this.#arrived.keys().next().value!)
-    this.#arrived.set(key, now)
+    this.#arrived.set(docID, now)
   }
 
   #prune(now: number, windowMs: number): void {
