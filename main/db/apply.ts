@@ -40,6 +40,9 @@ interface BlockMeta {
   parents: string[]
 }
 
+/** At most this many blocks are remembered as not stored (a sync's plan of 1M documents holds as many CIDs itself). */
+const MAX_NOT_STORED = 1 << 20
+
 /** `writtenSince` when nothing was written since. */
 const NOTHING_WRITTEN = { has: (): boolean => false }
 
@@ -55,6 +58,13 @@ export class BlockMetaCache {
   readonly #writes: Array<{ gen: number; cids: string[] }> = []
   /** Each CID of those commits → the generation of the last one that wrote it. */
   readonly #writtenAt = new Map<string, number>()
+  /**
+   * Blocks known not to be stored: learned by a read, or by planning a sync (a document with no
+   * record here has none of its blocks), and forgotten as soon as a commit stores one. Receiving
+   * such a block asks LevelDB nothing to learn it is new (`hasMany`, which classic-level answers
+   * by seeking an iterator, was LevelDB's largest cost in a bulk sync).
+   */
+  readonly #notStored = new Set<string>()
   #gen = 0
 
   /** The current write generation: what commits after this, `writtenSince` names. */
@@ -72,6 +82,25 @@ export class BlockMetaCache {
     if (this.#writes.length === 0 || this.#writes[0]!.gen > gen + 1) return null
     // Looked up, not gathered: several syncs applying at once each asked for thousands of CIDs.
     return { has: (cid) => (this.#writtenAt.get(cid) ?? -1) > gen }
+  }
+
+  /**
+   * Notes that these blocks were not stored as of generation `gen` (taken before the read that
+   * learned it). What a commit since then wrote is left out, and all of it when too much was
+   * committed since to tell: a fact learned before a commit may be stale after it.
+   */
+  noteNotStored(cids: readonly string[], gen: number): void {
+    const since = this.writtenSince(gen)
+    if (since === null) return
+    for (const c of cids) {
+      if (this.#notStored.size >= MAX_NOT_STORED) return
+      if (!since.has(c)) this.#notStored.add(c)
+    }
+  }
+
+  /** True when `cid` is known not to be stored (as of the last commit noted here), without I/O. */
+  isNotStored(cid: string): boolean {
+    return this.#notStored.has(cid)
   }
 
   /** Pending blocks a commit wrote (after it committed). */
@@ -124,7 +153,10 @@ export class BlockMetaCache {
   committed(txn: Txn): void {
     const staged = this.#staged.get(txn)
     if (staged === undefined) return
-    for (const [cid, meta] of staged) this.#cache.set(cid, meta)
+    for (const [cid, meta] of staged) {
+      this.#cache.set(cid, meta)
+      this.#notStored.delete(cid)
+    }
     this.#staged.delete(txn)
     this.#note([...staged.keys()])
   }

@@ -775,16 +775,42 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** `hasBlock` for many CIDs at once (one multi-read of those not pending). */
   async hasBlocks(cids: readonly string[]): Promise<boolean[]> {
     const pending = cids.map((c) => this.#pending.has(c))
-    const unknown = cids.filter((_, i) => !pending[i])
-    const stored = unknown.length === 0 ? [] : await this.#store.blocks.hasMany(unknown)
+    const stored = await this.storedBlocks(cids.filter((_, i) => !pending[i]))
     let k = 0
     return pending.map((p) => p || stored[k++] === true)
   }
 
-  /** For each CID, true when the block is stored (applied), not merely pending (one multi-read). */
+  /** For each CID, true when the block is stored (applied), not merely pending (one multi-read of those not known to be absent). */
   async storedBlocks(cids: readonly string[]): Promise<boolean[]> {
-    if (cids.length === 0) return []
-    return (await this.#store.blocks.hasMany([...cids])).map((x) => x === true)
+    const unknown = cids.filter((c) => !this.#metas.isNotStored(c))
+    if (unknown.length === 0) return cids.map(() => false)
+    const gen = this.#metas.generation()
+    const found = await this.#store.blocks.hasMany(unknown)
+    this.#metas.noteNotStored(unknown.filter((_, i) => found[i] !== true), gen)
+    const stored = new Set(unknown.filter((_, i) => found[i] === true))
+    return cids.map((c) => stored.has(c))
+  }
+
+  /**
+   * What a sync should fetch of a peer's heads of these documents: for each, the heads lacking here
+   * (not applied: a pending block still lacks ancestors, which the fetch brings) and this device's
+   * own heads (where the peer's walk stops). A block is applied only with its document's record,
+   * so the records are read first: a document with none here lacks all its heads, and a head among
+   * ours is here; only the rest are looked up. The heads found lacking are remembered as not
+   * stored, so receiving them asks the store nothing more (`prepareBlocks`).
+   */
+  async headsToFetch(collection: CollectionID, docs: ReadonlyArray<{ docID: string; heads: readonly BlockCID[] }>): Promise<Array<{ lacking: BlockCID[]; ours: BlockCID[] }>> {
+    const gen = this.#metas.generation()
+    const ours = await this.documentHeadsMany(collection, docs.map((d) => d.docID))
+    const absent = docs.flatMap(({ heads }, i) => (ours[i]!.length === 0 ? heads : []))
+    this.#metas.noteNotStored(absent, gen)
+    const ask = docs.flatMap(({ heads }, i) => (ours[i]!.length === 0 ? [] : heads.filter((h) => !ours[i]!.includes(h))))
+    const found = await this.storedBlocks(ask)
+    const stored = new Set(ask.filter((_, i) => found[i]))
+    return docs.map(({ heads }, i) => ({
+      lacking: ours[i]!.length === 0 ? [...heads] : heads.filter((h) => !ours[i]!.includes(h) && !stored.has(h)),
+      ours: ours[i]!,
+    }))
   }
 
   /** Raw bytes of stored blocks (one multi-read), undefined where not stored. */
@@ -1192,12 +1218,12 @@ export class Database extends EventEmitter<DatabaseEvents> {
     // trip to LevelDB, and the write lock's own check still answers a duplicate.
     const known = entries.length <= 2 ? [] : [...new Set(ids.filter((id): id is BlockCID => id !== null))]
     const gen = known.length === 0 ? undefined : this.#metas.generation()
-    const stored = known.length === 0 ? [] : await this.#store.blocks.hasMany(known)
+    // Blocks known not to be stored (a sync planned them as lacking) are not asked of the store.
+    const unknown = known.filter((id) => !this.#metas.isNotStored(id))
+    const found = unknown.length === 0 ? [] : await this.#store.blocks.hasMany(unknown)
     const before = new Map<string, 'duplicate' | 'pending'>()
-    known.forEach((id, i) => {
-      if (stored[i] === true) before.set(id, 'duplicate')
-      else if (this.#pending.has(id)) before.set(id, 'pending')
-    })
+    unknown.forEach((id, i) => { if (found[i] === true) before.set(id, 'duplicate') })
+    for (const id of known) if (!before.has(id) && this.#pending.has(id)) before.set(id, 'pending')
     const toCheck: number[] = []
     const first = new Map<string, number>() // CID → index of its first entry in this call
     for (let i = 0; i < entries.length; i++) {

@@ -706,23 +706,12 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const report: SyncReport = { peer: peerID, collections: 0, differingDocs: 0, fetched: before.received, applied: before.applied, rejected: before.rejected }
     // The fetch starts with the first planned chunk, while the rest of the heads still arrive.
     const fetching = this.#fetchPlanned(net, peer, peerID, plan)
-    // Each frame of heads is planned as it comes, one after another: the heads held here of those
-    // documents (where the peer's walk stops), and of the peer's heads what is lacking here (only
-    // applied blocks count: a pending one still lacks ancestors, which this fetch brings). A block
-    // is applied only with its document's record, so a document without one here lacks all its
-    // heads, and a head among ours is here: only the rest are looked up. One or two multi-reads a frame.
+    // Each frame of heads is planned as it comes, one after another: what is lacking here, and the
+    // heads held here of those documents, where the peer's walk stops (Database.headsToFetch).
     let planning: Promise<void> = Promise.resolve()
     let planFailed: { err: unknown } | null = null
     const planDocs = async (collection: CollectionID, docs: Array<{ docID: DocID; heads: BlockCID[] }>): Promise<void> => {
-      const ours = await this.db.documentHeadsMany(collection, docs.map((d) => d.docID))
-      const ask = docs.flatMap(({ heads }, i) => (ours[i]!.length === 0 ? [] : heads.filter((h) => !ours[i]!.includes(h))))
-      const here = await this.db.storedBlocks(ask)
-      const stored = new Set(ask.filter((_, i) => here[i]))
-      const lackingDocs: Array<{ lacking: string[]; ours: BlockCID[] }> = []
-      docs.forEach(({ heads }, i) => {
-        const lacking = ours[i]!.length === 0 ? heads : heads.filter((h) => !ours[i]!.includes(h) && !stored.has(h))
-        if (lacking.length > 0) lackingDocs.push({ lacking, ours: ours[i]! })
-      })
+      const lackingDocs = (await this.db.headsToFetch(collection, docs)).filter((d) => d.lacking.length > 0)
       if (lackingDocs.length === 0) return
       report.differingDocs += lackingDocs.length
       plan.add(lackingDocs.flatMap((d) => d.lacking), lackingDocs.flatMap((d) => d.ours))

@@ -229,3 +229,31 @@ test('blockLinks reads the height and parents of a stored block as a full decode
     assert.deepEqual(blockLinks(bytes), { height: full.height, parents: full.parents.map((p) => p.toString()), collection: full.collection })
   }
 })
+
+test('heads planned as lacking are received without a read, and once applied are duplicates again: an update is never undone', async (t) => {
+  const { a, b } = await pair(t)
+  const books = (await a.getCollection('Books')).id
+  const ids = [await a.createDocument('Books', { title: 'Dune' }), await a.createDocument('Books', { title: 'Emma' }), await a.createDocument('Books', { title: 'Ulysses' })]
+  const genesis = await Promise.all(ids.map(async (id) => (await a.getDocument('Books', id)).heads[0]!))
+  const bytes = async (cid: string) => ({ cid, bytes: (await a.getBlock(cid))! })
+  // B plans a sync: it holds none of the documents, so every head is lacking (and known absent).
+  const planned = await b.headsToFetch(books, ids.map((docID, i) => ({ docID, heads: [genesis[i]!] })))
+  assert.deepEqual(planned, genesis.map((g) => ({ lacking: [g], ours: [] })))
+  assert.deepEqual(await b.storedBlocks(genesis), [false, false, false])
+  assert.deepEqual((await b.applyBlocks(await Promise.all(genesis.map(bytes)))).map((r) => r.status), ['applied', 'applied', 'applied'])
+  assert.deepEqual(await b.storedBlocks(genesis), [true, true, true])
+  // An update on A reaches B; then the genesis blocks come again (another peer, a retry).
+  await a.updateDocument('Books', ids[0]!, { pages: 412 })
+  const update = (await a.getDocument('Books', ids[0]!)).heads[0]!
+  assert.deepEqual((await b.applyBlocks([await bytes(update)])).map((r) => r.status), ['applied'])
+  assert.deepEqual((await b.applyBlocks(await Promise.all(genesis.map(bytes)))).map((r) => r.status), ['duplicate', 'duplicate', 'duplicate'])
+  assert.equal((await b.getDocument('Books', ids[0]!)).fields.pages, 412)
+  // Planned again now: the document is here with the same head, so nothing is lacking.
+  assert.deepEqual((await b.headsToFetch(books, [{ docID: ids[0]!, heads: [update] }])).map((p) => p.lacking), [[]])
+  // A head B does not hold of a document it holds (an edit it has not seen) is lacking.
+  await a.updateDocument('Books', ids[1]!, { pages: 1 })
+  const unseen = (await a.getDocument('Books', ids[1]!)).heads[0]!
+  assert.deepEqual(await b.headsToFetch(books, [{ docID: ids[1]!, heads: [unseen] }]), [{ lacking: [unseen], ours: [genesis[1]!] }])
+  // And a head B holds that is older than its own (the peer is behind) is not.
+  assert.deepEqual((await b.headsToFetch(books, [{ docID: ids[0]!, heads: [genesis[0]!] }])).map((p) => p.lacking), [[]])
+})
