@@ -32,6 +32,9 @@ test('a replicator to an offline target delivers everything once it starts, sche
   const s = a.replicators!.state(b.deviceID)!
   assert.equal(s.connected, true)
   assert.equal(s.initialSync.state, 'done')
+  // Planned whole: 40 documents whose first block is their head, and 10 edited ones walked down
+  // to their first block (2 blocks each).
+  assert.equal(s.initialSync.total, 60)
   assert.ok(s.lastAck !== null)
 })
 

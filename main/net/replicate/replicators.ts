@@ -18,6 +18,7 @@ import type { Namespace, StorageTxn } from '../../db/namespace.ts'
 import type { Outbox } from '../../db/outbox.ts'
 import type { SchemaVersion } from '../../db/versions.ts'
 import type { HeadExchange, HeadStore } from '../head-exchange/head-exchange.ts'
+import { onlyGenesis } from '../head-exchange/frames.ts'
 import type { Dialer } from '../protocol-service.ts'
 import { Backoff } from '../backoff.ts'
 import { deviceIDOf } from '../device-id.ts'
@@ -466,7 +467,7 @@ export class Replicators extends EventEmitter<Events> {
   /** Every block reachable from our heads in the scope that the target's heads do not cover, parents first. */
   async #plan(peer: PeerId, record: ReplicatorRecord): Promise<{ found: Array<{ cid: string; height: number }>; unknown: CollectionID[] }> {
     const stopAt = new Set<string>()
-    const starts: Array<{ heads: BlockCID[] }> = []
+    const starts: Array<{ docID: DocID; heads: BlockCID[] }> = []
     let unknown: CollectionID[] = []
     if (record.collections.length > 0) {
       const remote = await this.#heads.compare(peer, record.collections)
@@ -477,12 +478,22 @@ export class Replicators extends EventEmitter<Events> {
         starts.push(...await this.#db.bucketHeads(id, buckets))
       }
     }
-    for (const d of record.documents) starts.push({ heads: await this.#db.documentHeads(d.collection, d.docID) })
-    // Walked level by level with one multi-get per level: one read per block would dominate.
+    for (const d of record.documents) starts.push({ docID: d.docID, heads: await this.#db.documentHeads(d.collection, d.docID) })
+    // Walked level by level with one multi-get per level: one read per block would dominate. A
+    // document never edited has its first block as its one head, which its docID names: height 1,
+    // no parents, nothing to read (a collection created in bulk is all such documents).
     const found: Array<{ cid: string; height: number }> = []
     const seen = new Set<string>()
-    let frontier: string[] = [...new Set(starts.flatMap((s) => s.heads))].filter((h) => !stopAt.has(h))
-    for (const h of frontier) seen.add(h)
+    let frontier: string[] = []
+    for (const { docID, heads } of starts) {
+      const genesis = onlyGenesis(docID, heads)
+      for (const h of heads) {
+        if (seen.has(h) || stopAt.has(h)) continue
+        seen.add(h)
+        if (genesis) found.push({ cid: h, height: 1 })
+        else frontier.push(h)
+      }
+    }
     while (frontier.length > 0) {
       const next: string[] = []
       // A level's reads go PLAN_READS_IN_FLIGHT at a time: one after another, each waited for
