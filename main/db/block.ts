@@ -83,6 +83,11 @@ export function blockDocID(block: UnsignedBlock, cid: CID | string): DocID {
   return (block.doc ?? `bae-${typeof cid === 'string' ? cid : cidString(cid.bytes)}`) as DocID
 }
 
+/** True when `cid` is the first block of the document `docID` (which names it: `bae-<CID>`). */
+export function isFirstBlockOf(docID: string, cid: string): boolean {
+  return docID.length === cid.length + 4 && docID.startsWith('bae-') && docID.endsWith(cid)
+}
+
 /** `n` fresh random nonces (one call to the random source for all). */
 export function newNonces(n: number): Uint8Array[] {
   const pool = new Uint8Array(n * NONCE_BYTES)

@@ -14,7 +14,7 @@ import type {
 } from '../../shared/types.ts'
 import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BlockReader, prefetchTrees } from './stored-blocks.ts'
-import { BLOCK_VERSION, blockCID, blockDocID, blockLinks, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
+import { BLOCK_VERSION, blockCID, blockDocID, blockLinks, decodeStoredBlock, DELETED_FIELD, isFirstBlockOf, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
 import { counterValue, stampOf, type Counters, type DocRecord } from './crdt.ts'
@@ -795,22 +795,20 @@ export class Database extends EventEmitter<DatabaseEvents> {
    * What a sync should fetch of a peer's heads of these documents: for each, the heads lacking here
    * (not applied: a pending block still lacks ancestors, which the fetch brings) and this device's
    * own heads (where the peer's walk stops). A block is applied only with its document's record,
-   * so the records are read first: a document with none here lacks all its heads, and a head among
-   * ours is here; only the rest are looked up. The heads found lacking are remembered as not
-   * stored, so receiving them asks the store nothing more (`prepareBlocks`).
+   * so the records are read first: a head among ours is here, and the first block of a document
+   * with no record here (its one head, named by its docID) is not; only the other heads are looked
+   * up, whatever the peer says they are. Those known lacking are remembered as not stored, so
+   * receiving them asks the store nothing more (`prepareBlocks`).
    */
   async headsToFetch(collection: CollectionID, docs: ReadonlyArray<{ docID: string; heads: readonly BlockCID[] }>): Promise<Array<{ lacking: BlockCID[]; ours: BlockCID[] }>> {
     const gen = this.#metas.generation()
     const ours = await this.documentHeadsMany(collection, docs.map((d) => d.docID))
-    const absent = docs.flatMap(({ heads }, i) => (ours[i]!.length === 0 ? heads : []))
-    this.#metas.noteNotStored(absent, gen)
-    const ask = docs.flatMap(({ heads }, i) => (ours[i]!.length === 0 ? [] : heads.filter((h) => !ours[i]!.includes(h))))
+    const first = docs.map(({ docID, heads }, i) => ours[i]!.length === 0 && heads.length === 1 && isFirstBlockOf(docID, heads[0]!))
+    this.#metas.noteNotStored(docs.flatMap(({ heads }, i) => (first[i] ? heads : [])), gen)
+    const ask = docs.flatMap(({ heads }, i) => (first[i] ? [] : heads.filter((h) => !ours[i]!.includes(h))))
     const found = await this.storedBlocks(ask)
     const stored = new Set(ask.filter((_, i) => found[i]))
-    return docs.map(({ heads }, i) => ({
-      lacking: ours[i]!.length === 0 ? [...heads] : heads.filter((h) => !ours[i]!.includes(h) && !stored.has(h)),
-      ours: ours[i]!,
-    }))
+    return docs.map(({ heads }, i) => ({ lacking: heads.filter((h) => !ours[i]!.includes(h) && !stored.has(h)), ours: ours[i]! }))
   }
 
   /** Raw bytes of stored blocks (one multi-read), undefined where not stored. */

@@ -256,4 +256,10 @@ test('heads planned as lacking are received without a read, and once applied are
   assert.deepEqual(await b.headsToFetch(books, [{ docID: ids[1]!, heads: [unseen] }]), [{ lacking: [unseen], ours: [genesis[1]!] }])
   // And a head B holds that is older than its own (the peer is behind) is not.
   assert.deepEqual((await b.headsToFetch(books, [{ docID: ids[0]!, heads: [genesis[0]!] }])).map((p) => p.lacking), [[]])
+  // A peer's word is not taken for a fact: it names, as the head of a document B does not hold,
+  // the first block of one B does hold. B looks it up, finds it, and still knows it holds it.
+  const claimed = await b.headsToFetch(books, [{ docID: `bae-${update}`, heads: [genesis[0]!] }])
+  assert.deepEqual(claimed.map((p) => p.lacking), [[]])
+  assert.deepEqual((await b.applyBlocks(await Promise.all(genesis.map(bytes)))).map((r) => r.status), ['duplicate', 'duplicate', 'duplicate'])
+  assert.equal((await b.getDocument('Books', ids[0]!)).fields.pages, 412)
 })
