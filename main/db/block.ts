@@ -83,9 +83,10 @@ export function blockDocID(block: UnsignedBlock, cid: CID | string): DocID {
   return (block.doc ?? `bae-${typeof cid === 'string' ? cid : cidString(cid.bytes)}`) as DocID
 }
 
-/** True when `cid` is the first block of the document `docID` (which names it: `bae-<CID>`). */
-export function isFirstBlockOf(docID: string, cid: string): boolean {
-  return docID.length === cid.length + 4 && docID.startsWith('bae-') && docID.endsWith(cid)
+/** True when a document's heads are its first block alone (never edited): the CID its docID names (`bae-<CID>`). */
+export function onlyFirstBlock(docID: string, heads: readonly string[]): boolean {
+  const cid = heads.length === 1 ? heads[0]! : undefined
+  return cid !== undefined && docID.length === cid.length + 4 && docID.startsWith('bae-') && docID.endsWith(cid)
 }
 
 /** `n` fresh random nonces (one call to the random source for all). */

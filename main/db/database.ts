@@ -14,7 +14,7 @@ import type {
 } from '../../shared/types.ts'
 import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BlockReader, prefetchTrees } from './stored-blocks.ts'
-import { BLOCK_VERSION, blockCID, blockDocID, blockLinks, decodeStoredBlock, DELETED_FIELD, isFirstBlockOf, MAX_BLOCK_BYTES, newNonces, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
+import { BLOCK_VERSION, blockCID, blockDocID, blockLinks, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, onlyFirstBlock, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
 import { compareCIDStrings } from './cid.ts'
 import { counterValue, stampOf, type Counters, type DocRecord } from './crdt.ts'
@@ -803,7 +803,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   async headsToFetch(collection: CollectionID, docs: ReadonlyArray<{ docID: string; heads: readonly BlockCID[] }>): Promise<Array<{ lacking: BlockCID[]; ours: BlockCID[] }>> {
     const gen = this.#metas.generation()
     const ours = await this.documentHeadsMany(collection, docs.map((d) => d.docID))
-    const first = docs.map(({ docID, heads }, i) => ours[i]!.length === 0 && heads.length === 1 && isFirstBlockOf(docID, heads[0]!))
+    const first = docs.map(({ docID, heads }, i) => ours[i]!.length === 0 && onlyFirstBlock(docID, heads))
     this.#metas.noteNotStored(docs.flatMap(({ heads }, i) => (first[i] ? heads : [])), gen)
     const ask = docs.flatMap(({ heads }, i) => (first[i] ? [] : heads.filter((h) => !ours[i]!.includes(h))))
     const found = await this.storedBlocks(ask)

@@ -16,7 +16,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
 import type { ChangeEvent, Database } from '../db/database.ts'
-import { blockLinks } from '../db/block.ts'
+import { blockLinks, onlyFirstBlock } from '../db/block.ts'
 import { encodeCbor } from '../db/cbor.ts'
 import type { CollectionID } from '../../shared/types.ts'
 import type { Group } from './group.ts'
@@ -238,7 +238,7 @@ export class Gossip {
   }
 
   #isGenesisOnly(ev: ChangeEvent): boolean {
-    return ev.cids.length === 1 && ev.docID === `bae-${ev.cids[0]}`
+    return onlyFirstBlock(ev.docID, ev.cids)
   }
 
   /**

@@ -40,10 +40,6 @@ function genesisOf(doc: DocID): BlockCID {
   return doc.slice(4) as BlockCID
 }
 
-/** True when a document's heads are its first block alone (a document never edited). */
-export function onlyGenesis(doc: DocID, h: readonly BlockCID[]): boolean {
-  return h.length === 1 && h[0]!.length === doc.length - 4 && doc.endsWith(h[0]!)
-}
 
 /** The documents of a frame of either shape, by collection, as the asker keeps them. */
 export function docsOf(frame: HeadsDocs | CompactHeads): Map<CollectionID, Array<{ docID: DocID; heads: BlockCID[] }>> {

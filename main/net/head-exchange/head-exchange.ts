@@ -11,7 +11,8 @@ import { z } from 'zod'
 import { BUCKETS, BUCKET_BYTES, bucketDigest } from '../../db/digest.ts'
 import type { BlockCID, CollectionID, DocID } from '../../../shared/types.ts'
 import { bytes, type Channel, collectionID, peerError, peerErrorMessage } from '../wire.ts'
-import { docsOf, HeadsFrame, onlyGenesis, readHeadsFrame } from './frames.ts'
+import { onlyFirstBlock } from '../../db/block.ts'
+import { docsOf, HeadsFrame, readHeadsFrame } from './frames.ts'
 import type { Logger } from '../logger.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import { BUCKETS_PER_READ, FRAME_DOCS, MAX_COLLECTIONS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
@@ -203,7 +204,7 @@ class CompactFrame {
   add(c: CollectionID, d: DocID, h: BlockCID[]): { c: CollectionID; g: DocID[]; o: Array<{ d: DocID; h: BlockCID[] }> } | null {
     const before = this.#c !== c && this.size > 0 ? this.take() : null
     this.#c = c
-    if (onlyGenesis(d, h)) this.#g.push(d)
+    if (onlyFirstBlock(d, h)) this.#g.push(d)
     else this.#o.push({ d, h })
     return before
   }

@@ -12,13 +12,12 @@ import { TandemError } from '../../../shared/errors.ts'
 import type { ReplicatorInfo } from '../../../shared/api/types.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../../shared/types.ts'
 import type { Applied, ChangeOrigin } from '../../db/database.ts'
-import { blockLinks } from '../../db/block.ts'
+import { blockLinks, onlyFirstBlock } from '../../db/block.ts'
 import { BUCKETS } from '../../db/digest.ts'
 import type { Namespace, StorageTxn } from '../../db/namespace.ts'
 import type { Outbox } from '../../db/outbox.ts'
 import type { SchemaVersion } from '../../db/versions.ts'
 import type { HeadExchange, HeadStore } from '../head-exchange/head-exchange.ts'
-import { onlyGenesis } from '../head-exchange/frames.ts'
 import type { Dialer } from '../protocol-service.ts'
 import { Backoff } from '../backoff.ts'
 import { deviceIDOf } from '../device-id.ts'
@@ -486,7 +485,7 @@ export class Replicators extends EventEmitter<Events> {
     const seen = new Set<string>()
     let frontier: string[] = []
     for (const { docID, heads } of starts) {
-      const genesis = onlyGenesis(docID, heads)
+      const genesis = onlyFirstBlock(docID, heads)
       for (const h of heads) {
         if (seen.has(h) || stopAt.has(h)) continue
         seen.add(h)
