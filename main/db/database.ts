@@ -24,7 +24,7 @@ import { attestFrame, checkAttestation } from './attest.ts'
 import { compileQuery } from './query.ts'
 import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
 import { BUCKET_BYTES, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
-import { OWN_META_KEYS, type Store, type StoredCollection, type Txn } from './store.ts'
+import { OWN_META_KEYS, WHOLE_SCAN, type Store, type StoredCollection, type Txn } from './store.ts'
 import { lastUpgrade, openStore, type LastUpgrade, type UpgradeProgress, type UpgradeStep } from './upgrade.ts'
 import { namespaceOn, settingOn, stageOn, type Namespace, type Setting, type StorageTxn } from './namespace.ts'
 import { StoredOutbox, type Outbox, type OutboxStaged } from './outbox.ts'
@@ -640,7 +640,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       return { total: await this.#count(c.id), docs }
     }
     const matched: Array<{ v: DocumentView; rec: DocRecord }> = []
-    for await (const [key, rec] of this.#store.docs.iterator(range)) {
+    for await (const [key, rec] of this.#store.docs.iterator({ ...range, ...WHOLE_SCAN })) {
       const held = rec.deleted ? this.#held.get(key) : undefined
       if ((rec.deleted && held === undefined) !== q.deleted) continue
       // A conflict on a field the current version removed is not shown, so does not count.
@@ -664,7 +664,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
   async *currentDocuments(collection: string): AsyncGenerator<DocumentView> {
     const c = this.#resolve(collection)
     const eff = this.#eff(c)
-    for await (const [key, rec] of this.#store.docs.iterator({ gte: `${c.id}!`, lt: `${c.id}!\xff` })) {
+    for await (const [key, rec] of this.#store.docs.iterator({ gte: `${c.id}!`, lt: `${c.id}!\xff`, ...WHOLE_SCAN })) {
       const held = rec.deleted ? this.#held.get(key) : undefined
       if (rec.deleted && held === undefined) continue
       yield view(c, eff, docIDInKey(key, c.id.length + 1), rec, held)
@@ -740,26 +740,35 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Heads of every document of a collection in the given buckets (scans of the records, stored by bucket). */
   async bucketHeads(collection: CollectionID, buckets: readonly number[]): Promise<Array<{ docID: DocID; heads: BlockCID[] }>> {
     const out: Array<{ docID: DocID; heads: BlockCID[] }> = []
-    if (buckets.length > 16) {
+    for await (const page of this.bucketHeadsPages(collection, buckets)) for (const d of page) out.push(d)
+    return out
+  }
+
+  /**
+   * `bucketHeads` a page at a time, as LevelDB hands them over, in bucket order: the next page is
+   * read while the caller handles this one. A head exchange sends its frames as the pages come,
+   * so the asker plans and fetches while the rest is read (a whole slice read first, then sent,
+   * reached the asker in bursts, and its fetches waited between them).
+   */
+  async *bucketHeadsPages(collection: CollectionID, buckets: readonly number[]): AsyncGenerator<Array<{ docID: DocID; heads: BlockCID[] }>> {
+    const sorted = [...new Set(buckets)].sort((a, b) => a - b)
+    if (sorted.length === 0) return
+    const prefix = `${collection}!`
+    if (sorted.length > 16) {
       // Many buckets: one scan of the collection (from the first of them to the last) beats an
       // iterator per bucket.
-      const wanted = new Set(buckets.map(bucketKey))
-      const prefix = `${collection}!`
-      const first = bucketKey(Math.min(...buckets))
-      const last = bucketKey(Math.max(...buckets))
-      await scan(this.#store.docsByBucket.iterator({ gte: `${prefix}${first}!`, lt: `${prefix}${last}!\xff` }), (key, text) => {
+      const wanted = new Set(sorted.map(bucketKey))
+      const it = this.#store.docsByBucket.iterator({ gte: `${prefix}${bucketKey(sorted[0]!)}!`, lt: `${prefix}${bucketKey(sorted.at(-1)!)}!\xff`, ...WHOLE_SCAN })
+      yield* scanPages(it, (key, text) => {
         const rest = key.slice(prefix.length)
-        if (wanted.has(rest.slice(0, 2))) out.push({ docID: docIDInKey(rest, 3), heads: headsOf(text) })
+        return wanted.has(rest.slice(0, 2)) ? { docID: docIDInKey(rest, 3), heads: headsOf(text) } : undefined
       })
-      return out
+      return
     }
-    for (const b of buckets) {
-      const prefix = `${collection}!${bucketKey(b)}!`
-      await scan(this.#store.docsByBucket.iterator({ gte: prefix, lt: `${prefix}\xff` }), (key, text) => {
-        out.push({ docID: docIDInKey(key, prefix.length), heads: headsOf(text) })
-      })
+    for (const b of sorted) {
+      const start = `${prefix}${bucketKey(b)}!`
+      yield* scanPages(this.#store.docsByBucket.iterator({ gte: start, lt: `${start}\xff`, ...WHOLE_SCAN }), (key, text) => ({ docID: docIDInKey(key, start.length), heads: headsOf(text) }))
     }
-    return out
   }
 
   /** The heads of one document, or [] when it is not here. */
@@ -1167,7 +1176,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** Every stored (applied) block with its CID, in CID order: what a backup copies, and tests compare. */
   async *allBlocks(): AsyncGenerator<{ cid: BlockCID; bytes: Uint8Array }> {
-    const it = this.#store.blocks.iterator()
+    const it = this.#store.blocks.iterator({ keys: true, ...WHOLE_SCAN })
     try {
       for (;;) {
         const entries = await it.nextv(1000)
@@ -1537,14 +1546,31 @@ function firstVersion(c: StoredCollection, author: DeviceID | undefined): Schema
 }
 
 /** Visits every entry of an iterator, a thousand per call into LevelDB (for await costs a promise each). */
-async function scan(it: { nextv(n: number): Promise<Array<[string, string]>>; close(): Promise<void> }, visit: (key: string, value: string) => void): Promise<void> {
+/** Entries a scan reads from LevelDB at once. */
+const SCAN_PAGE = 1000
+
+/**
+ * The entries of an iterator a page at a time, each made into what `visit` returns for it
+ * (undefined: left out). The next page is asked of LevelDB before this one is handed over, so the
+ * read and the caller's work overlap. The iterator is closed however the caller stops.
+ */
+async function* scanPages<T>(it: { nextv(n: number): Promise<Array<[string, string]>>; close(): Promise<void> }, visit: (key: string, value: string) => T | undefined): AsyncGenerator<T[]> {
+  let next = it.nextv(SCAN_PAGE)
   try {
     for (;;) {
-      const entries = await it.nextv(1000)
+      const entries = await next
       if (entries.length === 0) return
-      for (const [key, value] of entries) visit(key, value)
+      next = it.nextv(SCAN_PAGE)
+      const page: T[] = []
+      for (const [key, value] of entries) {
+        const item = visit(key, value)
+        if (item !== undefined) page.push(item)
+      }
+      if (page.length > 0) yield page
     }
   } finally {
+    // A read still running (the caller stopped early) ends before the iterator closes.
+    await next.catch(() => {})
     await it.close()
   }
 }

@@ -157,6 +157,11 @@ export class MemoryStore implements DagSyncStore<MemoryPrepared>, HeadStore, Rep
       .map(([docID, heads]) => ({ docID: docID as DocID, heads: heads as BlockCID[] }))
   }
 
+  async *bucketHeadsPages(collection: CollectionID, buckets: readonly number[]): AsyncGenerator<Array<{ docID: DocID; heads: BlockCID[] }>> {
+    const all = await this.bucketHeads(collection, buckets)
+    for (let i = 0; i < all.length; i += 1000) yield all.slice(i, i + 1000)
+  }
+
   #buckets(collection: string): Uint8Array {
     const buckets = emptyBuckets()
     for (const [docID, heads] of this.docs.get(collection) ?? []) xorInto(buckets, bucketOf(docID), entryHash(docID, heads))

@@ -18,18 +18,20 @@ test('a device catching up has its first documents while the holder is still rea
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const b = await startNode(t)
   await b.db.addCollections(NOTES)
-  // A reads the heads it answers with an eighth of the collection at a time. Every read after the
+  // A answers with the heads it reads, a page (1000 documents) at a time. Every page after the
   // first waits here until B shows a document: a B that fetched only once it had every head
-  // would wait forever.
+  // would wait forever, and so would an A that sent nothing until it had read them all.
   let open = (): void => {}
   const gate = new Promise<void>((resolve) => { open = resolve })
   t.after(() => open())
-  const read = a.db.bucketHeads.bind(a.db)
+  const pages = a.db.bucketHeadsPages.bind(a.db)
   let reads = 0
   let waiting = 0
-  a.db.bucketHeads = async (collection, buckets) => {
-    if (reads++ > 0) { waiting++; await gate; waiting-- }
-    return read(collection, buckets)
+  a.db.bucketHeadsPages = async function* (collection, buckets) {
+    for await (const page of pages(collection, buckets)) {
+      if (reads++ > 0) { waiting++; await gate; waiting-- }
+      yield page
+    }
   }
   await formGroup([a, b])
   const first = await eventually(async () => {

@@ -18,6 +18,7 @@ import { decodeStoredBlock } from '../block.ts'
 import { cidOf, compareCIDStrings } from '../cid.ts'
 import { storeOf, type Database } from '../database.ts'
 import { CAR_FORMAT, FORMAT_VERSION, JSON_FORMAT, SCHEMAS_TYPE, type Author, type ManifestCollection } from './format.ts'
+import { WHOLE_SCAN } from '../store.ts'
 
 export type BackupFormat = 'car' | 'json'
 
@@ -164,7 +165,7 @@ export async function exportCar(ctx: BackupContext, path: string, names?: readon
         }
         page = []
       }
-      for await (const [, rec] of store.docs.iterator({ gte: `${c.id}!`, lt: `${c.id}!\xff` })) {
+      for await (const [, rec] of store.docs.iterator({ gte: `${c.id}!`, lt: `${c.id}!\xff`, ...WHOLE_SCAN })) {
         page.push(rec.heads)
         if (page.length >= DOC_PAGE) await flush()
       }

@@ -3,8 +3,6 @@ export const PROTOCOL = '/tandem/heads/1.0.0'
 export const MAX_COLLECTIONS = 1024
 /** Document heads per answer frame. */
 export const FRAME_DOCS = 2000
-/** Buckets the answerer reads at once: an eighth of a collection, so its first frame leaves early. */
-export const BUCKETS_PER_READ = 32
 /** Largest message: a frame of heads (2000 docs × a few CIDs) or 1024 collections' bucket digests. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 /** The whole exchange; a large collection's differing buckets stream well within this on a LAN. */

@@ -15,7 +15,7 @@ import { onlyFirstBlock } from '../../db/block.ts'
 import { docsOf, HeadsFrame, readHeadsFrame } from './frames.ts'
 import type { Logger } from '../logger.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
-import { BUCKETS_PER_READ, FRAME_DOCS, MAX_COLLECTIONS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
+import { FRAME_DOCS, MAX_COLLECTIONS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, PROTOCOL, TIMEOUT_MS } from './constants.ts'
 
 const Digests = z.object({
   v: z.literal(1),
@@ -55,6 +55,8 @@ export interface HeadStore {
   bucketDigests(collection: CollectionID): Promise<Uint8Array>
   /** Heads of every document of the collection in these buckets. */
   bucketHeads(collection: CollectionID, buckets: readonly number[]): Promise<Array<{ docID: DocID; heads: BlockCID[] }>>
+  /** The same heads a page at a time, as they are read. */
+  bucketHeadsPages(collection: CollectionID, buckets: readonly number[]): AsyncIterable<Array<{ docID: DocID; heads: BlockCID[] }>>
 }
 
 export interface HeadExchangeComponents {
@@ -105,16 +107,15 @@ export class HeadExchange {
     let sent = false
     for (const { id, buckets } of want) {
       if (!mine.has(id)) continue
-      // A few buckets at a time, so the first frame leaves before every document has been read:
-      // the asker starts fetching on it.
-      const sorted = [...new Set(buckets)].sort((a, b) => a - b)
-      for (let i = 0; i < sorted.length; i += BUCKETS_PER_READ) {
-        for (const { docID, heads } of await this.#db.bucketHeads(id, sorted.slice(i, i + BUCKETS_PER_READ))) {
+      // Frames leave as the heads are read (the next page is read meanwhile), so the asker plans
+      // and fetches on the first ones while the rest come.
+      for await (const page of this.#db.bucketHeadsPages(id, buckets)) {
+        for (const { docID, heads } of page) {
           const full = frame.add(id, docID, heads)
           if (full !== null) { await ch.send(full); sent = true }
           if (frame.size >= FRAME_DOCS) { await ch.send(frame.take()); sent = true }
         }
-        // The first frame leaves after the first read, however short.
+        // The first frame leaves after the first page, however short.
         if (!sent && frame.size > 0) { await ch.send(frame.take()); sent = true }
       }
     }
