@@ -640,8 +640,9 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const peer = peerIdFromString(peerID)
     // Collections kept only in part (single documents replicated here) are not pulled whole.
     const scope = collections ?? (await this.db.listCollections()).filter((c) => c.partial !== true).map((c) => c.id)
-    // Schema versions first, so the blocks this exchange brings find theirs here.
-    await net.schemaSync.exchange(peer).catch((err: unknown) => this.#log.info(`schema sync with ${peerID} failed: ${reason(err)}`))
+    // Schema versions before any block, so the blocks this sync brings find theirs here. The head
+    // exchange needs none of them: it runs meanwhile, and the fetches wait (#fetchPlanned).
+    const schemas = net.schemaSync.exchange(peer).then(() => {}, (err: unknown) => this.#log.info(`schema sync with ${peerID} failed: ${reason(err)}`))
     const scopeKey = [...scope].sort().join(',')
     let before: Fetched = { received: 0, applied: 0, rejected: 0 }
     const running = this.#plan
@@ -649,7 +650,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       // Another sync is finding what is missing here: fetch its chunks from this device too (each
       // chunk from whichever device's sync takes it first, fetch-plan.ts), as long as any is left
       // to take; the comparison below finds what is left.
-      before = await this.#fetchPlanned(net, peer, peerID, running, SHARED_PLAN_WAIT_MS)
+      before = await this.#fetchPlanned(net, peer, peerID, running, schemas, SHARED_PLAN_WAIT_MS)
       // Compared while its last chunks still arrive, this device would send the heads of what they
       // bring once more; compared after, it sends none.
       if (running.ended) await running.settled()
@@ -658,7 +659,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     const shared = this.#plan === null
     if (shared) this.#plan = plan
     try {
-      return await this.#compareAndFetch(net, peer, peerID, scope, before, plan)
+      return await this.#compareAndFetch(net, peer, peerID, scope, before, plan, schemas)
     } finally {
       plan.end()
       if (shared && this.#plan === plan) this.#plan = null
@@ -668,11 +669,13 @@ export class TandemNode extends EventEmitter<NodeEvents> {
   /**
    * Takes chunks of `plan` and fetches them from `peer`, two requests at a time, until the plan is
    * over (or, for another sync's plan, nothing came for `waitMs`: a device slow to answer does not
-   * hold this one up). A chunk whose fetch failed goes back to the plan, for another device.
+   * hold this one up). A chunk whose fetch failed goes back to the plan, for another device. The
+   * first fetch waits for the group exchange with `peer` and for `ready` (the schema sync).
    */
-  async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, waitMs?: number): Promise<Fetched> {
+  async #fetchPlanned(net: Network, peer: PeerId, peerID: DeviceID, plan: FetchPlan, ready: Promise<void>, waitMs?: number): Promise<Fetched> {
     const got: Fetched = { received: 0, applied: 0, rejected: 0 }
     await this.#agreeing.get(peerID)
+    await ready
     const lane = async (): Promise<void> => {
       for (;;) {
         const chunk = await plan.take(peerID, waitMs)
@@ -701,11 +704,11 @@ export class TandemNode extends EventEmitter<NodeEvents> {
     return got
   }
 
-  async #compareAndFetch(net: Network, peer: PeerId, peerID: DeviceID, scope: CollectionID[], before: Fetched, plan: FetchPlan): Promise<SyncReport> {
+  async #compareAndFetch(net: Network, peer: PeerId, peerID: DeviceID, scope: CollectionID[], before: Fetched, plan: FetchPlan, schemas: Promise<void>): Promise<SyncReport> {
     const localDigests = await this.db.collectionDigests()
     const report: SyncReport = { peer: peerID, collections: 0, differingDocs: 0, fetched: before.received, applied: before.applied, rejected: before.rejected }
     // The fetch starts with the first planned chunk, while the rest of the heads still arrive.
-    const fetching = this.#fetchPlanned(net, peer, peerID, plan)
+    const fetching = this.#fetchPlanned(net, peer, peerID, plan, schemas)
     // Each frame of heads is planned as it comes, one after another: what is lacking here, and the
     // heads held here of those documents, where the peer's walk stops (Database.headsToFetch).
     let planning: Promise<void> = Promise.resolve()
@@ -750,7 +753,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
       // them gave back is fetched here. A sync that planned anew meanwhile would ask again for
       // what they were bringing.
       await plan.settled()
-      const restFailed = count(await this.#fetchPlanned(net, peer, peerID, plan))
+      const restFailed = count(await this.#fetchPlanned(net, peer, peerID, plan, schemas))
       if (restFailed !== undefined) throw restFailed
       // Verify right away (digests first: cheap when now equal) rather than at the next period.
       const after = await this.db.collectionDigests()
