@@ -6,7 +6,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DagSync } from '../../main/net/dag-sync/dag-sync.ts'
-import { MAX_INBOUND_STREAMS, PROTOCOL } from '../../main/net/dag-sync/constants.ts'
+import { blockDocID } from '../../main/db/block.ts'
+import { FRAME_BLOCKS, MAX_INBOUND_STREAMS, PROTOCOL, READ_SLICE } from '../../main/net/dag-sync/constants.ts'
 import { isTandemError } from '../../shared/errors.ts'
 import { MemoryNetwork, type MemoryHost } from '../helpers/memory-host.ts'
 import { Author, collectionID, holding, MemoryStore, type MemoryPrepared } from '../helpers/memory-store.ts'
@@ -45,6 +46,46 @@ test('a device fetches a document and its ancestors, stopping at what it has', a
   const unknown = 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa'
   const r2 = await asker.fetch(serverHost.peerId, [other[1]!.id, unknown])
   assert.deepEqual({ ...r2, ms: 0 }, { received: 2, applied: 2, rejected: 0, missing: [unknown], attested: 0, ms: 0 })
+})
+
+test('an answer leaves as it is read: a frame of first blocks before the rest is read, every block after its parents', async (t) => {
+  const { asker, mine, theirs, serverHost } = await setup()
+  const author = await Author.create()
+  // A frame's worth of documents never edited and some more (FRAME_BLOCKS first blocks take two
+  // reads of READ_SLICE), and documents of three blocks, whose earlier blocks the walk finds below.
+  assert.equal(FRAME_BLOCKS, 2 * READ_SLICE)
+  const firsts = await Promise.all(Array.from({ length: FRAME_BLOCKS + 300 }, (_, i) => author.genesis(NOTES, { title: `n${i}` })))
+  const histories = await Promise.all(Array.from({ length: 20 }, () => author.history(NOTES, 3)))
+  await holding(theirs, NOTES, [...firsts, ...histories.flat()])
+  // The server's third read and later ones wait until the asker has applied a frame: a server that
+  // read the whole answer before sending any of it would never send.
+  let open = (): void => {}
+  const gate = new Promise<void>((resolve) => { open = resolve })
+  t.after(() => open())
+  const read = theirs.getBlocks.bind(theirs)
+  let reads = 0
+  let waited = 0
+  theirs.getBlocks = async (cids) => {
+    if (reads++ >= 2) { waited++; await gate }
+    return read(cids)
+  }
+  const apply = mine.applyPrepared.bind(mine)
+  mine.applyPrepared = async (prepared) => { open(); return apply(prepared) }
+  // A block that arrives before a parent waits among the pending ones.
+  const park = mine.pending.set.bind(mine.pending)
+  let parked = 0
+  mine.pending.set = (cid, bytes) => { parked++; return park(cid, bytes) }
+  const want = [...firsts.map((b) => b.id), ...histories.map((h) => h.at(-1)!.id)]
+  let timer: NodeJS.Timeout | undefined
+  const r = await Promise.race([
+    asker.fetch(serverHost.peerId, want),
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no frame came before the whole answer was read')), 10_000) }),
+  ]).finally(() => clearTimeout(timer))
+  assert.ok(waited > 0, 'the server was still reading when the first frame was applied')
+  const n = firsts.length + 3 * histories.length
+  assert.deepEqual({ received: r.received, applied: r.applied, missing: r.missing }, { received: n, applied: n, missing: [] })
+  assert.equal(parked, 0, 'no block arrived before its parents')
+  for (const h of histories) assert.deepEqual(mine.docs.get(NOTES)!.get(blockDocID(h[0]!.block, h[0]!.cid)), [h[2]!.id])
 })
 
 test('the server counts a pull as running until the asker has applied it and closed', async () => {

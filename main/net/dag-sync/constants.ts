@@ -24,6 +24,11 @@ export const FETCH_PROBE_CIDS = 128
  */
 export const BULK_REQUESTS_IN_FLIGHT = 2
 export const BULK_CHUNK_CIDS = 256
+/**
+ * Blocks the answerer reads at once: it frames and sends what it has read while it reads the next
+ * slice (a chunk of FETCH_CHUNK_CIDS read whole before its first frame left kept the asker waiting).
+ */
+export const READ_SLICE = 1024
 /** Blocks per response; the asker continues from where the answer stopped. */
 export const MAX_BLOCKS_PER_RESPONSE = 10_000
 /** Bytes of blocks per response, so one answer never holds more than this in memory at either end. */

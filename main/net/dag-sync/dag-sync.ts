@@ -15,7 +15,7 @@ import { attestation, blocksFrame, bytes, Channel, cidString, peerError, peerErr
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
 import {
   BULK_CHUNK_CIDS, BULK_REQUESTS_IN_FLIGHT, FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT, FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
-  MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, TIMEOUT_MS,
+  MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, READ_SLICE, TIMEOUT_MS,
 } from './constants.ts'
 
 const Request = z.object({
@@ -137,49 +137,55 @@ export class DagSync<P extends Prepared = PreparedBlocks> {
       this.#serving.set(peer, (this.#serving.get(peer) ?? 0) + 1)
       served = true
       const have = new Set(req.have)
-      // The ancestors, walked level by level with one multi-read per level (a read per block
-      // would cost a round trip to LevelDB's thread each).
+      // Each frame carries this device's one signature over its CIDs: the asker need not check the
+      // signature of each block this device wrote itself (attest.ts).
+      const frames = new FrameWriter(async (frame) => {
+        await ch.send({ att: await this.#db.attest(frame.map((f) => f.id)), blocks: frame.map((f) => f.bytes) })
+      })
+      // The ancestors, walked level by level, each level read a slice at a time (the next slice
+      // read while this one is sent). Parents go before children: a document's first block (no
+      // parents) is sent as it is read, since nothing in the answer can come before it; the others
+      // wait for the walk to end and go sorted by height, all of them above those first blocks.
       let level = [...new Set(req.want)].filter((c) => !have.has(c))
       const seen = new Set(level)
       const found: Array<{ bytes: Uint8Array; height: number; id: string }> = []
       const missing: string[] = []
+      let count = 0
       let total = 0
       let truncated = false
-      while (level.length > 0) {
-        if (found.length >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break }
+      walk: while (level.length > 0) {
+        if (count >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break }
         const next: string[] = []
-        const datas = await this.#db.getBlocks(level)
-        for (let i = 0; i < level.length; i++) {
-          const data = datas[i]
-          if (data === undefined) { if (missing.length < MAX_CIDS_PER_REQUEST) missing.push(level[i]!); continue }
-          if (found.length >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break }
-          const block = blockLinks(data)
-          found.push({ bytes: data, height: block.height, id: level[i]! })
-          total += data.length
-          for (const s of block.parents) {
-            if (!have.has(s) && !seen.has(s)) { seen.add(s); next.push(s) }
+        const read = (from: number): Promise<Array<Uint8Array | undefined>> => {
+          const r = this.#db.getBlocks(level.slice(from, from + READ_SLICE))
+          r.catch(() => {}) // a read ahead nobody awaits (the answer ended) fails quietly
+          return r
+        }
+        let reading = read(0)
+        for (let at = 0; at < level.length; at += READ_SLICE) {
+          const slice = level.slice(at, at + READ_SLICE)
+          const datas = await reading
+          if (at + READ_SLICE < level.length) reading = read(at + READ_SLICE)
+          for (let i = 0; i < slice.length; i++) {
+            const data = datas[i]
+            if (data === undefined) { if (missing.length < MAX_CIDS_PER_REQUEST) missing.push(slice[i]!); continue }
+            if (count >= MAX_BLOCKS_PER_RESPONSE || total >= MAX_BYTES_PER_RESPONSE) { truncated = true; break walk }
+            const block = blockLinks(data)
+            const f = { bytes: data, height: block.height, id: slice[i]! }
+            count++
+            total += data.length
+            if (block.parents.length === 0) await frames.add(f)
+            else found.push(f)
+            for (const s of block.parents) {
+              if (!have.has(s) && !seen.has(s)) { seen.add(s); next.push(s) }
+            }
           }
         }
         level = next
       }
-      found.sort((a, b) => a.height - b.height) // parents before children: nothing waits on arrival
-      // Each frame carries this device's one signature over its CIDs: the asker need not check the
-      // signature of each block this device wrote itself (attest.ts).
-      const sendFrame = async (frame: typeof found): Promise<void> => {
-        await ch.send({ att: await this.#db.attest(frame.map((f) => f.id)), blocks: frame.map((f) => f.bytes) })
-      }
-      let frame: typeof found = []
-      let frameBytes = 0
-      for (const f of found) {
-        if (frame.length >= FRAME_BLOCKS || frameBytes + f.bytes.length > FRAME_BYTES) {
-          await sendFrame(frame)
-          frame = []
-          frameBytes = 0
-        }
-        frame.push(f)
-        frameBytes += f.bytes.length
-      }
-      if (frame.length > 0) await sendFrame(frame)
+      found.sort((a, b) => a.height - b.height)
+      for (const f of found) await frames.add(f)
+      await frames.flush()
       await ch.send({ done: true, truncated, missing })
     } finally {
       // The asker applies what it read after we sent the last frame, and closes its end when it
@@ -362,5 +368,34 @@ export class DagSync<P extends Prepared = PreparedBlocks> {
     const cids = [...parents]
     const here = await this.#db.hasBlocks(cids)
     return cids.filter((_, i) => !here[i])
+  }
+}
+
+/**
+ * Blocks of an answer gathered into frames (FRAME_BLOCKS, FRAME_BYTES), each handed to `send` as
+ * soon as it is full: at FRAME_BLOCKS blocks, or when the next block would take it past FRAME_BYTES.
+ */
+class FrameWriter {
+  readonly #send: (frame: Array<{ bytes: Uint8Array; id: string }>) => Promise<void>
+  #frame: Array<{ bytes: Uint8Array; id: string }> = []
+  #bytes = 0
+
+  constructor(send: (frame: Array<{ bytes: Uint8Array; id: string }>) => Promise<void>) {
+    this.#send = send
+  }
+
+  async add(block: { bytes: Uint8Array; id: string }): Promise<void> {
+    if (this.#frame.length >= FRAME_BLOCKS || this.#bytes + block.bytes.length > FRAME_BYTES) await this.flush()
+    this.#frame.push(block)
+    this.#bytes += block.bytes.length
+    if (this.#frame.length >= FRAME_BLOCKS) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    if (this.#frame.length === 0) return
+    const frame = this.#frame
+    this.#frame = []
+    this.#bytes = 0
+    await this.#send(frame)
   }
 }
