@@ -1176,7 +1176,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** Every stored (applied) block with its CID, in CID order: what a backup copies, and tests compare. */
   async *allBlocks(): AsyncGenerator<{ cid: BlockCID; bytes: Uint8Array }> {
-    const it = this.#store.blocks.iterator({ keys: true, ...WHOLE_SCAN })
+    const it = this.#store.blocks.iterator(WHOLE_SCAN)
     try {
       for (;;) {
         const entries = await it.nextv(1000)

@@ -84,7 +84,7 @@ export class StoredOutbox implements Outbox {
     const prefix = queuePrefix(target)
     const out: OutboxEntry[] = []
     // In a call or two to LevelDB's thread (WHOLE_SCAN), not one per ~200 entries.
-    for (const [at, cid] of await this.#store.outbox.iterator({ gte: prefix, lt: `${prefix}\xff`, limit, ...WHOLE_SCAN }).all()) {
+    for (const [at, cid] of await this.#store.outbox.iterator({ ...WHOLE_SCAN, gte: prefix, lt: `${prefix}\xff`, limit }).all()) {
       if (typeof cid === 'string') out.push({ cid: storedBlockCID(cid), at })
     }
     return out

@@ -47,8 +47,12 @@ const SYNC_READ_MAX = 4
  * 0.7 s per 12k documents while a sync was writing).
  */
 export const SCAN_BYTES = 1024 * 1024
-/** Iterator options of a whole scan (SCAN_BYTES). */
-export const WHOLE_SCAN = { highWaterMarkBytes: SCAN_BYTES } as const
+/**
+ * Iterator options of a whole scan (SCAN_BYTES), to spread into a range. (`limit` is named in its
+ * type only, never set: abstract-level's option types do not know highWaterMarkBytes, and TypeScript
+ * takes an object that shares no property with them for a mistake.)
+ */
+export const WHOLE_SCAN: { readonly highWaterMarkBytes: number; readonly limit?: number } = { highWaterMarkBytes: SCAN_BYTES }
 /** The store format, in `meta` (see upgrades/index.ts; upgrade.ts checks and upgrades it when the store opens). */
 export const FORMAT_KEY = 'storeFormat'
 /** The last upgrade of the store's format (upgrade.ts), in `meta`. */

@@ -7,7 +7,7 @@
  * head — nearly all) has none and is left as it is, after a walk of its blocks.
  */
 import type { BlockCID } from '../../../shared/types.ts'
-import type { Store } from '../store.ts'
+import { WHOLE_SCAN, type Store } from '../store.ts'
 import { blockCID, decodeStoredBlock } from '../block.ts'
 import { compareCIDStrings } from '../cid.ts'
 import { conflictCountKey } from '../apply.ts'
@@ -62,7 +62,7 @@ export const step: UpgradeStep = {
   describe: 'documents keep their conflicts: concurrent writes of a field are found in each document\'s blocks',
   async run(ctx) {
     const { store } = ctx
-    const keys = await store.docs.keys().all()
+    const keys = await store.docs.keys(WHOLE_SCAN).all()
     let done = 0
     let conflicted = 0
     const perCollection = new Map<string, number>()

@@ -10,6 +10,7 @@
 import { decodeStoredBlock } from '../block.ts'
 import { isLean, MIN_LEAN_STEPS, treeKey } from '../lean-block.ts'
 import { LEAN_MIN_BLOCKS, prefetchTrees, storedForm } from '../stored-blocks.ts'
+import { WHOLE_SCAN } from '../store.ts'
 import type { UpgradeStep } from './step.ts'
 
 const READ_BATCH = 1000
@@ -25,7 +26,7 @@ export const step: UpgradeStep = {
     // Pass 1: the blocks of each batch (by its tree key), from a walk of every block.
     const batches = new Map<string, string[]>()
     let blocks = 0
-    const it = store.blocks.iterator()
+    const it = store.blocks.iterator(WHOLE_SCAN)
     try {
       for (;;) {
         const entries = await it.nextv(READ_BATCH)
