@@ -6,7 +6,7 @@
  *
  * Writes N Books documents (`createDocuments` in batches of 1000) into a fresh data directory, closes
  * it, copies it R times (so each run upgrades the same directory, cold from its own open), and opens
- * each copy with a test step 4→5 that reads every `docs` record and writes it back (batches of
+ * each copy with a test step (from this Tandem's store format to the next) that reads every `docs` record and writes it back (batches of
  * 1000). Reports, per run: the copy of db/ (hard links for tables, copies of the rest, fsynced), the
  * step, the whole open (LevelDB open, copy, step, the synced format write, removing the copy), and
  * the store's size. Not part of `npm test`.
@@ -17,23 +17,25 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Database } from '../main/db/database.ts'
 import type { UpgradeStep } from '../main/db/upgrade.ts'
+import { STORE_FORMAT, UPGRADES } from '../main/db/upgrades/index.ts'
+import { WHOLE_SCAN } from '../main/db/store.ts'
 import { BOOKS, fmt, makeDoc, median } from './common.ts'
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, runs: { type: 'string', default: '3' } } })
 const N = Number(values.n)
 const RUNS = Number(values.runs)
 
-/** 4→5: every document record read and written back as it is, in batches of 1000. */
+/** The store's format to the next: every document record read and written back as it is, in batches of 1000. */
 const touchEveryRecord: UpgradeStep = {
-  from: 4,
-  to: 5,
+  from: STORE_FORMAT,
+  to: STORE_FORMAT + 1,
   describe: 'bench: every document record is read and written back',
   run: async (ctx) => {
     const { store } = ctx
     let batch = ctx.batch()
     let pending = 0
     let done = 0
-    for await (const [key, text] of store.docsByBucket.iterator()) {
+    for await (const [key, text] of store.docsByBucket.iterator({ ...WHOLE_SCAN })) {
       batch.put(key, text, { sublevel: store.docsByBucket })
       done++
       if (++pending === 1000) {
@@ -75,7 +77,7 @@ try {
     const dir = join(root, `run${r}`)
     await cp(source, dir, { recursive: true })
     const t = performance.now()
-    const up = await Database.open(dir, { upgrades: [touchEveryRecord] })
+    const up = await Database.open(dir, { upgrades: [...UPGRADES, touchEveryRecord] })
     const open = performance.now() - t
     const last = up.lastUpgrade!
     const count = (await up.getCollection('Books')).count
