@@ -23,7 +23,6 @@
  * fewer than two steps (an edit written alone, a pair) stay whole: a reference would not be shorter.
  * When a block is stored lean, and trees are written once (stored-blocks.ts), is up to the caller.
  */
-import { varint } from 'multiformats'
 import { slabAlloc } from './cbor.ts'
 
 /** A block's signature (block.ts `BlockSignature`): the batch's signature, the proof path, its side bits. */
@@ -219,32 +218,32 @@ function writeVarint(buf: Uint8Array, at: number, n: number): number {
   return at
 }
 
-/** A lean form's parts. */
-interface LeanRef {
-  at: number
-  key: string
-  d: number
-  indexes: number[]
-  body: Uint8Array
+// Where the last `readVarint` ended (so reading a varint allocates nothing).
+let cursor = 0
+
+/** The unsigned LEB128 varint at `at` (multiformats' varint); `cursor` is set to where it ends. */
+function readVarint(bytes: Uint8Array, at: number): number {
+  let n = 0
+  let scale = 1
+  for (;;) {
+    const b = bytes[at++]
+    if (b === undefined || scale > 2 ** 28) throw new RangeError('a lean block whose head is cut short or malformed')
+    n += (b & 0x7f) * scale
+    if (b < 0x80) break
+    scale *= 128
+  }
+  cursor = at
+  return n
 }
 
-function parseLean(value: Uint8Array): LeanRef {
-  let at = 1
-  const [sigAt, n1] = varint.decode(value, at)
-  at += n1
-  const key = Buffer.from(value.buffer, value.byteOffset + at, KEY_BYTES).toString('base64url')
-  at += KEY_BYTES
-  const [d, n2] = varint.decode(value, at)
-  at += n2
-  const [steps, n3] = varint.decode(value, at)
-  at += n3
-  const indexes: number[] = []
-  for (let j = 0; j < steps; j++) {
-    const [i, n] = varint.decode(value, at)
-    indexes.push(i)
-    at += n
-  }
-  return { at: sigAt, key, d, indexes, body: value.subarray(at) }
+/** Where a lean form's body starts (after its head: `at`, tree key, `d`, the node indexes). */
+function bodyStart(value: Uint8Array): number {
+  readVarint(value, 1)
+  readVarint(value, cursor + KEY_BYTES)
+  const steps = readVarint(value, cursor)
+  let at = cursor
+  for (let j = 0; j < steps; j++) { readVarint(value, at); at = cursor }
+  return at
 }
 
 export function isLean(value: Uint8Array): boolean {
@@ -253,7 +252,7 @@ export function isLean(value: Uint8Array): boolean {
 
 /** The block's dag-cbor map as stored: the whole block, or a lean one's body (no `sig`). */
 export function storedBody(value: Uint8Array): Uint8Array {
-  return isLean(value) ? parseLean(value).body : value
+  return isLean(value) ? value.subarray(bodyStart(value)) : value
 }
 
 /** The key of the tree a stored block needs to come back whole (undefined for a whole block). */
@@ -267,35 +266,49 @@ export function treeKeyOf(value: Uint8Array): string | undefined {
 /**
  * The whole block from its stored value and its tree (a whole block is returned as it is); null
  * when the tree does not hold what the block names (a damaged store). The `sig` entry is written
- * straight into the block's bytes as sigEntry checked it was: {d, p, s}, canonical.
+ * straight into the block's bytes as sigEntry checked it was: {d, p, s}, canonical. The lean head
+ * is read in place, twice (to size the block, then to copy its nodes): nothing is allocated but
+ * the block itself.
  */
 export function fullForm(value: Uint8Array, tree: SigTree | undefined): Uint8Array | null {
   if (!isLean(value)) return value
   if (tree === undefined) return null
-  const ref = parseLean(value)
-  const steps = ref.indexes.length
-  for (const i of ref.indexes) if (i >= tree.count) return null
+  const sigAt = readVarint(value, 1)
+  const d = readVarint(value, cursor + KEY_BYTES)
+  const steps = readVarint(value, cursor)
+  const indexesAt = cursor
+  let at = indexesAt
+  for (let j = 0; j < steps; j++) {
+    if (readVarint(value, at) >= tree.count) return null
+    at = cursor
+  }
+  const body = at // the body: value[body..], its map head at value[body]
+  const bodyLength = value.length - body
+  if (sigAt < 1 || sigAt > bodyLength) return null
   const pLength = steps * NODE_BYTES
-  const entryLength = 4 + 3 + headLength(ref.d) + 2 + headLength(pLength) + pLength + 2 + headLength(tree.s.length) + tree.s.length
-  const body = ref.body
-  const out = slabAlloc(body.length + entryLength)
-  out[0] = body[0]! + 1
-  out.set(body.subarray(1, ref.at), 1)
-  let at = ref.at
+  const entryLength = 4 + 3 + headLength(d) + 2 + headLength(pLength) + pLength + 2 + headLength(tree.s.length) + tree.s.length
+  const out = slabAlloc(bodyLength + entryLength)
+  out[0] = value[body]! + 1
+  for (let i = 1; i < sigAt; i++) out[i] = value[body + i]!
+  at = sigAt
   out[at++] = 0x63; out[at++] = 0x73; out[at++] = 0x69; out[at++] = 0x67 // "sig"
   out[at++] = 0xa3; out[at++] = 0x61; out[at++] = 0x64 // map(3), "d"
-  at = writeHead(out, at, 0x00, ref.d)
+  at = writeHead(out, at, 0x00, d)
   out[at++] = 0x61; out[at++] = 0x70 // "p"
   at = writeHead(out, at, 0x40, pLength)
-  for (const i of ref.indexes) {
-    out.set(tree.nodes.subarray(i * NODE_BYTES, (i + 1) * NODE_BYTES), at)
+  const nodes = tree.nodes
+  let index = indexesAt
+  for (let j = 0; j < steps; j++) {
+    const from = readVarint(value, index) * NODE_BYTES
+    index = cursor
+    for (let k = 0; k < NODE_BYTES; k++) out[at + k] = nodes[from + k]!
     at += NODE_BYTES
   }
   out[at++] = 0x61; out[at++] = 0x73 // "s"
   at = writeHead(out, at, 0x40, tree.s.length)
   out.set(tree.s, at)
   at += tree.s.length
-  out.set(body.subarray(ref.at), at)
+  out.set(value.subarray(body + sigAt), at)
   return out
 }
 
