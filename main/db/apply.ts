@@ -8,7 +8,7 @@ import { CID } from 'multiformats/cid'
 import { LRUCache } from 'lru-cache'
 import { TandemError } from '../../shared/errors.ts'
 import type { BlockCID, CollectionID, DeviceID, DocID } from '../../shared/types.ts'
-import { putBlock } from './stored-blocks.ts'
+import { putBlock, putBlockNow } from './stored-blocks.ts'
 import { blockDocID, decodeStoredBlock, DELETED_FIELD, type EncodedBlock } from './block.ts'
 import { applyToRecord, maximalWrites, setMaximalWrites, type Counters, type DocRecord } from './crdt.ts'
 import { bucketKey, bucketOf, entryHashLatin1 } from './digest.ts'
@@ -276,6 +276,8 @@ export class PendingChanges {
  * record and live count into `txn`. Throws BLOCK_INVALID when it does not fit.
  */
 export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock, counters?: Counters): Promise<Applied> {
+  const now = applyFirstBlockNow(store, txn, metas, enc, counters)
+  if (now !== null) return now
   const { block } = enc
   const cid = enc.id
   const docID = blockDocID(block, cid)
@@ -322,6 +324,32 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
   const conflictDelta = (after.x !== undefined ? 1 : 0) - (before?.x !== undefined ? 1 : 0)
   if (conflictDelta !== 0) txn.add(store.counts, conflictCountKey(collection), conflictDelta)
   return { collection, docID, cid, author: block.author, before, after }
+}
+
+/**
+ * `applyBlock` for a document's first block (no parents) when it needs no read: it starts a
+ * document that cannot exist yet (its CID is the docID), so the record is new, and its batch's
+ * tree was read ahead (or is this transaction's own). Null for any other block, and when a read
+ * is needed: then `applyBlock` does it. No promise, no await: a bulk create or catch-up applies
+ * most of its blocks here.
+ */
+export function applyFirstBlockNow(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock, counters?: Counters): Applied | null {
+  const { block } = enc
+  if (block.parents.length !== 0) return null
+  if (block.height !== 1) {
+    throw new TandemError('BLOCK_INVALID', `invalid block: height ${block.height} should be 1, one above its parents`)
+  }
+  if (!putBlockNow(store, txn, enc)) return null
+  const cid = enc.id
+  const docID = blockDocID(block, cid)
+  const collection = block.collection
+  const after = applyToRecord(undefined, block, cid, counters)
+  txn.put(store.docs, docKey(collection, docID), after)
+  updateHeadIndex(store, txn, collection, docID, undefined, after.heads)
+  metas.remember(txn, cid, { height: 1, doc: docID, collection, parents: [] })
+  if (!after.deleted) txn.add(store.counts, collection, 1)
+  if (after.x !== undefined) txn.add(store.counts, conflictCountKey(collection), 1)
+  return { collection, docID, cid, author: block.author, before: undefined, after }
 }
 
 /** The `counts` key of how many documents of a collection have conflicts. */

@@ -12,7 +12,7 @@ import { TandemError, type ErrorCode } from '../../shared/errors.ts'
 import type {
   ApplyResult, BlockCID, CollectionID, ConflictValue, CollectionInfo, CollectionSchema, DeviceID, DocID, DocumentView, FieldSchema, HistoryEntry, ListQuery, ListResult, SchemaConflict, VersionID,
 } from '../../shared/types.ts'
-import { applyBlock, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
+import { applyBlock, applyFirstBlockNow, BlockMetaCache, conflictCountKey, docKey, missingParents, PendingIndex, type Applied, type ChangeOrigin, type PendingChanges } from './apply.ts'
 import { BlockReader, prefetchTrees } from './stored-blocks.ts'
 import { BLOCK_VERSION, blockCID, blockDocID, blockLinks, decodeStoredBlock, DELETED_FIELD, MAX_BLOCK_BYTES, newNonces, onlyFirstBlock, signBlocks, verifyBlock, verifyBlocks, type EncodedBlock, type UnsignedBlock } from './block.ts'
 import { cidOf, cidString } from './cid.ts'
@@ -333,7 +333,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const txn = this.#store.txn()
       await prefetchTrees(this.#store, txn, encoded)
       const applied: Applied[] = []
-      for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
+      for (const enc of encoded) {
+        applied.push(applyFirstBlockNow(this.#store, txn, this.#metas, enc, this.#countersOf(enc)) ?? await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
+      }
       const held = await this.#commit(txn, applied, 'local', undefined)
       if (encoded.length <= FRESH_BLOCKS / 4) for (const enc of encoded) this.#fresh.set(enc.id, enc.bytes)
       this.#emitChanges(applied, 'local', held)
@@ -1285,7 +1287,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
           results.push(this.#reject(null, item))
           continue
         }
-        const res = await this.#applyOne(txn, changes, item, applied, since !== null && !since.has(item.id))
+        const absent = since !== null && !since.has(item.id)
+        const res = (absent ? this.#applyFirstNow(txn, item, applied) : null) ?? await this.#applyOne(txn, changes, item, applied, absent)
         results.push(res)
         resultByCid.set(item.id, res)
       }
@@ -1355,6 +1358,23 @@ export class Database extends EventEmitter<DatabaseEvents> {
       this.#metas.prefetch(txn, this.#store, parents),
       txn.prefetch(this.#store.docs, [...docs]),
     ])
+  }
+
+  /**
+   * `#applyOne` of a document's first block known to be absent, when applying it needs no read
+   * (apply.ts `applyFirstBlockNow`): no promise, no await. Null when it does need one.
+   */
+  #applyFirstNow(txn: Txn, enc: EncodedBlock, applied: Applied[]): ApplyResult | null {
+    if (enc.block.parents.length !== 0 || !this.#versionOwner.has(enc.block.schema)) return null
+    let a: Applied | null
+    try {
+      a = applyFirstBlockNow(this.#store, txn, this.#metas, enc, this.#countersOf(enc))
+    } catch (err) {
+      return this.#reject(enc.id, rejection(err))
+    }
+    if (a === null) return null
+    applied.push(a)
+    return { cid: enc.id, status: 'applied' }
   }
 
   /** `absent`: known to be neither stored nor pending (checked before the lock, nothing written since). */

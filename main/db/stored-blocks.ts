@@ -44,18 +44,47 @@ export async function prefetchTrees(store: Store, txn: Txn, blocks: ReadonlyArra
 
 /** The value a verified block is stored as (adding its proof to its tree in `txn`). */
 export async function storedForm(store: Store, txn: Txn, enc: { bytes: Uint8Array; block: EncodedBlock['block'] }): Promise<Uint8Array> {
+  const known = storedFormNow(store, txn, enc)
+  if (known !== null) return known
+  // Whether the batch's tree is stored was not read ahead (prefetchTrees): read it now.
+  const sig = enc.block.sig!
+  const key = keyOf(sig.s)
+  return (await txn.has(store.trees, key)) ? enc.bytes : leanInto(store, txn, enc, key, newTree(sig.s))
+}
+
+/** Puts a verified block into `txn` when that needs no read (see storedFormNow); false when it does. */
+export function putBlockNow(store: Store, txn: Txn, enc: EncodedBlock): boolean {
+  const value = storedFormNow(store, txn, enc)
+  if (value === null) return false
+  txn.put(store.blocks, enc.id, value)
+  return true
+}
+
+/**
+ * `storedForm` without a read: null when it would have to read whether the batch's tree is stored
+ * (not read ahead, and not this transaction's own).
+ */
+function storedFormNow(store: Store, txn: Txn, enc: { bytes: Uint8Array; block: EncodedBlock['block'] }): Uint8Array | null {
   const sig = enc.block.sig
   if (sig === undefined || sig.p.length < MIN_LEAN_STEPS * 32) return enc.bytes
   const key = keyOf(sig.s)
-  // The blocks of a batch come one after another: the tree is then this transaction's own, no await.
+  // The blocks of a batch come one after another: the tree is then this transaction's own.
   let tree = txn.ownPut(store.trees, key)
   if (tree === undefined) {
     if ((planned.get(txn)?.get(key) ?? 0) < LEAN_MIN_BLOCKS) return enc.bytes
-    if (txn.knownHas(store.trees, key) ?? await txn.has(store.trees, key)) return enc.bytes
+    const stored = txn.knownHas(store.trees, key)
+    if (stored === undefined) return null
+    if (stored) return enc.bytes
     tree = newTree(sig.s)
   } else if (!sameSignature(tree, sig.s)) {
     return enc.bytes
   }
+  return leanInto(store, txn, enc, key, tree)
+}
+
+/** The block's lean form, its proof added to `tree` (put into `txn`); the block whole when it would not come back whole. */
+function leanInto(store: Store, txn: Txn, enc: { bytes: Uint8Array; block: EncodedBlock['block'] }, key: string, tree: SigTree): Uint8Array {
+  const sig = enc.block.sig!
   const lean = leanForm(enc.bytes, sig, tree)
   if (lean === null) return enc.bytes
   // The tree object stays in the transaction and is encoded when it commits, with every node the
