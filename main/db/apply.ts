@@ -276,8 +276,6 @@ export class PendingChanges {
  * record and live count into `txn`. Throws BLOCK_INVALID when it does not fit.
  */
 export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock, counters?: Counters): Promise<Applied> {
-  const now = applyFirstBlockNow(store, txn, metas, enc, counters)
-  if (now !== null) return now
   const { block } = enc
   const cid = enc.id
   const docID = blockDocID(block, cid)
@@ -330,8 +328,8 @@ export async function applyBlock(store: Store, txn: Txn, metas: BlockMetaCache, 
  * `applyBlock` for a document's first block (no parents) when it needs no read: it starts a
  * document that cannot exist yet (its CID is the docID), so the record is new, and its batch's
  * tree was read ahead (or is this transaction's own). Null for any other block, and when a read
- * is needed: then `applyBlock` does it. No promise, no await: a bulk create or catch-up applies
- * most of its blocks here.
+ * is needed: then the caller's `applyBlock` does it. No promise, no await: a bulk create or
+ * catch-up applies most of its blocks here.
  */
 export function applyFirstBlockNow(store: Store, txn: Txn, metas: BlockMetaCache, enc: EncodedBlock, counters?: Counters): Applied | null {
   const { block } = enc

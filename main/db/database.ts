@@ -1178,16 +1178,9 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** Every stored (applied) block with its CID, in CID order: what a backup copies, and tests compare. */
   async *allBlocks(): AsyncGenerator<{ cid: BlockCID; bytes: Uint8Array }> {
-    const it = this.#store.blocks.iterator(WHOLE_SCAN)
-    try {
-      for (;;) {
-        const entries = await it.nextv(1000)
-        if (entries.length === 0) return
-        const whole = await this.#blockReader.whole(entries.map((e) => e[1]))
-        for (let i = 0; i < entries.length; i++) yield { cid: storedBlockCID(entries[i]![0]), bytes: whole[i]! }
-      }
-    } finally {
-      await it.close()
+    for await (const page of scanPages(this.#store.blocks.iterator(WHOLE_SCAN), (cid, stored) => ({ cid, stored }))) {
+      const whole = await this.#blockReader.whole(page.map((e) => e.stored))
+      for (let i = 0; i < page.length; i++) yield { cid: storedBlockCID(page[i]!.cid), bytes: whole[i]! }
     }
   }
 
@@ -1574,7 +1567,7 @@ const SCAN_PAGE = 1000
  * (undefined: left out). The next page is asked of LevelDB before this one is handed over, so the
  * read and the caller's work overlap. The iterator is closed however the caller stops.
  */
-async function* scanPages<T>(it: { nextv(n: number): Promise<Array<[string, string]>>; close(): Promise<void> }, visit: (key: string, value: string) => T | undefined): AsyncGenerator<T[]> {
+async function* scanPages<V, T>(it: { nextv(n: number): Promise<Array<[string, V]>>; close(): Promise<void> }, visit: (key: string, value: V) => T | undefined): AsyncGenerator<T[]> {
   let next = it.nextv(SCAN_PAGE)
   try {
     for (;;) {
