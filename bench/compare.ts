@@ -29,7 +29,10 @@ const PEERS = ['automerge', 'orbitdb'] as const
 const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'] as const
 type Workload = (typeof WORKLOADS)[number]
 const MiB = 1024 * 1024
-const GOALS = { w1VsClassic: 0.25, w2VsOrbitdb: 10, w2VsLibp2p: 0.30, w3P99Ms: 50, w4Seconds: 3, w4Edits: 10_000, w5RssMB: 400, w5N: 1_000_000, w6P99Factor: 2, w6CatchupRatio: 1, w6N: 100_000 }
+// Issue 20's goals. W2's other goal, 0.85 of the whole-store copy, is judged by bench/sync.ts (the
+// copy limit is measured there); the raw libp2p stream is shown here as information (its 0.30 goal
+// was retired: no replication that leaves the receiver with a store reaches it on this machine).
+const GOALS = { w1VsClassic: 0.25, w2VsOrbitdb: 100, w3P50Ms: 2, w3P99Ms: 7, w4Seconds: 3, w4Edits: 10_000, w5RssMB: 400, w5N: 1_000_000, w6P99Factor: 2, w6CatchupRatio: 1, w6N: 100_000 }
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const USAGE = `usage: node bench/compare.ts [--quick] [--n LIST] [--runs R] [--only LIST] [--workloads LIST] [--cap MIN] [--w5 N] [--w6 N]
   --quick          W1/W2 N = 1000, W3 and W6 100 edits, W4 100 edits a side on 50 shared docs, W5 20k docs,
@@ -245,14 +248,12 @@ for (const size of workloads.includes('w2') ? sizes : []) {
     orbitdb: ratioOf(t, pick('w2', 'orbitdb', 'w2', size), docsPerSec),
     libp2pBytes: ratioOf(t, pick('w2', 'limits', 'libp2p'), (o) => o.bytesPerSec, (o) => o.bytesPerSec),
   }
-  const passOrbit = ratios.orbitdb === undefined ? undefined : ratios.orbitdb >= GOALS.w2VsOrbitdb
-  const passBytes = ratios.libp2pBytes === undefined ? undefined : ratios.libp2pBytes >= GOALS.w2VsLibp2p
-  const pass = passOrbit === undefined && passBytes === undefined ? undefined : passOrbit !== false && passBytes !== false
+  const pass = ratios.orbitdb === undefined ? undefined : ratios.orbitdb >= GOALS.w2VsOrbitdb
   rows.push([`W2 replication A→B, ${fmt(size)} docs`, orFailed(cells.tandem, 'tandem', fmtCell(cells.tandem, (v) => `${perSec(v)} (${mibs(cells.tandemBytes.value ?? 0)} of blocks)`)),
     orFailed(cells.automerge, 'automerge', fmtCell(cells.automerge, perSec)), orFailed(cells.orbitdb, 'orbitdb', fmtCell(cells.orbitdb, perSec)),
     orFailed(libp2p, 'limits', `libp2p stream: ${fmtCell(libp2p, mibs, 'bytes')}`), times(ratios.automerge), times(ratios.orbitdb), ratios.libp2pBytes === undefined ? '-' : ratios.libp2pBytes.toFixed(3),
-    `>= ${GOALS.w2VsOrbitdb}× OrbitDB; bytes T÷limit >= ${GOALS.w2VsLibp2p}`, `${verdict(passOrbit)}; ${verdict(passBytes)}`])
-  results[`w2_${size}`] = { n: size, medians: cells, ratios, goals: { minVsOrbitdb: GOALS.w2VsOrbitdb, passVsOrbitdb: passOrbit ?? null, minBytesVsLibp2p: GOALS.w2VsLibp2p, passBytes: passBytes ?? null, pass: pass ?? null } }
+    `>= ${GOALS.w2VsOrbitdb}× OrbitDB (0.85 of the copy limit: bench/sync.ts)`, verdict(pass)])
+  results[`w2_${size}`] = { n: size, medians: cells, ratios, goals: { minVsOrbitdb: GOALS.w2VsOrbitdb, passVsOrbitdb: pass ?? null, pass: pass ?? null } }
   charts.w2!.push({ title: `${fmt(size)} documents A→B: documents per second (higher is better)`, bars: [
     bar('Tandem', cells.tandem, COLORS.Tandem!, fmtCell(cells.tandem, perSec)),
     bar('automerge-repo', cells.automerge, COLORS['automerge-repo']!, fmtCell(cells.automerge, perSec)),
@@ -275,15 +276,22 @@ if (workloads.includes('w3')) {
   const ms = (v: number): string => `${fmt(v, 1)} ms`
   const c = (s: System): { p50: Cell; p99: Cell } => ({ p50: cellOf(pick('w3', s, 'w3'), (o) => o.p50, W3_EDITS), p99: cellOf(pick('w3', s, 'w3'), (o) => o.p99, W3_EDITS) })
   const cells = { tandem: c('tandem'), automerge: c('automerge'), orbitdb: c('orbitdb') }
-  const ratios = { automergeP99: ratioOf(t, pick('w3', 'automerge', 'w3'), (o) => o.p99, (o) => o.p99, true), orbitdbP99: ratioOf(t, pick('w3', 'orbitdb', 'w3'), (o) => o.p99, (o) => o.p99, true) }
-  const pass = cells.tandem.p99.value === undefined || cells.tandem.p99.dnf ? undefined : cells.tandem.p99.value < GOALS.w3P99Ms
+  const ratios = {
+    automergeP50: ratioOf(t, pick('w3', 'automerge', 'w3'), (o) => o.p50, (o) => o.p50, true),
+    automergeP99: ratioOf(t, pick('w3', 'automerge', 'w3'), (o) => o.p99, (o) => o.p99, true),
+    orbitdbP99: ratioOf(t, pick('w3', 'orbitdb', 'w3'), (o) => o.p99, (o) => o.p99, true),
+  }
+  // p50 and p99 within bounds, and ahead of automerge-repo at both (ratios taken within each run) when it ran.
+  const { p50, p99 } = cells.tandem
+  const ahead = [ratios.automergeP50, ratios.automergeP99].every((r) => r === undefined || r > 1)
+  const pass = p50.value === undefined || p99.value === undefined || p99.dnf ? undefined : p50.value <= GOALS.w3P50Ms && p99.value <= GOALS.w3P99Ms && ahead
   const lat = (x: { p50: Cell; p99: Cell }, s: System): string => orFailed(x.p99, s, x.p99.dnf || x.p50.value === undefined || x.p99.value === undefined ? fmtCell(x.p99, ms, 'edits') : `p50 ${ms(x.p50.value)}, p99 ${ms(x.p99.value)}`)
-  rows.push([`W3 one edit A→B, ${fmt(W3_EDITS)} edits one at a time`, lat(cells.tandem, 'tandem'), lat(cells.automerge, 'automerge'), lat(cells.orbitdb, 'orbitdb'), '-', times(ratios.automergeP99), times(ratios.orbitdbP99), '-', `Tandem p99 < ${GOALS.w3P99Ms} ms`, verdict(pass)])
-  results.w3 = { edits: W3_EDITS, medians: cells, ratiosPeerP99OverTandemP99: ratios, goal: { maxP99Ms: GOALS.w3P99Ms, pass: pass ?? null } }
+  rows.push([`W3 one edit A→B, ${fmt(W3_EDITS)} edits one at a time`, lat(cells.tandem, 'tandem'), lat(cells.automerge, 'automerge'), lat(cells.orbitdb, 'orbitdb'), '-', ratios.automergeP50 === undefined ? times(ratios.automergeP99) : `p50 ${times(ratios.automergeP50)}, p99 ${times(ratios.automergeP99)}`, times(ratios.orbitdbP99), '-', `Tandem p50 <= ${GOALS.w3P50Ms} ms, p99 <= ${GOALS.w3P99Ms} ms, ahead of automerge-repo at both`, verdict(pass)])
+  results.w3 = { edits: W3_EDITS, medians: cells, ratiosPeerOverTandem: ratios, goal: { maxP50Ms: GOALS.w3P50Ms, maxP99Ms: GOALS.w3P99Ms, aheadOfAutomerge: true, pass: pass ?? null } }
   charts.w3!.push(...(['p50', 'p99'] as const).map((p) => ({
     title: `${p} latency of one edit A→B, ms (lower is better)`,
     bars: (['tandem', 'automerge', 'orbitdb'] as const).map((s) => bar(NAMES[s], cells[s][p], COLORS[NAMES[s]]!, fmtCell(cells[s][p], ms, 'edits'))),
-    ...(p === 'p99' ? { goal: { value: GOALS.w3P99Ms, text: `goal ${GOALS.w3P99Ms} ms` } } : {}),
+    goal: { value: p === 'p50' ? GOALS.w3P50Ms : GOALS.w3P99Ms, text: `goal ${p === 'p50' ? GOALS.w3P50Ms : GOALS.w3P99Ms} ms` },
   })))
 }
 
