@@ -51,8 +51,12 @@ const S3_SHARED = 1000
 const RAW_CHUNK = 64 * 1024
 const RAW_PROTOCOL = '/tandem-bench/raw/1.0.0'
 const MiB = 1024 * 1024
-const GOAL_S1_RATIO = 0.30
-const GOAL_S2_P99_MS = 50
+// Issue 20's goals: S1 at least 0.85 of the whole-store copy limit measured in the same run (issue
+// 7's 0.30 of the raw stream is shown as information: no replication that leaves B with a store
+// reaches it here); S2 (W3's one edit) p50 at most 2 ms and p99 at most 7 ms.
+const GOAL_S1_OF_COPY = 0.85
+const GOAL_S2_P50_MS = 2
+const GOAL_S2_P99_MS = 7
 const GOAL_S3_SECONDS = 3
 const GOAL_S3_EDITS = 10_000
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
@@ -640,8 +644,9 @@ const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flat
   return [{
     path, n: src.n, seconds: median(xs.map((s) => s.seconds)), docsPerSec: median(xs.map((s) => s.docsPerSec)),
     mbPerSec: median(xs.map((s) => s.mbPerSec)), bytesPerSec, connectMs: median(xs.map((s) => s.connectMs)), cpu: cpuMedians(xs, median),
-    ratio, pass: ratio === null ? null : ratio >= GOAL_S1_RATIO,
+    ratio,
     ofCopy: copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec,
+    pass: copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec >= GOAL_S1_OF_COPY,
     ofVerifiedCopy: verified === undefined ? null : bytesPerSec / verified.blockBytesPerSec,
   }]
 }))
@@ -649,7 +654,7 @@ const s2Median = samples.s2.length === 0 ? null : {
   p50: median(samples.s2.map((s) => s.p50)), p99: median(samples.s2.map((s) => s.p99)),
   max: median(samples.s2.map((s) => s.max)), localP50: median(samples.s2.map((s) => s.localP50)),
 }
-const s2Pass = s2Median === null ? null : s2Median.p99 < GOAL_S2_P99_MS
+const s2Pass = s2Median === null ? null : s2Median.p50 <= GOAL_S2_P50_MS && s2Median.p99 <= GOAL_S2_P99_MS
 const s3Median = samples.s3.length === 0 ? null : { seconds: median(samples.s3.map((s) => s.seconds)), reconnectMs: median(samples.s3.map((s) => s.reconnectMs)) }
 // The S3 goal is set for 10k edits a side; at other sizes the figure is information only.
 const s3Judged = S3_EDITS === GOAL_S3_EDITS
@@ -666,7 +671,7 @@ for (const m of s1Medians) {
       (m.ofCopy === null ? '' : `, ${m.ofCopy.toFixed(2)} of copy`) + (m.ofVerifiedCopy === null ? '' : `, ${m.ofVerifiedCopy.toFixed(2)} of verified copy`),
     rawCell,
     m.ratio === null ? '-' : m.ratio.toFixed(3),
-    `>= ${GOAL_S1_RATIO.toFixed(2)}`,
+    m.ofCopy === null ? `>= ${GOAL_S1_OF_COPY} of copy (run the copy limit)` : `>= ${GOAL_S1_OF_COPY} of copy`,
     verdict(m.pass),
   ])
 }
@@ -690,7 +695,7 @@ if (s2Median !== null) {
     `p50 ${fmt(s2Median.p50, 2)} ms, p99 ${fmt(s2Median.p99, 2)} ms (max ${fmt(s2Median.max, 1)}; local write p50 ${fmt(s2Median.localP50, 2)})`,
     '-',
     '-',
-    `p99 < ${GOAL_S2_P99_MS} ms`,
+    `p50 <= ${GOAL_S2_P50_MS} ms, p99 <= ${GOAL_S2_P99_MS} ms`,
     verdict(s2Pass),
   ])
 }
@@ -723,7 +728,7 @@ console.log(`node ${process.version}, ${platform()} ${arch()}, ${cpu.length} × 
 console.log('')
 console.log(table(rows))
 console.log('')
-console.log('S1 ratio = bytes of blocks moved per second ÷ raw stream bytes per second (1 MB = 10^6 B, 1 MiB = 2^20 B).')
+console.log('S1 ratio = bytes of blocks moved per second ÷ raw stream bytes per second (1 MB = 10^6 B, 1 MiB = 2^20 B): information; the goal is "of copy".')
 if (copyMedians.length > 0) console.log('copy ratio = the S1 ratio a replication as fast as the copy limit would get; "of copy" = Tandem\'s rate ÷ the copy limit\'s.')
 if (copyMedians.some((c) => c.kind === 'verified')) {
   console.log('verified copy: B makes each block whole again and checks it as Tandem checks its author\'s attested frames (hash to its CID, canonical dag-cbor, shape) before')
@@ -776,8 +781,8 @@ const result = {
   samples,
   medians: { raw: rawMedian, copy: copyMedians, s1: s1Medians, s2: s2Median, s3: s3Median },
   goals: {
-    s1: { minRatio: GOAL_S1_RATIO, results: s1Medians.map((m) => ({ path: m.path, n: m.n, ratio: m.ratio, pass: m.pass })) },
-    s2: { maxP99Ms: GOAL_S2_P99_MS, p99: s2Median?.p99 ?? null, pass: s2Pass },
+    s1: { minOfCopy: GOAL_S1_OF_COPY, results: s1Medians.map((m) => ({ path: m.path, n: m.n, ofCopy: m.ofCopy, ratio: m.ratio, pass: m.pass })) },
+    s2: { maxP50Ms: GOAL_S2_P50_MS, maxP99Ms: GOAL_S2_P99_MS, p50: s2Median?.p50 ?? null, p99: s2Median?.p99 ?? null, pass: s2Pass },
     s3: { maxSeconds: GOAL_S3_SECONDS, atEditsPerSide: GOAL_S3_EDITS, seconds: s3Median?.seconds ?? null, judged: s3Judged, pass: s3Pass },
   },
 }
