@@ -641,12 +641,13 @@ const s1Medians = sources.flatMap((src) => (['passive', 'active'] as const).flat
   const verified = copyMedians.find((c) => c.n === src.n && c.kind === 'verified')
   const bytesPerSec = median(xs.map((s) => s.bytesPerSec))
   const ratio = rawMedian === null ? null : bytesPerSec / rawMedian.bytesPerSec
+  const ofCopy = copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec
   return [{
     path, n: src.n, seconds: median(xs.map((s) => s.seconds)), docsPerSec: median(xs.map((s) => s.docsPerSec)),
     mbPerSec: median(xs.map((s) => s.mbPerSec)), bytesPerSec, connectMs: median(xs.map((s) => s.connectMs)), cpu: cpuMedians(xs, median),
     ratio,
-    ofCopy: copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec,
-    pass: copy === undefined ? null : bytesPerSec / copy.blockBytesPerSec >= GOAL_S1_OF_COPY,
+    ofCopy,
+    pass: ofCopy === null ? null : ofCopy >= GOAL_S1_OF_COPY,
     ofVerifiedCopy: verified === undefined ? null : bytesPerSec / verified.blockBytesPerSec,
   }]
 }))
