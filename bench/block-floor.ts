@@ -16,14 +16,19 @@
  * - `floorBuild`: the building alone (CPU, no LevelDB);
  * - `floorWrite`: pairs built before the clock starts, written (LevelDB, no CPU).
  * Spread perfectly over `cores` threads, a call could take no less than build ÷ cores + write.
+ *
+ * The *signed* block floor (`signedFloorOps`) is the same store with its blocks made to verify
+ * alone, which issue 20 asks of Tandem's blocks ("a block still verifies alone"): what any store of
+ * signed, self-verifying content-addressed blocks does for a document at the least. See there.
  */
-import { deepStrictEqual } from 'node:assert'
+import { deepStrictEqual, ok } from 'node:assert'
+import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import { sha256 as multiSha256 } from 'multiformats/hashes/sha2'
-import { encodeCbor } from '../main/db/cbor.ts'
-import { cidOf } from '../main/db/cid.ts'
+import { encodeCbor, encodeCborWithSlot, spliceEntry, writeLatin1 } from '../main/db/cbor.ts'
+import { cidOf, sha256Latin1 } from '../main/db/cid.ts'
 import type { Doc } from './common.ts'
 
 export type Op = { type: 'put'; key: Uint8Array; value: Uint8Array }
@@ -76,4 +81,180 @@ export function floorBytes(built: readonly Op[][]): number {
   let n = 0
   for (const ops of built) for (const op of ops) n += op.key.length + op.value.length
   return n
+}
+
+// ---- the signed block floor ----
+
+/**
+ * Blocks signed together: one Ed25519 signature over the Merkle root of SIGNED_CHUNK blocks, as
+ * Tandem signs its own (main/db/block.ts SIGN_CHUNK). Of the ways tried (whole blocks or lean ones,
+ * chunks of 16, 64 or 1000 blocks), lean blocks in chunks of 64 were the fastest here.
+ */
+export const SIGNED_CHUNK = 64
+const ROOT_DOMAIN = new TextEncoder().encode('tandem-bench/signed-floor/root\0')
+/** Lean form: 12 bytes of the chunk record's key, the block's index in its chunk, its slot offset (2 bytes), then the LEAF byte (0) and the unsigned map. */
+const REF_BYTES = 15
+const LEAD = REF_BYTES + 1
+
+/** The author of the signed floor's blocks: an Ed25519 key pair, and the public key's 32 bytes that each block carries. */
+export interface FloorSigner { privateKey: KeyObject; publicKey: Uint8Array }
+
+export function floorSigner(): FloorSigner {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return { privateKey, publicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)) }
+}
+
+const nodeBuf = new Uint8Array(65)
+nodeBuf[0] = 1 // NODE; a leaf's input starts with 0 (LEAF)
+function nodeHash(left: string, right: string): string {
+  writeLatin1(nodeBuf, 1, left)
+  writeLatin1(nodeBuf, 33, right)
+  return sha256Latin1(nodeBuf)
+}
+
+/** The Merkle tree over `leaves` (latin1 hashes), level by level: pairs hash together, an odd last node goes up unchanged. */
+function treeOf(leaves: string[]): string[][] {
+  const levels: string[][] = [leaves]
+  for (let level = leaves; level.length > 1;) {
+    const next: string[] = []
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!))
+    if (level.length % 2 === 1) next.push(level[level.length - 1]!)
+    levels.push(next)
+    level = next
+  }
+  return levels
+}
+
+/** Leaf `i`'s proof path (sibling hashes, leaves first) and its side bits (bit j: the j-th sibling is on the right). */
+function proofOf(levels: string[][], i: number): { p: Uint8Array; d: number } {
+  const siblings: string[] = []
+  let d = 0
+  for (let l = 0, j = i; l < levels.length - 1; l++, j >>= 1) {
+    const k = j ^ 1
+    if (k >= levels[l]!.length) continue
+    if (k > j) d |= 1 << siblings.length
+    siblings.push(levels[l]![k]!)
+  }
+  const p = new Uint8Array(32 * siblings.length)
+  siblings.forEach((s, k) => writeLatin1(p, 32 * k, s))
+  return { p, d }
+}
+
+function rootBytes(levels: string[][]): Uint8Array {
+  const root = new Uint8Array(ROOT_DOMAIN.length + 32)
+  root.set(ROOT_DOMAIN, 0)
+  writeLatin1(root, ROOT_DOMAIN.length, levels[levels.length - 1]![0]!)
+  return root
+}
+
+/**
+ * The signed floor's pairs for one call: the block floor's block `{ d, f }`, plus its author's
+ * public key `a` (32 bytes) and `sig: { s, p, d }` — the chunk's signature, the proof path from its
+ * leaf (sha256 of 0 + the block's dag-cbor without `sig`) to the signed root, the side bits — so
+ * that the block verifies alone, by its bytes and the key it names. Its CID is of the whole block,
+ * signature included (what a peer receives and checks). It is stored as Tandem stores its blocks
+ * (main/db/lean-block.ts): lean, without the signature entry (under the CID's 36 bytes), each
+ * chunk's signature and leaves once (`t` + 12 bytes of the signature), from which every whole block
+ * comes back byte for byte; and the same docID → CID pointer as the block floor. Each block is
+ * encoded once: its unsigned map with a slot where `sig` is spliced in for the CID.
+ */
+export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], signer: FloorSigner): Op[] {
+  const ops: Op[] = []
+  for (let c = 0; c < docs.length; c += SIGNED_CHUNK) {
+    const n = Math.min(SIGNED_CHUNK, docs.length - c)
+    const unsigned = new Array<{ bytes: Uint8Array; at: number }>(n)
+    const leaves = new Array<string>(n)
+    for (let i = 0; i < n; i++) {
+      const u = encodeCborWithSlot({ a: signer.publicKey, d: ids[c + i], f: docs[c + i] }, 'sig', LEAD)
+      if (u === null) throw new Error('signed floor: a document outside the encoder\'s fast subset')
+      unsigned[i] = u
+      leaves[i] = sha256Latin1(u.bytes.subarray(REF_BYTES)) // 0 (LEAF) + the map
+    }
+    const levels = treeOf(leaves)
+    const s = new Uint8Array(sign(null, rootBytes(levels), signer.privateKey))
+    const chunk = new Uint8Array(64 + 32 * n)
+    chunk.set(s, 0)
+    leaves.forEach((leaf, i) => writeLatin1(chunk, 64 + 32 * i, leaf))
+    ops.push({ type: 'put', key: chunkKey(s), value: chunk })
+    for (let i = 0; i < n; i++) {
+      const u = unsigned[i]!
+      const { p, d } = proofOf(levels, i)
+      const whole = spliceEntry(u.bytes.subarray(LEAD), u.at, 'sig', { s, p, d }) // a literal: the encoder knows its shape
+      const cid = cidOf(whole).bytes
+      const lean = u.bytes
+      lean.set(s.subarray(0, 12), 0)
+      lean[12] = i
+      lean[13] = u.at & 0xff
+      lean[14] = u.at >> 8
+      ops.push({ type: 'put', key: cid, value: lean }, { type: 'put', key: Buffer.from(`d${ids[c + i]}`, 'latin1'), value: cid })
+    }
+  }
+  return ops
+}
+
+function chunkKey(s: Uint8Array): Uint8Array {
+  const key = new Uint8Array(13)
+  key[0] = 0x74 // t
+  key.set(s.subarray(0, 12), 1)
+  return key
+}
+
+/** Builds and writes each call's signed pairs, one call after another (timed as the block floor is). */
+export async function signedFloorBulk(db: Store, batches: readonly Doc[][], ids: readonly string[][], signer: FloorSigner): Promise<void> {
+  for (let i = 0; i < batches.length; i++) await db.batch(signedFloorOps(batches[i]!, ids[i]!, signer))
+}
+
+/** Builds each call's signed pairs and drops them (the signed floor's CPU alone). */
+export function signedFloorBuild(batches: readonly Doc[][], ids: readonly string[][], signer: FloorSigner): number {
+  let pairs = 0
+  for (let i = 0; i < batches.length; i++) pairs += signedFloorOps(batches[i]!, ids[i]!, signer).length
+  return pairs
+}
+
+/** Keys the signed floor writes for these calls: a block and a pointer a document, a record a chunk. */
+export function signedFloorKeys(batches: readonly Doc[][]): number {
+  return batches.reduce((sum, b) => sum + 2 * b.length + Math.ceil(b.length / SIGNED_CHUNK), 0)
+}
+
+/**
+ * Checks (untimed) that the signed floor's pairs are what they claim, for a call of `docs`: each
+ * block comes back whole from its lean form and its chunk's record, hashes to the CID it is stored
+ * under, decodes to its document with its author's key, and its proof leads to a root that key
+ * signed; each ID points to its block's CID.
+ */
+export async function checkSignedFloorOps(docs: readonly Doc[], ids: readonly string[], signer: FloorSigner): Promise<void> {
+  const ops = signedFloorOps(docs, ids, signer)
+  const chunks = new Map<string, Uint8Array>()
+  for (const op of ops) if (op.key.length === 13 && op.key[0] === 0x74) chunks.set(Buffer.from(op.key).toString('hex'), op.value)
+  let blocks = 0
+  for (let k = 0; k < ops.length; k++) {
+    const { key, value } = ops[k]!
+    if (key.length !== 36) continue
+    const chunk = chunks.get(Buffer.from(chunkKey(value.subarray(0, 12))).toString('hex'))
+    ok(chunk !== undefined, 'signed floor: a block names its chunk\'s record')
+    const n = (chunk.length - 64) / 32
+    const leaves = Array.from({ length: n }, (_, i) => Buffer.from(chunk.subarray(64 + 32 * i, 96 + 32 * i)).toString('latin1'))
+    const levels = treeOf(leaves)
+    const s = chunk.subarray(0, 64)
+    const { p, d } = proofOf(levels, value[12]!)
+    const whole = spliceEntry(value.subarray(LEAD), value[13]! | (value[14]! << 8), 'sig', { s, p, d })
+    const cid = CID.createV1(dagCbor.code, await multiSha256.digest(whole))
+    deepStrictEqual(key, cid.bytes, 'signed floor: the whole block hashes to the CID it is stored under')
+    const block = dagCbor.decode(whole) as { a: Uint8Array; d: string; f: Doc; sig: { s: Uint8Array; p: Uint8Array; d: number } }
+    const at = docs.findIndex((_, i) => ids[i] === block.d)
+    deepStrictEqual({ d: block.d, f: block.f }, { d: ids[at], f: docs[at] }, 'signed floor: the block decodes to its document')
+    // It verifies alone: its leaf, its proof, the key it names.
+    const unsigned = { a: block.a, d: block.d, f: block.f }
+    let h = sha256Latin1(new Uint8Array([0, ...encodeCbor(unsigned)]))
+    deepStrictEqual(h, leaves[value[12]!], 'signed floor: the leaf is the unsigned block\'s')
+    for (let j = 0; j < block.sig.p.length / 32; j++) {
+      const sibling = Buffer.from(block.sig.p.subarray(32 * j, 32 * (j + 1))).toString('latin1')
+      h = (block.sig.d >> j) & 1 ? nodeHash(h, sibling) : nodeHash(sibling, h)
+    }
+    const key32 = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), block.a]), format: 'der', type: 'spki' })
+    ok(verify(null, rootBytes([[h]]), key32, block.sig.s), 'signed floor: the block\'s proof leads to a root its author signed')
+    deepStrictEqual(ops[k + 1], { type: 'put', key: Buffer.from(`d${block.d}`, 'latin1'), value: key }, 'signed floor: the ID points to the block')
+    blocks++
+  }
+  deepStrictEqual(blocks, docs.length, 'signed floor: one block a document')
 }

@@ -12,6 +12,10 @@
  *   floor   the block floor (bench/block-floor.ts): one content-addressed dag-cbor block and one
  *           pointer a document, built then written in calls of 1000 — the least any store of
  *           such blocks does; also built alone and written alone, for its bound on every core
+ *   signed  the signed block floor (bench/block-floor.ts): the same blocks made to verify alone
+ *           (their author's key, one signature per 64 blocks, a proof path; stored lean, as
+ *           Tandem stores its own), as issue 20 asks of Tandem's blocks; built then written, and
+ *           built alone
  * Only the writes are timed (and the floor's building): documents, keys and batches are built before the clock starts, and the
  * database is opened before and closed after. Each timed part writes into a fresh directory under
  * os.tmpdir(), removed afterwards. See bench/README.md.
@@ -33,7 +37,10 @@ import { ClassicLevel } from 'classic-level'
 import { available as threadCpuAvailable, cpuMedians, cpuSince, snapshot, type ThreadCpu } from './thread-cpu.ts'
 import { Database } from '../main/db/database.ts'
 import { WRITE_BUFFER_BYTES as STORE_WRITE_BUFFER } from '../main/db/store.ts'
-import { checkFloorOps, floorBuild, floorBulk, floorBytes, floorOps, floorWrite, type Op } from './block-floor.ts'
+import {
+  checkFloorOps, checkSignedFloorOps, floorBuild, floorBulk, floorBytes, floorOps, floorSigner, floorWrite, signedFloorBuild, signedFloorBulk, signedFloorKeys, signedFloorOps,
+  SIGNED_CHUNK, type Op,
+} from './block-floor.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table, type Doc } from './common.ts'
 
 const BATCH = 1000
@@ -296,6 +303,29 @@ function floorBuildSample(d: Data): Sample {
   return sample(seconds, d.docs.length, d.bytes)
 }
 
+/** The signed block floor's signer: one key pair for the whole run (made untimed). */
+const signer = floorSigner()
+
+/** The signed block floor (bench/block-floor.ts), each call's signed blocks built and then written, as Tandem bulk is timed. */
+async function signedBulkSample(d: Data): Promise<Sample> {
+  return timedStore<Uint8Array, Uint8Array>('signed block floor', STORE_OPTIONS, signedFloorKeys(d.docBatches), d.docs.length, d.bytes, (db) => signedFloorBulk(db, d.docBatches, d.idBatches, signer))
+}
+
+/** The signed block floor's building alone (no LevelDB). */
+function signedBuildSample(d: Data): Sample {
+  gc()
+  const t0 = performance.now()
+  const pairs = signedFloorBuild(d.docBatches, d.idBatches, signer)
+  const seconds = (performance.now() - t0) / 1000
+  if (pairs !== signedFloorKeys(d.docBatches)) throw new Error(`signed block floor: ${pairs} pairs built for ${d.docs.length} documents`)
+  return sample(seconds, d.docs.length, d.bytes)
+}
+
+/** The signed block floor's writing alone: its pairs, built before, written by batch(). */
+async function signedWriteSample(built: Op[][], d: Data): Promise<Sample> {
+  return timedStore<Uint8Array, Uint8Array>('signed block floor, writes alone', STORE_OPTIONS, signedFloorKeys(d.docBatches), d.docs.length, d.bytes, (db) => floorWrite(db, built))
+}
+
 /** The block floor's writing alone: its pairs, built before, written by batch(). */
 async function floorWriteSample(built: Op[][], d: Data): Promise<Sample> {
   return timedStore<Uint8Array, Uint8Array>('block floor, writes alone', STORE_OPTIONS, 2 * d.docs.length, d.docs.length, d.bytes, (db) => floorWrite(db, built))
@@ -331,8 +361,8 @@ log('warming up (untimed)…')
 const warm = makeData(Math.min(n, 2 * BATCH))
 await tandemBulk(warm.docBatches, warm.bytes)
 await rawBulk(warm.rawBatches, warm.bytes)
-await checkFloorOps(warm.docs[0]!, warm.keys[0]!)
 await floorBulkSample(warm)
+await signedBulkSample(warm)
 await tandemSingle(warm.docs.slice(0, 200), 0)
 await rawSingle(warm.keys.slice(0, 200), warm.json.slice(0, 200), 0)
 
@@ -343,8 +373,10 @@ const replayBytes = replayBatches.flat().reduce((s, op) => s + op.key.length + o
 const samples = {
   tandemBulk: [] as Sample[], rawBulk: [] as Sample[], replayBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[],
   floorBulk: [] as Sample[], floorBuild: [] as Sample[], floorWrite: [] as Sample[],
+  signedBulk: [] as Sample[], signedBuild: [] as Sample[], signedWrite: [] as Sample[],
 }
 let floorPairBytes = 0
+let signedPairBytes = 0
 for (let r = 0; r < runs; r++) {
   // Alternate which side goes first, so neither always runs on a warmer (or more fragmented) disk.
   const tandemFirst = r % 2 === 0
@@ -366,6 +398,14 @@ for (let r = 0; r < runs; r++) {
     floorPairBytes = floorBytes(pairs)
     samples.floorWrite.push(await floorWriteSample(pairs, data))
   }
+  log(`run ${r + 1}/${runs}: the signed block floor (built and written; built alone; written alone)…`)
+  samples.signedBulk.push(await signedBulkSample(data))
+  samples.signedBuild.push(signedBuildSample(data))
+  {
+    const pairs = data.docBatches.map((b, i) => signedFloorOps(b, data.idBatches[i]!, signer)) // untimed
+    signedPairBytes = floorBytes(pairs)
+    samples.signedWrite.push(await signedWriteSample(pairs, data))
+  }
   log(`run ${r + 1}/${runs}: single (${fmt(singleN)} docs)…`)
   if (tandemFirst) {
     samples.tandemSingle.push(await tandemSingle(singleDocs, singleBytes))
@@ -376,6 +416,11 @@ for (let r = 0; r < runs; r++) {
   }
 }
 
+// The floors' blocks are what they claim (untimed; after the runs, so that the checks' own encodes
+// and decodes do not teach V8's encoder other shapes before the floors are timed).
+await checkFloorOps(warm.docs[0]!, warm.keys[0]!)
+await checkSignedFloorOps(warm.docBatches[0]!, warm.idBatches[0]!, signer)
+
 const medians = {
   tandemBulk: medianOf(samples.tandemBulk),
   rawBulk: medianOf(samples.rawBulk),
@@ -385,10 +430,15 @@ const medians = {
   floorBulk: medianOf(samples.floorBulk),
   floorBuild: medianOf(samples.floorBuild),
   floorWrite: medianOf(samples.floorWrite),
+  signedBulk: medianOf(samples.signedBulk),
+  signedBuild: medianOf(samples.signedBuild),
+  signedWrite: medianOf(samples.signedWrite),
 }
 const cpu = cpus()
 /** The block floor's bound with its building spread perfectly over every core: build ÷ cores + write, per document. */
 const floorSpread = n / (medians.floorBuild.seconds / cpu.length + medians.floorWrite.seconds)
+/** The same bound for the signed block floor. */
+const signedSpread = n / (medians.signedBuild.seconds / cpu.length + medians.signedWrite.seconds)
 const ratios = {
   bulk: medians.tandemBulk.perSec / medians.rawBulk.perSec,
   single: medians.tandemSingle.perSec / medians.rawSingle.perSec,
@@ -401,6 +451,10 @@ const ratios = {
   /** The same with its building spread over every core (a bound, not a run), ÷ raw. */
   floorSpread: floorSpread / medians.rawBulk.perSec,
   tandemOfFloor: medians.tandemBulk.perSec / medians.floorBulk.perSec,
+  /** The least a signed block per document that verifies alone costs, built and written on one thread, ÷ raw. */
+  signed: medians.signedBulk.perSec / medians.rawBulk.perSec,
+  tandemOfSigned: medians.tandemBulk.perSec / medians.signedBulk.perSec,
+  signedSpread: signedSpread / medians.rawBulk.perSec,
 }
 const bulkPass = ratios.bulk >= GOAL_BULK
 const bytesPerDoc = { disk: stored.disk / n, logical: stored.logical / n }
@@ -442,6 +496,22 @@ const rows = [
     'bound',
   ],
   [
+    `signed block floor: the floor's blocks made to verify alone (author's key, a signature per ${SIGNED_CHUNK}, proof path; stored lean; ${fmt(signedPairBytes / n)} B), built then written, one thread`,
+    `${fmt(medians.signedBulk.perSec)} docs/s (Tandem: ${ratios.tandemOfSigned.toFixed(2)} of it)`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.signed.toFixed(3),
+    '-',
+    'limit',
+  ],
+  [
+    `the signed floor's building spread over ${cpu.length} cores: build ${usPerDoc(medians.signedBuild)} ÷ ${cpu.length} + write ${usPerDoc(medians.signedWrite)} a document`,
+    `${fmt(signedSpread)} docs/s`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.signedSpread.toFixed(3),
+    '-',
+    'bound',
+  ],
+  [
     `single create, awaited one by one (${fmt(singleN)} docs)`,
     `${fmt(medians.tandemSingle.perSec)} docs/s`,
     `${fmt(medians.rawSingle.perSec)} puts/s`,
@@ -465,6 +535,11 @@ console.log('block floor = the least any store of content-addressed dag-cbor blo
 console.log('{ d: docID, f: fields } encoded, hashed and stored under its CID, and the ID pointing to it; nothing else. Each call of')
 console.log(`${fmt(BATCH)} is built, then written (one atomic batch(), acknowledged before the next call starts), as Tandem bulk is timed;`)
 console.log("'spread' is its bound if the building ran on every core at once with no cost to share the work (the writes as measured).")
+console.log('signed block floor = the same blocks made to verify alone, as issue 20 asks of Tandem\'s: each also carries its author\'s public key and')
+console.log(`{ s, p, d }: one Ed25519 signature per ${SIGNED_CHUNK} blocks over their Merkle root, its proof path and side bits; its CID is of the whole block.`)
+console.log('Stored lean (without the signature entry; each chunk\'s signature and leaves once), with the same pointer. The least any store of')
+console.log(`signed, self-verifying blocks does for a document on one thread here: ${ratios.signed < GOAL_BULK ? 'under' : 'at or over'} the ${GOAL_BULK} goal in this run; with its`)
+console.log(`building spread perfectly over both cores, ${ratios.signedSpread < GOAL_BULK ? 'under' : 'at or over'} it.`)
 if (threadCpuAvailable) {
   // Where the bulk writes' CPU went, by thread (bench/thread-cpu.ts): what is left to overlap, and on which core.
   const cpuRows = [['bulk writes', 'wall s', 'CPU s: main thread', "V8's helpers, workers", 'LevelDB, libuv', 'cores busy', 'main thread µs a doc']]
@@ -496,6 +571,7 @@ const result = {
   docBytes: { total: data.bytes, mean: data.bytes / n, min: Math.min(...sizes), max: Math.max(...sizes), singleTotal: singleBytes },
   replay: { keys: replayBatches.flat().length, bytes: replayBytes, batches: replayBatches.length, writeBufferSize: STORE_WRITE_BUFFER },
   floor: { what: 'one dag-cbor block { d, f } under its 36-byte CID and a docID → CID pointer a document; built then written per call of 1000 (floorBulk), built alone (floorBuild), written alone (floorWrite)', bytes: floorPairBytes, spreadPerSec: floorSpread, cores: cpu.length },
+  signedFloor: { what: `the block floor's blocks with their author's 32-byte key and { s, p, d } (one Ed25519 signature per ${SIGNED_CHUNK} blocks over their Merkle root, proof path, side bits), stored lean with a record of each chunk's signature and leaves, and the pointer; built then written per call of 1000 (signedBulk), built alone (signedBuild), written alone (signedWrite)`, bytes: signedPairBytes, chunk: SIGNED_CHUNK, spreadPerSec: signedSpread, belowGoal: ratios.signed < GOAL_BULK, spreadBelowGoal: ratios.signedSpread < GOAL_BULK },
   units: { perSec: 'documents (Tandem) or puts (raw) per second', mbPerSec: 'document JSON bytes / 1e6 per second', seconds: 'wall time of the writes alone' },
   samples,
   medians,
