@@ -29,7 +29,7 @@ import { lastUpgrade, openStore, type LastUpgrade, type UpgradeProgress, type Up
 import { namespaceOn, settingOn, stageOn, type Namespace, type Setting, type StorageTxn } from './namespace.ts'
 import { StoredOutbox, type Outbox, type OutboxStaged } from './outbox.ts'
 import { recordHeads } from './record-codec.ts'
-import { fits, validateFields } from './validate.ts'
+import { checkFields, fits, validateFields } from './validate.ts'
 import { firstVersionID, incompatibility, MAX_VERSIONS, versionFromWire, versionIDOf, VersionSet, fieldWords, type SchemaVersion } from './versions.ts'
 import { docIDInKey, foundDocID, splitDocKey, storedBlockCID } from './ids.ts'
 import { HeldChanges, HeldDeletes, type HeldBatch, type HeldDoc, type MassDeleteOptions } from './held.ts'
@@ -1407,14 +1407,18 @@ export class Database extends EventEmitter<DatabaseEvents> {
       }
       const c = this.#collections.get(block.collection)
       if (c === undefined) throw new TandemError('UNKNOWN_COLLECTION', `block for unknown collection ${block.collection}`)
-      const { [DELETED_FIELD]: _del, ...fields } = block.fields
+      // The fields other than `_deleted` (the block's own object when it has none: no copy).
+      const _del = block.fields[DELETED_FIELD]
+      let fields = block.fields
+      if (_del !== undefined) { const { [DELETED_FIELD]: _, ...rest } = block.fields; fields = rest }
       const genesis = block.parents.length === 0
       if (genesis && _del !== undefined) throw new TandemError('BLOCK_INVALID', 'invalid block: a genesis block cannot delete')
-      if (!genesis && _del === undefined && Object.keys(fields).length === 0) throw new TandemError('BLOCK_INVALID', 'invalid block: it changes nothing')
+      const some = hasFields(fields)
+      if (!genesis && _del === undefined && !some) throw new TandemError('BLOCK_INVALID', 'invalid block: it changes nothing')
       // Written under a version not known here yet: it waits (pending) for it, and is checked then.
       const schema = this.#versionSchema(block.collection, block.schema)
       if (schema === undefined) return enc
-      if (genesis || Object.keys(fields).length > 0) validateFields(schema, fields, genesis ? 'create' : 'update')
+      if (genesis || some) checkFields(schema, fields, genesis ? 'create' : 'update')
       return enc
     } catch (err) {
       return toTandem(err)
@@ -1523,6 +1527,12 @@ export class Database extends EventEmitter<DatabaseEvents> {
   #now(): number {
     return (this.#options.now ?? Date.now)()
   }
+}
+
+/** Whether an object has a key of its own (without listing its keys). */
+function hasFields(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true
+  return false
 }
 
 function view(c: StoredCollection, eff: Effective, docID: DocID, rec: DocRecord, held?: HeldDoc): DocumentView {
