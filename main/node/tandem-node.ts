@@ -682,7 +682,7 @@ export class TandemNode extends EventEmitter<NodeEvents> {
         if (chunk === null) return
         if (this.#stopped) { plan.giveBack(peerID, chunk); return }
         try {
-          const r = await net.dagSync.fetch(peer, chunk.want, chunk.have)
+          const r = await net.dagSync.fetch(peer, chunk.want, chunk.have, { planned: true })
           // What this device lacks goes back to the plan, for another device that may have it.
           plan.lacking(peerID, chunk, r.missing)
           plan.fetched(peerID, { ...r, asked: chunk.want.length })
