@@ -56,6 +56,24 @@ test('the guard counts deletions of documents that were alive here; a first sync
   assert.equal((await holder.listDocuments('Books', { filter: { title: 'book 3' } })).docs[0]?.held?.batch, batch?.id)
 })
 
+test('documents that arrive after the guard first looked at arrivals are still not counted when deleted soon after', async (t) => {
+  // The guard builds its set of recent arrivals at the first remote deletion it weighs; what
+  // arrives after that must join it, or a first sync's creations then deletions would be held.
+  const { creates, deletes } = await authorBlocks(t)
+  const clock = { now: 1_000_000 }
+  const learner = await open(t, clock)
+  await learner.applyBlocks(creates.slice(0, 5))
+  clock.now += 11 * MIN // those five have lived here a while
+  await learner.applyBlocks(deletes.slice(0, 5)) // weighed (5: under the threshold), so the set of arrivals exists now
+  assert.deepEqual(learner.heldBatches(), [])
+  await learner.applyBlocks(creates.slice(5, 30)) // 25 arrive now
+  clock.now += 1000
+  await learner.applyBlocks(deletes.slice(5, 30)) // and are deleted at once: 25 of 25 live, not held
+  assert.deepEqual(learner.heldBatches(), [])
+  assert.equal((await learner.listDocuments('Books')).total, 0)
+  assert.equal((await learner.listDocuments('Books', { deleted: true })).total, 30)
+})
+
 test('deletions spread over more than the window are not held; the threshold is a node option', async (t) => {
   const { creates, deletes } = await authorBlocks(t)
   const clock = { now: 1_000_000 }
