@@ -14,8 +14,8 @@
  *           such blocks does; also built alone and written alone, for its bound on every core
  *   signed  the signed block floor (bench/block-floor.ts): the same blocks made to verify alone
  *           (their author's key, one signature per 64 blocks, a proof path; stored lean, as
- *           Tandem stores its own), as issue 20 asks of Tandem's blocks; built then written, and
- *           built alone
+ *           Tandem stores its own), as issue 20 asks of Tandem's blocks; built then written, built
+ *           alone and written alone, for its bound on every core
  * Only the writes are timed (and the floor's building): documents, keys and batches are built before the clock starts, and the
  * database is opened before and closed after. Each timed part writes into a fresh directory under
  * os.tmpdir(), removed afterwards. See bench/README.md.
