@@ -28,6 +28,7 @@ import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import { sha256 as multiSha256 } from 'multiformats/hashes/sha2'
 import { encodeCbor, encodeCborWithSlot, spliceEntry, writeLatin1 } from '../main/db/cbor.ts'
+import { merkleLevels, rootFrom } from '../main/db/block.ts'
 import { cidOf, sha256Latin1 } from '../main/db/cid.ts'
 import type { Doc } from './common.ts'
 
@@ -104,27 +105,6 @@ export function floorSigner(): FloorSigner {
   return { privateKey, publicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)) }
 }
 
-const nodeBuf = new Uint8Array(65)
-nodeBuf[0] = 1 // NODE; a leaf's input starts with 0 (LEAF)
-function nodeHash(left: string, right: string): string {
-  writeLatin1(nodeBuf, 1, left)
-  writeLatin1(nodeBuf, 33, right)
-  return sha256Latin1(nodeBuf)
-}
-
-/** The Merkle tree over `leaves` (latin1 hashes), level by level: pairs hash together, an odd last node goes up unchanged. */
-function treeOf(leaves: string[]): string[][] {
-  const levels: string[][] = [leaves]
-  for (let level = leaves; level.length > 1;) {
-    const next: string[] = []
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!))
-    if (level.length % 2 === 1) next.push(level[level.length - 1]!)
-    levels.push(next)
-    level = next
-  }
-  return levels
-}
-
 /** Leaf `i`'s proof path (sibling hashes, leaves first) and its side bits (bit j: the j-th sibling is on the right). */
 function proofOf(levels: string[][], i: number): { p: Uint8Array; d: number } {
   const siblings: string[] = []
@@ -170,7 +150,7 @@ export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], sig
       unsigned[i] = u
       leaves[i] = sha256Latin1(u.bytes.subarray(REF_BYTES)) // 0 (LEAF) + the map
     }
-    const levels = treeOf(leaves)
+    const levels = merkleLevels(leaves)
     const s = new Uint8Array(sign(null, rootBytes(levels), signer.privateKey))
     const chunk = new Uint8Array(64 + 32 * n)
     chunk.set(s, 0)
@@ -234,7 +214,7 @@ export async function checkSignedFloorOps(docs: readonly Doc[], ids: readonly st
     ok(chunk !== undefined, 'signed floor: a block names its chunk\'s record')
     const n = (chunk.length - 64) / 32
     const leaves = Array.from({ length: n }, (_, i) => Buffer.from(chunk.subarray(64 + 32 * i, 96 + 32 * i)).toString('latin1'))
-    const levels = treeOf(leaves)
+    const levels = merkleLevels(leaves)
     const s = chunk.subarray(0, 64)
     const { p, d } = proofOf(levels, value[12]!)
     const whole = spliceEntry(value.subarray(LEAD), value[13]! | (value[14]! << 8), 'sig', { s, p, d })
@@ -245,12 +225,9 @@ export async function checkSignedFloorOps(docs: readonly Doc[], ids: readonly st
     deepStrictEqual({ d: block.d, f: block.f }, { d: ids[at], f: docs[at] }, 'signed floor: the block decodes to its document')
     // It verifies alone: its leaf, its proof, the key it names.
     const unsigned = { a: block.a, d: block.d, f: block.f }
-    let h = sha256Latin1(new Uint8Array([0, ...encodeCbor(unsigned)]))
-    deepStrictEqual(h, leaves[value[12]!], 'signed floor: the leaf is the unsigned block\'s')
-    for (let j = 0; j < block.sig.p.length / 32; j++) {
-      const sibling = Buffer.from(block.sig.p.subarray(32 * j, 32 * (j + 1))).toString('latin1')
-      h = (block.sig.d >> j) & 1 ? nodeHash(h, sibling) : nodeHash(sibling, h)
-    }
+    const leaf = sha256Latin1(new Uint8Array([0, ...encodeCbor(unsigned)]))
+    deepStrictEqual(leaf, leaves[value[12]!], 'signed floor: the leaf is the unsigned block\'s')
+    const h = rootFrom(leaf, block.sig)
     const key32 = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), block.a]), format: 'der', type: 'spki' })
     ok(verify(null, rootBytes([[h]]), key32, block.sig.s), 'signed floor: the block\'s proof leads to a root its author signed')
     deepStrictEqual(ops[k + 1], { type: 'put', key: Buffer.from(`d${block.d}`, 'latin1'), value: key }, 'signed floor: the ID points to the block')
