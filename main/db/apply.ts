@@ -43,6 +43,14 @@ interface BlockMeta {
 /** At most this many blocks are remembered as not stored (a sync's plan of 1M documents holds as many CIDs itself). */
 const MAX_NOT_STORED = 1 << 20
 
+/** `writtenSince` answers for the last MAX_WRITES_KEPT commits, or MIN_WRITES_KEPT when they wrote over MAX_WRITTEN_CIDS blocks. */
+const MAX_WRITES_KEPT = 64
+const MIN_WRITES_KEPT = 8
+const MAX_WRITTEN_CIDS = 16_384
+
+/** Commits of up to this many blocks have them all cached (see `committed`). */
+const CACHE_ALL_UP_TO = 256
+
 /** `writtenSince` when nothing was written since. */
 const NOTHING_WRITTEN = { has: (): boolean => false }
 
@@ -56,6 +64,8 @@ export class BlockMetaCache {
   readonly #staged = new WeakMap<Txn, Map<string, BlockMeta>>()
   /** Blocks (and pending blocks) each recent commit wrote, newest last, for `writtenSince`. */
   readonly #writes: Array<{ gen: number; cids: string[] }> = []
+  /** CIDs in `#writes`. */
+  #writtenCount = 0
   /** Each CID of those commits → the generation of the last one that wrote it. */
   readonly #writtenAt = new Map<string, number>()
   /**
@@ -112,9 +122,13 @@ export class BlockMetaCache {
     const gen = ++this.#gen
     const list = [...cids]
     this.#writes.push({ gen, cids: list })
+    this.#writtenCount += list.length
     for (const c of list) this.#writtenAt.set(c, gen)
-    if (this.#writes.length > 64) {
+    // The last 64 commits, or fewer when they are large (a bulk sync's commits of ~1400 blocks
+    // each): a check lags a few commits at most, and a smaller map is a faster one.
+    while (this.#writes.length > MAX_WRITES_KEPT || (this.#writtenCount > MAX_WRITTEN_CIDS && this.#writes.length > MIN_WRITES_KEPT)) {
       const old = this.#writes.shift()!
+      this.#writtenCount -= old.cids.length
       for (const c of old.cids) if (this.#writtenAt.get(c) === old.gen) this.#writtenAt.delete(c)
     }
   }
@@ -153,8 +167,12 @@ export class BlockMetaCache {
   committed(txn: Txn): void {
     const staged = this.#staged.get(txn)
     if (staged === undefined) return
+    // A large commit's first blocks of documents (a bulk create, a catch-up) are not cached: each
+    // would evict another entry (~1.5 µs a block), and few get a child soon; the first edit of one
+    // reads its block (one read). Every other block is: its children tend to follow.
+    const all = staged.size <= CACHE_ALL_UP_TO
     for (const [cid, meta] of staged) {
-      this.#cache.set(cid, meta)
+      if (all || meta.parents.length > 0) this.#cache.set(cid, meta)
       this.#notStored.delete(cid)
     }
     this.#staged.delete(txn)

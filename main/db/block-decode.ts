@@ -158,6 +158,28 @@ function keyString(at: number, n: number): string {
   return key
 }
 
+// A block's collection, schema version and author repeat from block to block (a frame of blocks
+// has one or a few of each): the last value of each is reused when every byte matches, so most
+// blocks cost none of these three strings (~170 bytes).
+const REPEATED = new Set(['collection', 'schema', 'author'])
+const lastText = new Map<string, string>()
+
+/** A text item (its head not read yet) under top-level `key`: the last one when the bytes match. */
+function repeatedText(key: string): string {
+  const n = head()
+  if (pos + n > b.length) throw DECLINE
+  const last = lastText.get(key)
+  if (last !== undefined && last.length === n) {
+    let same = true
+    for (let i = 0; i < n; i++) if (last.charCodeAt(i) !== b[pos + i]) { same = false; break }
+    if (same) { pos += n; return last }
+  }
+  const value = text(n)
+  // As many characters as bytes: ASCII, so the byte comparison above holds for it.
+  if (value.length === n) lastText.set(key, value)
+  return value
+}
+
 /** Where the top-level `sig` entry lies: [start, end) in the bytes. */
 const sigAt = { start: -1, end: -1 }
 
@@ -184,7 +206,7 @@ function map(n: number, depth: number, sig: typeof sigAt | null): Record<string,
     const key = keyString(at, kn)
     if (key === '__proto__') throw DECLINE
     pos += kn
-    const value = item(depth + 1)
+    const value = sig !== null && REPEATED.has(key) && b[pos]! >> 5 === 3 ? repeatedText(key) : item(depth + 1)
     out[key] = value
     if (sig !== null && kn === 3 && ((b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!) === SIG) {
       sig.start = entryAt

@@ -1452,6 +1452,17 @@ export class Database extends EventEmitter<DatabaseEvents> {
 
   /** Change events for a commit; a document whose deletion is held reads as alive in them. */
   #emitChanges(applied: Applied[], origin: ChangeOrigin, held: HeldChanges): void {
+    if (held.surfaced.length === 0 && applied.every((a) => a.before === undefined)) {
+      // Each block started a document (a bulk create, a new device catching up): no record before
+      // it, so no two are of one document, and none had conflicts. No map of documents to build.
+      for (const a of applied) {
+        const ev: ChangeEvent = { collection: a.collection, docID: a.docID, cids: [a.cid], origin, deleted: a.after.deleted && this.#held.get(docKey(a.collection, a.docID)) === undefined, batchDocs: applied.length }
+        if (a.after.x !== undefined) ev.conflicts = 'appeared'
+        this.emit('change', ev)
+      }
+      if (!held.empty) this.emit('held')
+      return
+    }
     const byDoc = new Map<string, ChangeEvent>()
     const had = new Map<string, boolean>()
     for (const a of applied) {

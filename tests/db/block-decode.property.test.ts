@@ -42,9 +42,9 @@ function value(depth: number): unknown {
   }
 }
 
-async function sampleBlocks(t: Parameters<typeof tempDir>[0], n: number): Promise<Uint8Array[]> {
+async function sampleBlocks(t: Parameters<typeof tempDir>[0], n: number, colSeed = 1): Promise<Uint8Array[]> {
   const id = await loadOrCreateIdentity(await tempDir(t))
-  const col = cidOf(new Uint8Array([1])).toString() as CollectionID
+  const col = cidOf(new Uint8Array([colSeed])).toString() as CollectionID
   const nonces = newNonces(n)
   const blocks: UnsignedBlock[] = []
   for (let i = 0; i < n; i++) {
@@ -144,4 +144,21 @@ test('verifyBlock takes the strict path for honest blocks and refuses a flipped 
   const bad = blocks[3]!.slice()
   bad[bad.length - 5]! ^= 1
   await assert.rejects(verifyBlock(bad))
+})
+
+test('blocks of other collections, schema versions and authors, interleaved, each decode to their own', async (t) => {
+  // The strict path reuses a block's collection, schema and author strings when the next block's
+  // bytes match (equal lengths here: every collection ID, and every device ID, is as long as another).
+  const a = (await sampleBlocks(t, 60, 1)).filter((b) => generalAccepts(b) !== undefined)
+  const b = (await sampleBlocks(t, 60, 2)).filter((x) => generalAccepts(x) !== undefined)
+  const seen = new Set<string>()
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    for (const bytes of rnd() < 0.5 ? [a[i]!, b[i]!] : [b[i]!, a[i]!]) {
+      const got = decodeCanonicalBlock(bytes)
+      if (got === null) continue
+      assert.deepEqual(got.value, generalAccepts(bytes))
+      seen.add(`${String(got.value.collection)} ${String(got.value.author)}`)
+    }
+  }
+  assert.equal(seen.size, 2, 'both collections and authors were decoded')
 })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Database } from '../../main/db/database.ts'
+import { Database, type ChangeEvent } from '../../main/db/database.ts'
 import { isTandemError, type ErrorCode } from '../../shared/errors.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
@@ -169,6 +169,30 @@ test('history lists every change in causal order with author and changed fields'
   assert.ok(h.every((e) => e.author === db.deviceID))
   assert.deepEqual(h[1]!.parents, [h[0]!.cid])
   assert.deepEqual((await db.getDocument('Books', id)).heads, [h[3]!.cid])
+})
+
+test('a bulk create tells of each document once, and each of its documents can be edited at once', async (t) => {
+  const { db } = await openBooks(t)
+  const events: ChangeEvent[] = []
+  db.on('change', (ev) => events.push(ev))
+  // Over 256 documents: their first blocks are not kept in the block cache, so an edit reads its parent.
+  const ids = await db.createDocuments('Books', Array.from({ length: 300 }, (_, i) => ({ title: `Book ${i}`, pages: i })))
+  assert.equal(events.length, 300)
+  assert.deepEqual(events.map((e) => e.docID), ids)
+  for (const e of events) {
+    assert.deepEqual({ ...e, docID: '', cids: [] }, { collection: e.collection, docID: '', cids: [], origin: 'local', deleted: false, batchDocs: 300 })
+    assert.deepEqual(e.cids, [(await db.getDocument('Books', e.docID)).heads[0]])
+  }
+  events.length = 0
+  for (const id of [ids[0]!, ids[299]!]) {
+    const before = (await db.getDocument('Books', id)).heads
+    await db.updateDocument('Books', id, { pages: 1000 })
+    const h = await db.history('Books', id)
+    assert.deepEqual(h.map((e) => e.height), [1, 2])
+    assert.deepEqual(h[1]!.parents, before)
+    assert.equal((await db.getDocument('Books', id)).fields.pages, 1000)
+  }
+  assert.deepEqual(events.map((e) => [e.docID, e.batchDocs, e.cids.length]), [[ids[0], 1, 1], [ids[299], 1, 1]])
 })
 
 test('reopening the data directory gives back exactly the same state', async (t) => {

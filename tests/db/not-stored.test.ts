@@ -20,3 +20,28 @@ test('a block learned absent by a read that a commit overtook is not remembered 
   metas.noteNotStored(['z'], metas.generation())
   assert.equal(metas.isNotStored('z'), true)
 })
+
+test('after large commits, what they wrote is still known for the last few of them, and nothing older is guessed', () => {
+  const metas = new BlockMetaCache()
+  const big = (g: number): string[] => Array.from({ length: 3000 }, (_, i) => `g${g}-${i}`)
+  const start = metas.generation()
+  for (let g = 0; g < 4; g++) metas.notePending(big(g))
+  // Four commits of 3000 blocks (12k): all still answered.
+  const since = metas.writtenSince(start)
+  assert.ok(since !== null)
+  assert.equal(since.has('g0-5'), true)
+  assert.equal(since.has('g3-2999'), true)
+  assert.equal(since.has('other'), false)
+  // Ten of them (30k blocks): the oldest commits are let go, so a check from before them reads the store.
+  for (let g = 4; g < 10; g++) metas.notePending(big(g))
+  assert.equal(metas.writtenSince(start), null)
+  metas.noteNotStored(['g0-5', 'fresh'], start)
+  assert.equal(metas.isNotStored('g0-5'), false, 'written by a commit that is no longer tracked: never guessed absent')
+  assert.equal(metas.isNotStored('fresh'), false)
+  // A check from two commits ago still knows what they wrote.
+  const recent = metas.generation() - 2
+  const s2 = metas.writtenSince(recent)
+  assert.ok(s2 !== null)
+  assert.equal(s2.has('g9-7'), true)
+  assert.equal(s2.has('g7-7'), false)
+})
