@@ -143,3 +143,12 @@ test('one read of blocks from more batches than the reader caches brings every b
 function treeEncodingBytes(tree: SigTree): Uint8Array {
   return treeEncoding.encode(tree)
 }
+
+test('a tree key is the base64url text of the signature\'s first 12 bytes, as stores of every version name it', () => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 80, maxLength: 80 }), fc.nat(16), (buf, at) => {
+    const s = new Uint8Array(buf.buffer, buf.byteOffset + at, 64)
+    assert.equal(treeKey(s), Buffer.from(buf.buffer, buf.byteOffset + at, 12).toString('base64url'))
+  }), { numRuns: 2000 })
+  assert.equal(treeKey(new Uint8Array(64)), 'AAAAAAAAAAAAAAAA')
+  assert.equal(treeKey(new Uint8Array(64).fill(255)), '________________')
+})
