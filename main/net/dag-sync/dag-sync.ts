@@ -13,16 +13,12 @@ import { deviceIDOf } from '../device-id.ts'
 import { silentLogger, type Logger } from '../logger.ts'
 import { attestation, blocksFrame, bytes, Channel, cidString, peerError, peerErrorMessage, WireError } from '../wire.ts'
 import { ProtocolService, type ProtocolHost } from '../protocol-service.ts'
+import { readRequest, Request } from './request.ts'
 import {
   BULK_CHUNK_CIDS, BULK_REQUESTS_IN_FLIGHT, FETCH_CHUNK_CIDS, FETCHES_IN_FLIGHT, FRAME_BLOCKS, FRAME_BYTES, MAX_BLOCKS_PER_RESPONSE, MAX_BYTES_PER_RESPONSE, MAX_CIDS_PER_REQUEST, MAX_INBOUND_STREAMS,
   MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, PROTOCOL, READ_SLICE, TIMEOUT_MS,
 } from './constants.ts'
 
-const Request = z.object({
-  v: z.literal(1),
-  want: z.array(cidString).min(1).max(MAX_CIDS_PER_REQUEST),
-  have: z.array(cidString).max(MAX_CIDS_PER_REQUEST),
-})
 const readBlocksFrame = blocksFrame(FRAME_BLOCKS)
 const Frame = z.union([
   z.object({ blocks: z.array(bytes).max(FRAME_BLOCKS), att: attestation.optional() }),
@@ -133,7 +129,7 @@ export class DagSync<P extends Prepared = PreparedBlocks> {
   async #serve(ch: Channel, peer: string, stream: Stream): Promise<void> {
     let served = false
     try {
-      const req = await ch.recv(Request)
+      const req = await ch.recv(Request, readRequest)
       this.#serving.set(peer, (this.#serving.get(peer) ?? 0) + 1)
       served = true
       const have = new Set(req.have)
