@@ -115,12 +115,12 @@ export class BlockMetaCache {
 
   /** Pending blocks a commit wrote (after it committed). */
   notePending(cids: Iterable<string>): void {
-    this.#note(cids)
+    this.#note([...cids])
   }
 
-  #note(cids: Iterable<string>): void {
+  /** `list`: kept as it is (not copied). */
+  #note(list: string[]): void {
     const gen = ++this.#gen
-    const list = [...cids]
     this.#writes.push({ gen, cids: list })
     this.#writtenCount += list.length
     for (const c of list) this.#writtenAt.set(c, gen)
@@ -171,12 +171,15 @@ export class BlockMetaCache {
     // would evict another entry (~1.5 µs a block), and few get a child soon; the first edit of one
     // reads its block (one read). Every other block is: its children tend to follow.
     const all = staged.size <= CACHE_ALL_UP_TO
+    const written = new Array<string>(staged.size)
+    let i = 0
     for (const [cid, meta] of staged) {
       if (all || meta.parents.length > 0) this.#cache.set(cid, meta)
       this.#notStored.delete(cid)
+      written[i++] = cid
     }
     this.#staged.delete(txn)
-    this.#note([...staged.keys()])
+    this.#note(written)
   }
 }
 
