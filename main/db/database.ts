@@ -1216,22 +1216,27 @@ export class Database extends EventEmitter<DatabaseEvents> {
       const id = blockCID(c)
       return entries[i]!.cid !== undefined && entries[i]!.cid !== id ? null : id
     })
+    const first = new Map<string, number>() // CID → index of its first entry in this call
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]
+      if (id !== null && id !== undefined && !first.has(id)) first.set(id, i)
+    }
     // A block or two (an edit by gossip) skip this read: checking them costs less than the round
     // trip to LevelDB, and the write lock's own check still answers a duplicate.
-    const known = entries.length <= 2 ? [] : [...new Set(ids.filter((id): id is BlockCID => id !== null))]
-    const gen = known.length === 0 ? undefined : this.#metas.generation()
+    const read = entries.length > 2 && first.size > 0
+    const gen = read ? this.#metas.generation() : undefined
     // Blocks known not to be stored (a sync planned them as lacking) are not asked of the store.
-    const unknown = known.filter((id) => !this.#metas.isNotStored(id))
+    const unknown: string[] = []
+    if (read) for (const id of first.keys()) if (!this.#metas.isNotStored(id)) unknown.push(id)
     const found = unknown.length === 0 ? [] : await this.#store.blocks.hasMany(unknown)
     const before = new Map<string, 'duplicate' | 'pending'>()
     unknown.forEach((id, i) => { if (found[i] === true) before.set(id, 'duplicate') })
-    for (const id of known) if (!before.has(id) && this.#pending.has(id)) before.set(id, 'pending')
+    if (read) for (const id of first.keys()) if (!before.has(id) && this.#pending.has(id)) before.set(id, 'pending')
     const toCheck: number[] = []
-    const first = new Map<string, number>() // CID → index of its first entry in this call
     for (let i = 0; i < entries.length; i++) {
       const id = ids[i]
-      if (id !== null && id !== undefined && (before.has(id) || first.has(id))) continue
-      if (id !== null && id !== undefined) first.set(id, i)
+      // Stored or pending before this call, or a repeat of an entry before it.
+      if (id !== null && id !== undefined && (before.has(id) || first.get(id) !== i)) continue
       toCheck.push(i)
     }
     // The sender's one signature over every CID of the frame stands for its own blocks' signatures
