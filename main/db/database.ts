@@ -23,7 +23,7 @@ import { privateDataDir } from './private-dir.ts'
 import { attestFrame, checkAttestation } from './attest.ts'
 import { compileQuery } from './query.ts'
 import { collectionIDOf, parseSDL, toSDL } from './schema.ts'
-import { BUCKET_BYTES, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
+import { BUCKET_BYTES, BUCKETS, bucketKey, bucketOf, collectionDigest, emptyBuckets } from './digest.ts'
 import { OWN_META_KEYS, WHOLE_SCAN, type Store, type StoredCollection, type Txn } from './store.ts'
 import { lastUpgrade, openStore, type LastUpgrade, type UpgradeProgress, type UpgradeStep } from './upgrade.ts'
 import { namespaceOn, settingOn, stageOn, type Namespace, type Setting, type StorageTxn } from './namespace.ts'
@@ -126,6 +126,11 @@ interface DatabaseEvents {
 export const MAX_BATCH = 100_000
 /** Blocks of recent small local commits kept whole in memory for the moment gossip reads them back. */
 const FRESH_BLOCKS = 64
+/** `documentHeadsMany` of this many documents or more first looks for buckets with no record here (a look costs about as much as ~20 records' reads). */
+const LOOK_FOR_EMPTY_BUCKETS_FROM = 64
+const BUCKET_UNKNOWN = 0
+const BUCKET_FILLED = 1
+const BUCKET_EMPTY = 2
 
 // Set by the class's static block: storeOf (below) reads the private store through it.
 let storeAccess: (db: Database) => Store
@@ -164,6 +169,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** Bucket digests by collection, once read (see bucketDigests). */
   readonly #buckets = new Map<string, Uint8Array>()
   #digestCommits = 0
+  /** Per collection, what is known of each bucket's records (BUCKET_*, see #emptyBuckets). */
+  readonly #bucketState = new Map<string, Uint8Array>()
   #outbox!: StoredOutbox
   #lastUpgrade: LastUpgrade | null = null
   #lock: Promise<unknown> = Promise.resolve()
@@ -731,6 +738,8 @@ export class Database extends EventEmitter<DatabaseEvents> {
     this.#digestCommits++
     for (const [key, value] of written) {
       const at = key.lastIndexOf('!')
+      const state = this.#bucketState.get(key.slice(0, at))
+      if (state !== undefined) state[Number.parseInt(key.slice(at + 1), 16)] = BUCKET_FILLED
       const buckets = this.#buckets.get(key.slice(0, at))
       if (buckets === undefined) continue
       const off = Number.parseInt(key.slice(at + 1), 16) * BUCKET_BYTES
@@ -841,9 +850,74 @@ export class Database extends EventEmitter<DatabaseEvents> {
   /** The heads of many documents of a collection at once ([] where a document is not here). */
   async documentHeadsMany(collection: CollectionID, docIDs: readonly string[]): Promise<BlockCID[][]> {
     if (docIDs.length === 0) return []
+    // Documents of buckets that hold no record here are not looked up: a device catching up from
+    // nothing asked LevelDB for 100k absent records (~1.6 µs each on the event loop).
+    let ask = docIDs
+    let at: number[] | null = null
+    if (docIDs.length >= LOOK_FOR_EMPTY_BUCKETS_FROM) {
+      const buckets = docIDs.map(bucketOf)
+      const empty = await this.#emptyBuckets(collection, buckets)
+      if (empty.size > 0) {
+        at = []
+        for (let i = 0; i < buckets.length; i++) if (!empty.has(buckets[i]!)) at.push(i)
+        ask = at.map((i) => docIDs[i]!)
+      }
+    }
     // The records' text: their heads are cut out of it without decoding the fields.
-    const texts = await this.#store.docs.getMany<string, string>(docIDs.map((d) => docKey(collection, d)), { valueEncoding: 'utf8' })
-    return texts.map((t) => (t === undefined ? [] : recordHeads(t)))
+    const texts = ask.length === 0 ? [] : await this.#store.docs.getMany<string, string>(ask.map((d) => docKey(collection, d)), { valueEncoding: 'utf8' })
+    const heads = texts.map((t) => (t === undefined ? [] : recordHeads(t)))
+    if (at === null) return heads
+    const out = docIDs.map((): BlockCID[] => [])
+    at.forEach((i, k) => { out[i] = heads[k]! })
+    return out
+  }
+
+  /**
+   * Which of these buckets of a collection hold no document record here. A bucket with a digest
+   * holds one. The others are looked at with one iterator: a seek to a bucket finds the first
+   * record at or after it, so every bucket before that record's is empty too (a device with no
+   * record of the collection learns it of all 256 at once). A bucket found empty is remembered so
+   * until a commit writes its digest (#digestsCommitted), as every commit that writes a record in
+   * it does. A digest alone cannot say empty: documents whose heads' hashes cancel out (a device
+   * could make such a set on purpose) leave their bucket's digest at zero.
+   */
+  async #emptyBuckets(collection: CollectionID, buckets: readonly number[]): Promise<Set<number>> {
+    let state = this.#bucketState.get(collection)
+    if (state === undefined) this.#bucketState.set(collection, state = new Uint8Array(BUCKETS))
+    const asked = [...new Set(buckets)].sort((a, b) => a - b)
+    if (asked.some((b) => state[b] === BUCKET_UNKNOWN)) {
+      const digests = await this.bucketDigests(collection)
+      for (const b of asked) {
+        if (state[b] === BUCKET_UNKNOWN && digests.subarray(b * BUCKET_BYTES, (b + 1) * BUCKET_BYTES).some((x) => x !== 0)) state[b] = BUCKET_FILLED
+      }
+    }
+    const look = asked.filter((b) => state[b] === BUCKET_UNKNOWN)
+    // What the look found empty: this call's answer even where a commit filled it meanwhile (the
+    // iterator reads the store as it was when made).
+    const seenEmpty = new Uint8Array(BUCKETS)
+    if (look.length > 0) {
+      const prefix = `${collection}!`
+      const it = this.#store.docsByBucket.keys({ gte: prefix, lt: `${prefix}\xff` })
+      try {
+        let known = -1 // buckets up to this one are known from the seeks so far
+        for (const b of look) {
+          if (b <= known) continue
+          it.seek(`${prefix}${bucketKey(b)}!`)
+          const key = await it.next()
+          const next = key === undefined ? BUCKETS : Number.parseInt(key.slice(prefix.length, prefix.length + 2), 16)
+          if (!(next >= b)) break // a key of another shape: leave the rest to the reads
+          // A commit that wrote one of these buckets since the iterator was made has marked it filled.
+          for (let e = b; e < next; e++) { seenEmpty[e] = 1; if (state[e] === BUCKET_UNKNOWN) state[e] = BUCKET_EMPTY }
+          if (next < BUCKETS) state[next] = BUCKET_FILLED
+          known = next
+        }
+      } finally {
+        await it.close()
+      }
+    }
+    const empty = new Set<number>()
+    for (const b of asked) if (state[b] === BUCKET_EMPTY || seenEmpty[b] === 1) empty.add(b)
+    return empty
   }
 
   /** This device's attestation of a frame of blocks with these CIDs, sent along with it (attest.ts). */

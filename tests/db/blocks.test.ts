@@ -2,7 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { Database } from '../../main/db/database.ts'
+import { Database, storeOf } from '../../main/db/database.ts'
+import { bucketKey, bucketOf } from '../../main/db/digest.ts'
 import { BLOCK_VERSION, blockLinks, decodeStoredBlock, newNonces, signBlocks, verifyBlock, type UnsignedBlock } from '../../main/db/block.ts'
 import { loadOrCreateIdentity } from '../../main/db/identity.ts'
 import { isTandemError } from '../../shared/errors.ts'
@@ -262,4 +263,35 @@ test('heads planned as lacking are received without a read, and once applied are
   assert.deepEqual(claimed.map((p) => p.lacking), [[]])
   assert.deepEqual((await b.applyBlocks(await Promise.all(genesis.map(bytes)))).map((r) => r.status), ['duplicate', 'duplicate', 'duplicate'])
   assert.equal((await b.getDocument('Books', ids[0]!)).fields.pages, 412)
+})
+
+test('planning many documents skips the reads of buckets with no record here, and sees what commits and a cancelled-out digest hold', async (t) => {
+  const { a } = await pair(t)
+  const dir = await tempDir(t)
+  let b = await Database.open(dir)
+  t.after(async () => { await b.close() })
+  await b.addCollections(BOOKS)
+  const books = (await a.getCollection('Books')).id
+  const ids = await a.createDocuments('Books', Array.from({ length: 300 }, (_, i) => ({ title: `Book ${i}` })))
+  const heads = await Promise.all(ids.map(async (id) => (await a.getDocument('Books', id)).heads[0]!))
+  const frame = ids.map((docID, i) => ({ docID, heads: [heads[i]!] }))
+  // Nothing here yet: every head is lacking (every bucket is found empty by one look).
+  assert.deepEqual(await b.headsToFetch(books, frame), heads.map((h) => ({ lacking: [h], ours: [] })))
+  // Half of the documents arrive: their buckets, found empty before, now hold records.
+  const half = new Set(ids.slice(0, 150))
+  const blocks = await Promise.all(ids.slice(0, 150).map(async (_, i) => ({ bytes: (await a.getBlock(heads[i]!))! })))
+  assert.ok((await b.applyBlocks(blocks)).every((r) => r.status === 'applied'))
+  const expected = ids.map((docID, i) => (half.has(docID) ? { lacking: [], ours: [heads[i]!] } : { lacking: [heads[i]!], ours: [] }))
+  assert.deepEqual(await b.headsToFetch(books, frame), expected)
+  // A bucket whose digest is all zeros while it holds records (heads whose hashes cancel out, which
+  // a device could arrange) is still looked at, not taken for empty.
+  const bucket = bucketOf(ids[0]!)
+  await b.close()
+  const raw = await Database.open(dir)
+  await storeOf(raw).digests.put(`${books}!${bucketKey(bucket)}`, new Uint8Array(32))
+  await raw.close()
+  b = await Database.open(dir)
+  assert.deepEqual(await b.headsToFetch(books, frame), expected)
+  // And its blocks, planned again, are still known here: receiving them changes nothing.
+  assert.deepEqual((await b.applyBlocks(blocks.slice(0, 3))).map((r) => r.status), ['duplicate', 'duplicate', 'duplicate'])
 })
