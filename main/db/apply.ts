@@ -37,7 +37,7 @@ interface BlockMeta {
   doc: string
   collection: string
   /** The CIDs the block links (for the ancestry walk of conflicts). */
-  parents: string[]
+  parents: readonly string[]
 }
 
 /** At most this many blocks are remembered as not stored (a sync's plan of 1M documents holds as many CIDs itself). */
@@ -51,8 +51,17 @@ const MAX_WRITTEN_CIDS = 16_384
 /** Commits of up to this many blocks have them all cached (see `committed`). */
 const CACHE_ALL_UP_TO = 256
 
+/** A first block's parents (one array for all of them). */
+const NO_PARENTS: readonly string[] = Object.freeze([])
+
 /** `writtenSince` when nothing was written since. */
 const NOTHING_WRITTEN = { has: (): boolean => false }
+
+/** `writtenSince` looks through the maps of up to this many commits; more are gathered into one set. */
+const LOOK_THROUGH_WRITES = 4
+
+/** The CIDs a commit wrote: its staged map (CID → what it applied) or a set. */
+type WrittenCIDs = ReadonlySet<string> | ReadonlyMap<string, unknown>
 
 /**
  * What the apply step needs of a block's parents; cached because every child asks again. Blocks
@@ -62,12 +71,14 @@ const NOTHING_WRITTEN = { has: (): boolean => false }
 export class BlockMetaCache {
   readonly #cache = new LRUCache<string, BlockMeta>({ max: 50_000 })
   readonly #staged = new WeakMap<Txn, Map<string, BlockMeta>>()
-  /** Blocks (and pending blocks) each recent commit wrote, newest last, for `writtenSince`. */
-  readonly #writes: Array<{ gen: number; cids: string[] }> = []
+  /**
+   * Blocks (and pending blocks) each recent commit wrote, newest last, for `writtenSince`: the
+   * commit's own map of what it staged (its keys), kept as it is. An index of every CID by the
+   * commit that wrote it cost a map write and a delete a block (~2% of a catch-up's event loop).
+   */
+  readonly #writes: Array<{ gen: number; cids: WrittenCIDs }> = []
   /** CIDs in `#writes`. */
   #writtenCount = 0
-  /** Each CID of those commits → the generation of the last one that wrote it. */
-  readonly #writtenAt = new Map<string, number>()
   /**
    * Blocks known not to be stored: learned by a read, or by planning a sync (a document with no
    * record here has none of its blocks), and forgotten as soon as a commit stores one. Receiving
@@ -89,9 +100,17 @@ export class BlockMetaCache {
    */
   writtenSince(gen: number): { has(cid: string): boolean } | null {
     if (gen === this.#gen) return NOTHING_WRITTEN
-    if (this.#writes.length === 0 || this.#writes[0]!.gen > gen + 1) return null
-    // Looked up, not gathered: several syncs applying at once each asked for thousands of CIDs.
-    return { has: (cid) => (this.#writtenAt.get(cid) ?? -1) > gen }
+    const writes = this.#writes
+    if (writes.length === 0 || writes[0]!.gen > gen + 1) return null
+    // Generations are consecutive: the commits since `gen` are the last `#gen - gen` kept.
+    const recent = writes.slice(writes.length - (this.#gen - gen)).map((w) => w.cids)
+    if (recent.length === 1) return recent[0]!
+    if (recent.length <= LOOK_THROUGH_WRITES) return { has: (cid) => recent.some((w) => w.has(cid)) }
+    // Many commits since (small ones, or a check that waited long): gathered once, so that each
+    // of the caller's CIDs is one lookup.
+    const all = new Set<string>()
+    for (const w of recent) for (const cid of w.keys()) all.add(cid)
+    return all
   }
 
   /**
@@ -115,21 +134,17 @@ export class BlockMetaCache {
 
   /** Pending blocks a commit wrote (after it committed). */
   notePending(cids: Iterable<string>): void {
-    this.#note([...cids])
+    this.#note(new Set(cids))
   }
 
-  /** `list`: kept as it is (not copied). */
-  #note(list: string[]): void {
-    const gen = ++this.#gen
-    this.#writes.push({ gen, cids: list })
-    this.#writtenCount += list.length
-    for (const c of list) this.#writtenAt.set(c, gen)
+  /** `cids`: kept as it is (not copied), and never changed after. */
+  #note(cids: WrittenCIDs): void {
+    this.#writes.push({ gen: ++this.#gen, cids })
+    this.#writtenCount += cids.size
     // The last 64 commits, or fewer when they are large (a bulk sync's commits of ~1400 blocks
-    // each): a check lags a few commits at most, and a smaller map is a faster one.
+    // each): a check lags a few commits at most.
     while (this.#writes.length > MAX_WRITES_KEPT || (this.#writtenCount > MAX_WRITTEN_CIDS && this.#writes.length > MIN_WRITES_KEPT)) {
-      const old = this.#writes.shift()!
-      this.#writtenCount -= old.cids.length
-      for (const c of old.cids) if (this.#writtenAt.get(c) === old.gen) this.#writtenAt.delete(c)
+      this.#writtenCount -= this.#writes.shift()!.cids.size
     }
   }
 
@@ -171,15 +186,13 @@ export class BlockMetaCache {
     // would evict another entry (~1.5 µs a block), and few get a child soon; the first edit of one
     // reads its block (one read). Every other block is: its children tend to follow.
     const all = staged.size <= CACHE_ALL_UP_TO
-    const written = new Array<string>(staged.size)
-    let i = 0
+    const noted = this.#notStored.size > 0
     for (const [cid, meta] of staged) {
       if (all || meta.parents.length > 0) this.#cache.set(cid, meta)
-      this.#notStored.delete(cid)
-      written[i++] = cid
+      if (noted) this.#notStored.delete(cid)
     }
     this.#staged.delete(txn)
-    this.#note(written)
+    this.#note(staged)
   }
 }
 
@@ -365,7 +378,7 @@ export function applyFirstBlockNow(store: Store, txn: Txn, metas: BlockMetaCache
   const after = applyToRecord(undefined, block, cid, counters)
   txn.put(store.docs, docKey(collection, docID), after)
   updateHeadIndex(store, txn, collection, docID, undefined, after.heads)
-  metas.remember(txn, cid, { height: 1, doc: docID, collection, parents: [] })
+  metas.remember(txn, cid, { height: 1, doc: docID, collection, parents: NO_PARENTS })
   if (!after.deleted) txn.add(store.counts, collection, 1)
   if (after.x !== undefined) txn.add(store.counts, conflictCountKey(collection), 1)
   return { collection, docID, cid, author: block.author, before: undefined, after }

@@ -45,3 +45,30 @@ test('after large commits, what they wrote is still known for the last few of th
   assert.equal(s2.has('g9-7'), true)
   assert.equal(s2.has('g7-7'), false)
 })
+
+test('what commits wrote since a generation is known over one commit, a few, and many, and nothing from before it', () => {
+  const metas = new BlockMetaCache()
+  const start = metas.generation()
+  metas.notePending(['a'])
+  assert.equal(metas.writtenSince(start)!.has('a'), true)
+  metas.notePending(['b', 'c'])
+  metas.notePending(['d'])
+  const three = metas.writtenSince(start)!
+  for (const cid of ['a', 'b', 'c', 'd']) assert.equal(three.has(cid), true, cid)
+  assert.equal(three.has('e'), false)
+  const mid = metas.generation()
+  for (let i = 0; i < 6; i++) metas.notePending([`m${i}`])
+  // Nine commits since `start`: gathered into one set.
+  const many = metas.writtenSince(start)!
+  for (const cid of ['a', 'c', 'd', 'm0', 'm5']) assert.equal(many.has(cid), true, cid)
+  assert.equal(many.has('e'), false)
+  // Six since `mid`: what was written before it is not named.
+  const since = metas.writtenSince(mid)!
+  assert.equal(since.has('d'), false)
+  assert.equal(since.has('m0'), true)
+  assert.equal(since.has('m5'), true)
+  const last = metas.generation()
+  metas.notePending(['z'])
+  assert.equal(metas.writtenSince(last)!.has('m5'), false)
+  assert.equal(metas.writtenSince(last)!.has('z'), true)
+})
