@@ -1416,16 +1416,18 @@ export class Database extends EventEmitter<DatabaseEvents> {
    */
   async #prefetch(txn: Txn, blocks: EncodedBlock[], presence = true): Promise<void> {
     if (blocks.length === 0) return
-    const inBatch = new Set(blocks.map((b) => b.id as string))
+    // The batch's own CIDs, when needed: a frame of first blocks (a catch-up) links nothing, and
+    // when the caller knows what was written since it was checked, presence is not read.
+    const inBatch = presence || blocks.some((b) => b.block.parents.length > 0) ? new Set(blocks.map((b) => b.id as string)) : null
     const parents = new Set<string>()
     const docs = new Set<string>()
     for (const { block, cid } of blocks) {
       if (block.parents.length === 0) continue
-      for (const p of block.parents) { const s = cidString(p.bytes); if (!inBatch.has(s)) parents.add(s) }
+      for (const p of block.parents) { const s = cidString(p.bytes); if (!inBatch!.has(s)) parents.add(s) }
       docs.add(docKey(block.collection, blockDocID(block, cid)))
     }
     await Promise.all([
-      presence ? txn.prefetchHas(this.#store.blocks, [...inBatch]) : undefined,
+      presence ? txn.prefetchHas(this.#store.blocks, [...inBatch!]) : undefined,
       prefetchTrees(this.#store, txn, blocks),
       this.#metas.prefetch(txn, this.#store, parents),
       txn.prefetch(this.#store.docs, [...docs]),
