@@ -60,8 +60,8 @@ const NOTHING_WRITTEN = { has: (): boolean => false }
 /** `writtenSince` looks through the maps of up to this many commits; more are gathered into one set. */
 const LOOK_THROUGH_WRITES = 4
 
-/** The CIDs a commit wrote: its staged map (CID → what it applied) or a set. */
-type WrittenCIDs = ReadonlySet<string> | ReadonlyMap<string, unknown>
+/** The CIDs a commit wrote. */
+type WrittenCIDs = ReadonlySet<string>
 
 /**
  * What the apply step needs of a block's parents; cached because every child asks again. Blocks
@@ -72,8 +72,8 @@ export class BlockMetaCache {
   readonly #cache = new LRUCache<string, BlockMeta>({ max: 50_000 })
   readonly #staged = new WeakMap<Txn, Map<string, BlockMeta>>()
   /**
-   * Blocks (and pending blocks) each recent commit wrote, newest last, for `writtenSince`: the
-   * commit's own map of what it staged (its keys), kept as it is. An index of every CID by the
+   * Blocks (and pending blocks) each recent commit wrote, newest last, for `writtenSince`: a set
+   * of each commit's CIDs, dropped whole when it leaves the window. An index of every CID by the
    * commit that wrote it cost a map write and a delete a block (~2% of a catch-up's event loop).
    */
   readonly #writes: Array<{ gen: number; cids: WrittenCIDs }> = []
@@ -192,7 +192,9 @@ export class BlockMetaCache {
       if (noted) this.#notStored.delete(cid)
     }
     this.#staged.delete(txn)
-    this.#note(staged)
+    // Its CIDs alone: the metas kept for 8–64 commits outlived the young generation, and their
+    // copying cost bulk creates more than a set costs.
+    this.#note(new Set(staged.keys()))
   }
 }
 
