@@ -57,11 +57,8 @@ const NO_PARENTS: readonly string[] = Object.freeze([])
 /** `writtenSince` when nothing was written since. */
 const NOTHING_WRITTEN = { has: (): boolean => false }
 
-/** `writtenSince` looks through the maps of up to this many commits; more are gathered into one set. */
+/** `writtenSince` looks through the sets of up to this many commits; more are gathered into one. */
 const LOOK_THROUGH_WRITES = 4
-
-/** The CIDs a commit wrote. */
-type WrittenCIDs = ReadonlySet<string>
 
 /**
  * What the apply step needs of a block's parents; cached because every child asks again. Blocks
@@ -76,7 +73,7 @@ export class BlockMetaCache {
    * of each commit's CIDs, dropped whole when it leaves the window. An index of every CID by the
    * commit that wrote it cost a map write and a delete a block (~2% of a catch-up's event loop).
    */
-  readonly #writes: Array<{ gen: number; cids: WrittenCIDs }> = []
+  readonly #writes: Array<{ gen: number; cids: ReadonlySet<string> }> = []
   /** CIDs in `#writes`. */
   #writtenCount = 0
   /**
@@ -109,7 +106,7 @@ export class BlockMetaCache {
     // Many commits since (small ones, or a check that waited long): gathered once, so that each
     // of the caller's CIDs is one lookup.
     const all = new Set<string>()
-    for (const w of recent) for (const cid of w.keys()) all.add(cid)
+    for (const w of recent) for (const cid of w) all.add(cid)
     return all
   }
 
@@ -138,7 +135,7 @@ export class BlockMetaCache {
   }
 
   /** `cids`: kept as it is (not copied), and never changed after. */
-  #note(cids: WrittenCIDs): void {
+  #note(cids: ReadonlySet<string>): void {
     this.#writes.push({ gen: ++this.#gen, cids })
     this.#writtenCount += cids.size
     // The last 64 commits, or fewer when they are large (a bulk sync's commits of ~1400 blocks

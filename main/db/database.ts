@@ -1368,7 +1368,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
       await this.#drainWaiters(txn, changes, applied.map((a) => a.cid as string), applied, resultByCid)
       const held = await this.#commit(txn, applied, 'remote', options.from)
       this.#pending.apply(changes)
-      if (changes.added.size > 0) this.#metas.notePending([...new Set([...changes.added.values()].flatMap((s) => [...s]))])
+      if (changes.added.size > 0) this.#metas.notePending([...changes.added.values()].flatMap((s) => [...s]))
       this.#emitChanges(applied, 'remote', held)
       const unknown = [...changes.added.keys()].filter((m) => this.#awaitedVersions.has(m) && !this.#versionOwner.has(m))
       this.#awaitedVersions.clear()
