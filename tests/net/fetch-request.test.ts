@@ -9,19 +9,13 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { readRequest, Request } from '../../main/net/dag-sync/request.ts'
 import { MAX_CIDS_PER_REQUEST } from '../../main/net/dag-sync/constants.ts'
+import { generalPath } from '../helpers/wire-general.ts'
 
 const CID = 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa'
 const OTHER = 'bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
 const DOC = 'bae-bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa'
 
-function general(data: Uint8Array): unknown {
-  try {
-    const r = Request.safeParse(dagCbor.decode(data))
-    return r.success ? r.data : undefined
-  } catch {
-    return undefined
-  }
-}
+const general = (data: Uint8Array): unknown => generalPath(Request, data)
 
 test('requests read fast give what the general path gives; the refused ones are refused by both', () => {
   for (const [want, have] of [[1, 0], [3, 2], [MAX_CIDS_PER_REQUEST, MAX_CIDS_PER_REQUEST]] as const) {

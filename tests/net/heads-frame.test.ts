@@ -9,18 +9,12 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { docsOf, HeadsFrame, readHeadsFrame } from '../../main/net/head-exchange/frames.ts'
 import { FRAME_DOCS, MAX_HEADS } from '../../main/net/head-exchange/constants.ts'
+import { generalPath } from '../helpers/wire-general.ts'
 
 const CID = 'bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa'
 const DOC = 'bae-bafyreihzr5e4ywzerlhbkntdtno4koqfrswlxrhmofrzlni5yqgfui62oa'
 
-function general(data: Uint8Array): unknown {
-  try {
-    const r = HeadsFrame.safeParse(dagCbor.decode(data))
-    return r.success ? r.data : undefined
-  } catch {
-    return undefined
-  }
-}
+const general = (data: Uint8Array): unknown => generalPath(HeadsFrame, data)
 
 test('frames of heads read fast give what the general path gives', () => {
   for (const n of [0, 1, 3, FRAME_DOCS]) {
