@@ -1,0 +1,43 @@
+/**
+ * The second thread of the signed block floor on two threads (bench/signed-floor-threads.ts): it
+ * builds the signed floor's pairs for its share of a call's documents (block-floor.ts
+ * `signedFloorOps`, the very code the one-thread floor runs) and hands them back packed into two
+ * buffers that move without a copy: each pair's key and value lengths, then their bytes in order.
+ */
+import { parentPort } from 'node:worker_threads'
+import type { KeyObject } from 'node:crypto'
+import { signedFloorOps, type FloorSigner } from './block-floor.ts'
+import type { Doc } from './common.ts'
+
+export type Request = { signer: FloorSigner } | { id: number; docs: Doc[]; ids: string[] }
+export interface Reply { id: number; lengths: Uint32Array; bytes: Uint8Array }
+
+let signer: FloorSigner | null = null
+const port = parentPort!
+
+port.on('message', (msg: Request) => {
+  if ('signer' in msg) {
+    signer = { privateKey: msg.signer.privateKey as KeyObject, publicKey: msg.signer.publicKey }
+    return
+  }
+  if (signer === null) throw new Error('signed floor worker: no signer yet')
+  const ops = signedFloorOps(msg.docs, msg.ids, signer)
+  const lengths = new Uint32Array(2 * ops.length)
+  let total = 0
+  for (let i = 0; i < ops.length; i++) {
+    const { key, value } = ops[i]!
+    lengths[2 * i] = key.length
+    lengths[2 * i + 1] = value.length
+    total += key.length + value.length
+  }
+  const bytes = new Uint8Array(total)
+  let at = 0
+  for (const { key, value } of ops) {
+    bytes.set(key, at)
+    at += key.length
+    bytes.set(value, at)
+    at += value.length
+  }
+  const reply: Reply = { id: msg.id, lengths, bytes }
+  port.postMessage(reply, [lengths.buffer, bytes.buffer])
+})
