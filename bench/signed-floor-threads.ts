@@ -19,8 +19,8 @@ import type { Reply, Request } from './signed-floor-worker.ts'
 
 /**
  * The worker's share of a call's chunks. The event loop also copies the worker's documents out and
- * reads its pairs back in, and the worker packs them: 0.5 and 0.6 built a call as fast here (0.45
- * and 0.7 slower), each thread's share ~5.5 µs a document as on one thread, plus ~0.5 µs packing.
+ * reads its pairs back in, and the worker packs them (~0.5 µs a document of its share): in single
+ * runs here, 0.5 and 0.6 built a call fastest, 0.45 and 0.7 slower.
  */
 export const WORKER_SHARE = 0.5
 
