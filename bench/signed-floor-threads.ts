@@ -29,6 +29,8 @@ export class TwoThreadSignedFloor {
   readonly #signer: FloorSigner
   readonly #waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
   #next = 0
+  /** Why the worker stopped, once it has: later calls fail at once instead of waiting for it. */
+  #failed: Error | null = null
 
   constructor(signer: FloorSigner) {
     this.#signer = signer
@@ -39,6 +41,7 @@ export class TwoThreadSignedFloor {
       w?.resolve(r)
     })
     const fail = (err: Error): void => {
+      this.#failed ??= err
       for (const w of this.#waiting.values()) w.reject(err)
       this.#waiting.clear()
     }
@@ -55,6 +58,7 @@ export class TwoThreadSignedFloor {
   async ops(docs: readonly Doc[], ids: readonly string[]): Promise<Op[]> {
     const chunks = Math.ceil(docs.length / SIGNED_CHUNK)
     const cut = Math.min(docs.length, Math.round(chunks * WORKER_SHARE) * SIGNED_CHUNK)
+    if (this.#failed !== null) throw this.#failed
     const id = this.#next++
     const reply = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject }))
     this.#post({ id, docs: docs.slice(0, cut), ids: ids.slice(0, cut) })

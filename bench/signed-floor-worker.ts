@@ -5,7 +5,6 @@
  * buffers that move without a copy: each pair's key and value lengths, then their bytes in order.
  */
 import { parentPort } from 'node:worker_threads'
-import type { KeyObject } from 'node:crypto'
 import { signedFloorOps, type FloorSigner } from './block-floor.ts'
 import type { Doc } from './common.ts'
 
@@ -17,7 +16,7 @@ const port = parentPort!
 
 port.on('message', (msg: Request) => {
   if ('signer' in msg) {
-    signer = { privateKey: msg.signer.privateKey as KeyObject, publicKey: msg.signer.publicKey }
+    signer = msg.signer // its KeyObject arrives as a KeyObject
     return
   }
   if (signer === null) throw new Error('signed floor worker: no signer yet')
