@@ -53,6 +53,8 @@ const CACHE_ALL_UP_TO = 256
 
 /** A first block's parents (one array for all of them). */
 const NO_PARENTS: readonly string[] = Object.freeze([])
+/** What `waitersOf` answers for a block nothing waits for (shared, never changed). */
+const NO_WAITERS: readonly string[] = Object.freeze([])
 
 /** `writtenSince` when nothing was written since. */
 const NOTHING_WRITTEN = { has: (): boolean => false }
@@ -295,10 +297,14 @@ export class PendingChanges {
   }
 
   /** Pending blocks that were waiting for `cid` (to be retried now that it is here). */
-  waitersOf(cid: string): string[] {
+  waitersOf(cid: string): readonly string[] {
+    const committed = this.#index.committedWaiters(cid)
+    const added = this.added.get(cid)
+    // Nearly every applied block has none (a bulk commit asks for each of its ~1400): no set, no array.
+    if (committed === undefined && added === undefined) return NO_WAITERS
     const out = new Set<string>()
-    for (const w of this.#index.committedWaiters(cid) ?? []) if (!this.dropped.has(`${cid}!${w}`)) out.add(w)
-    for (const w of this.added.get(cid) ?? []) out.add(w)
+    for (const w of committed ?? []) if (!this.dropped.has(`${cid}!${w}`)) out.add(w)
+    for (const w of added ?? []) out.add(w)
     return [...out]
   }
 }
