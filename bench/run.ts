@@ -17,6 +17,9 @@
  *           Tandem stores its own), as issue 20 asks of Tandem's blocks; built then written, built
  *           alone and written alone, for its bound on every core; and built on two threads (the
  *           event loop and a worker, bench/signed-floor-threads.ts), then written: that bound run
+ *   signed with records  the signed floor's blocks (one thread; two) written with Tandem's own
+ *           records, digests and counts for as many documents (their bytes from the replay, not
+ *           built) instead of pointers: the least a store of Tandem's format does
  * Only the writes are timed (and the floor's building): documents, keys and batches are built before the clock starts, and the
  * database is opened before and closed after. Each timed part writes into a fresh directory under
  * os.tmpdir(), removed afterwards. See bench/README.md.
@@ -296,6 +299,35 @@ async function floorBulkSample(d: Data): Promise<Sample> {
   return timedStore<Uint8Array, Uint8Array>('block floor', STORE_OPTIONS, 2 * d.docs.length, d.docs.length, d.bytes, (db) => floorBulk(db, d.docBatches, d.idBatches))
 }
 
+/** The first byte of a floor's pointer key (`d` + the document ID): the signed floor's other keys are CIDs (0x01) and chunk keys (`t`). */
+const POINTER = 0x64
+const BLOCK_SUBLEVELS = ['!blocks!', '!trees!'].map((p) => Buffer.from(p, 'latin1'))
+
+/** Tandem's writes of each call other than its blocks and their trees: records, digests, counts, the schema. */
+function recordsOf(batches: ReadonlyArray<ReadonlyArray<Op>>): Op[][] {
+  const isBlock = (key: Uint8Array): boolean => BLOCK_SUBLEVELS.some((p) => key.length > p.length && p.every((b, i) => key[i] === b))
+  return batches.map((b) => b.filter((op) => !isBlock(op.key)))
+}
+
+/**
+ * The signed block floor with Tandem's records: each call's signed blocks built (on one thread, or
+ * on two when `floor` is given) and written in one batch with the records, digests and counts
+ * Tandem itself wrote (their bytes taken from the replay, their building not counted) in place of
+ * the floor's pointers. The least a store of Tandem's format, records included, does for a document.
+ */
+async function signedRecordsSample(d: Data, records: Op[][], floor: TwoThreadSignedFloor | null): Promise<Sample> {
+  const keys = signedFloorKeys(d.docBatches) - d.docs.length + records.reduce((sum, b) => sum + b.length, 0)
+  return timedStore<Uint8Array, Uint8Array>(`signed block floor with Tandem's records${floor === null ? '' : ', two threads'}`, STORE_OPTIONS, keys, d.docs.length, d.bytes, async (db) => {
+    for (let i = 0; i < d.docBatches.length; i++) {
+      const built = floor === null ? signedFloorOps(d.docBatches[i]!, d.idBatches[i]!, signer) : await floor.ops(d.docBatches[i]!, d.idBatches[i]!)
+      const ops: Op[] = []
+      for (const op of built) if (op.key[0] !== POINTER) ops.push(op)
+      for (const op of records[i]!) ops.push(op)
+      await db.batch(ops)
+    }
+  })
+}
+
 /** The block floor's building alone (no LevelDB). */
 function floorBuildSample(d: Data): Sample {
   gc()
@@ -373,17 +405,22 @@ await floorBulkSample(warm)
 await signedBulkSample(warm)
 const twoThreads = new TwoThreadSignedFloor(signer)
 await signedThreadsSample(warm, twoThreads)
+await signedRecordsSample(warm, warm.docBatches.map((): Op[] => []), null)
+await signedRecordsSample(warm, warm.docBatches.map((): Op[] => []), twoThreads)
 await tandemSingle(warm.docs.slice(0, 200), 0)
 await rawSingle(warm.keys.slice(0, 200), warm.json.slice(0, 200), 0)
 
 log('recording the keys and values Tandem writes (untimed)…')
 const replayBatches = await tandemWrites(data.docBatches)
 const replayBytes = replayBatches.flat().reduce((s, op) => s + op.key.length + op.value.length, 0)
+const recordBatches = recordsOf(replayBatches)
+const recordBytes = recordBatches.flat().reduce((s, op) => s + op.key.length + op.value.length, 0)
 
 const samples = {
   tandemBulk: [] as Sample[], rawBulk: [] as Sample[], replayBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[],
   floorBulk: [] as Sample[], floorBuild: [] as Sample[], floorWrite: [] as Sample[],
   signedBulk: [] as Sample[], signedBuild: [] as Sample[], signedWrite: [] as Sample[], signedThreads: [] as Sample[],
+  signedRecords: [] as Sample[], signedRecordsThreads: [] as Sample[],
 }
 let floorPairBytes = 0
 let signedPairBytes = 0
@@ -418,6 +455,9 @@ for (let r = 0; r < runs; r++) {
   }
   log(`run ${r + 1}/${runs}: the signed block floor on two threads…`)
   samples.signedThreads.push(await signedThreadsSample(data, twoThreads))
+  log(`run ${r + 1}/${runs}: the signed block floor with Tandem's records (one thread; two)…`)
+  samples.signedRecords.push(await signedRecordsSample(data, recordBatches, null))
+  samples.signedRecordsThreads.push(await signedRecordsSample(data, recordBatches, twoThreads))
   log(`run ${r + 1}/${runs}: single (${fmt(singleN)} docs)…`)
   if (tandemFirst) {
     samples.tandemSingle.push(await tandemSingle(singleDocs, singleBytes))
@@ -452,6 +492,8 @@ const medians = {
   signedBuild: medianOf(samples.signedBuild),
   signedWrite: medianOf(samples.signedWrite),
   signedThreads: medianOf(samples.signedThreads),
+  signedRecords: medianOf(samples.signedRecords),
+  signedRecordsThreads: medianOf(samples.signedRecordsThreads),
 }
 const cpu = cpus()
 /** The block floor's bound with its building spread perfectly over every core: build ÷ cores + write, per document. */
@@ -477,6 +519,11 @@ const ratios = {
   /** The signed floor built on two threads for real (the worker's share copied over and back), then written, ÷ raw. */
   signedThreads: medians.signedThreads.perSec / medians.rawBulk.perSec,
   tandemOfSignedThreads: medians.tandemBulk.perSec / medians.signedThreads.perSec,
+  /** The signed floor writing Tandem's records with its blocks (their bytes only), one thread and two, ÷ raw. */
+  signedRecords: medians.signedRecords.perSec / medians.rawBulk.perSec,
+  signedRecordsThreads: medians.signedRecordsThreads.perSec / medians.rawBulk.perSec,
+  tandemOfSignedRecords: medians.tandemBulk.perSec / medians.signedRecords.perSec,
+  tandemOfSignedRecordsThreads: medians.tandemBulk.perSec / medians.signedRecordsThreads.perSec,
 }
 const bulkPass = ratios.bulk >= GOAL_BULK
 const bytesPerDoc = { disk: stored.disk / n, logical: stored.logical / n }
@@ -542,6 +589,22 @@ const rows = [
     'limit',
   ],
   [
+    `signed block floor with Tandem's records (their ${fmt(recordBytes / n)} B a document of keys and values written, not built) instead of pointers, one thread`,
+    `${fmt(medians.signedRecords.perSec)} docs/s (Tandem: ${ratios.tandemOfSignedRecords.toFixed(2)} of it)`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.signedRecords.toFixed(3),
+    '-',
+    'limit',
+  ],
+  [
+    'the same, its blocks built on two threads',
+    `${fmt(medians.signedRecordsThreads.perSec)} docs/s (Tandem: ${ratios.tandemOfSignedRecordsThreads.toFixed(2)} of it)`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.signedRecordsThreads.toFixed(3),
+    '-',
+    'limit',
+  ],
+  [
     `single create, awaited one by one (${fmt(singleN)} docs)`,
     `${fmt(medians.tandemSingle.perSec)} docs/s`,
     `${fmt(medians.rawSingle.perSec)} puts/s`,
@@ -571,10 +634,13 @@ console.log('Stored lean (without the signature entry; each chunk\'s signature a
 console.log(`signed, self-verifying blocks does for a document on one thread here: ${ratios.signed < GOAL_BULK ? 'under' : 'at or over'} the ${GOAL_BULK} goal in this run; with its`)
 console.log(`building spread perfectly over both cores, ${ratios.signedSpread < GOAL_BULK ? 'under' : 'at or over'} it; built on two threads for real (the worker's share of`)
 console.log(`each call copied to it and its pairs back, the same pairs), ${ratios.signedThreads < GOAL_BULK ? 'under' : 'at or over'} it.`)
+console.log("signed block floor with Tandem's records = the same blocks written with what Tandem writes besides its blocks (each document's")
+console.log('record: its fields as JSON, their stamps and heads; the digests and counts), those bytes taken as Tandem wrote them and not built:')
+console.log(`the least a store of Tandem's format does for a document: ${ratios.signedRecords < GOAL_BULK ? 'under' : 'at or over'} the goal on one thread, ${ratios.signedRecordsThreads < GOAL_BULK ? 'under' : 'at or over'} it on two.`)
 if (threadCpuAvailable) {
   // Where the bulk writes' CPU went, by thread (bench/thread-cpu.ts): what is left to overlap, and on which core.
   const cpuRows = [['bulk writes', 'wall s', 'CPU s: main thread', "V8's helpers, workers", 'LevelDB, libuv', 'cores busy', 'main thread µs a doc']]
-  for (const [what, xs] of [['Tandem', samples.tandemBulk], ['replay', samples.replayBulk], ['raw', samples.rawBulk], ['signed floor', samples.signedBulk], ['signed floor, two threads', samples.signedThreads]] as const) {
+  for (const [what, xs] of [['Tandem', samples.tandemBulk], ['replay', samples.replayBulk], ['raw', samples.rawBulk], ['signed floor', samples.signedBulk], ['signed floor, two threads', samples.signedThreads], ['signed floor with records', samples.signedRecords], ['the same, two threads', samples.signedRecordsThreads]] as const) {
     const m = cpuMedians(xs.map((x) => ({ seconds: x.seconds, cpu: x.cpu! })), median)
     cpuRows.push([what, fmt(median(xs.map((x) => x.seconds)), 2), fmt(m.main, 2), fmt(m.helpers, 2), fmt(m.io, 2), `${fmt(m.cores, 2)} of ${cpu.length}`, fmt((m.main / n) * 1e6, 1)])
   }
@@ -603,6 +669,7 @@ const result = {
   replay: { keys: replayBatches.flat().length, bytes: replayBytes, batches: replayBatches.length, writeBufferSize: STORE_WRITE_BUFFER },
   floor: { what: 'one dag-cbor block { d, f } under its 36-byte CID and a docID → CID pointer a document; built then written per call of 1000 (floorBulk), built alone (floorBuild), written alone (floorWrite)', bytes: floorPairBytes, spreadPerSec: floorSpread, cores: cpu.length },
   signedFloor: { what: `the block floor's blocks with their author's 32-byte key and { s, p, d } (one Ed25519 signature per ${SIGNED_CHUNK} blocks over their Merkle root, proof path, side bits), stored lean with a record of each chunk's signature and leaves, and the pointer; built then written per call of 1000 (signedBulk), built alone (signedBuild), written alone (signedWrite)`, bytes: signedPairBytes, chunk: SIGNED_CHUNK, spreadPerSec: signedSpread, belowGoal: ratios.signed < GOAL_BULK, spreadBelowGoal: ratios.signedSpread < GOAL_BULK, twoThreads: { what: 'the same pairs, each call built on the event loop and a worker thread (the worker\'s share of the documents copied to it, its pairs back in transferred buffers), then written (signedThreads)', workerShare: WORKER_SHARE, perSec: medians.signedThreads.perSec, belowGoal: ratios.signedThreads < GOAL_BULK } },
+  signedRecords: { what: "the signed floor's blocks built (one thread: signedRecords; two: signedRecordsThreads) and written with Tandem's own writes other than blocks and trees (records, digests, counts, the schema: their bytes, not built) instead of the pointers", recordBytes, onePerSec: medians.signedRecords.perSec, twoPerSec: medians.signedRecordsThreads.perSec, belowGoal: ratios.signedRecords < GOAL_BULK, twoBelowGoal: ratios.signedRecordsThreads < GOAL_BULK },
   units: { perSec: 'documents (Tandem) or puts (raw) per second', mbPerSec: 'document JSON bytes / 1e6 per second', seconds: 'wall time of the writes alone' },
   samples,
   medians,
