@@ -136,9 +136,10 @@ function rootBytes(levels: string[][]): Uint8Array {
  * (main/db/lean-block.ts): lean, without the signature entry (under the CID's 36 bytes), each
  * chunk's signature and leaves once (`t` + 12 bytes of the signature), from which every whole block
  * comes back byte for byte; and the same docID → CID pointer as the block floor. Each block is
- * encoded once: its unsigned map with a slot where `sig` is spliced in for the CID.
+ * encoded once: its unsigned map with a slot where `sig` is spliced in for the CID. Without
+ * `pointers`, the pointers are left out (a store that keeps a record per document instead).
  */
-export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], signer: FloorSigner): Op[] {
+export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], signer: FloorSigner, pointers = true): Op[] {
   const ops: Op[] = []
   for (let c = 0; c < docs.length; c += SIGNED_CHUNK) {
     const n = Math.min(SIGNED_CHUNK, docs.length - c)
@@ -166,7 +167,8 @@ export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], sig
       lean[12] = i
       lean[13] = u.at & 0xff
       lean[14] = u.at >> 8
-      ops.push({ type: 'put', key: cid, value: lean }, { type: 'put', key: Buffer.from(`d${ids[c + i]}`, 'latin1'), value: cid })
+      ops.push({ type: 'put', key: cid, value: lean })
+      if (pointers) ops.push({ type: 'put', key: Buffer.from(`d${ids[c + i]}`, 'latin1'), value: cid })
     }
   }
   return ops

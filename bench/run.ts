@@ -299,8 +299,6 @@ async function floorBulkSample(d: Data): Promise<Sample> {
   return timedStore<Uint8Array, Uint8Array>('block floor', STORE_OPTIONS, 2 * d.docs.length, d.docs.length, d.bytes, (db) => floorBulk(db, d.docBatches, d.idBatches))
 }
 
-/** The first byte of a floor's pointer key (`d` + the document ID): the signed floor's other keys are CIDs (0x01) and chunk keys (`t`). */
-const POINTER = 0x64
 const BLOCK_SUBLEVELS = ['!blocks!', '!trees!'].map((p) => Buffer.from(p, 'latin1'))
 
 /** Tandem's writes of each call other than its blocks and their trees: records, digests, counts, the schema. */
@@ -313,15 +311,13 @@ function recordsOf(batches: ReadonlyArray<ReadonlyArray<Op>>): Op[][] {
  * The signed block floor with Tandem's records: each call's signed blocks built (on one thread, or
  * on two when `floor` is given) and written in one batch with the records, digests and counts
  * Tandem itself wrote (their bytes taken from the replay, their building not counted) in place of
- * the floor's pointers. The least a store of Tandem's format, records included, does for a document.
+ * the floor's pointers (not built). The least a store of Tandem's format, records included, does for a document.
  */
 async function signedRecordsSample(d: Data, records: Op[][], floor: TwoThreadSignedFloor | null): Promise<Sample> {
   const keys = signedFloorKeys(d.docBatches) - d.docs.length + records.reduce((sum, b) => sum + b.length, 0)
   return timedStore<Uint8Array, Uint8Array>(`signed block floor with Tandem's records${floor === null ? '' : ', two threads'}`, STORE_OPTIONS, keys, d.docs.length, d.bytes, async (db) => {
     for (let i = 0; i < d.docBatches.length; i++) {
-      const built = floor === null ? signedFloorOps(d.docBatches[i]!, d.idBatches[i]!, signer) : await floor.ops(d.docBatches[i]!, d.idBatches[i]!)
-      const ops: Op[] = []
-      for (const op of built) if (op.key[0] !== POINTER) ops.push(op)
+      const ops = floor === null ? signedFloorOps(d.docBatches[i]!, d.idBatches[i]!, signer, false) : await floor.ops(d.docBatches[i]!, d.idBatches[i]!, false)
       for (const op of records[i]!) ops.push(op)
       await db.batch(ops)
     }
@@ -412,9 +408,9 @@ await rawSingle(warm.keys.slice(0, 200), warm.json.slice(0, 200), 0)
 
 log('recording the keys and values Tandem writes (untimed)…')
 const replayBatches = await tandemWrites(data.docBatches)
-const replayBytes = replayBatches.flat().reduce((s, op) => s + op.key.length + op.value.length, 0)
+const replayBytes = floorBytes(replayBatches)
 const recordBatches = recordsOf(replayBatches)
-const recordBytes = recordBatches.flat().reduce((s, op) => s + op.key.length + op.value.length, 0)
+const recordBytes = floorBytes(recordBatches)
 
 const samples = {
   tandemBulk: [] as Sample[], rawBulk: [] as Sample[], replayBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[],

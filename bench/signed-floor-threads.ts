@@ -54,15 +54,15 @@ export class TwoThreadSignedFloor {
     this.#worker.postMessage(msg)
   }
 
-  /** The signed floor's pairs of one call, built on both threads, in the one-thread floor's order. */
-  async ops(docs: readonly Doc[], ids: readonly string[]): Promise<Op[]> {
+  /** The signed floor's pairs of one call, built on both threads, in the one-thread floor's order (`pointers`: as `signedFloorOps`). */
+  async ops(docs: readonly Doc[], ids: readonly string[], pointers = true): Promise<Op[]> {
     const chunks = Math.ceil(docs.length / SIGNED_CHUNK)
     const cut = Math.min(docs.length, Math.round(chunks * WORKER_SHARE) * SIGNED_CHUNK)
     if (this.#failed !== null) throw this.#failed
     const id = this.#next++
     const reply = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject }))
-    this.#post({ id, docs: docs.slice(0, cut), ids: ids.slice(0, cut) })
-    const mine = signedFloorOps(docs.slice(cut), ids.slice(cut), this.#signer)
+    this.#post({ id, docs: docs.slice(0, cut), ids: ids.slice(0, cut), pointers })
+    const mine = signedFloorOps(docs.slice(cut), ids.slice(cut), this.#signer, pointers)
     const theirs = unpack(await reply)
     for (const op of mine) theirs.push(op)
     return theirs

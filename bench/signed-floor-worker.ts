@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads'
 import { signedFloorOps, type FloorSigner } from './block-floor.ts'
 import type { Doc } from './common.ts'
 
-export type Request = { signer: FloorSigner } | { id: number; docs: Doc[]; ids: string[] }
+export type Request = { signer: FloorSigner } | { id: number; docs: Doc[]; ids: string[]; pointers: boolean }
 export interface Reply { id: number; lengths: Uint32Array; bytes: Uint8Array }
 
 let signer: FloorSigner | null = null
@@ -20,7 +20,7 @@ port.on('message', (msg: Request) => {
     return
   }
   if (signer === null) throw new Error('signed floor worker: no signer yet')
-  const ops = signedFloorOps(msg.docs, msg.ids, signer)
+  const ops = signedFloorOps(msg.docs, msg.ids, signer, msg.pointers)
   const lengths = new Uint32Array(2 * ops.length)
   let total = 0
   for (let i = 0; i < ops.length; i++) {
