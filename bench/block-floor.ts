@@ -137,9 +137,10 @@ function rootBytes(levels: string[][]): Uint8Array {
  * chunk's signature and leaves once (`t` + 12 bytes of the signature), from which every whole block
  * comes back byte for byte; and the same docID → CID pointer as the block floor. Each block is
  * encoded once: its unsigned map with a slot where `sig` is spliced in for the CID. Without
- * `pointers`, the pointers are left out (a store that keeps a record per document instead).
+ * `pointers`, the pointers are left out (a store that keeps a record per document instead); given
+ * `cids`, each block's CID bytes are pushed to it in the documents' order.
  */
-export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], signer: FloorSigner, pointers = true): Op[] {
+export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], signer: FloorSigner, pointers = true, cids?: Uint8Array[]): Op[] {
   const ops: Op[] = []
   for (let c = 0; c < docs.length; c += SIGNED_CHUNK) {
     const n = Math.min(SIGNED_CHUNK, docs.length - c)
@@ -168,6 +169,7 @@ export function signedFloorOps(docs: readonly Doc[], ids: readonly string[], sig
       lean[13] = u.at & 0xff
       lean[14] = u.at >> 8
       ops.push({ type: 'put', key: cid, value: lean })
+      cids?.push(cid)
       if (pointers) ops.push({ type: 'put', key: Buffer.from(`d${ids[c + i]}`, 'latin1'), value: cid })
     }
   }

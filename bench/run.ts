@@ -17,9 +17,11 @@
  *           Tandem stores its own), as issue 20 asks of Tandem's blocks; built then written, built
  *           alone and written alone, for its bound on every core; and built on two threads (the
  *           event loop and a worker, bench/signed-floor-threads.ts), then written: that bound run
- *   signed with records  the signed floor's blocks (one thread; two) written with Tandem's own
- *           records, digests and counts for as many documents (their bytes from the replay, not
- *           built) instead of pointers: the least a store of Tandem's format does
+ *   format  the floor of Tandem's format (bench/format-floor.ts): the signed floor's blocks with,
+ *           instead of pointers, what Tandem's format keeps besides (each document checked against
+ *           its schema, its record built and encoded, the head digests and the count), all made by
+ *           Tandem's own code and nothing else; on one thread and on two: the least a store of
+ *           Tandem's format does
  * Only the writes are timed (and the floor's building): documents, keys and batches are built before the clock starts, and the
  * database is opened before and closed after. Each timed part writes into a fresh directory under
  * os.tmpdir(), removed afterwards. See bench/README.md.
@@ -29,7 +31,7 @@
  * same --runs, and then the comparison: Tandem against automerge-repo, OrbitDB and the limits
  * (bench/compare.ts), so `npm run bench` runs all three.
  */
-import { deepStrictEqual } from 'node:assert'
+import { deepStrictEqual, ok } from 'node:assert'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
@@ -48,6 +50,9 @@ import {
   SIGNED_CHUNK, type Op,
 } from './block-floor.ts'
 import { BOOKS, fmt, gc, makeDoc, mb, median, table, type Doc } from './common.ts'
+import { checkFormatFloorOps, formatFloorOps, FormatFloorState, type FormatContext } from './format-floor.ts'
+import { collectionIDOf, parseSDL } from '../main/db/schema.ts'
+import { bucketOf } from '../main/db/digest.ts'
 
 const BATCH = 1000
 const SINGLE_MAX = 5000
@@ -299,29 +304,52 @@ async function floorBulkSample(d: Data): Promise<Sample> {
   return timedStore<Uint8Array, Uint8Array>('block floor', STORE_OPTIONS, 2 * d.docs.length, d.docs.length, d.bytes, (db) => floorBulk(db, d.docBatches, d.idBatches))
 }
 
-const BLOCK_SUBLEVELS = ['!blocks!', '!trees!'].map((p) => Buffer.from(p, 'latin1'))
+/** The collection of the format floor's records: Books, as Tandem's bulk writes it. */
+const BOOKS_SCHEMA = parseSDL(BOOKS)[0]!
+const BOOKS_ID = collectionIDOf(BOOKS_SCHEMA)
+const formatContext = (): FormatContext => ({ schema: BOOKS_SCHEMA, collection: BOOKS_ID, time: Date.now() })
 
-/** Tandem's writes of each call other than its blocks and their trees: records, digests, counts, the schema. */
-function recordsOf(batches: ReadonlyArray<ReadonlyArray<Op>>): Op[][] {
-  const isBlock = (key: Uint8Array): boolean => BLOCK_SUBLEVELS.some((p) => key.length > p.length && p.every((b, i) => key[i] === b))
-  return batches.map((b) => b.filter((op) => !isBlock(op.key)))
+/** Keys the format floor leaves: a block and a record a document, a record a chunk, a digest a bucket used, the count. */
+function formatFloorKeys(d: Data): number {
+  return signedFloorKeys(d.docBatches) + new Set(d.keys.map(bucketOf)).size + 1
 }
 
 /**
- * The signed block floor with Tandem's records: each call's signed blocks built (on one thread, or
- * on two when `floor` is given) and written in one batch with the records, digests and counts
- * Tandem itself wrote (their bytes taken from the replay, their building not counted) in place of
- * the floor's pointers (not built). The least a store of Tandem's format, records included, does for a document.
+ * The floor of Tandem's format (bench/format-floor.ts): each call's pairs built (on one thread, or
+ * on two when `floor` is given) with its digests and count, then written as one batch, as W1 is timed.
  */
-async function signedRecordsSample(d: Data, records: Op[][], floor: TwoThreadSignedFloor | null): Promise<Sample> {
-  const keys = signedFloorKeys(d.docBatches) - d.docs.length + records.reduce((sum, b) => sum + b.length, 0)
-  return timedStore<Uint8Array, Uint8Array>(`signed block floor with Tandem's records${floor === null ? '' : ', two threads'}`, STORE_OPTIONS, keys, d.docs.length, d.bytes, async (db) => {
+async function formatFloorSample(d: Data, floor: TwoThreadSignedFloor | null): Promise<Sample> {
+  return timedStore<Uint8Array, Uint8Array>(`format floor${floor === null ? '' : ', two threads'}`, STORE_OPTIONS, formatFloorKeys(d), d.docs.length, d.bytes, async (db) => {
+    const state = new FormatFloorState(BOOKS_ID)
     for (let i = 0; i < d.docBatches.length; i++) {
-      const ops = floor === null ? signedFloorOps(d.docBatches[i]!, d.idBatches[i]!, signer, false) : await floor.ops(d.docBatches[i]!, d.idBatches[i]!, false)
-      for (const op of records[i]!) ops.push(op)
-      await db.batch(ops)
+      const docs = d.docBatches[i]!
+      const call = floor === null ? formatFloorOps(docs, d.idBatches[i]!, signer, formatContext()) : await floor.formatOps(docs, d.idBatches[i]!, formatContext())
+      await db.batch(state.finish(call, docs.length))
     }
   })
+}
+
+/** The format floor's pairs of each call, with their digests and counts. */
+function formatFloorPairs(d: Data): Op[][] {
+  const state = new FormatFloorState(BOOKS_ID)
+  return d.docBatches.map((docs, i) => state.finish(formatFloorOps(docs, d.idBatches[i]!, signer, formatContext()), docs.length))
+}
+
+/** The format floor's building alone, on one thread (no LevelDB). */
+function formatBuildSample(d: Data): Sample {
+  gc()
+  const t0 = performance.now()
+  const state = new FormatFloorState(BOOKS_ID)
+  let pairs = 0
+  for (let i = 0; i < d.docBatches.length; i++) pairs += state.finish(formatFloorOps(d.docBatches[i]!, d.idBatches[i]!, signer, formatContext()), d.docBatches[i]!.length).length
+  const seconds = (performance.now() - t0) / 1000
+  if (pairs < formatFloorKeys(d)) throw new Error(`format floor: ${pairs} pairs built for ${d.docs.length} documents`)
+  return sample(seconds, d.docs.length, d.bytes)
+}
+
+/** The format floor's writing alone: its pairs, built before, written by batch(). */
+async function formatWriteSample(built: Op[][], d: Data): Promise<Sample> {
+  return timedStore<Uint8Array, Uint8Array>('format floor, writes alone', STORE_OPTIONS, formatFloorKeys(d), d.docs.length, d.bytes, (db) => floorWrite(db, built))
 }
 
 /** The block floor's building alone (no LevelDB). */
@@ -401,22 +429,21 @@ await floorBulkSample(warm)
 await signedBulkSample(warm)
 const twoThreads = new TwoThreadSignedFloor(signer)
 await signedThreadsSample(warm, twoThreads)
-await signedRecordsSample(warm, warm.docBatches.map((): Op[] => []), null)
-await signedRecordsSample(warm, warm.docBatches.map((): Op[] => []), twoThreads)
+await formatFloorSample(warm, null)
+await formatFloorSample(warm, twoThreads)
 await tandemSingle(warm.docs.slice(0, 200), 0)
 await rawSingle(warm.keys.slice(0, 200), warm.json.slice(0, 200), 0)
 
 log('recording the keys and values Tandem writes (untimed)…')
 const replayBatches = await tandemWrites(data.docBatches)
 const replayBytes = floorBytes(replayBatches)
-const recordBatches = recordsOf(replayBatches)
-const recordBytes = floorBytes(recordBatches)
+let formatBytes = 0
 
 const samples = {
   tandemBulk: [] as Sample[], rawBulk: [] as Sample[], replayBulk: [] as Sample[], tandemSingle: [] as Sample[], rawSingle: [] as Sample[],
   floorBulk: [] as Sample[], floorBuild: [] as Sample[], floorWrite: [] as Sample[],
   signedBulk: [] as Sample[], signedBuild: [] as Sample[], signedWrite: [] as Sample[], signedThreads: [] as Sample[],
-  signedRecords: [] as Sample[], signedRecordsThreads: [] as Sample[],
+  format: [] as Sample[], formatThreads: [] as Sample[], formatBuild: [] as Sample[], formatWrite: [] as Sample[],
 }
 let floorPairBytes = 0
 let signedPairBytes = 0
@@ -451,9 +478,15 @@ for (let r = 0; r < runs; r++) {
   }
   log(`run ${r + 1}/${runs}: the signed block floor on two threads…`)
   samples.signedThreads.push(await signedThreadsSample(data, twoThreads))
-  log(`run ${r + 1}/${runs}: the signed block floor with Tandem's records (one thread; two)…`)
-  samples.signedRecords.push(await signedRecordsSample(data, recordBatches, null))
-  samples.signedRecordsThreads.push(await signedRecordsSample(data, recordBatches, twoThreads))
+  log(`run ${r + 1}/${runs}: the floor of Tandem's format (one thread; two; built alone; written alone)…`)
+  samples.format.push(await formatFloorSample(data, null))
+  samples.formatThreads.push(await formatFloorSample(data, twoThreads))
+  samples.formatBuild.push(formatBuildSample(data))
+  {
+    const pairs = formatFloorPairs(data) // untimed
+    formatBytes = floorBytes(pairs)
+    samples.formatWrite.push(await formatWriteSample(pairs, data))
+  }
   log(`run ${r + 1}/${runs}: single (${fmt(singleN)} docs)…`)
   if (tandemFirst) {
     samples.tandemSingle.push(await tandemSingle(singleDocs, singleBytes))
@@ -468,10 +501,16 @@ for (let r = 0; r < runs; r++) {
 // and decodes do not teach V8's encoder other shapes before the floors are timed).
 await checkFloorOps(warm.docs[0]!, warm.keys[0]!)
 await checkSignedFloorOps(warm.docBatches[0]!, warm.idBatches[0]!, signer)
+checkFormatFloorOps(warm.docBatches[0]!, warm.idBatches[0]!, signer, formatContext())
 // The two threads build the one-thread floor's very pairs (Ed25519 signatures are deterministic).
 {
   const bytes = (ops: Op[]): Array<[Buffer, Buffer]> => ops.map((op) => [Buffer.from(op.key), Buffer.from(op.value)])
   deepStrictEqual(bytes(await twoThreads.ops(warm.docBatches[0]!, warm.idBatches[0]!)), bytes(signedFloorOps(warm.docBatches[0]!, warm.idBatches[0]!, signer)), 'the signed floor on two threads builds the one-thread pairs')
+  const ctx = formatContext()
+  const [one, two] = [formatFloorOps(warm.docBatches[0]!, warm.idBatches[0]!, signer, ctx), await twoThreads.formatOps(warm.docBatches[0]!, warm.idBatches[0]!, ctx)]
+  // The same pairs in another order (each thread's records follow its blocks), compared as sets.
+  const pairs = (ops: Op[]): string => ops.map((op) => `${Buffer.from(op.key).toString('hex')}=${Buffer.from(op.value).toString('hex')}`).sort().join('\n')
+  ok(pairs(two.ops) === pairs(one.ops) && Buffer.compare(two.delta, one.delta) === 0, 'the format floor on two threads builds the one-thread pairs')
 }
 await twoThreads.close()
 
@@ -488,14 +527,18 @@ const medians = {
   signedBuild: medianOf(samples.signedBuild),
   signedWrite: medianOf(samples.signedWrite),
   signedThreads: medianOf(samples.signedThreads),
-  signedRecords: medianOf(samples.signedRecords),
-  signedRecordsThreads: medianOf(samples.signedRecordsThreads),
+  format: medianOf(samples.format),
+  formatThreads: medianOf(samples.formatThreads),
+  formatBuild: medianOf(samples.formatBuild),
+  formatWrite: medianOf(samples.formatWrite),
 }
 const cpu = cpus()
 /** The block floor's bound with its building spread perfectly over every core: build ÷ cores + write, per document. */
 const floorSpread = n / (medians.floorBuild.seconds / cpu.length + medians.floorWrite.seconds)
 /** The same bound for the signed block floor. */
 const signedSpread = n / (medians.signedBuild.seconds / cpu.length + medians.signedWrite.seconds)
+/** The same bound for the floor of Tandem's format. */
+const formatSpread = n / (medians.formatBuild.seconds / cpu.length + medians.formatWrite.seconds)
 const ratios = {
   bulk: medians.tandemBulk.perSec / medians.rawBulk.perSec,
   single: medians.tandemSingle.perSec / medians.rawSingle.perSec,
@@ -515,11 +558,12 @@ const ratios = {
   /** The signed floor built on two threads for real (the worker's share copied over and back), then written, ÷ raw. */
   signedThreads: medians.signedThreads.perSec / medians.rawBulk.perSec,
   tandemOfSignedThreads: medians.tandemBulk.perSec / medians.signedThreads.perSec,
-  /** The signed floor writing Tandem's records with its blocks (their bytes only), one thread and two, ÷ raw. */
-  signedRecords: medians.signedRecords.perSec / medians.rawBulk.perSec,
-  signedRecordsThreads: medians.signedRecordsThreads.perSec / medians.rawBulk.perSec,
-  tandemOfSignedRecords: medians.tandemBulk.perSec / medians.signedRecords.perSec,
-  tandemOfSignedRecordsThreads: medians.tandemBulk.perSec / medians.signedRecordsThreads.perSec,
+  /** The floor of Tandem's format (signed blocks, records, digests, count, the schema check), one thread and two, ÷ raw. */
+  format: medians.format.perSec / medians.rawBulk.perSec,
+  formatThreads: medians.formatThreads.perSec / medians.rawBulk.perSec,
+  tandemOfFormat: medians.tandemBulk.perSec / medians.format.perSec,
+  tandemOfFormatThreads: medians.tandemBulk.perSec / medians.formatThreads.perSec,
+  formatSpread: formatSpread / medians.rawBulk.perSec,
 }
 const bulkPass = ratios.bulk >= GOAL_BULK
 const bytesPerDoc = { disk: stored.disk / n, logical: stored.logical / n }
@@ -585,20 +629,28 @@ const rows = [
     'limit',
   ],
   [
-    `signed block floor with Tandem's records (their ${fmt(recordBytes / n)} B a document of keys and values written, not built) instead of pointers, one thread`,
-    `${fmt(medians.signedRecords.perSec)} docs/s (Tandem: ${ratios.tandemOfSignedRecords.toFixed(2)} of it)`,
+    `floor of Tandem's format: the signed floor's blocks with each document checked against its schema, its record built and encoded, the head digests and the count, by Tandem's code (${fmt(formatBytes / n)} B), one thread`,
+    `${fmt(medians.format.perSec)} docs/s (Tandem: ${ratios.tandemOfFormat.toFixed(2)} of it)`,
     `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.signedRecords.toFixed(3),
+    ratios.format.toFixed(3),
     '-',
     'limit',
   ],
   [
-    'the same, its blocks built on two threads',
-    `${fmt(medians.signedRecordsThreads.perSec)} docs/s (Tandem: ${ratios.tandemOfSignedRecordsThreads.toFixed(2)} of it)`,
+    'the same built on two threads (each call\'s chunks shared as the signed floor\'s are)',
+    `${fmt(medians.formatThreads.perSec)} docs/s (Tandem: ${ratios.tandemOfFormatThreads.toFixed(2)} of it)`,
     `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.signedRecordsThreads.toFixed(3),
+    ratios.formatThreads.toFixed(3),
     '-',
     'limit',
+  ],
+  [
+    `the format floor's building spread over ${cpu.length} cores: build ${usPerDoc(medians.formatBuild)} ÷ ${cpu.length} + write ${usPerDoc(medians.formatWrite)} a document`,
+    `${fmt(formatSpread)} docs/s`,
+    `${fmt(medians.rawBulk.perSec)} puts/s`,
+    ratios.formatSpread.toFixed(3),
+    '-',
+    'bound',
   ],
   [
     `single create, awaited one by one (${fmt(singleN)} docs)`,
@@ -630,13 +682,16 @@ console.log('Stored lean (without the signature entry; each chunk\'s signature a
 console.log(`signed, self-verifying blocks does for a document on one thread here: ${ratios.signed < GOAL_BULK ? 'under' : 'at or over'} the ${GOAL_BULK} goal in this run; with its`)
 console.log(`building spread perfectly over both cores, ${ratios.signedSpread < GOAL_BULK ? 'under' : 'at or over'} it; built on two threads for real (the worker's share of`)
 console.log(`each call copied to it and its pairs back, the same pairs), ${ratios.signedThreads < GOAL_BULK ? 'under' : 'at or over'} it.`)
-console.log("signed block floor with Tandem's records = the same blocks written with what Tandem writes besides its blocks (each document's")
-console.log('record: its fields as JSON, their stamps and heads; the digests and counts), those bytes taken as Tandem wrote them and not built:')
-console.log(`the least a store of Tandem's format does for a document: ${ratios.signedRecords < GOAL_BULK ? 'under' : 'at or over'} the goal on one thread, ${ratios.signedRecordsThreads < GOAL_BULK ? 'under' : 'at or over'} it on two.`)
+console.log("floor of Tandem's format = the signed floor's blocks, without pointers, with what Tandem's format keeps besides, made by Tandem's own")
+console.log('code and nothing more: each document checked against its schema (its block built of the checked fields), its record (fields, stamps,')
+console.log('heads) built and encoded under its key, its head digest entry XORed into its bucket, each call\'s bucket digests and count. Given free:')
+console.log("Tandem's larger blocks and docIDs, its transaction, its index of heads, its events. The least a store of Tandem's format does for a")
+console.log(`document: ${ratios.format < GOAL_BULK ? 'under' : 'at or over'} the goal on one thread, ${ratios.formatThreads < GOAL_BULK ? 'under' : 'at or over'} it on two; with its building spread perfectly`)
+console.log(`over both cores for free, ${ratios.formatSpread < GOAL_BULK ? 'under' : 'at or over'} it.`)
 if (threadCpuAvailable) {
   // Where the bulk writes' CPU went, by thread (bench/thread-cpu.ts): what is left to overlap, and on which core.
   const cpuRows = [['bulk writes', 'wall s', 'CPU s: main thread', "V8's helpers, workers", 'LevelDB, libuv', 'cores busy', 'main thread µs a doc']]
-  for (const [what, xs] of [['Tandem', samples.tandemBulk], ['replay', samples.replayBulk], ['raw', samples.rawBulk], ['signed floor', samples.signedBulk], ['signed floor, two threads', samples.signedThreads], ['signed floor with records', samples.signedRecords], ['the same, two threads', samples.signedRecordsThreads]] as const) {
+  for (const [what, xs] of [['Tandem', samples.tandemBulk], ['replay', samples.replayBulk], ['raw', samples.rawBulk], ['signed floor', samples.signedBulk], ['signed floor, two threads', samples.signedThreads], ['format floor', samples.format], ['format floor, two threads', samples.formatThreads]] as const) {
     const m = cpuMedians(xs.map((x) => ({ seconds: x.seconds, cpu: x.cpu! })), median)
     cpuRows.push([what, fmt(median(xs.map((x) => x.seconds)), 2), fmt(m.main, 2), fmt(m.helpers, 2), fmt(m.io, 2), `${fmt(m.cores, 2)} of ${cpu.length}`, fmt((m.main / n) * 1e6, 1)])
   }
@@ -665,7 +720,7 @@ const result = {
   replay: { keys: replayBatches.flat().length, bytes: replayBytes, batches: replayBatches.length, writeBufferSize: STORE_WRITE_BUFFER },
   floor: { what: 'one dag-cbor block { d, f } under its 36-byte CID and a docID → CID pointer a document; built then written per call of 1000 (floorBulk), built alone (floorBuild), written alone (floorWrite)', bytes: floorPairBytes, spreadPerSec: floorSpread, cores: cpu.length },
   signedFloor: { what: `the block floor's blocks with their author's 32-byte key and { s, p, d } (one Ed25519 signature per ${SIGNED_CHUNK} blocks over their Merkle root, proof path, side bits), stored lean with a record of each chunk's signature and leaves, and the pointer; built then written per call of 1000 (signedBulk), built alone (signedBuild), written alone (signedWrite)`, bytes: signedPairBytes, chunk: SIGNED_CHUNK, spreadPerSec: signedSpread, belowGoal: ratios.signed < GOAL_BULK, spreadBelowGoal: ratios.signedSpread < GOAL_BULK, twoThreads: { what: 'the same pairs, each call built on the event loop and a worker thread (the worker\'s share of the documents copied to it, its pairs back in transferred buffers), then written (signedThreads)', workerShare: WORKER_SHARE, perSec: medians.signedThreads.perSec, belowGoal: ratios.signedThreads < GOAL_BULK } },
-  signedRecords: { what: "the signed floor's blocks built (one thread: signedRecords; two: signedRecordsThreads) and written with Tandem's own writes other than blocks and trees (records, digests, counts, the schema: their bytes, not built) instead of the pointers", recordBytes, onePerSec: medians.signedRecords.perSec, twoPerSec: medians.signedRecordsThreads.perSec, belowGoal: ratios.signedRecords < GOAL_BULK, twoBelowGoal: ratios.signedRecordsThreads < GOAL_BULK },
+  formatFloor: { what: "the signed floor's blocks without pointers, with each document checked against its schema, its record built and encoded under its key, its head digest entry, each call's bucket digests and count, by Tandem's own code; built on one thread (format) and on two (formatThreads), then written per call of 1000", bytes: formatBytes, onePerSec: medians.format.perSec, twoPerSec: medians.formatThreads.perSec, spreadPerSec: formatSpread, belowGoal: ratios.format < GOAL_BULK, twoBelowGoal: ratios.formatThreads < GOAL_BULK, spreadBelowGoal: ratios.formatSpread < GOAL_BULK },
   units: { perSec: 'documents (Tandem) or puts (raw) per second', mbPerSec: 'document JSON bytes / 1e6 per second', seconds: 'wall time of the writes alone' },
   samples,
   medians,

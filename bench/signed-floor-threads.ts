@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads'
 import type { ClassicLevel } from 'classic-level'
 import { SIGNED_CHUNK, signedFloorOps, type FloorSigner, type Op } from './block-floor.ts'
 import type { Doc } from './common.ts'
+import { formatFloorOps, xorInto, type FormatCall, type FormatContext } from './format-floor.ts'
 import type { Reply, Request } from './signed-floor-worker.ts'
 
 /**
@@ -56,16 +57,35 @@ export class TwoThreadSignedFloor {
 
   /** The signed floor's pairs of one call, built on both threads, in the one-thread floor's order (`pointers`: as `signedFloorOps`). */
   async ops(docs: readonly Doc[], ids: readonly string[], pointers = true): Promise<Op[]> {
-    const chunks = Math.ceil(docs.length / SIGNED_CHUNK)
-    const cut = Math.min(docs.length, Math.round(chunks * WORKER_SHARE) * SIGNED_CHUNK)
-    if (this.#failed !== null) throw this.#failed
-    const id = this.#next++
-    const reply = new Promise<Reply>((resolve, reject) => this.#waiting.set(id, { resolve, reject }))
-    this.#post({ id, docs: docs.slice(0, cut), ids: ids.slice(0, cut), pointers })
+    const cut = this.#cut(docs.length)
+    const reply = this.#ask({ id: this.#next++, docs: docs.slice(0, cut), ids: ids.slice(0, cut), pointers })
     const mine = signedFloorOps(docs.slice(cut), ids.slice(cut), this.#signer, pointers)
     const theirs = unpack(await reply)
     for (const op of mine) theirs.push(op)
     return theirs
+  }
+
+  /** The format floor's pairs of one call (format-floor.ts `formatFloorOps`), built on both threads, its digest entries merged. */
+  async formatOps(docs: readonly Doc[], ids: readonly string[], format: FormatContext): Promise<FormatCall> {
+    const cut = this.#cut(docs.length)
+    const reply = this.#ask({ id: this.#next++, docs: docs.slice(0, cut), ids: ids.slice(0, cut), pointers: false, format })
+    const mine = formatFloorOps(docs.slice(cut), ids.slice(cut), this.#signer, format)
+    const r = await reply
+    const ops = unpack(r)
+    for (const op of mine.ops) ops.push(op)
+    return { ops, delta: xorInto(mine.delta, r.delta!) }
+  }
+
+  /** Where a call of `n` documents is cut: the worker's share, whole chunks. */
+  #cut(n: number): number {
+    return Math.min(n, Math.round(Math.ceil(n / SIGNED_CHUNK) * WORKER_SHARE) * SIGNED_CHUNK)
+  }
+
+  #ask(msg: Request & { id: number }): Promise<Reply> {
+    if (this.#failed !== null) return Promise.reject(this.#failed)
+    const reply = new Promise<Reply>((resolve, reject) => this.#waiting.set(msg.id, { resolve, reject }))
+    this.#post(msg)
+    return reply
   }
 
   /** Builds and writes each call's pairs, one call after another (timed as the one-thread floor is). */

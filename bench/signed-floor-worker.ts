@@ -5,11 +5,14 @@
  * buffers that move without a copy: each pair's key and value lengths, then their bytes in order.
  */
 import { parentPort } from 'node:worker_threads'
-import { signedFloorOps, type FloorSigner } from './block-floor.ts'
+import { signedFloorOps, type FloorSigner, type Op } from './block-floor.ts'
 import type { Doc } from './common.ts'
+import { formatFloorOps, type FormatContext } from './format-floor.ts'
 
-export type Request = { signer: FloorSigner } | { id: number; docs: Doc[]; ids: string[]; pointers: boolean }
-export interface Reply { id: number; lengths: Uint32Array; bytes: Uint8Array }
+/** A call's share: the signed floor's pairs (`pointers` as `signedFloorOps`), or with `format` the format floor's (format-floor.ts). */
+export type Request = { signer: FloorSigner } | { id: number; docs: Doc[]; ids: string[]; pointers: boolean; format?: FormatContext }
+/** `delta`: the format floor's digest entries of the share, XORed by bucket. */
+export interface Reply { id: number; lengths: Uint32Array; bytes: Uint8Array; delta?: Uint8Array }
 
 let signer: FloorSigner | null = null
 const port = parentPort!
@@ -20,7 +23,10 @@ port.on('message', (msg: Request) => {
     return
   }
   if (signer === null) throw new Error('signed floor worker: no signer yet')
-  const ops = signedFloorOps(msg.docs, msg.ids, signer, msg.pointers)
+  let ops: Op[]
+  let delta: Uint8Array | undefined
+  if (msg.format === undefined) ops = signedFloorOps(msg.docs, msg.ids, signer, msg.pointers)
+  else ({ ops, delta } = formatFloorOps(msg.docs, msg.ids, signer, msg.format))
   const lengths = new Uint32Array(2 * ops.length)
   let total = 0
   for (let i = 0; i < ops.length; i++) {
@@ -38,5 +44,10 @@ port.on('message', (msg: Request) => {
     at += value.length
   }
   const reply: Reply = { id: msg.id, lengths, bytes }
-  port.postMessage(reply, [lengths.buffer, bytes.buffer])
+  const moved: ArrayBuffer[] = [lengths.buffer, bytes.buffer]
+  if (delta !== undefined) {
+    reply.delta = delta
+    moved.push(delta.buffer as ArrayBuffer)
+  }
+  port.postMessage(reply, moved)
 })
