@@ -338,7 +338,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
     return this.#exclusive(async () => {
       const encoded = await signBlocks(this.identity, blocks)
       const txn = this.#store.txn()
-      await prefetchTrees(this.#store, txn, encoded)
+      await prefetchTrees(this.#store, txn, encoded, true)
       const applied: Applied[] = []
       for (const enc of encoded) {
         applied.push(applyFirstBlockNow(this.#store, txn, this.#metas, enc, this.#countersOf(enc)) ?? await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
@@ -479,7 +479,7 @@ export class Database extends EventEmitter<DatabaseEvents> {
         blocks.push(this.#unsigned(c, { doc: docID, parents: rec.heads.map((h) => CID.parse(h)), height: rec.h + 1, fields: { [DELETED_FIELD]: false } }))
       }
       const encoded = blocks.length === 0 ? [] : await signBlocks(this.identity, blocks)
-      await prefetchTrees(this.#store, txn, encoded)
+      await prefetchTrees(this.#store, txn, encoded, true)
       const applied: Applied[] = []
       for (const enc of encoded) applied.push(await applyBlock(this.#store, txn, this.#metas, enc, this.#countersOf(enc)))
       const held = await this.#commit(txn, applied, 'local', undefined, this.#held.dropBatch(batchID))

@@ -324,15 +324,19 @@ export class Txn {
     for (let i = 0; i < unread.length; i++) read.set(unread[i]!, values[i] ?? undefined)
   }
 
-  /** `prefetch` for presence only (one hasMany): later `has` calls need no I/O. Not for `get`. */
-  async prefetchHas<V>(sub: Sub<V>, keys: readonly string[]): Promise<void> {
+  /**
+   * `prefetch` for presence only (one hasMany): later `has` calls need no I/O. Not for `get`.
+   * `now`: read each key on the event loop however many there are (a few keys that are expected to
+   * be absent: each such read is a few µs, where the round trip of a hasMany is a millisecond or more).
+   */
+  async prefetchHas<V>(sub: Sub<V>, keys: readonly string[], now = false): Promise<void> {
     let known = this.#present.get(sub as object)
     if (known === undefined) this.#present.set(sub as object, known = new Map())
     const layer = this.#overlay.get(sub as object)
     const read = this.#read.get(sub as object)
     const unread = [...new Set(keys)].filter((k) => !known.has(k) && !(layer?.has(k) ?? false) && !(read?.has(k) ?? false))
     if (unread.length === 0) return
-    const found = unread.length <= SYNC_READ_MAX ? unread.map((k) => sub.getSync(k) !== undefined) : await sub.hasMany(unread)
+    const found = now || unread.length <= SYNC_READ_MAX ? unread.map((k) => sub.getSync(k) !== undefined) : await sub.hasMany(unread)
     for (let i = 0; i < unread.length; i++) known.set(unread[i]!, found[i]!)
   }
 
