@@ -9,7 +9,9 @@
  * it (structured clone: a caller hands Tandem documents as objects on the event loop), and its pairs
  * come back packed in two transferred buffers, read into views. Calls are cut at chunk boundaries
  * (one signature per SIGNED_CHUNK blocks), so both threads sign whole chunks and the pairs are the
- * one-thread floor's.
+ * one-thread floor's. The floor of Tandem's format (format-floor.ts) is shared the same way: each
+ * thread checks its documents and builds their blocks, records and digest entries, which the event
+ * loop merges.
  */
 import { Worker } from 'node:worker_threads'
 import type { ClassicLevel } from 'classic-level'

@@ -3,6 +3,8 @@
  * builds the signed floor's pairs for its share of a call's documents (block-floor.ts
  * `signedFloorOps`, the very code the one-thread floor runs) and hands them back packed into two
  * buffers that move without a copy: each pair's key and value lengths, then their bytes in order.
+ * For the floor of Tandem's format it builds the format floor's pairs instead (format-floor.ts
+ * `formatFloorOps`) and sends its digest entries too.
  */
 import { parentPort } from 'node:worker_threads'
 import { signedFloorOps, type FloorSigner, type Op } from './block-floor.ts'
