@@ -533,12 +533,11 @@ const medians = {
   formatWrite: medianOf(samples.formatWrite),
 }
 const cpu = cpus()
-/** The block floor's bound with its building spread perfectly over every core: build ÷ cores + write, per document. */
-const floorSpread = n / (medians.floorBuild.seconds / cpu.length + medians.floorWrite.seconds)
-/** The same bound for the signed block floor. */
-const signedSpread = n / (medians.signedBuild.seconds / cpu.length + medians.signedWrite.seconds)
-/** The same bound for the floor of Tandem's format. */
-const formatSpread = n / (medians.formatBuild.seconds / cpu.length + medians.formatWrite.seconds)
+/** A floor's bound with its building spread perfectly over every core: build ÷ cores + write, per document. */
+const spreadOf = (build: { seconds: number }, write: { seconds: number }): number => n / (build.seconds / cpu.length + write.seconds)
+const floorSpread = spreadOf(medians.floorBuild, medians.floorWrite)
+const signedSpread = spreadOf(medians.signedBuild, medians.signedWrite)
+const formatSpread = spreadOf(medians.formatBuild, medians.formatWrite)
 const ratios = {
   bulk: medians.tandemBulk.perSec / medians.rawBulk.perSec,
   single: medians.tandemSingle.perSec / medians.rawSingle.perSec,
@@ -570,6 +569,13 @@ const bytesPerDoc = { disk: stored.disk / n, logical: stored.logical / n }
 const bytesPass = bytesPerDoc.disk <= GOAL_BYTES_PER_DOC
 const usPerDoc = (m: { seconds: number }): string => `${(m.seconds / n * 1e6).toFixed(1)} µs`
 
+/** A limit's row: its rate, Tandem's share of it, its ratio to raw. */
+const limitRow = (what: string, perSec: number, tandemOf: number, ratio: number): string[] =>
+  [what, `${fmt(perSec)} docs/s (Tandem: ${tandemOf.toFixed(2)} of it)`, `${fmt(medians.rawBulk.perSec)} puts/s`, ratio.toFixed(3), '-', 'limit']
+/** A floor's bound row (`spreadOf`): its building and writing per document, the bound, its ratio to raw. */
+const boundRow = (floor: string, build: { seconds: number }, write: { seconds: number }, spread: number, ratio: number): string[] =>
+  [`${floor}'s building spread over ${cpu.length} cores: build ${usPerDoc(build)} ÷ ${cpu.length} + write ${usPerDoc(write)} a document`, `${fmt(spread)} docs/s`, `${fmt(medians.rawBulk.perSec)} puts/s`, ratio.toFixed(3), '-', 'bound']
+
 const rows = [
   ['workload', 'Tandem', 'raw classic-level', 'ratio', 'goal', 'result'],
   [
@@ -580,78 +586,15 @@ const rows = [
     `>= ${GOAL_BULK}`,
     bulkPass ? 'pass' : 'MISS',
   ],
-  [
-    `replay: Tandem's ${fmt(replayBatches.flat().length)} keys and values (${mb(replayBytes / 1e6)} MB) written raw, ${fmt(replayBatches.length)} batches`,
-    `${fmt(medians.replayBulk.perSec)} docs/s (Tandem: ${ratios.tandemOfReplay.toFixed(2)} of it)`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.replay.toFixed(3),
-    '-',
-    'limit',
-  ],
-  [
-    `block floor: one dag-cbor block and one pointer a document (${fmt(floorPairBytes / n)} B), built then written, one thread`,
-    `${fmt(medians.floorBulk.perSec)} docs/s (Tandem: ${ratios.tandemOfFloor.toFixed(2)} of it)`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.floor.toFixed(3),
-    '-',
-    'limit',
-  ],
-  [
-    `the floor's building spread over ${cpu.length} cores: build ${usPerDoc(medians.floorBuild)} ÷ ${cpu.length} + write ${usPerDoc(medians.floorWrite)} a document`,
-    `${fmt(floorSpread)} docs/s`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.floorSpread.toFixed(3),
-    '-',
-    'bound',
-  ],
-  [
-    `signed block floor: the floor's blocks made to verify alone (author's key, a signature per ${SIGNED_CHUNK}, proof path; stored lean; ${fmt(signedPairBytes / n)} B), built then written, one thread`,
-    `${fmt(medians.signedBulk.perSec)} docs/s (Tandem: ${ratios.tandemOfSigned.toFixed(2)} of it)`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.signed.toFixed(3),
-    '-',
-    'limit',
-  ],
-  [
-    `the signed floor's building spread over ${cpu.length} cores: build ${usPerDoc(medians.signedBuild)} ÷ ${cpu.length} + write ${usPerDoc(medians.signedWrite)} a document`,
-    `${fmt(signedSpread)} docs/s`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.signedSpread.toFixed(3),
-    '-',
-    'bound',
-  ],
-  [
-    `signed block floor built on two threads (the event loop and a worker, ${Math.round(WORKER_SHARE * 100)}% of each call's chunks: its documents copied over, its pairs back), then written`,
-    `${fmt(medians.signedThreads.perSec)} docs/s (Tandem: ${ratios.tandemOfSignedThreads.toFixed(2)} of it)`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.signedThreads.toFixed(3),
-    '-',
-    'limit',
-  ],
-  [
-    `floor of Tandem's format: the signed floor's blocks with each document checked against its schema, its record built and encoded, the head digests and the count, by Tandem's code (${fmt(formatBytes / n)} B), one thread`,
-    `${fmt(medians.format.perSec)} docs/s (Tandem: ${ratios.tandemOfFormat.toFixed(2)} of it)`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.format.toFixed(3),
-    '-',
-    'limit',
-  ],
-  [
-    'the same built on two threads (each call\'s chunks shared as the signed floor\'s are)',
-    `${fmt(medians.formatThreads.perSec)} docs/s (Tandem: ${ratios.tandemOfFormatThreads.toFixed(2)} of it)`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.formatThreads.toFixed(3),
-    '-',
-    'limit',
-  ],
-  [
-    `the format floor's building spread over ${cpu.length} cores: build ${usPerDoc(medians.formatBuild)} ÷ ${cpu.length} + write ${usPerDoc(medians.formatWrite)} a document`,
-    `${fmt(formatSpread)} docs/s`,
-    `${fmt(medians.rawBulk.perSec)} puts/s`,
-    ratios.formatSpread.toFixed(3),
-    '-',
-    'bound',
-  ],
+  limitRow(`replay: Tandem's ${fmt(replayBatches.flat().length)} keys and values (${mb(replayBytes / 1e6)} MB) written raw, ${fmt(replayBatches.length)} batches`, medians.replayBulk.perSec, ratios.tandemOfReplay, ratios.replay),
+  limitRow(`block floor: one dag-cbor block and one pointer a document (${fmt(floorPairBytes / n)} B), built then written, one thread`, medians.floorBulk.perSec, ratios.tandemOfFloor, ratios.floor),
+  boundRow('the floor', medians.floorBuild, medians.floorWrite, floorSpread, ratios.floorSpread),
+  limitRow(`signed block floor: the floor's blocks made to verify alone (author's key, a signature per ${SIGNED_CHUNK}, proof path; stored lean; ${fmt(signedPairBytes / n)} B), built then written, one thread`, medians.signedBulk.perSec, ratios.tandemOfSigned, ratios.signed),
+  boundRow('the signed floor', medians.signedBuild, medians.signedWrite, signedSpread, ratios.signedSpread),
+  limitRow(`signed block floor built on two threads (the event loop and a worker, ${Math.round(WORKER_SHARE * 100)}% of each call's chunks: its documents copied over, its pairs back), then written`, medians.signedThreads.perSec, ratios.tandemOfSignedThreads, ratios.signedThreads),
+  limitRow(`floor of Tandem's format: the signed floor's blocks with each document checked against its schema, its record built and encoded, the head digests and the count, by Tandem's code (${fmt(formatBytes / n)} B), one thread`, medians.format.perSec, ratios.tandemOfFormat, ratios.format),
+  limitRow('the same built on two threads (each call\'s chunks shared as the signed floor\'s are)', medians.formatThreads.perSec, ratios.tandemOfFormatThreads, ratios.formatThreads),
+  boundRow('the format floor', medians.formatBuild, medians.formatWrite, formatSpread, ratios.formatSpread),
   [
     `single create, awaited one by one (${fmt(singleN)} docs)`,
     `${fmt(medians.tandemSingle.perSec)} docs/s`,
